@@ -1,0 +1,25 @@
+//! A finished session's reconciled change set, as handed to the generators.
+
+use crate::model::{Change, ContentHash, Notice, Session};
+use crate::Error;
+
+/// Everything a generator needs to know about a finished session.
+#[derive(Clone, Debug)]
+pub struct ChangeSet {
+    pub session: Session,
+    /// Sorted by path bytes.
+    pub changes: Vec<Change>,
+    pub notices: Vec<Notice>,
+}
+
+/// Where captured file contents come from (the store, or a map in tests).
+pub trait BlobSource {
+    /// The content with this hash, `None` if it was never captured.
+    fn blob(&self, hash: &ContentHash) -> Result<Option<Vec<u8>>, Error>;
+}
+
+impl BlobSource for std::collections::HashMap<ContentHash, Vec<u8>> {
+    fn blob(&self, hash: &ContentHash) -> Result<Option<Vec<u8>>, Error> {
+        Ok(self.get(hash).cloned())
+    }
+}

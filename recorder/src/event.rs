@@ -1,0 +1,296 @@
+//! The recorder's own event vocabulary, and the pure translation of inotify
+//! masks into it (unit-tested without the kernel).
+//!
+//! Events are hints: they tell the reconciliation at `finish` which paths to
+//! look at again; the state difference against the baseline is the truth.
+
+use inotify::EventMask;
+
+/// What happened, as far as the watcher (or a rescan) could tell.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum EventKind {
+    /// A name appeared (create, or the target side of a move from outside).
+    Created,
+    /// Content was written.
+    Modified,
+    /// Metadata (mode, owner, times, link count) changed.
+    Attrib,
+    /// A name went away (unlink, rmdir, or a move out of the watched tree).
+    Removed,
+    /// A move within the watched tree, paired by cookie: `path` -> `path_to`.
+    Renamed,
+    /// The kernel queue overflowed: events were lost, a full rescan is due.
+    Overflow,
+    /// The watch limit was reached: the session degrades to a full rescan.
+    WatchLimit,
+    /// The daemon started watching.
+    Started,
+    /// The daemon stopped watching (cleanly).
+    Stopped,
+}
+
+impl EventKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Created => "created",
+            EventKind::Modified => "modified",
+            EventKind::Attrib => "attrib",
+            EventKind::Removed => "removed",
+            EventKind::Renamed => "renamed",
+            EventKind::Overflow => "overflow",
+            EventKind::WatchLimit => "watch_limit",
+            EventKind::Started => "started",
+            EventKind::Stopped => "stopped",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<EventKind> {
+        Some(match s {
+            "created" => EventKind::Created,
+            "modified" => EventKind::Modified,
+            "attrib" => EventKind::Attrib,
+            "removed" => EventKind::Removed,
+            "renamed" => EventKind::Renamed,
+            "overflow" => EventKind::Overflow,
+            "watch_limit" => EventKind::WatchLimit,
+            "started" => EventKind::Started,
+            "stopped" => EventKind::Stopped,
+            _ => return None,
+        })
+    }
+
+    /// Does this event touch a whole subtree (a directory may have appeared
+    /// or vanished with everything in it) rather than one entry?
+    pub fn is_subtree(self) -> bool {
+        matches!(
+            self,
+            EventKind::Created | EventKind::Removed | EventKind::Renamed
+        )
+    }
+}
+
+/// Who produced an event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventSource {
+    Watcher,
+    /// Found by reading a new directory after its watch was added, or by a
+    /// rescan.
+    Rescan,
+    Daemon,
+}
+
+impl EventSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventSource::Watcher => "watcher",
+            EventSource::Rescan => "rescan",
+            EventSource::Daemon => "daemon",
+        }
+    }
+}
+
+/// One timeline entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Event {
+    pub time_ns: i64,
+    pub kind: EventKind,
+    pub path: Option<Vec<u8>>,
+    pub path_to: Option<Vec<u8>>,
+    pub source: EventSource,
+}
+
+/// The result of translating one raw inotify event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Translated {
+    /// A plain event on `dir/name` (or on the watched directory itself when
+    /// `name` is empty).
+    Plain { kind: EventKind, is_dir: bool },
+    /// First half of a move; the second half carries the same cookie.
+    MoveFrom { cookie: u32, is_dir: bool },
+    /// Second half of a move.
+    MoveTo { cookie: u32, is_dir: bool },
+    /// The queue overflowed.
+    Overflow,
+    /// The watch was removed (directory deleted, filesystem unmounted).
+    WatchGone,
+    /// Nothing worth recording (e.g. IN_IGNORED's companions, open/close-nowrite).
+    Nothing,
+}
+
+/// The mask the watcher asks for on every directory.
+pub fn watch_mask() -> inotify::WatchMask {
+    use inotify::WatchMask as W;
+    W::CREATE
+        | W::DELETE
+        | W::MODIFY
+        | W::CLOSE_WRITE
+        | W::ATTRIB
+        | W::MOVED_FROM
+        | W::MOVED_TO
+        | W::DELETE_SELF
+        | W::MOVE_SELF
+        | W::DONT_FOLLOW
+        | W::ONLYDIR
+        | W::EXCL_UNLINK
+}
+
+/// Translate an inotify mask (plus its cookie) into our vocabulary. Pure.
+pub fn translate(mask: EventMask, cookie: u32) -> Translated {
+    let is_dir = mask.contains(EventMask::ISDIR);
+    if mask.contains(EventMask::Q_OVERFLOW) {
+        return Translated::Overflow;
+    }
+    if mask.contains(EventMask::IGNORED) || mask.contains(EventMask::UNMOUNT) {
+        return Translated::WatchGone;
+    }
+    if mask.contains(EventMask::MOVED_FROM) {
+        return Translated::MoveFrom { cookie, is_dir };
+    }
+    if mask.contains(EventMask::MOVED_TO) {
+        return Translated::MoveTo { cookie, is_dir };
+    }
+    let kind = if mask.contains(EventMask::CREATE) {
+        EventKind::Created
+    } else if mask.intersects(EventMask::DELETE | EventMask::DELETE_SELF | EventMask::MOVE_SELF) {
+        EventKind::Removed
+    } else if mask.intersects(EventMask::MODIFY | EventMask::CLOSE_WRITE) {
+        EventKind::Modified
+    } else if mask.contains(EventMask::ATTRIB) {
+        EventKind::Attrib
+    } else {
+        return Translated::Nothing;
+    };
+    Translated::Plain { kind, is_dir }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use inotify::EventMask as M;
+
+    #[test]
+    fn translate_table() {
+        let cases: &[(&str, EventMask, u32, Translated)] = &[
+            (
+                "create file",
+                M::CREATE,
+                0,
+                Translated::Plain {
+                    kind: EventKind::Created,
+                    is_dir: false,
+                },
+            ),
+            (
+                "mkdir",
+                M::CREATE | M::ISDIR,
+                0,
+                Translated::Plain {
+                    kind: EventKind::Created,
+                    is_dir: true,
+                },
+            ),
+            (
+                "write",
+                M::MODIFY,
+                0,
+                Translated::Plain {
+                    kind: EventKind::Modified,
+                    is_dir: false,
+                },
+            ),
+            (
+                "close after write",
+                M::CLOSE_WRITE,
+                0,
+                Translated::Plain {
+                    kind: EventKind::Modified,
+                    is_dir: false,
+                },
+            ),
+            (
+                "chmod",
+                M::ATTRIB,
+                0,
+                Translated::Plain {
+                    kind: EventKind::Attrib,
+                    is_dir: false,
+                },
+            ),
+            (
+                "unlink",
+                M::DELETE,
+                0,
+                Translated::Plain {
+                    kind: EventKind::Removed,
+                    is_dir: false,
+                },
+            ),
+            (
+                "rmdir",
+                M::DELETE | M::ISDIR,
+                0,
+                Translated::Plain {
+                    kind: EventKind::Removed,
+                    is_dir: true,
+                },
+            ),
+            (
+                "watched dir deleted",
+                M::DELETE_SELF,
+                0,
+                Translated::Plain {
+                    kind: EventKind::Removed,
+                    is_dir: false,
+                },
+            ),
+            (
+                "move from",
+                M::MOVED_FROM,
+                7,
+                Translated::MoveFrom {
+                    cookie: 7,
+                    is_dir: false,
+                },
+            ),
+            (
+                "move dir to",
+                M::MOVED_TO | M::ISDIR,
+                9,
+                Translated::MoveTo {
+                    cookie: 9,
+                    is_dir: true,
+                },
+            ),
+            ("overflow", M::Q_OVERFLOW, 0, Translated::Overflow),
+            ("ignored", M::IGNORED, 0, Translated::WatchGone),
+            ("unmount", M::UNMOUNT, 0, Translated::WatchGone),
+            ("open is nothing", M::OPEN, 0, Translated::Nothing),
+            (
+                "close-nowrite is nothing",
+                M::CLOSE_NOWRITE,
+                0,
+                Translated::Nothing,
+            ),
+        ];
+        for (name, mask, cookie, want) in cases {
+            assert_eq!(&translate(*mask, *cookie), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn kinds_round_trip() {
+        for k in [
+            EventKind::Created,
+            EventKind::Modified,
+            EventKind::Attrib,
+            EventKind::Removed,
+            EventKind::Renamed,
+            EventKind::Overflow,
+            EventKind::WatchLimit,
+            EventKind::Started,
+            EventKind::Stopped,
+        ] {
+            assert_eq!(EventKind::parse(k.as_str()), Some(k));
+        }
+    }
+}

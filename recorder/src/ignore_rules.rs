@@ -1,0 +1,186 @@
+//! Ignore rules: built-in noise patterns, the user's rules file and
+//! `--ignore` patterns, in gitignore syntax, matched against target-system
+//! absolute paths.
+//!
+//! Later rules win, so a user's `!pattern` can bring back a built-in.
+
+use crate::error::{Error, Result};
+use crate::store::os_path;
+use ignore::gitignore::{Gitignore, GitignoreBuilder};
+use ignore::Match;
+
+/// Noise that no configuration change is made of: editor swap and backup
+/// files, the shadow tools' lock and backup files, caches the system
+/// regenerates, and shell histories (which can hold secrets).
+pub const BUILTIN: &[&str] = &[
+    // editors
+    "*.swp",
+    "*.swo",
+    "*.swx",
+    "*~",
+    "4913",
+    ".#*",
+    "\\#*#",
+    // package manager temporaries
+    "*.dpkg-new",
+    "*.dpkg-tmp",
+    "*.rpmnew.tmp",
+    // shadow-utils: passwd.<pid>, locks, backups
+    "/etc/passwd.[0-9]*",
+    "/etc/shadow.[0-9]*",
+    "/etc/group.[0-9]*",
+    "/etc/gshadow.[0-9]*",
+    "/etc/subuid.[0-9]*",
+    "/etc/subgid.[0-9]*",
+    "*.lock",
+    "/etc/.pwd.lock",
+    "/etc/passwd-",
+    "/etc/shadow-",
+    "/etc/group-",
+    "/etc/gshadow-",
+    "/etc/subuid-",
+    "/etc/subgid-",
+    // regenerated or runtime state
+    "/etc/mtab",
+    "/etc/ld.so.cache",
+    "/etc/adjtime",
+    "/etc/aliases.db",
+    "/etc/printcap",
+    "/etc/.updated",
+    "/etc/apparmor.d/cache/",
+    "__pycache__/",
+    "*.pyc",
+    // cft's own configuration
+    "/etc/cft/",
+    // shell and tool histories of the admin
+    "/root/.bash_history",
+    "/root/.zsh_history",
+    "/root/.lesshst",
+    "/root/.viminfo",
+    "/root/.python_history",
+    "/root/.wget-hsts",
+    "/root/.cache/",
+];
+
+/// Where the user's rules live (gitignore syntax, one pattern a line).
+pub const RULES_FILE: &str = "/etc/cft/ignore";
+
+#[derive(Clone, Debug)]
+pub struct Ignore {
+    gi: Gitignore,
+}
+
+impl Ignore {
+    /// Built-ins followed by `user` patterns (rules file lines, then flags).
+    pub fn new(user: &[String]) -> Result<Ignore> {
+        let mut b = GitignoreBuilder::new("/");
+        for p in BUILTIN {
+            b.add_line(None, p).map_err(|e| Error::BadIgnore {
+                pattern: p.to_string(),
+                message: e.to_string(),
+            })?;
+        }
+        for p in user {
+            b.add_line(None, p).map_err(|e| Error::BadIgnore {
+                pattern: p.clone(),
+                message: e.to_string(),
+            })?;
+        }
+        let gi = b.build().map_err(|e| Error::BadIgnore {
+            pattern: user.join(" "),
+            message: e.to_string(),
+        })?;
+        Ok(Ignore { gi })
+    }
+
+    /// Is this target path (or one of its parents) ignored?
+    pub fn is_ignored(&self, path: &[u8], is_dir: bool) -> bool {
+        if !path.starts_with(b"/") || path == b"/" {
+            return false;
+        }
+        matches!(
+            self.gi.matched_path_or_any_parents(os_path(path), is_dir),
+            Match::Ignore(_)
+        )
+    }
+
+    /// Is this exact entry ignored (parents are assumed checked already)?
+    /// Cheaper than `is_ignored` for walks that prune ignored directories.
+    pub fn is_ignored_here(&self, path: &[u8], is_dir: bool) -> bool {
+        if !path.starts_with(b"/") || path == b"/" {
+            return false;
+        }
+        matches!(self.gi.matched(os_path(path), is_dir), Match::Ignore(_))
+    }
+}
+
+/// Read the user's rules file: one pattern a line, `#` comments and blank
+/// lines skipped. A missing file is no rules.
+pub fn read_rules_file(path: &std::path::Path) -> Result<Vec<String>> {
+    let data = match std::fs::read(path) {
+        Ok(d) => d,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io(path, e)),
+    };
+    let text = String::from_utf8(data).map_err(|_| Error::BadInput {
+        path: path.to_path_buf(),
+        message: "ignore rules must be UTF-8 text".into(),
+    })?;
+    Ok(text
+        .lines()
+        .map(str::trim_end)
+        .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        .map(str::to_string)
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_and_user_rules() {
+        let ig =
+            Ignore::new(&["/srv/cache/".into(), "!/etc/keep~".into(), "*.tmp".into()]).unwrap();
+        let cases: &[(&str, &[u8], bool, bool)] = &[
+            ("vim swap", b"/etc/.nginx.conf.swp", false, true),
+            ("vim probe file", b"/etc/nginx/4913", false, true),
+            ("backup", b"/etc/hosts~", false, true),
+            ("passwd.<pid>", b"/etc/passwd.12345", false, true),
+            ("passwd lock", b"/etc/passwd.lock", false, true),
+            ("passwd backup", b"/etc/passwd-", false, true),
+            ("passwd itself", b"/etc/passwd", false, false),
+            ("mtab", b"/etc/mtab", false, true),
+            ("ld.so.cache", b"/etc/ld.so.cache", false, true),
+            ("ordinary config", b"/etc/nginx/nginx.conf", false, false),
+            ("user dir rule", b"/srv/cache", true, true),
+            ("inside user dir", b"/srv/cache/a/b", false, true),
+            ("negation wins", b"/etc/keep~", false, false),
+            ("user glob", b"/opt/x.tmp", false, true),
+            ("history", b"/root/.bash_history", false, true),
+            ("non-utf8 name", b"/etc/\xff.swp", false, true),
+            ("non-utf8 kept", b"/etc/\xff", false, false),
+            ("root", b"/", true, false),
+        ];
+        for (name, path, is_dir, want) in cases {
+            assert_eq!(ig.is_ignored(path, *is_dir), *want, "{name}");
+        }
+    }
+
+    #[test]
+    fn rules_file_skips_comments_and_blank_lines() {
+        let tmp = tempfile::tempdir().unwrap();
+        let f = tmp.path().join("ignore");
+        std::fs::write(&f, "# comment\n\n/srv/x\n  \n*.bak\n").unwrap();
+        assert_eq!(read_rules_file(&f).unwrap(), vec!["/srv/x", "*.bak"]);
+        assert!(read_rules_file(&tmp.path().join("missing"))
+            .unwrap()
+            .is_empty());
+    }
+
+    #[test]
+    fn a_bad_pattern_is_named() {
+        let err = Ignore::new(&["/etc/{a,b".into()]).unwrap_err().to_string();
+        assert!(err.contains("/etc/{a,b"), "{err}");
+    }
+}

@@ -1,0 +1,26 @@
+//! cft's recorder: the session store, baseline snapshots, the inotify
+//! watcher, the recorder daemon and the reconciliation of a session into a
+//! change set.
+//!
+//! Map: `model` (vocabulary) · `store` (SQLite, the only SQL) · `snapshot`
+//! (safe walks and reads) · `event` + `watcher` (inotify) · `daemon`
+//! (threads, handshake) · `reconcile` (baseline vs now) · `session`
+//! (lifecycle) · `ignore_rules`, `secret`, `target` (policy and context).
+
+pub mod changeset;
+pub mod daemon;
+pub mod error;
+pub mod event;
+pub mod ignore_rules;
+pub mod model;
+pub mod reconcile;
+pub mod secret;
+pub mod session;
+pub mod snapshot;
+pub mod store;
+pub mod target;
+pub mod watcher;
+
+pub use changeset::{BlobSource, ChangeSet};
+pub use error::{Error, Result};
+pub use store::Store;

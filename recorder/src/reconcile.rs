@@ -1,0 +1,231 @@
+//! Reconciliation at `finish`: compare the baseline with what is on disk now
+//! and produce the change set.
+//!
+//! The watcher's events only say *where* to look: each touched path is
+//! re-read (whole subtrees for creations, removals and renames). After an
+//! overflow, a watch-limit hit or a dead daemon, every watched root is
+//! re-read instead. Either way the state difference is the truth, so a path
+//! created and removed within the session is no change.
+
+use crate::error::Result;
+use crate::ignore_rules::Ignore;
+use crate::model::{is_within, Change, ChangeKind, Entry, EntryKind, Notice, NoticeKind, Session};
+use crate::secret;
+use crate::snapshot::{Scanned, Scanner};
+use crate::store::{EntryWithContent, Snapshot, Store};
+use crate::target::Target;
+use std::collections::BTreeMap;
+
+/// Changed files larger than this keep only their hash (the baseline cap is
+/// usually smaller; a file the admin created is worth more).
+pub const FINISH_CAPTURE_CAP: u64 = 256 << 20;
+
+/// What a reconciliation found.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub changes: Vec<Change>,
+    pub finals: Vec<EntryWithContent>,
+    pub notices: Vec<Notice>,
+    /// Why every root was re-read, if it was.
+    pub full_rescan: Option<String>,
+    /// How many paths were re-read.
+    pub examined: usize,
+}
+
+/// Work out the change set of `session` (whose daemon is stopped).
+pub fn reconcile(store: &Store, session: &Session, extra_reason: Option<&str>) -> Result<Outcome> {
+    let target = Target::new(&session.root);
+    let ignore = Ignore::new(&session.ignore_patterns)?;
+    let cap = session.content_cap.max(FINISH_CAPTURE_CAP);
+    let scanner = Scanner {
+        target: &target,
+        ignore: &ignore,
+        content_cap: cap,
+    };
+    let reason = session
+        .rescan_reason
+        .clone()
+        .or_else(|| extra_reason.map(str::to_string));
+
+    let mut notices = Vec::new();
+    let mut before: BTreeMap<Vec<u8>, Entry> = BTreeMap::new();
+    let mut after: BTreeMap<Vec<u8>, Scanned> = BTreeMap::new();
+
+    let (subtrees, singles) = match &reason {
+        Some(_) => (session.watched.clone(), Vec::new()),
+        None => {
+            // A resumed session's earlier changes are looked at again too:
+            // an earlier full rescan left no events for them.
+            let mut touched = store.touched_paths(session.id)?;
+            touched.extend(
+                store
+                    .changed_paths(session.id)?
+                    .into_iter()
+                    .map(|p| (p, true)),
+            );
+            plan(touched, &session.watched, &ignore)
+        }
+    };
+    for root in &subtrees {
+        for e in store.entries_under(session.id, Snapshot::Baseline, root)? {
+            before.insert(e.path.clone(), e);
+        }
+        scanner.walk(
+            root,
+            &mut notices,
+            |_, _| {},
+            |s| {
+                after.insert(s.entry.path.clone(), s);
+            },
+        );
+    }
+    for p in &singles {
+        if let Some(e) = store.entry(session.id, Snapshot::Baseline, p)? {
+            before.insert(p.clone(), e);
+        }
+        if let Some(s) = scanner.stat(p, &mut notices) {
+            after.insert(p.clone(), s);
+        }
+    }
+    // A baseline entry that is ignored now (a rule added on resume) is no change.
+    before.retain(|p, e| !ignore.is_ignored(p, e.kind == EntryKind::Dir));
+
+    let examined = before.len().max(after.len());
+    let mut out = Outcome {
+        full_rescan: reason.clone(),
+        examined,
+        ..Outcome::default()
+    };
+    if let Some(r) = &reason {
+        out.notices.push(Notice {
+            path: None,
+            kind: NoticeKind::Rescan,
+            message: format!("every watched root was rescanned: {r}"),
+        });
+    }
+    let mut paths: Vec<Vec<u8>> = before.keys().cloned().collect();
+    paths.extend(after.keys().filter(|p| !before.contains_key(*p)).cloned());
+    paths.sort();
+    for path in paths {
+        let b = before.remove(&path);
+        let a = after.remove(&path);
+        let Some(kind) = ChangeKind::classify(b.as_ref(), a.as_ref().map(|s| &s.entry)) else {
+            continue;
+        };
+        let mut secret = false;
+        if let Some(s) = &a {
+            let e = &s.entry;
+            if e.kind == EntryKind::File && kind != ChangeKind::Metadata {
+                secret = secret::is_secret_path(&path)
+                    || s.content.as_deref().is_some_and(secret::holds_private_key);
+                if secret {
+                    out.notices.push(notice(
+                        &path,
+                        NoticeKind::Secret,
+                        "holds a secret: its content is withheld from generated output \
+                         unless --include-secrets is given",
+                    ));
+                }
+                if e.hash.is_some() && !e.content_stored {
+                    out.notices.push(notice(
+                        &path,
+                        NoticeKind::TooLarge,
+                        &format!(
+                            "{} bytes is over the capture limit of {cap} bytes: only its hash was kept",
+                            e.size
+                        ),
+                    ));
+                }
+            }
+            if e.kind.is_special() {
+                out.notices.push(notice(
+                    &path,
+                    NoticeKind::Special,
+                    &format!("a {}: recorded, never opened", e.kind),
+                ));
+            }
+        }
+        out.changes.push(Change {
+            path: path.clone(),
+            kind,
+            before: b,
+            after: a.as_ref().map(|s| s.entry.clone()),
+            secret,
+        });
+        if let Some(s) = a {
+            out.finals.push(s);
+        }
+    }
+    // Unreadable paths that are not part of the change set are still worth
+    // telling: the user may expect them.
+    notices.sort_by(|a, b| a.path.cmp(&b.path));
+    notices.dedup();
+    out.notices.extend(notices);
+    Ok(out)
+}
+
+fn notice(path: &[u8], kind: NoticeKind, message: &str) -> Notice {
+    Notice {
+        path: Some(path.to_vec()),
+        kind,
+        message: message.to_string(),
+    }
+}
+
+/// From the touched paths, the subtrees to re-read and the single entries to
+/// re-stat, with nested and out-of-scope paths removed.
+pub fn plan(
+    touched: Vec<(Vec<u8>, bool)>,
+    watched: &[Vec<u8>],
+    ignore: &Ignore,
+) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
+    let in_scope =
+        |p: &[u8]| watched.iter().any(|w| is_within(p, w)) && !ignore.is_ignored(p, false);
+    let mut subtrees: Vec<Vec<u8>> = touched
+        .iter()
+        .filter(|(p, sub)| *sub && in_scope(p))
+        .map(|(p, _)| p.clone())
+        .collect();
+    subtrees.sort();
+    subtrees.dedup();
+    // Sorted, so a parent comes right before its descendants.
+    let mut kept: Vec<Vec<u8>> = Vec::with_capacity(subtrees.len());
+    for p in subtrees {
+        if !kept.last().is_some_and(|k| is_within(&p, k)) {
+            kept.push(p);
+        }
+    }
+    let mut singles: Vec<Vec<u8>> = touched
+        .into_iter()
+        .filter(|(p, sub)| !*sub && in_scope(p))
+        .map(|(p, _)| p)
+        .filter(|p| !kept.iter().any(|k| is_within(p, k)))
+        .collect();
+    singles.sort();
+    singles.dedup();
+    (kept, singles)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plan_merges_nested_paths_and_drops_out_of_scope_ones() {
+        let ig = Ignore::new(&[]).unwrap();
+        let watched = vec![b"/etc".to_vec(), b"/srv".to_vec()];
+        let touched = vec![
+            (b"/etc/a".to_vec(), true),
+            (b"/etc/a/b/c".to_vec(), true),
+            (b"/etc/a/b/f".to_vec(), false),
+            (b"/etc/ab".to_vec(), false),
+            (b"/etc/ab".to_vec(), false),
+            (b"/tmp/x".to_vec(), true),
+            (b"/etc/x.swp".to_vec(), true),
+            (b"/srv/d".to_vec(), true),
+        ];
+        let (sub, single) = plan(touched, &watched, &ig);
+        assert_eq!(sub, vec![b"/etc/a".to_vec(), b"/srv/d".to_vec()]);
+        assert_eq!(single, vec![b"/etc/ab".to_vec()]);
+    }
+}

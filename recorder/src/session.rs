@@ -1,0 +1,526 @@
+//! Session lifecycle: begin (baseline + detached daemon + ready handshake),
+//! finish (stop, reconcile, store), resume, abort, erase, status.
+//!
+//! The daemon is this same program re-executed with a hidden subcommand
+//! (`DAEMON_SUBCOMMAND`), in its own session (setsid), its output going to a
+//! private log file next to the database.
+
+use crate::daemon::{self, Ready};
+use crate::error::{Error, Result};
+use crate::ignore_rules::{read_rules_file, Ignore, RULES_FILE};
+use crate::model::{display_path, ChangeKind, Notice, Session, SessionState};
+use crate::reconcile;
+use crate::store::{Activity, NewSession, Store};
+use crate::target::Target;
+use std::io::{BufRead, BufReader};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The hidden subcommand the binary must route to `daemon::run`:
+/// `EXE __daemon --db DB [--resume] --ready-fd 3 NAME`.
+pub const DAEMON_SUBCOMMAND: &str = "__daemon";
+
+/// Roots watched unless `--no-default-watch` (those that exist).
+pub const DEFAULT_ROOTS: &[&str] = &[
+    "/etc",
+    "/root",
+    "/srv",
+    "/opt",
+    "/usr/local",
+    "/var/www",
+    "/var/spool/cron",
+];
+
+/// Default size cap for baseline contents.
+pub const DEFAULT_CONTENT_CAP: u64 = 4 << 20;
+
+#[derive(Clone, Debug)]
+pub struct BeginOptions {
+    pub name: String,
+    pub description: Option<String>,
+    /// Host path of the observed system's `/`.
+    pub root: PathBuf,
+    /// Extra roots to watch (target-system paths).
+    pub watch: Vec<PathBuf>,
+    pub default_watch: bool,
+    pub ignore: Vec<String>,
+    /// The user's rules file (default `/etc/cft/ignore` on the host).
+    pub rules_file: PathBuf,
+    pub content_cap: u64,
+}
+
+impl BeginOptions {
+    pub fn new(name: &str) -> BeginOptions {
+        BeginOptions {
+            name: name.to_string(),
+            description: None,
+            root: PathBuf::from("/"),
+            watch: Vec::new(),
+            default_watch: true,
+            ignore: Vec::new(),
+            rules_file: PathBuf::from(RULES_FILE),
+            content_cap: DEFAULT_CONTENT_CAP,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct BeginReport {
+    pub session: Session,
+    pub ready: Ready,
+    pub log: PathBuf,
+}
+
+/// How to start the daemon: the program and any arguments that come before
+/// the daemon subcommand.
+#[derive(Clone, Debug)]
+pub struct Launcher {
+    pub program: PathBuf,
+}
+
+/// Start a new session: record it, start the daemon and wait until it
+/// watches every root and holds the baseline.
+pub fn begin(db: &Path, opts: &BeginOptions, launcher: &Launcher) -> Result<BeginReport> {
+    validate_name(&opts.name)?;
+    let root = canonical_root(&opts.root)?;
+    let watched = watched_roots(&root, &opts.watch, opts.default_watch)?;
+    let mut patterns = read_rules_file(&opts.rules_file)?;
+    patterns.extend(opts.ignore.iter().cloned());
+    // Never record cft's own database if it lives in a watched root.
+    if let Some(dir) = db.parent().and_then(|d| std::fs::canonicalize(d).ok()) {
+        if let Some(t) = Target::new(&root).target_path(&dir) {
+            if t != b"/" {
+                if let Ok(s) = std::str::from_utf8(&t) {
+                    patterns.push(format!("{}/", glob_escape(s)));
+                }
+            }
+        }
+    }
+    Ignore::new(&patterns)?; // reject bad patterns before anything is stored
+    let facts = Target::new(&root).facts();
+    let mut store = Store::open(db)?;
+    let session = store.create_session(&NewSession {
+        name: opts.name.clone(),
+        description: opts.description.clone(),
+        root: root.clone(),
+        watched,
+        content_cap: opts.content_cap,
+        ignore_patterns: patterns,
+        facts,
+    })?;
+    match start_daemon(db, &session, false, launcher) {
+        Ok((ready, log)) => Ok(BeginReport {
+            session: store.session_by_id(session.id)?,
+            ready,
+            log,
+        }),
+        Err(e) => {
+            // Nothing was recorded yet: leave no half-made session behind.
+            stop_daemon(&store, &store.session_by_id(session.id)?);
+            store.erase_session(session.id)?;
+            Err(e)
+        }
+    }
+}
+
+/// Continue a finished session: watch again, keep the baseline; the next
+/// finish reconciles everything since the original begin.
+pub fn resume(db: &Path, name: &str, launcher: &Launcher) -> Result<BeginReport> {
+    let store = Store::open(db)?;
+    let session = store.session(name)?;
+    if session.state != SessionState::Finished {
+        return Err(Error::WrongState {
+            name: name.into(),
+            state: session.state.as_str().into(),
+            expected: "finished".into(),
+        });
+    }
+    if let Some(active) = store
+        .recording_sessions()?
+        .into_iter()
+        .find(|s| s.root == session.root)
+    {
+        return Err(Error::AlreadyRecording {
+            active: active.name,
+            root: display_path(&session.root),
+        });
+    }
+    store.set_recording(session.id)?;
+    match start_daemon(db, &session, true, launcher) {
+        Ok((ready, log)) => Ok(BeginReport {
+            session: store.session_by_id(session.id)?,
+            ready,
+            log,
+        }),
+        Err(e) => {
+            // The session was fine before: make it finished again (its
+            // change set is untouched) and leave no daemon behind.
+            stop_daemon(&store, &store.session_by_id(session.id)?);
+            store.set_finished(session.id)?;
+            Err(e)
+        }
+    }
+}
+
+fn start_daemon(
+    db: &Path,
+    session: &Session,
+    resume: bool,
+    launcher: &Launcher,
+) -> Result<(Ready, PathBuf)> {
+    let db_dir = db.parent().unwrap_or(Path::new("."));
+    let log = db_dir.join(format!("daemon-{}.log", session.name));
+    let log_file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(&log)
+        .map_err(|e| Error::io(&log, e))?;
+    let (read_end, write_end): (OwnedFd, OwnedFd) =
+        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+            .map_err(|e| Error::Daemon(format!("pipe: {e}")))?;
+    let db_abs = std::fs::canonicalize(db).map_err(|e| Error::io(db, e))?;
+    let mut cmd = Command::new(&launcher.program);
+    cmd.arg(DAEMON_SUBCOMMAND).arg("--db").arg(&db_abs);
+    if resume {
+        cmd.arg("--resume");
+    }
+    cmd.arg("--ready-fd")
+        .arg("3")
+        .arg(&session.name)
+        .stdin(Stdio::null())
+        .stdout(log_file.try_clone().map_err(|e| Error::io(&log, e))?)
+        .stderr(log_file)
+        .current_dir("/");
+    let wfd = write_end.as_raw_fd();
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::setsid() < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            if libc::dup2(wfd, 3) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            libc::umask(0o077);
+            Ok(())
+        });
+    }
+    let child = cmd.spawn().map_err(|e| Error::io(&launcher.program, e))?;
+    drop(write_end);
+    let mut line = String::new();
+    let _ = BufReader::new(std::fs::File::from(read_end)).read_line(&mut line);
+    // The child is detached; its exit is noticed through /proc, not wait().
+    drop(child);
+    let ready: Ready = serde_json::from_str(line.trim()).unwrap_or_else(|_| Ready {
+        ok: false,
+        error: Some(format!(
+            "the recorder daemon exited before it was ready (see {})",
+            log.display()
+        )),
+        ..Ready::default()
+    });
+    if !ready.ok {
+        return Err(Error::Daemon(
+            ready.error.unwrap_or_else(|| "failed to start".into()),
+        ));
+    }
+    Ok((ready, log))
+}
+
+/// What `finish` did.
+#[derive(Clone, Debug)]
+pub struct FinishReport {
+    pub session: Session,
+    pub counts: Vec<(ChangeKind, usize)>,
+    pub notices: Vec<Notice>,
+    pub full_rescan: Option<String>,
+    pub examined: usize,
+}
+
+/// Stop the daemon, reconcile and store the change set.
+pub fn finish(db: &Path, name: Option<&str>) -> Result<FinishReport> {
+    let mut store = Store::open(db)?;
+    let session = pick_recording(&store, name)?;
+    let extra = if daemon::is_alive(session.daemon_pid, session.daemon_start) {
+        if stop_daemon(&store, &session) {
+            None
+        } else {
+            Some("the recorder daemon did not stop in time and was killed".to_string())
+        }
+    } else {
+        Some("the recorder daemon was not running (killed or crashed)".to_string())
+    };
+    // The daemon may have marked a rescan while stopping.
+    let session = store.session_by_id(session.id)?;
+    let outcome = reconcile::reconcile(&store, &session, extra.as_deref())?;
+    store.store_change_set(
+        session.id,
+        &outcome.changes,
+        &outcome.finals,
+        &outcome.notices,
+    )?;
+    let mut counts: Vec<(ChangeKind, usize)> = ChangeKind::ALL
+        .iter()
+        .map(|k| (*k, outcome.changes.iter().filter(|c| c.kind == *k).count()))
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    counts.sort();
+    Ok(FinishReport {
+        session: store.session_by_id(session.id)?,
+        counts,
+        notices: store.notices(session.id)?,
+        full_rescan: outcome.full_rescan,
+        examined: outcome.examined,
+    })
+}
+
+/// Stop recording and throw the session away.
+pub fn abort(db: &Path, name: Option<&str>) -> Result<Session> {
+    let mut store = Store::open(db)?;
+    let session = pick_recording(&store, name)?;
+    stop_daemon(&store, &session);
+    store.erase_session(session.id)?;
+    Ok(session)
+}
+
+/// Delete a session that is not recording.
+pub fn erase(db: &Path, name: &str) -> Result<()> {
+    let mut store = Store::open(db)?;
+    let session = store.session(name)?;
+    if session.state == SessionState::Recording {
+        return Err(Error::WrongState {
+            name: name.into(),
+            state: "recording".into(),
+            expected: "finished (use `cft abort` to stop and discard a recording session)".into(),
+        });
+    }
+    store.erase_session(session.id)?;
+    let log = db
+        .parent()
+        .unwrap_or(Path::new("."))
+        .join(format!("daemon-{name}.log"));
+    let _ = std::fs::remove_file(log);
+    Ok(())
+}
+
+/// A recording session as `cft status` shows it.
+#[derive(Clone, Debug)]
+pub struct Status {
+    pub session: Session,
+    pub daemon_alive: bool,
+    pub activity: Activity,
+}
+
+pub fn status(db: &Path) -> Result<Vec<Status>> {
+    if !db.exists() {
+        return Ok(Vec::new());
+    }
+    let store = Store::open(db)?;
+    store
+        .recording_sessions()?
+        .into_iter()
+        .map(|s| {
+            Ok(Status {
+                daemon_alive: daemon::is_alive(s.daemon_pid, s.daemon_start),
+                activity: store.activity(s.id)?,
+                session: s,
+            })
+        })
+        .collect()
+}
+
+/// The session `name`, or the only recording one; it must be recording.
+fn pick_recording(store: &Store, name: Option<&str>) -> Result<Session> {
+    let session = match name {
+        Some(n) => store.session(n)?,
+        None => {
+            let mut active = store.recording_sessions()?;
+            match active.len() {
+                0 => return Err(Error::NoActiveSession),
+                1 => active.remove(0),
+                _ => {
+                    let names: Vec<String> = active.into_iter().map(|s| s.name).collect();
+                    return Err(Error::AmbiguousSession(names.join(", ")));
+                }
+            }
+        }
+    };
+    if session.state != SessionState::Recording {
+        return Err(Error::WrongState {
+            name: session.name,
+            state: session.state.as_str().into(),
+            expected: "recording".into(),
+        });
+    }
+    Ok(session)
+}
+
+/// SIGTERM the daemon and wait for it to drain and exit; SIGKILL after a
+/// grace period. Returns whether it stopped cleanly.
+fn stop_daemon(_store: &Store, session: &Session) -> bool {
+    let (Some(pid), Some(start)) = (session.daemon_pid, session.daemon_start) else {
+        return true;
+    };
+    if !daemon::is_alive(Some(pid), Some(start)) {
+        return true;
+    }
+    let npid = nix::unistd::Pid::from_raw(pid);
+    let _ = nix::sys::signal::kill(npid, nix::sys::signal::Signal::SIGTERM);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if !daemon::is_alive(Some(pid), Some(start)) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let _ = nix::sys::signal::kill(npid, nix::sys::signal::Signal::SIGKILL);
+    false
+}
+
+pub fn validate_name(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name.as_bytes()[0].is_ascii_alphanumeric()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::BadSessionName(name.to_string()))
+    }
+}
+
+fn canonical_root(root: &Path) -> Result<Vec<u8>> {
+    let c = std::fs::canonicalize(root).map_err(|e| Error::BadInput {
+        path: root.to_path_buf(),
+        message: format!("--root: {e}"),
+    })?;
+    if !c.is_dir() {
+        return Err(Error::BadInput {
+            path: root.to_path_buf(),
+            message: "--root must be a directory".into(),
+        });
+    }
+    Ok(c.as_os_str().as_bytes().to_vec())
+}
+
+/// Normalise the watched roots: absolute target paths, no `.`/`..`, no
+/// duplicates or roots nested in others; `--watch` roots must exist.
+fn watched_roots(root: &[u8], extra: &[PathBuf], defaults: bool) -> Result<Vec<Vec<u8>>> {
+    let target = Target::new(root);
+    let mut out: Vec<Vec<u8>> = Vec::new();
+    if defaults {
+        for d in DEFAULT_ROOTS {
+            let host = target.host_path(d.as_bytes());
+            if std::fs::symlink_metadata(&host).is_ok_and(|m| m.is_dir()) {
+                out.push(d.as_bytes().to_vec());
+            }
+        }
+    }
+    for w in extra {
+        let bytes = w.as_os_str().as_bytes();
+        let bad = |msg: &str| Error::BadInput {
+            path: w.clone(),
+            message: format!("--watch: {msg}"),
+        };
+        if !bytes.starts_with(b"/") {
+            return Err(bad("must be an absolute path in the observed system"));
+        }
+        let mut norm: Vec<u8> = Vec::new();
+        for comp in bytes
+            .split(|&b| b == b'/')
+            .filter(|c| !c.is_empty() && *c != b".")
+        {
+            if comp == b".." {
+                return Err(bad("must not contain '..'"));
+            }
+            norm.push(b'/');
+            norm.extend_from_slice(comp);
+        }
+        if norm.is_empty() {
+            norm.push(b'/');
+        }
+        let md =
+            std::fs::symlink_metadata(target.host_path(&norm)).map_err(|e| bad(&format!("{e}")))?;
+        if !md.is_dir() {
+            return Err(bad("not a directory (symlinks are not followed)"));
+        }
+        out.push(norm);
+    }
+    if out.is_empty() {
+        return Err(Error::BadInput {
+            path: PathBuf::from(std::ffi::OsStr::from_bytes(root)),
+            message:
+                "nothing to watch: none of the default roots exist here; name one with --watch"
+                    .into(),
+        });
+    }
+    out.sort();
+    out.dedup();
+    let mut kept: Vec<Vec<u8>> = Vec::new();
+    for p in out {
+        if !kept.iter().any(|k| crate::model::is_within(&p, k)) {
+            kept.push(p);
+        }
+    }
+    Ok(kept)
+}
+
+fn glob_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '\\' | '!' | '#') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_names() {
+        for ok in ["web", "db-1", "a.b_c", "9lives"] {
+            assert!(validate_name(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "-x", "a/b", "a b", "../x", ".hidden", &"x".repeat(65)] {
+            assert!(validate_name(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn watched_roots_are_normalised() {
+        let tmp = tempfile::tempdir().unwrap();
+        let r = tmp.path();
+        std::fs::create_dir_all(r.join("etc/x")).unwrap();
+        std::fs::create_dir_all(r.join("data")).unwrap();
+        std::os::unix::fs::symlink("/data", r.join("link")).unwrap();
+        let root = r.as_os_str().as_bytes();
+        let got = watched_roots(
+            root,
+            &[
+                PathBuf::from("/data/"),
+                PathBuf::from("/etc/./x"),
+                PathBuf::from("/data"),
+            ],
+            true,
+        )
+        .unwrap();
+        assert_eq!(got, vec![b"/data".to_vec(), b"/etc".to_vec()]);
+        for bad in ["relative", "/etc/../x", "/missing", "/link"] {
+            let err = watched_roots(root, &[PathBuf::from(bad)], false).unwrap_err();
+            assert!(err.to_string().contains("--watch"), "{bad}: {err}");
+        }
+    }
+}

@@ -1,0 +1,393 @@
+//! The inotify watcher: one reader thread owns the inotify fd; watches are
+//! added from the baseline walk and from the reader itself (new
+//! directories). Events go to a writer thread over an unbounded channel, so
+//! the reader never waits on SQLite.
+//!
+//! A new directory gets its watch first and is read afterwards, and what it
+//! already holds is recorded (`mkdir -p a/b/c && echo x > a/b/c/f` is not
+//! lost). Renames are paired by cookie. A queue overflow becomes an event
+//! and a rescan mark: never "carry on".
+
+use crate::event::{translate, watch_mask, Event, EventKind, EventSource, Translated};
+use crate::ignore_rules::Ignore;
+use crate::model::{is_within, join};
+use crate::target::Target;
+use inotify::{Inotify, WatchDescriptor, Watches};
+use std::collections::HashMap;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::Sender;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// What the reader sends to the writer.
+#[derive(Debug)]
+pub enum Msg {
+    Event(Event),
+    /// The next finish must rescan everything, for this reason.
+    Rescan(String),
+}
+
+/// The watch descriptor -> target directory map, shared by everyone who
+/// adds watches.
+#[derive(Clone)]
+pub struct WatchSet {
+    watches: Watches,
+    map: Arc<Mutex<HashMap<WatchDescriptor, Vec<u8>>>>,
+    limit_hit: Arc<AtomicBool>,
+    count: Arc<AtomicUsize>,
+}
+
+impl WatchSet {
+    /// Watch one directory (host path `host`, target path `dir`). On the
+    /// watch limit, reports it once (event + rescan mark) and gives up
+    /// adding more: the session degrades to a rescan at finish.
+    pub fn add(&self, host: &std::path::Path, dir: &[u8], tx: &Sender<Msg>) {
+        if self.limit_hit.load(Ordering::Relaxed) {
+            return;
+        }
+        match self.watches.clone().add(host, watch_mask()) {
+            Ok(wd) => {
+                let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+                if map.insert(wd, dir.to_vec()).is_none() {
+                    self.count.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            Err(e) if e.raw_os_error() == Some(libc::ENOSPC) => {
+                if !self.limit_hit.swap(true, Ordering::Relaxed) {
+                    let msg = format!(
+                        "the inotify watch limit was reached at {} ({} watches); raise \
+                         fs.inotify.max_user_watches (sysctl -w fs.inotify.max_user_watches=N); \
+                         this session will be reconciled by a full rescan at finish",
+                        host.display(),
+                        self.count.load(Ordering::Relaxed)
+                    );
+                    tracing::warn!("{msg}");
+                    let _ = tx.send(Msg::Event(daemon_event(EventKind::WatchLimit, Some(dir))));
+                    let _ = tx.send(Msg::Rescan(msg));
+                }
+            }
+            // Gone already (created and removed at once) or not a directory
+            // any more: the events about it tell the rest.
+            Err(e) => tracing::debug!("cannot watch {}: {e}", host.display()),
+        }
+    }
+
+    pub fn count(&self) -> usize {
+        self.count.load(Ordering::Relaxed)
+    }
+
+    pub fn limit_hit(&self) -> bool {
+        self.limit_hit.load(Ordering::Relaxed)
+    }
+
+    fn dir_of(&self, wd: &WatchDescriptor) -> Option<Vec<u8>> {
+        self.map
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(wd)
+            .cloned()
+    }
+
+    fn forget(&self, wd: &WatchDescriptor) {
+        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        if map.remove(wd).is_some() {
+            self.count.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    /// A directory moved within the tree: its watches follow the inodes, so
+    /// only their recorded paths change.
+    fn rename_prefix(&self, from: &[u8], to: &[u8]) {
+        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        for dir in map.values_mut() {
+            if is_within(dir, from) {
+                let mut new = to.to_vec();
+                new.extend_from_slice(&dir[from.len()..]);
+                *dir = new;
+            }
+        }
+    }
+
+    /// A directory moved out of the tree: stop watching it and below.
+    fn drop_prefix(&self, from: &[u8]) {
+        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        let gone: Vec<WatchDescriptor> = map
+            .iter()
+            .filter(|(_, d)| is_within(d, from))
+            .map(|(wd, _)| wd.clone())
+            .collect();
+        for wd in gone {
+            map.remove(&wd);
+            self.count.fetch_sub(1, Ordering::Relaxed);
+            let _ = self.watches.clone().remove(wd);
+        }
+    }
+}
+
+pub fn now_ns() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or(0)
+}
+
+pub fn daemon_event(kind: EventKind, path: Option<&[u8]>) -> Event {
+    Event {
+        time_ns: now_ns(),
+        kind,
+        path: path.map(<[u8]>::to_vec),
+        path_to: None,
+        source: EventSource::Daemon,
+    }
+}
+
+/// Owns the inotify instance; `run` is the reader thread's body.
+pub struct Watcher {
+    inotify: Inotify,
+    pub set: WatchSet,
+    target: Target,
+    ignore: Ignore,
+    tx: Sender<Msg>,
+    last: Option<(EventKind, Vec<u8>)>,
+    pending_moves: HashMap<u32, (Vec<u8>, bool)>,
+    /// Test hook: sleep this long before each read, to force an overflow.
+    stall: Option<Duration>,
+}
+
+impl Watcher {
+    pub fn new(target: Target, ignore: Ignore, tx: Sender<Msg>) -> std::io::Result<Watcher> {
+        let inotify = Inotify::init()?;
+        let set = WatchSet {
+            watches: inotify.watches(),
+            map: Arc::new(Mutex::new(HashMap::new())),
+            limit_hit: Arc::new(AtomicBool::new(false)),
+            count: Arc::new(AtomicUsize::new(0)),
+        };
+        let stall = std::env::var("CFT_TEST_STALL_READER_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .map(Duration::from_millis);
+        Ok(Watcher {
+            inotify,
+            set,
+            target,
+            ignore,
+            tx,
+            last: None,
+            pending_moves: HashMap::new(),
+            stall,
+        })
+    }
+
+    /// Read events until `stop` becomes readable, then drain what the kernel
+    /// still holds and return.
+    pub fn run(mut self, stop: BorrowedFd<'_>) {
+        use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+        let mut buf = vec![0u8; 256 * 1024];
+        loop {
+            let (ready_events, ready_stop) = {
+                let ino = self.inotify.as_fd();
+                let mut fds = [
+                    PollFd::new(ino, PollFlags::POLLIN),
+                    PollFd::new(stop, PollFlags::POLLIN),
+                ];
+                match poll(&mut fds, PollTimeout::NONE) {
+                    Ok(_) => {}
+                    Err(nix::errno::Errno::EINTR) => continue,
+                    Err(e) => {
+                        tracing::error!("poll failed: {e}");
+                        let _ = self
+                            .tx
+                            .send(Msg::Rescan(format!("watcher poll failed: {e}")));
+                        return;
+                    }
+                }
+                let ready = |f: &PollFd| f.revents().is_some_and(|r| !r.is_empty());
+                (ready(&fds[0]), ready(&fds[1]))
+            };
+            if ready_events {
+                if let Some(d) = self.stall {
+                    std::thread::sleep(d);
+                }
+                self.drain(&mut buf);
+            }
+            if ready_stop {
+                // Whatever the admin did before `finish` is already queued.
+                self.drain(&mut buf);
+                return;
+            }
+        }
+    }
+
+    fn drain(&mut self, buf: &mut [u8]) {
+        loop {
+            let events: Vec<(WatchDescriptor, inotify::EventMask, u32, Option<Vec<u8>>)> =
+                match self.inotify.read_events(buf) {
+                    Ok(evs) => evs
+                        .map(|e| {
+                            (
+                                e.wd,
+                                e.mask,
+                                e.cookie,
+                                e.name.map(|n| n.as_bytes().to_vec()),
+                            )
+                        })
+                        .collect(),
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(e) => {
+                        tracing::error!("reading inotify events failed: {e}");
+                        let _ = self
+                            .tx
+                            .send(Msg::Rescan(format!("reading inotify events failed: {e}")));
+                        break;
+                    }
+                };
+            if events.is_empty() {
+                break;
+            }
+            for (wd, mask, cookie, name) in events {
+                self.handle(wd, mask, cookie, name);
+            }
+        }
+        // A move whose other half never came left (or entered) the tree.
+        let pending: Vec<(Vec<u8>, bool)> = self.pending_moves.drain().map(|(_, v)| v).collect();
+        for (from, is_dir) in pending {
+            if is_dir {
+                self.set.drop_prefix(&from);
+            }
+            self.send(EventKind::Removed, from, None, EventSource::Watcher);
+        }
+    }
+
+    fn handle(
+        &mut self,
+        wd: WatchDescriptor,
+        mask: inotify::EventMask,
+        cookie: u32,
+        name: Option<Vec<u8>>,
+    ) {
+        let t = translate(mask, cookie);
+        if t == Translated::Overflow {
+            tracing::warn!("inotify queue overflow: events were lost; a full rescan is due");
+            let _ = self
+                .tx
+                .send(Msg::Event(daemon_event(EventKind::Overflow, None)));
+            let _ = self.tx.send(Msg::Rescan(
+                "the inotify event queue overflowed (fs.inotify.max_queued_events)".into(),
+            ));
+            return;
+        }
+        if t == Translated::WatchGone {
+            self.set.forget(&wd);
+            return;
+        }
+        let Some(dir) = self.set.dir_of(&wd) else {
+            return;
+        };
+        let path = match &name {
+            Some(n) if !n.is_empty() => join(&dir, n),
+            _ => dir,
+        };
+        match t {
+            Translated::Plain { kind, is_dir } => {
+                if self.ignore.is_ignored(&path, is_dir) {
+                    return;
+                }
+                // Events about a watched directory itself moving are told by
+                // its parent's MOVED_FROM/MOVED_TO.
+                if name.is_none() && mask.contains(inotify::EventMask::MOVE_SELF) {
+                    return;
+                }
+                self.send(kind, path.clone(), None, EventSource::Watcher);
+                if kind == EventKind::Created && is_dir {
+                    self.add_tree(&path);
+                }
+            }
+            Translated::MoveFrom { cookie, is_dir } => {
+                self.pending_moves.insert(cookie, (path, is_dir));
+            }
+            Translated::MoveTo { cookie, is_dir } => {
+                if let Some((from, _)) = self.pending_moves.remove(&cookie) {
+                    if is_dir {
+                        self.set.rename_prefix(&from, &path);
+                    }
+                    if self.ignore.is_ignored(&from, is_dir)
+                        && self.ignore.is_ignored(&path, is_dir)
+                    {
+                        return;
+                    }
+                    self.send(EventKind::Renamed, from, Some(path), EventSource::Watcher);
+                } else {
+                    if self.ignore.is_ignored(&path, is_dir) {
+                        return;
+                    }
+                    self.send(EventKind::Created, path.clone(), None, EventSource::Watcher);
+                    if is_dir {
+                        self.add_tree(&path);
+                    }
+                }
+            }
+            Translated::Overflow | Translated::WatchGone | Translated::Nothing => {}
+        }
+    }
+
+    /// Watch a new directory and everything below it, recording what it
+    /// already holds: the watch goes on first, then the directory is read.
+    fn add_tree(&mut self, dir: &[u8]) {
+        let mut stack = vec![dir.to_vec()];
+        while let Some(d) = stack.pop() {
+            let host = self.target.host_path(&d);
+            self.set.add(&host, &d, &self.tx);
+            let Ok(rd) = std::fs::read_dir(&host) else {
+                continue;
+            };
+            let mut children: Vec<(Vec<u8>, bool)> = rd
+                .flatten()
+                .map(|de| {
+                    let is_dir = de.file_type().map(|t| t.is_dir()).unwrap_or(false);
+                    (join(&d, de.file_name().as_bytes()), is_dir)
+                })
+                .collect();
+            children.sort();
+            for (child, is_dir) in children {
+                if self.ignore.is_ignored_here(&child, is_dir) {
+                    continue;
+                }
+                self.send(EventKind::Created, child.clone(), None, EventSource::Rescan);
+                if is_dir {
+                    stack.push(child);
+                }
+            }
+        }
+    }
+
+    fn send(&mut self, kind: EventKind, path: Vec<u8>, to: Option<Vec<u8>>, source: EventSource) {
+        // `echo x > f` is CREATE, MODIFY, CLOSE_WRITE: one hint is enough.
+        if to.is_none() {
+            if let Some((lk, lp)) = &self.last {
+                if *lp == path
+                    && (*lk == kind || (*lk == EventKind::Created && kind == EventKind::Modified))
+                {
+                    return;
+                }
+            }
+            self.last = Some((kind, path.clone()));
+        } else {
+            self.last = None;
+        }
+        let _ = self.tx.send(Msg::Event(Event {
+            time_ns: now_ns(),
+            kind,
+            path: Some(path),
+            path_to: to,
+            source,
+        }));
+    }
+
+    pub fn raw_fd(&self) -> i32 {
+        self.inotify.as_raw_fd()
+    }
+}
