@@ -119,7 +119,12 @@ impl Entry {
             kind: self.kind != other.kind,
             content: self.kind == EntryKind::File
                 && other.kind == EntryKind::File
-                && (self.hash != other.hash || self.hash.is_none()),
+                && match (&self.hash, &other.hash) {
+                    (Some(a), Some(b)) => a != b,
+                    // Unreadable both times: size and mtime are all we have.
+                    (None, None) => self.size != other.size || self.mtime_ns != other.mtime_ns,
+                    _ => true,
+                },
             mode: self.kind != EntryKind::Symlink && self.mode != other.mode,
             owner: self.uid != other.uid,
             group: self.gid != other.gid,
@@ -448,7 +453,12 @@ mod tests {
         link.link_target = Some(b"/t1".to_vec());
         let mut link2 = link.clone();
         link2.link_target = Some(b"/t2".to_vec());
-        type Case<'a> = (&'a str, Option<&'a Entry>, Option<&'a Entry>, Option<ChangeKind>);
+        type Case<'a> = (
+            &'a str,
+            Option<&'a Entry>,
+            Option<&'a Entry>,
+            Option<ChangeKind>,
+        );
         let cases: &[Case] = &[
             ("nothing", None, None, None),
             ("created", None, Some(&a), Some(ChangeKind::Created)),

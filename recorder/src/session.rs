@@ -131,7 +131,7 @@ pub fn begin(db: &Path, opts: &BeginOptions, launcher: &Launcher) -> Result<Begi
 /// Continue a finished session: watch again, keep the baseline; the next
 /// finish reconciles everything since the original begin.
 pub fn resume(db: &Path, name: &str, launcher: &Launcher) -> Result<BeginReport> {
-    let store = Store::open(db)?;
+    let store = Store::open_existing(db)?;
     let session = store.session(name)?;
     if session.state != SessionState::Finished {
         return Err(Error::WrongState {
@@ -246,7 +246,7 @@ pub struct FinishReport {
 
 /// Stop the daemon, reconcile and store the change set.
 pub fn finish(db: &Path, name: Option<&str>) -> Result<FinishReport> {
-    let mut store = Store::open(db)?;
+    let mut store = Store::open_existing(db)?;
     let session = pick_recording(&store, name)?;
     let extra = if daemon::is_alive(session.daemon_pid, session.daemon_start) {
         if stop_daemon(&store, &session) {
@@ -283,7 +283,7 @@ pub fn finish(db: &Path, name: Option<&str>) -> Result<FinishReport> {
 
 /// Stop recording and throw the session away.
 pub fn abort(db: &Path, name: Option<&str>) -> Result<Session> {
-    let mut store = Store::open(db)?;
+    let mut store = Store::open_existing(db)?;
     let session = pick_recording(&store, name)?;
     stop_daemon(&store, &session);
     store.erase_session(session.id)?;
@@ -292,7 +292,7 @@ pub fn abort(db: &Path, name: Option<&str>) -> Result<Session> {
 
 /// Delete a session that is not recording.
 pub fn erase(db: &Path, name: &str) -> Result<()> {
-    let mut store = Store::open(db)?;
+    let mut store = Store::open_existing(db)?;
     let session = store.session(name)?;
     if session.state == SessionState::Recording {
         return Err(Error::WrongState {

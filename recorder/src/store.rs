@@ -114,7 +114,11 @@ impl Store {
         if !path.exists() {
             return Err(Error::io(
                 path,
-                std::io::Error::new(std::io::ErrorKind::NotFound, "no cft database here yet"),
+                std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "no cft database here yet (nothing recorded: start with `cft begin NAME`, \
+                     or name the database with --db)",
+                ),
             ));
         }
         let store = Store::connect(path)?;
@@ -1031,8 +1035,13 @@ mod tests {
             secret: false,
         };
         for _ in 0..2 {
-            s.store_change_set(id, std::slice::from_ref(&change), std::slice::from_ref(&fin), &[])
-                .unwrap();
+            s.store_change_set(
+                id,
+                std::slice::from_ref(&change),
+                std::slice::from_ref(&fin),
+                &[],
+            )
+            .unwrap();
         }
         let cs = s.change_set("web").unwrap();
         assert_eq!(cs.session.state, SessionState::Finished);

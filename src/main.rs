@@ -1,0 +1,346 @@
+//! The `cft` command line: parses arguments, calls `recorder` and
+//! `manifest-gen`, prints what happened. No recording or generating logic
+//! lives here.
+//!
+//! Exit codes: 0 success; 1 error (the message names the session, path or
+//! argument); 2 bad usage; `cft record` returns the recorded command's own
+//! status (128+N when it was killed by signal N).
+
+mod output;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+use recorder::session::{self, BeginOptions, Launcher};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "cft",
+    version,
+    about = "Record the configuration changes made to a machine and turn them into a Puppet module",
+    long_about = "cft (\"sift\") records what changes on a machine while you configure it by hand: \
+`cft begin NAME` takes a baseline and starts a recorder daemon, you install, edit, chmod, symlink \
+and delete, `cft finish` reconciles and stores the change set, and `cft manifest NAME -o DIR` \
+writes a Puppet module that reproduces it.\n\n\
+Exit codes: 0 success, 1 error, 2 bad usage; `cft record` returns the recorded command's status."
+)]
+struct Cli {
+    /// The session database [default: /var/lib/cft/cft.db as root, else $XDG_STATE_HOME/cft/cft.db]
+    #[arg(long, global = true, env = "CFT_DB", value_name = "PATH")]
+    db: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Take a baseline and start recording a session
+    ///
+    /// Watches /etc, /root, /srv, /opt, /usr/local, /var/www and /var/spool/cron (those that
+    /// exist) plus every --watch, takes a baseline of them (metadata of every entry, contents
+    /// of files up to --content-cap), then returns once the detached recorder daemon is
+    /// watching. One session may record a given root at a time.
+    Begin(BeginArgs),
+    /// Show the recording sessions: age, watched roots, activity, daemon health
+    Status,
+    /// Stop recording, reconcile against the baseline and store the change set
+    ///
+    /// Only the paths the watcher saw change are re-read; after an event queue overflow, a
+    /// watch-limit hit or a dead daemon, every watched root is rescanned and the summary
+    /// says so.
+    Finish {
+        /// The session (default: the only recording one)
+        name: Option<String>,
+    },
+    /// Stop recording and discard the session
+    Abort {
+        /// The session (default: the only recording one)
+        name: Option<String>,
+    },
+    /// List every session
+    List,
+    /// Delete a finished session and its recorded data
+    Erase { name: String },
+    /// Print a finished session's change set
+    Show {
+        name: String,
+        /// Also print the timeline of watcher events
+        #[arg(long)]
+        events: bool,
+    },
+    /// Begin, run a command, finish when it exits (and write the module with -o)
+    ///
+    /// Returns the command's exit status. Ctrl-C reaches the command; cft still finishes.
+    Record {
+        #[command(flatten)]
+        begin: BeginArgs,
+        /// Also write the Puppet module here
+        #[arg(short = 'o', long, value_name = "DIR")]
+        output: Option<PathBuf>,
+        /// The command to run while recording
+        #[arg(last = true, required = true, value_name = "CMD")]
+        command: Vec<std::ffi::OsString>,
+    },
+    /// Write the Puppet module of a finished session
+    ///
+    /// The module holds metadata.json, manifests/init.pp (one documented class), files/ with
+    /// the captured contents mirrored by full path, and a README of what it manages, what it
+    /// could not express and which class parameters you must supply. Secrets (shadow files,
+    /// SSH host keys, PEM private keys) become mandatory Sensitive parameters unless
+    /// --include-secrets is given.
+    Manifest {
+        name: String,
+        /// Output directory (created; a previous cft module there is replaced)
+        #[arg(short = 'o', long, value_name = "DIR")]
+        output: PathBuf,
+        /// Module and class name [default: derived from the session name]
+        #[arg(long, value_name = "NAME")]
+        module_name: Option<String>,
+        /// Copy secret contents into the module (as Sensitive values)
+        #[arg(long)]
+        include_secrets: bool,
+    },
+    /// The recorder daemon (started by `begin`; not for direct use)
+    #[command(name = "__daemon", hide = true)]
+    Daemon {
+        #[arg(long)]
+        resume: bool,
+        #[arg(long)]
+        ready_fd: Option<i32>,
+        name: String,
+    },
+}
+
+#[derive(Args, Clone)]
+struct BeginArgs {
+    /// Session name (letters, digits, '.', '_', '-')
+    #[arg(required_unless_present = "resume")]
+    name: Option<String>,
+    /// Continue a finished session (keeps its baseline)
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["name", "watch", "root", "description", "ignore"])]
+    resume: Option<String>,
+    /// Also watch this directory (a path in the observed system; repeatable)
+    #[arg(long, value_name = "DIR")]
+    watch: Vec<PathBuf>,
+    /// Watch only the --watch directories
+    #[arg(long)]
+    no_default_watch: bool,
+    /// The observed system lives under DIR (a chroot, a mounted image)
+    #[arg(long, value_name = "DIR", default_value = "/")]
+    root: PathBuf,
+    /// What this session is for
+    #[arg(long, value_name = "TEXT")]
+    description: Option<String>,
+    /// Ignore paths matching this gitignore-style pattern (repeatable)
+    #[arg(long, value_name = "PATTERN")]
+    ignore: Vec<String>,
+    /// Rules file of ignore patterns, one per line
+    #[arg(long, value_name = "PATH", env = "CFT_IGNORE_FILE", default_value = recorder::ignore_rules::RULES_FILE)]
+    ignore_file: PathBuf,
+    /// Baseline files larger than this keep only a hash (bytes)
+    #[arg(long, value_name = "BYTES", default_value_t = session::DEFAULT_CONTENT_CAP)]
+    content_cap: u64,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let daemon = matches!(cli.command, Command::Daemon { .. });
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CFT_LOG").unwrap_or_else(|_| {
+                tracing_subscriber::EnvFilter::new(if daemon { "info" } else { "warn" })
+            }),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(!daemon)
+        .init();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("cft: error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    let db = cli
+        .db
+        .clone()
+        .unwrap_or_else(recorder::store::default_db_path);
+    match cli.command {
+        Command::Begin(args) => {
+            let report = begin(&db, &args)?;
+            output::print_begin(&report, &db);
+        }
+        Command::Status => output::print_status(&session::status(&db)?),
+        Command::Finish { name } => {
+            let report = session::finish(&db, name.as_deref())?;
+            output::print_finish(&report);
+        }
+        Command::Abort { name } => {
+            let s = session::abort(&db, name.as_deref())?;
+            println!("aborted session '{}': its recording was discarded", s.name);
+        }
+        Command::List => {
+            if !db.exists() {
+                println!("no sessions yet ({} does not exist)", db.display());
+            } else {
+                let store = recorder::Store::open(&db)?;
+                output::print_list(&store)?;
+            }
+        }
+        Command::Erase { name } => {
+            session::erase(&db, &name)?;
+            println!("erased session '{name}'");
+        }
+        Command::Show { name, events } => {
+            let store = recorder::Store::open_existing(&db)?;
+            output::print_show(&store, &name, events)?;
+        }
+        Command::Record {
+            begin: args,
+            output: out,
+            command,
+        } => return record(&db, &args, out.as_deref(), &command),
+        Command::Manifest {
+            name,
+            output: out,
+            module_name,
+            include_secrets,
+        } => manifest(&db, &name, &out, module_name, include_secrets)?,
+        Command::Daemon {
+            resume,
+            ready_fd,
+            name,
+        } => {
+            use std::os::fd::FromRawFd;
+            // SAFETY: `begin` hands the daemon the write end of its pipe as
+            // this descriptor and nothing else in this process owns it.
+            let ready = ready_fd.map(|fd| unsafe { std::fs::File::from_raw_fd(fd) });
+            recorder::daemon::run(recorder::daemon::DaemonArgs {
+                db,
+                session: name.clone(),
+                resume,
+                ready,
+            })
+            .with_context(|| format!("recorder daemon of session '{name}'"))?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn launcher() -> Result<Launcher> {
+    Ok(Launcher {
+        program: std::env::current_exe().context("cannot find the cft executable")?,
+    })
+}
+
+fn begin(db: &Path, args: &BeginArgs) -> Result<session::BeginReport> {
+    if let Some(name) = &args.resume {
+        return session::resume(db, name, &launcher()?)
+            .with_context(|| format!("cannot resume session '{name}'"));
+    }
+    let Some(name) = &args.name else {
+        bail!("a session NAME is required");
+    };
+    let opts = BeginOptions {
+        name: name.clone(),
+        description: args.description.clone(),
+        root: args.root.clone(),
+        watch: args.watch.clone(),
+        default_watch: !args.no_default_watch,
+        ignore: args.ignore.clone(),
+        rules_file: args.ignore_file.clone(),
+        content_cap: args.content_cap,
+    };
+    session::begin(db, &opts, &launcher()?)
+        .with_context(|| format!("cannot begin session '{name}'"))
+}
+
+fn record(
+    db: &Path,
+    args: &BeginArgs,
+    out: Option<&Path>,
+    command: &[std::ffi::OsString],
+) -> Result<ExitCode> {
+    let report = begin(db, args)?;
+    output::print_begin(&report, db);
+    let name = report.session.name.clone();
+    let status = run_child(command);
+    let finished = session::finish(db, Some(&name))
+        .with_context(|| format!("cannot finish session '{name}'"))?;
+    output::print_finish(&finished);
+    if let Some(out) = out {
+        manifest(db, &name, out, None, false)?;
+    }
+    let status = status.with_context(|| {
+        format!(
+            "cannot run {:?} (session '{name}' was finished anyway)",
+            command[0]
+        )
+    })?;
+    Ok(exit_code_of(status))
+}
+
+/// Run the command in the foreground. cft ignores SIGINT/SIGQUIT while it
+/// runs (like a shell), so Ctrl-C stops the command and cft still finishes.
+fn run_child(command: &[std::ffi::OsString]) -> std::io::Result<std::process::ExitStatus> {
+    use nix::sys::signal::{signal, SigHandler, Signal};
+    let mut child = std::process::Command::new(&command[0])
+        .args(&command[1..])
+        .spawn()?;
+    // SAFETY: setting a signal disposition to SIG_IGN installs no handler code.
+    let old = unsafe {
+        (
+            signal(Signal::SIGINT, SigHandler::SigIgn).ok(),
+            signal(Signal::SIGQUIT, SigHandler::SigIgn).ok(),
+        )
+    };
+    let status = child.wait();
+    // SAFETY: as above, restoring the previous dispositions.
+    unsafe {
+        if let Some(h) = old.0 {
+            let _ = signal(Signal::SIGINT, h);
+        }
+        if let Some(h) = old.1 {
+            let _ = signal(Signal::SIGQUIT, h);
+        }
+    }
+    status
+}
+
+fn exit_code_of(status: std::process::ExitStatus) -> ExitCode {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(c), _) => ExitCode::from(c.clamp(0, 255) as u8),
+        (None, Some(sig)) => ExitCode::from((128 + sig).clamp(0, 255) as u8),
+        _ => ExitCode::from(1),
+    }
+}
+
+fn manifest(
+    db: &Path,
+    name: &str,
+    out: &Path,
+    module_name: Option<String>,
+    include_secrets: bool,
+) -> Result<()> {
+    let store = recorder::Store::open_existing(db)?;
+    let cs = store.change_set(name)?;
+    if cs.session.state != recorder::model::SessionState::Finished {
+        bail!("session '{name}' is still recording: run `cft finish {name}` first");
+    }
+    let module_name = module_name.unwrap_or_else(|| manifest_gen::default_module_name(name));
+    manifest_gen::validate_module_name(&module_name).context("--module-name")?;
+    let mut opts = manifest_gen::ModuleOptions::new(module_name);
+    opts.include_secrets = include_secrets;
+    let module = manifest_gen::generate(&cs, &store, &opts)
+        .with_context(|| format!("cannot generate the module of session '{name}'"))?;
+    manifest_gen::write_module(&module, out)
+        .with_context(|| format!("cannot write the module to {}", out.display()))?;
+    output::print_manifest(&module, &opts, out);
+    Ok(())
+}

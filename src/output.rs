@@ -1,0 +1,238 @@
+//! What `cft` prints: summaries for people, one line per fact, paths in
+//! display form (non-UTF-8 bytes as `\xNN`).
+
+use anyhow::Result;
+use recorder::model::{display_path, NoticeKind, SessionState};
+use recorder::session::{BeginReport, FinishReport, Status};
+use recorder::Store;
+use std::path::Path;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+fn when(ns: i64) -> String {
+    let t = UNIX_EPOCH + Duration::from_nanos(ns.max(0) as u64);
+    humantime::format_rfc3339_seconds(t).to_string()
+}
+
+fn age(ns: i64) -> String {
+    let t = UNIX_EPOCH + Duration::from_nanos(ns.max(0) as u64);
+    let secs = SystemTime::now()
+        .duration_since(t)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    humantime::format_duration(Duration::from_secs(secs)).to_string()
+}
+
+fn roots(watched: &[Vec<u8>]) -> String {
+    watched
+        .iter()
+        .map(|w| display_path(w))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+pub fn print_begin(r: &BeginReport, db: &Path) {
+    let s = &r.session;
+    println!("recording session '{}'", s.name);
+    if s.root != b"/" {
+        println!(
+            "  root:     {} (paths are recorded as seen inside it)",
+            display_path(&s.root)
+        );
+    }
+    println!("  watching: {}", roots(&s.watched));
+    if r.ready.entries > 0 {
+        println!(
+            "  baseline: {} entries, {} directories watched",
+            r.ready.entries, r.ready.watches
+        );
+    } else {
+        println!("  resumed:  {} directories watched again", r.ready.watches);
+    }
+    if r.ready.notices > 0 {
+        println!(
+            "  note:     {} entries could not be read (listed by `cft finish`)",
+            r.ready.notices
+        );
+    }
+    if r.ready.watch_limit {
+        println!(
+            "  warning:  the inotify watch limit was reached; raise fs.inotify.max_user_watches. \
+             This session will be reconciled by a full rescan at finish."
+        );
+    }
+    println!(
+        "  data:     {} (daemon log {})",
+        db.display(),
+        r.log.display()
+    );
+    println!("finish with `cft finish {}`", s.name);
+}
+
+pub fn print_status(st: &[Status]) {
+    if st.is_empty() {
+        println!("no session is recording");
+        return;
+    }
+    for s in st {
+        let x = &s.session;
+        println!(
+            "session '{}': recording for {} (since {})",
+            x.name,
+            age(x.created_at_ns),
+            when(x.created_at_ns)
+        );
+        if let Some(d) = &x.description {
+            println!("  description: {d}");
+        }
+        println!("  root:        {}", display_path(&x.root));
+        println!("  watching:    {}", roots(&x.watched));
+        println!(
+            "  activity:    {} events on {} paths so far; baseline of {} entries",
+            s.activity.events, s.activity.paths, s.activity.baseline_entries
+        );
+        match (s.daemon_alive, x.daemon_pid) {
+            (true, Some(pid)) => println!("  daemon:      running (pid {pid})"),
+            _ => {
+                println!("  daemon:      NOT RUNNING: `cft finish` will rescan every watched root")
+            }
+        }
+        match &x.rescan_reason {
+            Some(r) => println!("  rescan:      pending at finish ({r})"),
+            None if !s.daemon_alive => {
+                println!("  rescan:      pending at finish (daemon not running)")
+            }
+            None => println!("  rescan:      none pending"),
+        }
+    }
+}
+
+pub fn print_finish(r: &FinishReport) {
+    let total: usize = r.counts.iter().map(|(_, n)| n).sum();
+    println!("finished session '{}': {total} changes", r.session.name);
+    for (k, n) in &r.counts {
+        println!("  {:<13} {n}", k.as_str());
+    }
+    match &r.full_rescan {
+        Some(reason) => println!("  reconciled by a full rescan of every watched root: {reason}"),
+        None => println!("  reconciled {} paths the watcher saw change", r.examined),
+    }
+    print_notices(&r.notices);
+    println!(
+        "write the Puppet module with `cft manifest {} -o DIR`",
+        r.session.name
+    );
+}
+
+fn print_notices(notices: &[recorder::model::Notice]) {
+    let shown: Vec<_> = notices
+        .iter()
+        .filter(|n| n.kind != NoticeKind::Rescan)
+        .collect();
+    if shown.is_empty() {
+        return;
+    }
+    println!("could not capture, or withheld ({}):", shown.len());
+    for n in shown {
+        let p = n.path.as_deref().map(display_path).unwrap_or_default();
+        println!("  {:<11} {p}: {}", n.kind.as_str(), n.message);
+    }
+}
+
+pub fn print_list(store: &Store) -> Result<()> {
+    let sessions = store.sessions()?;
+    if sessions.is_empty() {
+        println!("no sessions");
+    }
+    for s in sessions {
+        let state = match s.state {
+            SessionState::Recording => "recording".to_string(),
+            SessionState::Finished => format!(
+                "finished {}",
+                s.finished_at_ns.map(when).unwrap_or_default()
+            ),
+        };
+        let changes = store.changed_paths(s.id)?.len();
+        println!(
+            "{:<20} {:<32} {:>6} changes  began {}  {}",
+            s.name,
+            state,
+            changes,
+            when(s.created_at_ns),
+            s.description.unwrap_or_default()
+        );
+    }
+    Ok(())
+}
+
+pub fn print_show(store: &Store, name: &str, events: bool) -> Result<()> {
+    let cs = store.change_set(name)?;
+    let s = &cs.session;
+    println!("session '{}' ({})", s.name, s.state.as_str());
+    println!("  root:     {}", display_path(&s.root));
+    println!("  watching: {}", roots(&s.watched));
+    if s.state == SessionState::Recording {
+        println!("  (still recording: the change set is stored by `cft finish`)");
+    }
+    for c in &cs.changes {
+        let mut detail = String::new();
+        if let Some(a) = &c.after {
+            detail = format!(
+                "{} {:04o} {}:{}",
+                a.kind,
+                a.mode,
+                a.owner.clone().unwrap_or_else(|| a.uid.to_string()),
+                a.group.clone().unwrap_or_else(|| a.gid.to_string())
+            );
+            if let Some(t) = &a.link_target {
+                detail.push_str(&format!(" -> {}", display_path(t)));
+            }
+        }
+        if c.secret {
+            detail.push_str(" [secret]");
+        }
+        println!(
+            "{:<13} {}  {detail}",
+            c.kind.as_str(),
+            display_path(&c.path)
+        );
+    }
+    print_notices(&cs.notices);
+    if events {
+        println!("timeline:");
+        for e in store.events(s.id)? {
+            let mut p = e.path.as_deref().map(display_path).unwrap_or_default();
+            if let Some(to) = &e.path_to {
+                p.push_str(&format!(" -> {}", display_path(to)));
+            }
+            println!(
+                "  {} {:<11} {:<8} {p}",
+                when(e.time_ns),
+                e.kind.as_str(),
+                e.source.as_str()
+            );
+        }
+    }
+    Ok(())
+}
+
+pub fn print_manifest(m: &manifest_gen::Module, opts: &manifest_gen::ModuleOptions, out: &Path) {
+    println!(
+        "wrote module '{}' to {}: {} resources, {} files",
+        opts.module_name,
+        out.display(),
+        m.report.resources,
+        m.files.len()
+    );
+    for p in &m.report.parameters {
+        println!(
+            "  parameter ${} ({}) must be supplied: {}: {}",
+            p.name, p.puppet_type, p.path, p.why
+        );
+    }
+    for s in &m.report.incomplete {
+        println!("  partly expressed: {}: {}", s.path, s.reason);
+    }
+    for s in &m.report.skipped {
+        println!("  not expressed:    {}: {}", s.path, s.reason);
+    }
+}
