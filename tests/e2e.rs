@@ -1,0 +1,290 @@
+//! End-to-end: record file changes made inside a real Debian root
+//! filesystem (debootstrap, chroot), generate the module, check it with the
+//! real `puppet parser validate` and `puppet-lint`, apply it with real Puppet
+//! in a fresh copy of the same system (twice: the second run must change
+//! nothing), then compare the two systems path by path.
+//!
+//! Needs root and the tools `scripts/setup-host.sh` installs; a missing tool
+//! fails the test with that message, it never skips.
+
+
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const SETUP: &str = "run scripts/setup-host.sh as root (installs puppet-agent, puppet-lint, debootstrap, zstd and builds the cached root filesystem)";
+
+fn project() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn testbed(script: &str) -> PathBuf {
+    project().join("testbed").join(script)
+}
+
+fn require_tools() {
+    assert!(
+        nix::unistd::geteuid().is_root(),
+        "the end-to-end test needs root (chroot, namespaces): {SETUP}"
+    );
+    for tool in ["puppet", "puppet-lint", "debootstrap", "zstd", "unshare"] {
+        let found = std::env::var_os("PATH")
+            .map(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
+            .unwrap_or(false);
+        assert!(found, "{tool} is missing: {SETUP}");
+    }
+}
+
+/// A fresh root filesystem copy, removed when dropped.
+struct Rootfs(PathBuf);
+
+impl Rootfs {
+    fn new() -> Rootfs {
+        let out = Command::new(testbed("make-rootfs.sh"))
+            .args(["new", "--puppet"])
+            .output()
+            .expect("make-rootfs.sh");
+        assert!(
+            out.status.success(),
+            "make-rootfs.sh new --puppet failed: {}\n{SETUP}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Rootfs(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
+    }
+
+    /// A path for a root that puppet-apply-in-root.sh extracts itself.
+    fn empty() -> Rootfs {
+        let dir = std::env::var("TESTBED_DIR").unwrap_or_else(|_| "/var/tmp/cft-testbed".into());
+        let base = PathBuf::from(dir).join("roots");
+        std::fs::create_dir_all(&base).unwrap();
+        let p = base.join(format!("applied.{}", std::process::id()));
+        let _ = std::fs::remove_dir(&p);
+        Rootfs(p)
+    }
+
+    fn sh(&self, script: &str) {
+        let out = Command::new(testbed("in-root.sh"))
+            .arg(&self.0)
+            .args(["sh", "-euc", script])
+            .output()
+            .expect("in-root.sh");
+        assert!(
+            out.status.success(),
+            "in-root.sh failed:\n{script}\nstdout: {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    fn host(&self, target: &[u8]) -> PathBuf {
+        let mut v = self.0.as_os_str().as_bytes().to_vec();
+        v.extend_from_slice(target);
+        PathBuf::from(std::ffi::OsStr::from_bytes(&v))
+    }
+}
+
+impl Drop for Rootfs {
+    fn drop(&mut self) {
+        if self.0.exists() {
+            let _ = Command::new(testbed("make-rootfs.sh"))
+                .arg("remove")
+                .arg(&self.0)
+                .output();
+        }
+    }
+}
+
+/// The scenario: what an admin does by hand in a fresh VM.
+const SCENARIO: &str = r#"
+printf 'Welcome to the web appliance\n' > /etc/motd
+mkdir -p /srv/app/conf /srv/app/data
+cat > /srv/app/conf/app.conf <<'EOF'
+# literal Puppet and ERB syntax must survive: $HOME ${x} <%= y %> 'q' "dq" \n \
+listen = 8080
+EOF
+chmod 0640 /srv/app/conf/app.conf
+chown www-data:www-data /srv/app/data
+printf 'line1\r\nline2 no newline' > '/srv/app/conf/crlf and spaces $x.txt'
+printf '\000\001\002\377binary' > /srv/app/data/blob.bin
+chown 4242:4242 /srv/app/data/blob.bin
+mkdir -p /opt/tool/bin
+printf '#!/bin/sh\necho tool\n' > /opt/tool/bin/run
+chmod 4755 /opt/tool/bin/run
+ln -s /srv/app/conf/app.conf /etc/app.conf
+ln -sfn /usr/share/zoneinfo/Europe/Paris /etc/localtime
+rm /etc/issue.net
+rm -r /etc/apache2
+chmod 0600 /etc/fstab
+rm /etc/issue && ln -s /etc/motd /etc/issue
+# an editor's atomic save: temp file renamed over the original
+printf 'localhost-only\n' > /etc/host.conf.tmp && mv /etc/host.conf.tmp /etc/host.conf
+# noise that must not become resources
+printf x > /etc/.motd.swp && rm /etc/.motd.swp
+printf x > /etc/4913 && rm /etc/4913
+printf x > /srv/app/scratch && rm /srv/app/scratch
+cat > /srv/app/conf/tls.key <<'EOF'
+-----BEGIN PRIVATE KEY-----
+MC4CAQAwBQYDK2VwBCIEIJustATestKeyNotRealButLongEnough0123456789
+-----END PRIVATE KEY-----
+EOF
+chmod 0600 /srv/app/conf/tls.key
+"#;
+
+#[test]
+fn recorded_changes_reapply_with_real_puppet() {
+    require_tools();
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("state/cft.db");
+    let cft = |args: &[&std::ffi::OsStr]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_cft"))
+            .arg("--db")
+            .arg(&db)
+            .env("CFT_IGNORE_FILE", "/nonexistent")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "cft {args:?}: {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let recorded = Rootfs::new();
+    let began = cft(&["begin".as_ref(), "e2e".as_ref(), "--root".as_ref(), recorded.0.as_os_str()]);
+    assert!(began.contains("/etc, /opt, /root, /srv, /usr/local"), "{began}");
+    let guard = AbortOnDrop(db.clone());
+    recorded.sh(SCENARIO);
+    let fin = cft(&["finish".as_ref(), "e2e".as_ref()]);
+    drop(guard);
+    assert!(!fin.contains("full rescan"), "{fin}");
+
+    let store = recorder::Store::open_existing(&db).unwrap();
+    let cs = store.change_set("e2e").unwrap();
+    let paths: Vec<String> = cs
+        .changes
+        .iter()
+        .map(|c| format!("{} {}", c.kind, String::from_utf8_lossy(&c.path)))
+        .collect();
+    let want = [
+        "modified /etc/motd",
+        "dir_created /srv/app",
+        "created /srv/app/conf/app.conf",
+        "metadata /etc/fstab",
+        "created /etc/app.conf",
+        "retargeted /etc/localtime",
+        "removed /etc/issue.net",
+        "dir_removed /etc/apache2",
+        "removed /etc/apache2/conf-available/javascript-common.conf",
+        "type_changed /etc/issue",
+        "modified /etc/host.conf",
+        "created /opt/tool/bin/run",
+        "created /srv/app/conf/tls.key",
+    ];
+    for w in want {
+        assert!(paths.iter().any(|p| p == w), "missing '{w}' in {paths:#?}");
+    }
+    for noise in ["/etc/.motd.swp", "/etc/4913", "/srv/app/scratch", "/etc/host.conf.tmp"] {
+        assert!(!paths.iter().any(|p| p.ends_with(noise)), "{noise} in {paths:#?}");
+    }
+
+    let module = tmp.path().join("e2e");
+    let made = cft(&["manifest".as_ref(), "e2e".as_ref(), "-o".as_ref(), module.as_os_str()]);
+    // The private key is a mandatory parameter, never a file in the module.
+    let param = made
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("parameter $"))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no secret parameter announced:\n{made}"))
+        .to_string();
+    let key = std::fs::read_to_string(recorded.host(b"/srv/app/conf/tls.key")).unwrap();
+    let init = std::fs::read_to_string(module.join("manifests/init.pp")).unwrap();
+    assert!(!init.contains("JustATestKey"), "{init}");
+
+    let check = Command::new(testbed("puppet-check.sh"))
+        .arg(&module)
+        .env("STRICT", "1")
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "puppet-check.sh (parser validate, lint --fail-on-warnings, metadata, references):\n{}\n{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
+
+    let applied = Rootfs::empty();
+    let manifest = format!(
+        "class {{ 'e2e': {param} => Sensitive('{}') }}",
+        key.replace('\\', "\\\\").replace('\'', "\\'")
+    );
+    let apply = Command::new(testbed("puppet-apply-in-root.sh"))
+        .arg(&applied.0)
+        .arg(&module)
+        .arg("e2e")
+        .env("MANIFEST", &manifest)
+        .env("REPORT_DIR", tmp.path().join("reports"))
+        .output()
+        .unwrap();
+    let apply_out = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&apply.stdout),
+        String::from_utf8_lossy(&apply.stderr)
+    );
+    assert!(apply.status.success(), "puppet apply (twice, idempotent):\n{apply_out}");
+    assert!(apply_out.contains("RESULT: OK"), "{apply_out}");
+
+    let mut mismatches = Vec::new();
+    for c in &cs.changes {
+        if let Some(m) = compare(&recorded.host(&c.path), &applied.host(&c.path)) {
+            mismatches.push(format!("{}: {m}", String::from_utf8_lossy(&c.path)));
+        }
+    }
+    assert!(mismatches.is_empty(), "the applied system differs:\n{}", mismatches.join("\n"));
+}
+
+/// Compare one path on both systems with plain lstat/readlink/read.
+fn compare(a: &Path, b: &Path) -> Option<String> {
+    match (std::fs::symlink_metadata(a), std::fs::symlink_metadata(b)) {
+        (Err(_), Err(_)) => None,
+        (Ok(_), Err(_)) => Some("missing on the applied system".into()),
+        (Err(_), Ok(_)) => Some("still present on the applied system".into()),
+        (Ok(ma), Ok(mb)) => {
+            let ta = ma.file_type();
+            let tb = mb.file_type();
+            if (ta.is_file(), ta.is_dir(), ta.is_symlink()) != (tb.is_file(), tb.is_dir(), tb.is_symlink()) {
+                return Some(format!("type {ta:?} vs {tb:?}"));
+            }
+            if ta.is_symlink() {
+                let (la, lb) = (std::fs::read_link(a).ok(), std::fs::read_link(b).ok());
+                return (la != lb).then(|| format!("link {la:?} vs {lb:?}"));
+            }
+            if ma.mode() & 0o7777 != mb.mode() & 0o7777 {
+                return Some(format!("mode {:o} vs {:o}", ma.mode() & 0o7777, mb.mode() & 0o7777));
+            }
+            if (ma.uid(), ma.gid()) != (mb.uid(), mb.gid()) {
+                return Some(format!("owner {}:{} vs {}:{}", ma.uid(), ma.gid(), mb.uid(), mb.gid()));
+            }
+            if ta.is_file() && std::fs::read(a).ok() != std::fs::read(b).ok() {
+                return Some("content differs".into());
+            }
+            None
+        }
+    }
+}
+
+struct AbortOnDrop(PathBuf);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let _ = Command::new(env!("CARGO_BIN_EXE_cft"))
+                .arg("--db")
+                .arg(&self.0)
+                .arg("abort")
+                .output();
+        }
+    }
+}
