@@ -751,3 +751,39 @@ fn unreadable_files_are_reported_not_fatal() {
         "{text}"
     );
 }
+
+#[test]
+fn watch_limit_degrades_to_a_rescan_and_names_the_sysctl() {
+    // The watch limit is per user namespace (Linux >= 5.11): lower it in a
+    // private one so nothing else on the machine is affected.
+    let env = Env::new();
+    std::fs::create_dir_all(env.p("/etc/a/b/c/d/e")).unwrap();
+    let script = format!(
+        "echo 3 > /proc/sys/user/max_inotify_watches && exec \"$0\" --db '{}' begin lim --root '{}' --no-default-watch --watch /etc --watch /srv",
+        env.db.display(),
+        env.root.display()
+    );
+    let out = std::process::Command::new("unshare")
+        .args(["--user", "--map-root-user", "sh", "-c", &script])
+        .arg(env!("CARGO_BIN_EXE_cft")) // $0 of the script
+        .env("CFT_IGNORE_FILE", "/nonexistent")
+        .output()
+        .expect("unshare (util-linux) is needed: run scripts/setup-host.sh");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("watch limit was reached") && text.contains("max_user_watches"),
+        "{text}"
+    );
+    write(&env.p("/etc/a/b/c/d/e/unwatched"), "x");
+    let fin = env.finish("lim");
+    assert!(
+        fin.contains("full rescan") && fin.contains("fs.inotify.max_user_watches"),
+        "{fin}"
+    );
+    assert!(has(
+        &env.changes("lim"),
+        "created",
+        b"/etc/a/b/c/d/e/unwatched"
+    ));
+}

@@ -7,7 +7,6 @@
 //! Needs root and the tools `scripts/setup-host.sh` installs; a missing tool
 //! fails the test with that message, it never skips.
 
-
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -153,8 +152,16 @@ fn recorded_changes_reapply_with_real_puppet() {
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
     let recorded = Rootfs::new();
-    let began = cft(&["begin".as_ref(), "e2e".as_ref(), "--root".as_ref(), recorded.0.as_os_str()]);
-    assert!(began.contains("/etc, /opt, /root, /srv, /usr/local"), "{began}");
+    let began = cft(&[
+        "begin".as_ref(),
+        "e2e".as_ref(),
+        "--root".as_ref(),
+        recorded.0.as_os_str(),
+    ]);
+    assert!(
+        began.contains("/etc, /opt, /root, /srv, /usr/local"),
+        "{began}"
+    );
     let guard = AbortOnDrop(db.clone());
     recorded.sh(SCENARIO);
     let fin = cft(&["finish".as_ref(), "e2e".as_ref()]);
@@ -186,12 +193,25 @@ fn recorded_changes_reapply_with_real_puppet() {
     for w in want {
         assert!(paths.iter().any(|p| p == w), "missing '{w}' in {paths:#?}");
     }
-    for noise in ["/etc/.motd.swp", "/etc/4913", "/srv/app/scratch", "/etc/host.conf.tmp"] {
-        assert!(!paths.iter().any(|p| p.ends_with(noise)), "{noise} in {paths:#?}");
+    for noise in [
+        "/etc/.motd.swp",
+        "/etc/4913",
+        "/srv/app/scratch",
+        "/etc/host.conf.tmp",
+    ] {
+        assert!(
+            !paths.iter().any(|p| p.ends_with(noise)),
+            "{noise} in {paths:#?}"
+        );
     }
 
     let module = tmp.path().join("e2e");
-    let made = cft(&["manifest".as_ref(), "e2e".as_ref(), "-o".as_ref(), module.as_os_str()]);
+    let made = cft(&[
+        "manifest".as_ref(),
+        "e2e".as_ref(),
+        "-o".as_ref(),
+        module.as_os_str(),
+    ]);
     // The private key is a mandatory parameter, never a file in the module.
     let param = made
         .lines()
@@ -233,7 +253,10 @@ fn recorded_changes_reapply_with_real_puppet() {
         String::from_utf8_lossy(&apply.stdout),
         String::from_utf8_lossy(&apply.stderr)
     );
-    assert!(apply.status.success(), "puppet apply (twice, idempotent):\n{apply_out}");
+    assert!(
+        apply.status.success(),
+        "puppet apply (twice, idempotent):\n{apply_out}"
+    );
     assert!(apply_out.contains("RESULT: OK"), "{apply_out}");
 
     let mut mismatches = Vec::new();
@@ -242,7 +265,11 @@ fn recorded_changes_reapply_with_real_puppet() {
             mismatches.push(format!("{}: {m}", String::from_utf8_lossy(&c.path)));
         }
     }
-    assert!(mismatches.is_empty(), "the applied system differs:\n{}", mismatches.join("\n"));
+    assert!(
+        mismatches.is_empty(),
+        "the applied system differs:\n{}",
+        mismatches.join("\n")
+    );
 }
 
 /// Compare one path on both systems with plain lstat/readlink/read.
@@ -254,7 +281,9 @@ fn compare(a: &Path, b: &Path) -> Option<String> {
         (Ok(ma), Ok(mb)) => {
             let ta = ma.file_type();
             let tb = mb.file_type();
-            if (ta.is_file(), ta.is_dir(), ta.is_symlink()) != (tb.is_file(), tb.is_dir(), tb.is_symlink()) {
+            if (ta.is_file(), ta.is_dir(), ta.is_symlink())
+                != (tb.is_file(), tb.is_dir(), tb.is_symlink())
+            {
                 return Some(format!("type {ta:?} vs {tb:?}"));
             }
             if ta.is_symlink() {
@@ -262,10 +291,20 @@ fn compare(a: &Path, b: &Path) -> Option<String> {
                 return (la != lb).then(|| format!("link {la:?} vs {lb:?}"));
             }
             if ma.mode() & 0o7777 != mb.mode() & 0o7777 {
-                return Some(format!("mode {:o} vs {:o}", ma.mode() & 0o7777, mb.mode() & 0o7777));
+                return Some(format!(
+                    "mode {:o} vs {:o}",
+                    ma.mode() & 0o7777,
+                    mb.mode() & 0o7777
+                ));
             }
             if (ma.uid(), ma.gid()) != (mb.uid(), mb.gid()) {
-                return Some(format!("owner {}:{} vs {}:{}", ma.uid(), ma.gid(), mb.uid(), mb.gid()));
+                return Some(format!(
+                    "owner {}:{} vs {}:{}",
+                    ma.uid(),
+                    ma.gid(),
+                    mb.uid(),
+                    mb.gid()
+                ));
             }
             if ta.is_file() && std::fs::read(a).ok() != std::fs::read(b).ok() {
                 return Some("content differs".into());

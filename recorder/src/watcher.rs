@@ -56,16 +56,15 @@ impl WatchSet {
             }
             Err(e) if e.raw_os_error() == Some(libc::ENOSPC) => {
                 if !self.limit_hit.swap(true, Ordering::Relaxed) {
-                    let msg = format!(
-                        "the inotify watch limit was reached at {} ({} watches); raise \
-                         fs.inotify.max_user_watches (sysctl -w fs.inotify.max_user_watches=N); \
-                         this session will be reconciled by a full rescan at finish",
+                    let reason = format!(
+                        "the inotify watch limit was reached at {} after {} watches; raise \
+                         fs.inotify.max_user_watches (sysctl -w fs.inotify.max_user_watches=N)",
                         host.display(),
                         self.count.load(Ordering::Relaxed)
                     );
-                    tracing::warn!("{msg}");
+                    tracing::warn!("{reason}; the session degrades to a full rescan at finish");
                     let _ = tx.send(Msg::Event(daemon_event(EventKind::WatchLimit, Some(dir))));
-                    let _ = tx.send(Msg::Rescan(msg));
+                    let _ = tx.send(Msg::Rescan(reason));
                 }
             }
             // Gone already (created and removed at once) or not a directory
