@@ -1,0 +1,165 @@
+//! Turn a recorded cft change set into a Puppet module: `metadata.json`, one
+//! class in `manifests/init.pp`, captured contents under `files/`, and a
+//! `README.md` that says what the module manages, which class parameters the
+//! user must supply, and which changes could not be expressed.
+//!
+//! [`generate`] renders the whole module in memory (deterministic: the same
+//! change set gives byte-identical files); [`write_module`] puts it on disk.
+//! The decisions live in `plan`, the Puppet syntax in `puppet`, the text in
+//! `render` and `templates/`.
+
+mod error;
+mod plan;
+pub mod puppet;
+mod render;
+mod write;
+
+pub use error::Error;
+pub use write::write_module;
+
+use std::collections::BTreeMap;
+
+/// What to generate.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ModuleOptions {
+    /// Module and class name; see [`validate_module_name`].
+    pub module_name: String,
+    /// Forge author, the first half of `author-module` in `metadata.json`.
+    pub author: String,
+    /// Copy secret contents into the module instead of asking for them as
+    /// class parameters.
+    pub include_secrets: bool,
+}
+
+impl ModuleOptions {
+    /// Options with the default author and secrets withheld.
+    pub fn new(module_name: impl Into<String>) -> ModuleOptions {
+        ModuleOptions {
+            module_name: module_name.into(),
+            author: "cft".to_string(),
+            include_secrets: false,
+        }
+    }
+}
+
+/// A generated module: relative path -> content, plus what happened.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Module {
+    pub files: BTreeMap<String, Vec<u8>>,
+    pub report: Report,
+}
+
+/// What the module does and does not express, for the caller to show.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Report {
+    /// Number of `file` resources in the class.
+    pub resources: usize,
+    /// Changes that are not in the module at all.
+    pub skipped: Vec<Skipped>,
+    /// Changes in the module without part of what changed (a file whose
+    /// content was not captured: only its ownership and mode are managed).
+    pub incomplete: Vec<Skipped>,
+    /// Class parameters the user must supply to apply the module.
+    pub parameters: Vec<Parameter>,
+}
+
+/// A change left out (or only partly expressed), and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Skipped {
+    /// Display form of the path (`recorder::model::display_path`).
+    pub path: String,
+    pub reason: String,
+}
+
+/// A mandatory class parameter.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Parameter {
+    pub name: String,
+    /// Puppet data type, e.g. `Sensitive[String]`.
+    pub puppet_type: String,
+    /// Display form of the path whose content it supplies.
+    pub path: String,
+    pub why: String,
+}
+
+/// A valid module name derived from a session name: lowercase, any other
+/// character becomes `_`, prefixed with `m_` unless it starts with a letter
+/// (or is a Puppet reserved word).
+pub fn default_module_name(session_name: &str) -> String {
+    let mut name: String = session_name
+        .chars()
+        .map(|c| {
+            let c = c.to_ascii_lowercase();
+            if c.is_ascii_lowercase() || c.is_ascii_digit() {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if !name.starts_with(|c: char| c.is_ascii_lowercase())
+        || puppet::module_name_problem(&name).is_some()
+    {
+        name.insert_str(0, "m_");
+    }
+    name
+}
+
+/// Check a module name against Puppet's rules (`^[a-z][a-z0-9_]*$`, not a
+/// reserved word); the error names the value and suggests a valid one.
+pub fn validate_module_name(name: &str) -> Result<(), Error> {
+    match puppet::module_name_problem(name) {
+        None => Ok(()),
+        Some(reason) => Err(Error::InvalidModuleName {
+            name: name.to_string(),
+            reason,
+            suggestion: default_module_name(name),
+        }),
+    }
+}
+
+/// Render the module for a change set, reading captured contents from
+/// `blobs`. Nothing is written to disk.
+pub fn generate(
+    cs: &recorder::ChangeSet,
+    blobs: &dyn recorder::BlobSource,
+    opts: &ModuleOptions,
+) -> Result<Module, Error> {
+    validate_module_name(&opts.module_name)?;
+    if opts.author.is_empty() || !opts.author.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Err(Error::InvalidAuthor(opts.author.clone()));
+    }
+    let plan = plan::plan(&cs.changes, blobs, opts.include_secrets)?;
+    render::render(cs, &plan, opts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_module_name_cases() {
+        let cases = [
+            ("plain", "nginx", "nginx"),
+            ("uppercase and dash", "Web-Server", "web_server"),
+            ("dots", "php8.2", "php8_2"),
+            ("leading digit", "2024-setup", "m_2024_setup"),
+            ("leading dash", "-x", "m__x"),
+            ("empty", "", "m_"),
+            ("non-ascii", "caf\u{e9}", "caf_"),
+            ("reserved word", "class", "m_class"),
+        ];
+        for (name, input, want) in cases {
+            let got = default_module_name(input);
+            assert_eq!(got, want, "{name}");
+            assert!(validate_module_name(&got).is_ok(), "{name}: {got} is valid");
+        }
+    }
+
+    #[test]
+    fn invalid_name_message_names_value_and_fix() {
+        let err = validate_module_name("Web-Server").unwrap_err().to_string();
+        assert!(err.contains("'Web-Server'"), "{err}");
+        assert!(err.contains("'web_server'"), "{err}");
+    }
+}
