@@ -523,11 +523,24 @@ fn secrets_never_reach_the_module_unless_asked() {
         with.to_str().unwrap(),
         "--include-secrets",
     ]);
-    let all: Vec<u8> = walk_files(&with)
-        .into_iter()
-        .flat_map(|f| std::fs::read(f).unwrap())
-        .collect();
-    assert!(all.windows(10).any(|w| w == b"b3BlbnNzaC"));
+    let mut shipped = 0;
+    for f in walk_files(&with) {
+        let data = std::fs::read(&f).unwrap();
+        if data.windows(10).any(|w| w == b"b3BlbnNzaC") {
+            shipped += 1;
+            let mode = std::fs::metadata(&f).unwrap().mode() & 0o777;
+            assert_eq!(
+                mode,
+                0o600,
+                "{} holds a secret but is {mode:o}",
+                f.display()
+            );
+        }
+    }
+    assert_eq!(
+        shipped, 2,
+        "both private keys are shipped with --include-secrets"
+    );
 }
 
 fn walk_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {

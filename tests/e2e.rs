@@ -105,6 +105,7 @@ EOF
 chmod 0640 /srv/app/conf/app.conf
 chown www-data:www-data /srv/app/data
 printf 'line1\r\nline2 no newline' > '/srv/app/conf/crlf and spaces $x.txt'
+printf 'odd name\n' > "$(printf '/srv/app/conf/new\nline\ttab '"'"'quote')"
 printf '\000\001\002\377binary' > /srv/app/data/blob.bin
 chown 4242:4242 /srv/app/data/blob.bin
 mkdir -p /opt/tool/bin
@@ -189,6 +190,7 @@ fn recorded_changes_reapply_with_real_puppet() {
         "modified /etc/host.conf",
         "created /opt/tool/bin/run",
         "created /srv/app/conf/tls.key",
+        "created /srv/app/conf/new\nline\ttab 'quote",
     ];
     for w in want {
         assert!(paths.iter().any(|p| p == w), "missing '{w}' in {paths:#?}");

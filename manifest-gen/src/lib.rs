@@ -46,6 +46,9 @@ impl ModuleOptions {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Module {
     pub files: BTreeMap<String, Vec<u8>>,
+    /// Keys of `files` that hold secrets (`--include-secrets`): written
+    /// readable by their owner only.
+    pub private: std::collections::BTreeSet<String>,
     pub report: Report,
 }
 

@@ -15,6 +15,8 @@ pub(crate) struct Plan {
     pub resources: Vec<Resource>,
     /// Content to ship, keyed by path relative to the module's `files/`.
     pub files: BTreeMap<String, Vec<u8>>,
+    /// Keys of `files` holding secrets (written 0600).
+    pub private: std::collections::BTreeSet<String>,
     /// One line per change the module handles, for the README.
     pub rows: Vec<Row>,
     pub skipped: Vec<Skipped>,
@@ -230,6 +232,7 @@ impl Planner<'_> {
         if c.secret {
             match captured {
                 Captured::Bytes(bytes) if self.include_secrets => {
+                    self.plan.private.insert(puppet::files_relpath(&c.path));
                     let (what, detail) = self.content(c, bytes, attrs);
                     // Never print a secret's diff in Puppet's log.
                     attrs.push(("show_diff", Value::Word("false")));

@@ -47,7 +47,16 @@ pub(crate) fn render(cs: &ChangeSet, plan: &Plan, opts: &ModuleOptions) -> Resul
             })
             .collect(),
     };
-    Ok(Module { files, report })
+    let private = plan
+        .private
+        .iter()
+        .map(|rel| format!("files/{rel}"))
+        .collect();
+    Ok(Module {
+        files,
+        private,
+        report,
+    })
 }
 
 fn environment() -> Result<Environment<'static>, Error> {

@@ -52,7 +52,12 @@ pub fn write_module(module: &Module, out_dir: &Path) -> Result<(), Error> {
                 }
             }
         }
-        write_file(&path, bytes)?;
+        let mode = if module.private.contains(rel) {
+            0o600
+        } else {
+            0o644
+        };
+        write_file(&path, bytes, mode)?;
     }
     Ok(())
 }
@@ -100,16 +105,18 @@ fn make_dir(path: &Path) -> Result<(), Error> {
 }
 
 /// Replace whatever is at `path` (a symlink is removed, not followed).
-fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+fn write_file(path: &Path, bytes: &[u8], mode: u32) -> Result<(), Error> {
     remove_if_present(path)?;
+    // Created with its final mode, so a secret is never readable by others,
+    // not even for a moment.
     let mut f = fs::OpenOptions::new()
         .write(true)
         .create_new(true)
-        .mode(0o644)
+        .mode(mode)
         .open(path)
         .map_err(|e| Error::io(path, e))?;
     f.write_all(bytes).map_err(|e| Error::io(path, e))?;
-    f.set_permissions(fs::Permissions::from_mode(0o644))
+    f.set_permissions(fs::Permissions::from_mode(mode))
         .map_err(|e| Error::io(path, e))
 }
 
@@ -125,6 +132,7 @@ mod tests {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.as_bytes().to_vec()))
                 .collect::<BTreeMap<_, _>>(),
+            private: Default::default(),
             report: Report::default(),
         }
     }
