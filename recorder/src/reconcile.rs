@@ -209,6 +209,118 @@ pub fn plan(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::{Event, EventKind, EventSource};
+    use crate::model::Facts;
+    use crate::store::NewSession;
+    use std::os::unix::ffi::OsStrExt;
+
+    /// A tree, a store holding its baseline, and a session over `/etc`.
+    fn setup() -> (tempfile::TempDir, Store, Session) {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("root");
+        std::fs::create_dir_all(root.join("etc/keep")).unwrap();
+        std::fs::write(root.join("etc/a"), "a0").unwrap();
+        std::fs::write(root.join("etc/b"), "b0").unwrap();
+        std::fs::write(root.join("etc/keep/k"), "k").unwrap();
+        let mut store = Store::open(&tmp.path().join("db")).unwrap();
+        let rootb = root.as_os_str().as_bytes().to_vec();
+        let session = store
+            .create_session(&NewSession {
+                name: "t".into(),
+                description: None,
+                root: rootb.clone(),
+                watched: vec![b"/etc".to_vec()],
+                content_cap: 1 << 20,
+                ignore_patterns: vec![],
+                facts: Facts::default(),
+            })
+            .unwrap();
+        let target = Target::new(&rootb);
+        let ignore = Ignore::new(&[]).unwrap();
+        let scanner = Scanner {
+            target: &target,
+            ignore: &ignore,
+            content_cap: 1 << 20,
+        };
+        let mut rows = Vec::new();
+        scanner.walk(b"/etc", &mut Vec::new(), |_, _| {}, |s| rows.push(s));
+        store
+            .insert_entries(session.id, Snapshot::Baseline, &rows)
+            .unwrap();
+        (tmp, store, session)
+    }
+
+    fn event(kind: EventKind, path: &[u8]) -> Event {
+        Event {
+            time_ns: 0,
+            kind,
+            path: Some(path.to_vec()),
+            path_to: None,
+            source: EventSource::Watcher,
+        }
+    }
+
+    fn kinds(o: &Outcome) -> Vec<(ChangeKind, String)> {
+        o.changes
+            .iter()
+            .map(|c| (c.kind, String::from_utf8_lossy(&c.path).into_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn only_touched_paths_are_read_and_the_state_decides() {
+        let (tmp, mut store, session) = setup();
+        let root = tmp.path().join("root");
+        std::fs::write(root.join("etc/a"), "a1").unwrap();
+        // Changed without an event: not looked at without a rescan.
+        std::fs::write(root.join("etc/b"), "b1").unwrap();
+        // An event that ends where it began is no change.
+        std::fs::write(root.join("etc/keep/k"), "k").unwrap();
+        std::fs::create_dir(root.join("etc/new")).unwrap();
+        std::fs::write(root.join("etc/new/f"), "f").unwrap();
+        store
+            .record_events(
+                session.id,
+                &[
+                    event(EventKind::Modified, b"/etc/a"),
+                    event(EventKind::Modified, b"/etc/keep/k"),
+                    event(EventKind::Created, b"/etc/new"),
+                    event(EventKind::Created, b"/etc/gone-again"),
+                ],
+            )
+            .unwrap();
+        let o = reconcile(&store, &session, None).unwrap();
+        assert_eq!(
+            kinds(&o),
+            vec![
+                (ChangeKind::Modified, "/etc/a".into()),
+                (ChangeKind::DirCreated, "/etc/new".into()),
+                (ChangeKind::Created, "/etc/new/f".into()),
+            ]
+        );
+        assert!(o.full_rescan.is_none());
+        let fin = o.finals.iter().find(|f| f.entry.path == b"/etc/a").unwrap();
+        assert_eq!(fin.content.as_deref(), Some(&b"a1"[..]));
+    }
+
+    #[test]
+    fn a_rescan_finds_what_no_event_told() {
+        let (tmp, store, session) = setup();
+        let root = tmp.path().join("root");
+        std::fs::write(root.join("etc/b"), "b1").unwrap();
+        std::fs::remove_dir_all(root.join("etc/keep")).unwrap();
+        let o = reconcile(&store, &session, Some("daemon died")).unwrap();
+        assert_eq!(
+            kinds(&o),
+            vec![
+                (ChangeKind::Modified, "/etc/b".into()),
+                (ChangeKind::DirRemoved, "/etc/keep".into()),
+                (ChangeKind::Removed, "/etc/keep/k".into()),
+            ]
+        );
+        assert_eq!(o.full_rescan.as_deref(), Some("daemon died"));
+        assert!(o.notices.iter().any(|n| n.kind == NoticeKind::Rescan));
+    }
 
     #[test]
     fn plan_merges_nested_paths_and_drops_out_of_scope_ones() {

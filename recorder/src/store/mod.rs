@@ -13,14 +13,14 @@ use crate::model::{
     Change, ChangeKind, ContentHash, Entry, EntryKind, Facts, Notice, NoticeKind, Session,
     SessionState,
 };
-use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
+use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[include_str!("../../migrations/0001_init.sql")];
 
 /// Which snapshot an entry belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -103,7 +103,7 @@ impl Store {
     /// up to date.
     pub fn open(path: &Path) -> Result<Store> {
         create_private(path)?;
-        let store = Store::connect(path)?;
+        let mut store = Store::connect(path)?;
         store.migrate()?;
         Ok(store)
     }
@@ -121,7 +121,7 @@ impl Store {
                 ),
             ));
         }
-        let store = Store::connect(path)?;
+        let mut store = Store::connect(path)?;
         store.migrate()?;
         Ok(store)
     }
@@ -155,7 +155,7 @@ impl Store {
         db_err(&self.path, e)
     }
 
-    fn migrate(&self) -> Result<()> {
+    fn migrate(&mut self) -> Result<()> {
         let version: i64 = self
             .conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
@@ -168,19 +168,23 @@ impl Store {
                 known,
             });
         }
+        let path = self.path.clone();
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-            // BEGIN IMMEDIATE so two processes migrating at once serialise.
-            let tx = self.conn.unchecked_transaction().map_err(|e| self.err(e))?;
+            // Immediate: two processes migrating at once serialise here.
+            let tx = self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(|e| db_err(&path, e))?;
             let current: i64 = tx
                 .query_row("PRAGMA user_version", [], |r| r.get(0))
-                .map_err(|e| self.err(e))?;
+                .map_err(|e| db_err(&path, e))?;
             if current > i as i64 {
                 continue;
             }
-            tx.execute_batch(sql).map_err(|e| self.err(e))?;
+            tx.execute_batch(sql).map_err(|e| db_err(&path, e))?;
             tx.pragma_update(None, "user_version", i as i64 + 1)
-                .map_err(|e| self.err(e))?;
-            tx.commit().map_err(|e| self.err(e))?;
+                .map_err(|e| db_err(&path, e))?;
+            tx.commit().map_err(|e| db_err(&path, e))?;
         }
         Ok(())
     }
@@ -189,7 +193,7 @@ impl Store {
 
     pub fn create_session(&mut self, new: &NewSession) -> Result<Session> {
         let path = self.path.clone();
-        let tx = self.conn.transaction().map_err(|e| db_err(&path, e))?;
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(|e| db_err(&path, e))?;
         let exists: bool = tx
             .query_row(
                 "SELECT 1 FROM sessions WHERE name = ?1",
@@ -353,7 +357,7 @@ impl Store {
     /// session refers to any more.
     pub fn erase_session(&mut self, id: i64) -> Result<()> {
         let path = self.path.clone();
-        let tx = self.conn.transaction().map_err(|e| db_err(&path, e))?;
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(|e| db_err(&path, e))?;
         for sql in [
             "DELETE FROM entries WHERE session_id = ?1",
             "DELETE FROM events WHERE session_id = ?1",
@@ -384,7 +388,7 @@ impl Store {
         batch: &[EntryWithContent],
     ) -> Result<()> {
         let path = self.path.clone();
-        let tx = self.conn.transaction().map_err(|e| db_err(&path, e))?;
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(|e| db_err(&path, e))?;
         insert_entries_raw(&tx, session, snapshot, batch).map_err(|e| db_err(&path, e))?;
         tx.commit().map_err(|e| db_err(&path, e))
     }
@@ -460,7 +464,7 @@ impl Store {
 
     pub fn record_events(&mut self, session: i64, events: &[Event]) -> Result<()> {
         let path = self.path.clone();
-        let tx = self.conn.transaction().map_err(|e| db_err(&path, e))?;
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(|e| db_err(&path, e))?;
         {
             let mut stmt = tx
                 .prepare_cached(
@@ -578,7 +582,7 @@ impl Store {
 
     pub fn add_notices(&mut self, session: i64, phase: Phase, notices: &[Notice]) -> Result<()> {
         let path = self.path.clone();
-        let tx = self.conn.transaction().map_err(|e| db_err(&path, e))?;
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(|e| db_err(&path, e))?;
         insert_notices_raw(&tx, session, phase, notices).map_err(|e| db_err(&path, e))?;
         tx.commit().map_err(|e| db_err(&path, e))
     }
@@ -617,7 +621,7 @@ impl Store {
         notices: &[Notice],
     ) -> Result<()> {
         let path = self.path.clone();
-        let tx = self.conn.transaction().map_err(|e| db_err(&path, e))?;
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(|e| db_err(&path, e))?;
         let run = |tx: &Transaction| -> rusqlite::Result<()> {
             tx.execute("DELETE FROM changes WHERE session_id = ?1", [session])?;
             tx.execute(
@@ -864,211 +868,4 @@ pub fn os_path(bytes: &[u8]) -> &Path {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::event::EventSource;
-    use std::os::unix::fs::MetadataExt;
-
-    fn new_session(name: &str, root: &[u8]) -> NewSession {
-        NewSession {
-            name: name.into(),
-            description: Some("test".into()),
-            root: root.to_vec(),
-            watched: vec![b"/etc".to_vec()],
-            content_cap: 4 << 20,
-            ignore_patterns: vec!["*.tmp".into()],
-            facts: Facts {
-                hostname: "h".into(),
-                ..Facts::default()
-            },
-        }
-    }
-
-    fn file_entry(path: &[u8], content: &[u8]) -> EntryWithContent {
-        EntryWithContent {
-            entry: Entry {
-                path: path.to_vec(),
-                kind: EntryKind::File,
-                mode: 0o644,
-                uid: 0,
-                gid: 0,
-                owner: Some("root".into()),
-                group: None,
-                size: content.len() as u64,
-                mtime_ns: 5,
-                hash: Some(ContentHash::of(content)),
-                content_stored: true,
-                link_target: None,
-            },
-            content: Some(content.to_vec()),
-        }
-    }
-
-    #[test]
-    fn database_and_directory_are_private() {
-        let tmp = tempfile::tempdir().unwrap();
-        let db = tmp.path().join("state/cft.db");
-        let _s = Store::open(&db).unwrap();
-        let dmode = std::fs::metadata(db.parent().unwrap()).unwrap().mode() & 0o777;
-        let fmode = std::fs::metadata(&db).unwrap().mode() & 0o777;
-        assert_eq!((dmode, fmode), (0o700, 0o600));
-        for side in ["cft.db-wal", "cft.db-shm"] {
-            let p = db.parent().unwrap().join(side);
-            if p.exists() {
-                assert_eq!(std::fs::metadata(&p).unwrap().mode() & 0o077, 0, "{side}");
-            }
-        }
-    }
-
-    #[test]
-    fn sessions_round_trip_and_names_are_unique() {
-        let tmp = tempfile::tempdir().unwrap();
-        let mut s = Store::open(&tmp.path().join("db")).unwrap();
-        let a = s.create_session(&new_session("web", b"/r1")).unwrap();
-        assert_eq!(a.name, "web");
-        assert_eq!(a.watched, vec![b"/etc".to_vec()]);
-        assert_eq!(a.ignore_patterns, vec!["*.tmp".to_string()]);
-        assert_eq!(a.facts.hostname, "h");
-        assert!(matches!(
-            s.create_session(&new_session("web", b"/r2")),
-            Err(Error::SessionExists(_))
-        ));
-        // One recording session per root.
-        match s.create_session(&new_session("db", b"/r1")) {
-            Err(Error::AlreadyRecording { active, .. }) => assert_eq!(active, "web"),
-            other => panic!("expected AlreadyRecording, got {other:?}"),
-        }
-        s.create_session(&new_session("db", b"/r2")).unwrap();
-        assert_eq!(s.recording_sessions().unwrap().len(), 2);
-    }
-
-    #[test]
-    fn entries_under_uses_byte_ranges_not_string_prefixes() {
-        let tmp = tempfile::tempdir().unwrap();
-        let mut s = Store::open(&tmp.path().join("db")).unwrap();
-        let id = s.create_session(&new_session("x", b"/")).unwrap().id;
-        let batch: Vec<_> = [
-            &b"/etc"[..],
-            b"/etc/a",
-            b"/etc/a/b",
-            b"/etc-old",
-            b"/etc0",
-            b"/etca",
-            b"/etc/\xff",
-        ]
-        .iter()
-        .map(|p| file_entry(p, p))
-        .collect();
-        s.insert_entries(id, Snapshot::Baseline, &batch).unwrap();
-        let under: Vec<Vec<u8>> = s
-            .entries_under(id, Snapshot::Baseline, b"/etc")
-            .unwrap()
-            .into_iter()
-            .map(|e| e.path)
-            .collect();
-        assert_eq!(
-            under,
-            vec![
-                b"/etc".to_vec(),
-                b"/etc/a".to_vec(),
-                b"/etc/a/b".to_vec(),
-                b"/etc/\xff".to_vec()
-            ]
-        );
-        assert_eq!(
-            s.entries_under(id, Snapshot::Baseline, b"/").unwrap().len(),
-            7
-        );
-    }
-
-    #[test]
-    fn blobs_are_deduplicated_and_collected_on_erase() {
-        let tmp = tempfile::tempdir().unwrap();
-        let mut s = Store::open(&tmp.path().join("db")).unwrap();
-        let a = s.create_session(&new_session("a", b"/a")).unwrap().id;
-        let b = s.create_session(&new_session("b", b"/b")).unwrap().id;
-        s.insert_entries(a, Snapshot::Baseline, &[file_entry(b"/etc/x", b"same")])
-            .unwrap();
-        s.insert_entries(b, Snapshot::Baseline, &[file_entry(b"/etc/y", b"same")])
-            .unwrap();
-        let n: i64 = s
-            .conn
-            .query_row("SELECT count(*) FROM blobs", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(n, 1);
-        s.erase_session(a).unwrap();
-        assert_eq!(
-            s.blob(&ContentHash::of(b"same")).unwrap().as_deref(),
-            Some(&b"same"[..])
-        );
-        s.erase_session(b).unwrap();
-        assert_eq!(s.blob(&ContentHash::of(b"same")).unwrap(), None);
-    }
-
-    #[test]
-    fn change_set_replaces_atomically_and_decodes() {
-        let tmp = tempfile::tempdir().unwrap();
-        let mut s = Store::open(&tmp.path().join("db")).unwrap();
-        let id = s.create_session(&new_session("web", b"/")).unwrap().id;
-        s.insert_entries(id, Snapshot::Baseline, &[file_entry(b"/etc/x", b"old")])
-            .unwrap();
-        s.record_events(
-            id,
-            &[Event {
-                time_ns: 1,
-                kind: EventKind::Renamed,
-                path: Some(b"/etc/a".to_vec()),
-                path_to: Some(b"/etc/b".to_vec()),
-                source: EventSource::Watcher,
-            }],
-        )
-        .unwrap();
-        let touched = s.touched_paths(id).unwrap();
-        assert!(touched.contains(&(b"/etc/a".to_vec(), true)));
-        assert!(touched.contains(&(b"/etc/b".to_vec(), true)));
-        let fin = file_entry(b"/etc/x", b"new");
-        let change = Change {
-            path: b"/etc/x".to_vec(),
-            kind: ChangeKind::Modified,
-            before: None,
-            after: None,
-            secret: false,
-        };
-        for _ in 0..2 {
-            s.store_change_set(
-                id,
-                std::slice::from_ref(&change),
-                std::slice::from_ref(&fin),
-                &[],
-            )
-            .unwrap();
-        }
-        let cs = s.change_set("web").unwrap();
-        assert_eq!(cs.session.state, SessionState::Finished);
-        assert_eq!(cs.changes.len(), 1);
-        let c = &cs.changes[0];
-        assert_eq!(
-            c.before.as_ref().unwrap().hash,
-            Some(ContentHash::of(b"old"))
-        );
-        assert_eq!(
-            c.after.as_ref().unwrap().hash,
-            Some(ContentHash::of(b"new"))
-        );
-        assert_eq!(s.blob(&ContentHash::of(b"new")).unwrap().unwrap(), b"new");
-    }
-
-    #[test]
-    fn a_reader_works_while_a_writer_holds_a_transaction() {
-        let tmp = tempfile::tempdir().unwrap();
-        let db = tmp.path().join("db");
-        let mut w = Store::open(&db).unwrap();
-        w.create_session(&new_session("web", b"/")).unwrap();
-        let tx = w.conn.transaction().unwrap();
-        tx.execute("UPDATE sessions SET description = 'busy'", [])
-            .unwrap();
-        let r = Store::open_existing(&db).unwrap();
-        assert_eq!(r.sessions().unwrap().len(), 1);
-        drop(tx);
-    }
-}
+mod tests;

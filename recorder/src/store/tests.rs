@@ -1,0 +1,242 @@
+//! The store on real SQLite files.
+
+use super::*;
+use crate::event::EventSource;
+use std::os::unix::fs::MetadataExt;
+
+fn new_session(name: &str, root: &[u8]) -> NewSession {
+    NewSession {
+        name: name.into(),
+        description: Some("test".into()),
+        root: root.to_vec(),
+        watched: vec![b"/etc".to_vec()],
+        content_cap: 4 << 20,
+        ignore_patterns: vec!["*.tmp".into()],
+        facts: Facts {
+            hostname: "h".into(),
+            ..Facts::default()
+        },
+    }
+}
+
+fn file_entry(path: &[u8], content: &[u8]) -> EntryWithContent {
+    EntryWithContent {
+        entry: Entry {
+            path: path.to_vec(),
+            kind: EntryKind::File,
+            mode: 0o644,
+            uid: 0,
+            gid: 0,
+            owner: Some("root".into()),
+            group: None,
+            size: content.len() as u64,
+            mtime_ns: 5,
+            hash: Some(ContentHash::of(content)),
+            content_stored: true,
+            link_target: None,
+        },
+        content: Some(content.to_vec()),
+    }
+}
+
+use proptest::prelude::*;
+
+proptest! {
+    #[test]
+    fn any_byte_path_survives_the_store(
+        names in proptest::collection::btree_set(
+            proptest::collection::vec(1u8..=255, 1..40)
+                .prop_filter("a single name", |v| !v.contains(&b'/')),
+            1..20,
+        )
+    ) {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut s = Store::open(&tmp.path().join("db")).unwrap();
+        let id = s.create_session(&new_session("p", b"/")).unwrap().id;
+        let paths: Vec<Vec<u8>> = names.iter().map(|n| crate::model::join(b"/etc", n)).collect();
+        let batch: Vec<_> = paths.iter().map(|p| file_entry(p, p)).collect();
+        s.insert_entries(id, Snapshot::Baseline, &batch).unwrap();
+        let mut back: Vec<Vec<u8>> = s
+            .entries_under(id, Snapshot::Baseline, b"/etc")
+            .unwrap()
+            .into_iter()
+            .map(|e| e.path)
+            .collect();
+        back.sort();
+        let mut want = paths.clone();
+        want.sort();
+        prop_assert_eq!(back, want);
+        for p in &paths {
+            let blob = s.blob(&ContentHash::of(p)).unwrap();
+            prop_assert_eq!(blob.as_deref(), Some(&p[..]));
+        }
+    }
+}
+
+#[test]
+fn database_and_directory_are_private() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("state/cft.db");
+    let _s = Store::open(&db).unwrap();
+    let dmode = std::fs::metadata(db.parent().unwrap()).unwrap().mode() & 0o777;
+    let fmode = std::fs::metadata(&db).unwrap().mode() & 0o777;
+    assert_eq!((dmode, fmode), (0o700, 0o600));
+    for side in ["cft.db-wal", "cft.db-shm"] {
+        let p = db.parent().unwrap().join(side);
+        if p.exists() {
+            assert_eq!(std::fs::metadata(&p).unwrap().mode() & 0o077, 0, "{side}");
+        }
+    }
+}
+
+#[test]
+fn sessions_round_trip_and_names_are_unique() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = Store::open(&tmp.path().join("db")).unwrap();
+    let a = s.create_session(&new_session("web", b"/r1")).unwrap();
+    assert_eq!(a.name, "web");
+    assert_eq!(a.watched, vec![b"/etc".to_vec()]);
+    assert_eq!(a.ignore_patterns, vec!["*.tmp".to_string()]);
+    assert_eq!(a.facts.hostname, "h");
+    assert!(matches!(
+        s.create_session(&new_session("web", b"/r2")),
+        Err(Error::SessionExists(_))
+    ));
+    // One recording session per root.
+    match s.create_session(&new_session("db", b"/r1")) {
+        Err(Error::AlreadyRecording { active, .. }) => assert_eq!(active, "web"),
+        other => panic!("expected AlreadyRecording, got {other:?}"),
+    }
+    s.create_session(&new_session("db", b"/r2")).unwrap();
+    assert_eq!(s.recording_sessions().unwrap().len(), 2);
+}
+
+#[test]
+fn entries_under_uses_byte_ranges_not_string_prefixes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = Store::open(&tmp.path().join("db")).unwrap();
+    let id = s.create_session(&new_session("x", b"/")).unwrap().id;
+    let batch: Vec<_> = [
+        &b"/etc"[..],
+        b"/etc/a",
+        b"/etc/a/b",
+        b"/etc-old",
+        b"/etc0",
+        b"/etca",
+        b"/etc/\xff",
+    ]
+    .iter()
+    .map(|p| file_entry(p, p))
+    .collect();
+    s.insert_entries(id, Snapshot::Baseline, &batch).unwrap();
+    let under: Vec<Vec<u8>> = s
+        .entries_under(id, Snapshot::Baseline, b"/etc")
+        .unwrap()
+        .into_iter()
+        .map(|e| e.path)
+        .collect();
+    assert_eq!(
+        under,
+        vec![
+            b"/etc".to_vec(),
+            b"/etc/a".to_vec(),
+            b"/etc/a/b".to_vec(),
+            b"/etc/\xff".to_vec()
+        ]
+    );
+    assert_eq!(
+        s.entries_under(id, Snapshot::Baseline, b"/").unwrap().len(),
+        7
+    );
+}
+
+#[test]
+fn blobs_are_deduplicated_and_collected_on_erase() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = Store::open(&tmp.path().join("db")).unwrap();
+    let a = s.create_session(&new_session("a", b"/a")).unwrap().id;
+    let b = s.create_session(&new_session("b", b"/b")).unwrap().id;
+    s.insert_entries(a, Snapshot::Baseline, &[file_entry(b"/etc/x", b"same")])
+        .unwrap();
+    s.insert_entries(b, Snapshot::Baseline, &[file_entry(b"/etc/y", b"same")])
+        .unwrap();
+    let n: i64 = s
+        .conn
+        .query_row("SELECT count(*) FROM blobs", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 1);
+    s.erase_session(a).unwrap();
+    assert_eq!(
+        s.blob(&ContentHash::of(b"same")).unwrap().as_deref(),
+        Some(&b"same"[..])
+    );
+    s.erase_session(b).unwrap();
+    assert_eq!(s.blob(&ContentHash::of(b"same")).unwrap(), None);
+}
+
+#[test]
+fn change_set_replaces_atomically_and_decodes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = Store::open(&tmp.path().join("db")).unwrap();
+    let id = s.create_session(&new_session("web", b"/")).unwrap().id;
+    s.insert_entries(id, Snapshot::Baseline, &[file_entry(b"/etc/x", b"old")])
+        .unwrap();
+    s.record_events(
+        id,
+        &[Event {
+            time_ns: 1,
+            kind: EventKind::Renamed,
+            path: Some(b"/etc/a".to_vec()),
+            path_to: Some(b"/etc/b".to_vec()),
+            source: EventSource::Watcher,
+        }],
+    )
+    .unwrap();
+    let touched = s.touched_paths(id).unwrap();
+    assert!(touched.contains(&(b"/etc/a".to_vec(), true)));
+    assert!(touched.contains(&(b"/etc/b".to_vec(), true)));
+    let fin = file_entry(b"/etc/x", b"new");
+    let change = Change {
+        path: b"/etc/x".to_vec(),
+        kind: ChangeKind::Modified,
+        before: None,
+        after: None,
+        secret: false,
+    };
+    for _ in 0..2 {
+        s.store_change_set(
+            id,
+            std::slice::from_ref(&change),
+            std::slice::from_ref(&fin),
+            &[],
+        )
+        .unwrap();
+    }
+    let cs = s.change_set("web").unwrap();
+    assert_eq!(cs.session.state, SessionState::Finished);
+    assert_eq!(cs.changes.len(), 1);
+    let c = &cs.changes[0];
+    assert_eq!(
+        c.before.as_ref().unwrap().hash,
+        Some(ContentHash::of(b"old"))
+    );
+    assert_eq!(
+        c.after.as_ref().unwrap().hash,
+        Some(ContentHash::of(b"new"))
+    );
+    assert_eq!(s.blob(&ContentHash::of(b"new")).unwrap().unwrap(), b"new");
+}
+
+#[test]
+fn a_reader_works_while_a_writer_holds_a_transaction() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("db");
+    let mut w = Store::open(&db).unwrap();
+    w.create_session(&new_session("web", b"/")).unwrap();
+    let tx = w.conn.transaction().unwrap();
+    tx.execute("UPDATE sessions SET description = 'busy'", [])
+        .unwrap();
+    let r = Store::open_existing(&db).unwrap();
+    assert_eq!(r.sessions().unwrap().len(), 1);
+    drop(tx);
+}
