@@ -242,6 +242,45 @@ pub struct Change {
     /// The final content is a secret (shadow file, private key): generators
     /// must not copy it unless explicitly asked to.
     pub secret: bool,
+    /// Who made the change; only the admin's become file resources.
+    pub origin: Origin,
+    /// The package that owns this path, if any.
+    pub package: Option<String>,
+}
+
+/// Who made a file change, which decides whether a generator emits it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "by", content = "name")]
+pub enum Origin {
+    /// The admin: emitted as a `file` resource.
+    #[default]
+    Admin,
+    /// Exactly what this package installed, or what its maintainer scripts
+    /// made while the package manager ran: the package resource reproduces
+    /// it; not emitted.
+    Package(String),
+    /// An account database file (`/etc/passwd`...): expressed by `user` and
+    /// `group` resources, never as a file.
+    Accounts,
+    /// A service enablement link (`*.wants/`, masks, `/etc/rc?.d`):
+    /// expressed by `service` resources, never as a file.
+    Service,
+}
+
+impl Origin {
+    /// Should a generator emit this change as a file resource?
+    pub fn is_admin(&self) -> bool {
+        matches!(self, Origin::Admin)
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            Origin::Admin => "admin".into(),
+            Origin::Package(p) => format!("package {p}"),
+            Origin::Accounts => "accounts (user and group resources)".into(),
+            Origin::Service => "service state (service resources)".into(),
+        }
+    }
 }
 
 /// Something the recorder could not capture, or chose not to, and why.

@@ -151,6 +151,8 @@ pub fn reconcile(store: &Store, session: &Session, extra_reason: Option<&str>) -
             before: b,
             after: a.as_ref().map(|s| s.entry.clone()),
             secret,
+            origin: Default::default(),
+            package: None,
         });
         if let Some(s) = a {
             out.finals.push(s);

@@ -47,6 +47,8 @@ fn change(kind: ChangeKind, before: Option<Entry>, after: Option<Entry>) -> Chan
         before,
         after,
         secret: false,
+        origin: Default::default(),
+        package: None,
     }
 }
 

@@ -74,6 +74,8 @@ impl Fixture {
             before,
             after,
             secret: false,
+            origin: Default::default(),
+            package: None,
         });
         self.changes.last_mut().expect("just pushed")
     }

@@ -20,7 +20,10 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-const MIGRATIONS: &[&str] = &[include_str!("../../migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/0001_init.sql"),
+    include_str!("../../migrations/0002_system.sql"),
+];
 
 /// Which snapshot an entry belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -193,7 +196,10 @@ impl Store {
 
     pub fn create_session(&mut self, new: &NewSession) -> Result<Session> {
         let path = self.path.clone();
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(|e| db_err(&path, e))?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| db_err(&path, e))?;
         let exists: bool = tx
             .query_row(
                 "SELECT 1 FROM sessions WHERE name = ?1",
@@ -357,13 +363,18 @@ impl Store {
     /// session refers to any more.
     pub fn erase_session(&mut self, id: i64) -> Result<()> {
         let path = self.path.clone();
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(|e| db_err(&path, e))?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| db_err(&path, e))?;
         for sql in [
             "DELETE FROM entries WHERE session_id = ?1",
             "DELETE FROM events WHERE session_id = ?1",
             "DELETE FROM changes WHERE session_id = ?1",
             "DELETE FROM notices WHERE session_id = ?1",
             "DELETE FROM watched_roots WHERE session_id = ?1",
+            "DELETE FROM system_snapshots WHERE session_id = ?1",
+            "DELETE FROM system_changes WHERE session_id = ?1",
             "DELETE FROM sessions WHERE id = ?1",
         ] {
             tx.execute(sql, [id]).map_err(|e| db_err(&path, e))?;
@@ -388,7 +399,10 @@ impl Store {
         batch: &[EntryWithContent],
     ) -> Result<()> {
         let path = self.path.clone();
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(|e| db_err(&path, e))?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| db_err(&path, e))?;
         insert_entries_raw(&tx, session, snapshot, batch).map_err(|e| db_err(&path, e))?;
         tx.commit().map_err(|e| db_err(&path, e))
     }
@@ -464,7 +478,10 @@ impl Store {
 
     pub fn record_events(&mut self, session: i64, events: &[Event]) -> Result<()> {
         let path = self.path.clone();
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(|e| db_err(&path, e))?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| db_err(&path, e))?;
         {
             let mut stmt = tx
                 .prepare_cached(
@@ -582,7 +599,10 @@ impl Store {
 
     pub fn add_notices(&mut self, session: i64, phase: Phase, notices: &[Notice]) -> Result<()> {
         let path = self.path.clone();
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(|e| db_err(&path, e))?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| db_err(&path, e))?;
         insert_notices_raw(&tx, session, phase, notices).map_err(|e| db_err(&path, e))?;
         tx.commit().map_err(|e| db_err(&path, e))
     }
@@ -621,7 +641,10 @@ impl Store {
         notices: &[Notice],
     ) -> Result<()> {
         let path = self.path.clone();
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(|e| db_err(&path, e))?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| db_err(&path, e))?;
         let run = |tx: &Transaction| -> rusqlite::Result<()> {
             tx.execute("DELETE FROM changes WHERE session_id = ?1", [session])?;
             tx.execute(
@@ -635,10 +658,19 @@ impl Store {
             insert_entries_raw(tx, session, Snapshot::Final, finals)?;
             {
                 let mut stmt = tx.prepare_cached(
-                    "INSERT INTO changes (session_id, path, kind, secret) VALUES (?1, ?2, ?3, ?4)",
+                    "INSERT INTO changes (session_id, path, kind, secret, origin, package)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 )?;
                 for c in changes {
-                    stmt.execute(params![session, c.path, c.kind.as_str(), c.secret])?;
+                    let origin = serde_json::to_string(&c.origin).unwrap_or_default();
+                    stmt.execute(params![
+                        session,
+                        c.path,
+                        c.kind.as_str(),
+                        c.secret,
+                        origin,
+                        c.package
+                    ])?;
                 }
             }
             insert_notices_raw(tx, session, Phase::Finish, notices)?;
@@ -657,21 +689,25 @@ impl Store {
     /// The stored change set of a session (empty until it is finished).
     pub fn change_set(&self, name: &str) -> Result<ChangeSet> {
         let session = self.session(name)?;
-        let kinds: Vec<(Vec<u8>, String, bool)> = {
+        type Row = (Vec<u8>, String, bool, String, Option<String>);
+        let kinds: Vec<Row> = {
             let mut stmt = self
                 .conn
                 .prepare(
-                    "SELECT path, kind, secret FROM changes WHERE session_id = ?1 ORDER BY path",
+                    "SELECT path, kind, secret, origin, package FROM changes
+                     WHERE session_id = ?1 ORDER BY path",
                 )
                 .map_err(|e| self.err(e))?;
             let rows = stmt
-                .query_map([session.id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .query_map([session.id], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                })
                 .map_err(|e| self.err(e))?;
             rows.collect::<rusqlite::Result<_>>()
                 .map_err(|e| self.err(e))?
         };
         let mut changes = Vec::with_capacity(kinds.len());
-        for (path, kind, secret) in kinds {
+        for (path, kind, secret, origin, package) in kinds {
             let kind = ChangeKind::parse(&kind).ok_or_else(|| Error::BadInput {
                 path: self.path.clone(),
                 message: format!("unknown change kind '{kind}' in the database"),
@@ -682,6 +718,11 @@ impl Store {
                 path,
                 kind,
                 secret,
+                origin: serde_json::from_str(&origin).map_err(|e| Error::BadInput {
+                    path: self.path.clone(),
+                    message: format!("unreadable change origin '{origin}' in the database: {e}"),
+                })?,
+                package,
             });
         }
         let notices = self.notices(session.id)?;
@@ -690,6 +731,89 @@ impl Store {
             changes,
             notices,
         })
+    }
+}
+
+impl Store {
+    /// Store what the system probes saw (any serialisable snapshot).
+    pub fn put_system_snapshot<T: serde::Serialize>(
+        &self,
+        session: i64,
+        snapshot: Snapshot,
+        value: &T,
+    ) -> Result<()> {
+        let data = serde_json::to_string(value).map_err(|e| Error::BadInput {
+            path: self.path.clone(),
+            message: format!("cannot encode a system snapshot: {e}"),
+        })?;
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO system_snapshots (session_id, snapshot, data)
+                 VALUES (?1, ?2, ?3)",
+                params![session, snapshot as i64, data],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    pub fn system_snapshot<T: serde::de::DeserializeOwned>(
+        &self,
+        session: i64,
+        snapshot: Snapshot,
+    ) -> Result<Option<T>> {
+        let data: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT data FROM system_snapshots WHERE session_id = ?1 AND snapshot = ?2",
+                params![session, snapshot as i64],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))?;
+        self.decode_json(data)
+    }
+
+    pub fn put_system_changes<T: serde::Serialize>(&self, session: i64, value: &T) -> Result<()> {
+        let data = serde_json::to_string(value).map_err(|e| Error::BadInput {
+            path: self.path.clone(),
+            message: format!("cannot encode system changes: {e}"),
+        })?;
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO system_changes (session_id, data) VALUES (?1, ?2)",
+                params![session, data],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    pub fn system_changes<T: serde::de::DeserializeOwned>(
+        &self,
+        session: i64,
+    ) -> Result<Option<T>> {
+        let data: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT data FROM system_changes WHERE session_id = ?1",
+                [session],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))?;
+        self.decode_json(data)
+    }
+
+    fn decode_json<T: serde::de::DeserializeOwned>(
+        &self,
+        data: Option<String>,
+    ) -> Result<Option<T>> {
+        data.map(|d| {
+            serde_json::from_str(&d).map_err(|e| Error::BadInput {
+                path: self.path.clone(),
+                message: format!("unreadable system record in the database: {e}"),
+            })
+        })
+        .transpose()
     }
 }
 

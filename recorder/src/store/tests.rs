@@ -202,6 +202,8 @@ fn change_set_replaces_atomically_and_decodes() {
         before: None,
         after: None,
         secret: false,
+        origin: Default::default(),
+        package: None,
     };
     for _ in 0..2 {
         s.store_change_set(
