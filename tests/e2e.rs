@@ -7,92 +7,11 @@
 //! Needs root and the tools `scripts/setup-host.sh` installs; a missing tool
 //! fails the test with that message, it never skips.
 
-use std::os::unix::ffi::OsStrExt;
+mod util;
+
 use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-const SETUP: &str = "run scripts/setup-host.sh as root (installs puppet-agent, puppet-lint, debootstrap, zstd and builds the cached root filesystem)";
-
-fn project() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn testbed(script: &str) -> PathBuf {
-    project().join("testbed").join(script)
-}
-
-fn require_tools() {
-    assert!(
-        nix::unistd::geteuid().is_root(),
-        "the end-to-end test needs root (chroot, namespaces): {SETUP}"
-    );
-    for tool in ["puppet", "puppet-lint", "debootstrap", "zstd", "unshare"] {
-        let found = std::env::var_os("PATH")
-            .map(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
-            .unwrap_or(false);
-        assert!(found, "{tool} is missing: {SETUP}");
-    }
-}
-
-/// A fresh root filesystem copy, removed when dropped.
-struct Rootfs(PathBuf);
-
-impl Rootfs {
-    fn new() -> Rootfs {
-        let out = Command::new(testbed("make-rootfs.sh"))
-            .args(["new", "--puppet"])
-            .output()
-            .expect("make-rootfs.sh");
-        assert!(
-            out.status.success(),
-            "make-rootfs.sh new --puppet failed: {}\n{SETUP}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        Rootfs(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
-    }
-
-    /// A path for a root that puppet-apply-in-root.sh extracts itself.
-    fn empty() -> Rootfs {
-        let dir = std::env::var("TESTBED_DIR").unwrap_or_else(|_| "/var/tmp/cft-testbed".into());
-        let base = PathBuf::from(dir).join("roots");
-        std::fs::create_dir_all(&base).unwrap();
-        let p = base.join(format!("applied.{}", std::process::id()));
-        let _ = std::fs::remove_dir(&p);
-        Rootfs(p)
-    }
-
-    fn sh(&self, script: &str) {
-        let out = Command::new(testbed("in-root.sh"))
-            .arg(&self.0)
-            .args(["sh", "-euc", script])
-            .output()
-            .expect("in-root.sh");
-        assert!(
-            out.status.success(),
-            "in-root.sh failed:\n{script}\nstdout: {}\nstderr: {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-
-    fn host(&self, target: &[u8]) -> PathBuf {
-        let mut v = self.0.as_os_str().as_bytes().to_vec();
-        v.extend_from_slice(target);
-        PathBuf::from(std::ffi::OsStr::from_bytes(&v))
-    }
-}
-
-impl Drop for Rootfs {
-    fn drop(&mut self) {
-        if self.0.exists() {
-            let _ = Command::new(testbed("make-rootfs.sh"))
-                .arg("remove")
-                .arg(&self.0)
-                .output();
-        }
-    }
-}
+use std::path::Path;
+use util::testbed::{cft, check_and_apply, require_tools, AbortOnPanic, Rootfs};
 
 /// The scenario: what an admin does by hand in a fresh VM.
 const SCENARIO: &str = r#"
@@ -136,22 +55,7 @@ fn recorded_changes_reapply_with_real_puppet() {
     require_tools();
     let tmp = tempfile::tempdir().unwrap();
     let db = tmp.path().join("state/cft.db");
-    let cft = |args: &[&std::ffi::OsStr]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_cft"))
-            .arg("--db")
-            .arg(&db)
-            .env("CFT_IGNORE_FILE", "/nonexistent")
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "cft {args:?}: {}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
+    let cft = |args: &[&std::ffi::OsStr]| cft(&db, args);
     let recorded = Rootfs::new();
     let began = cft(&[
         "begin".as_ref(),
@@ -163,7 +67,7 @@ fn recorded_changes_reapply_with_real_puppet() {
         began.contains("/etc, /opt, /root, /srv, /usr/local"),
         "{began}"
     );
-    let guard = AbortOnDrop(db.clone());
+    let guard = AbortOnPanic(db.clone());
     recorded.sh(SCENARIO);
     let fin = cft(&["finish".as_ref(), "e2e".as_ref()]);
     drop(guard);
@@ -225,41 +129,18 @@ fn recorded_changes_reapply_with_real_puppet() {
     let init = std::fs::read_to_string(module.join("manifests/init.pp")).unwrap();
     assert!(!init.contains("JustATestKey"), "{init}");
 
-    let check = Command::new(testbed("puppet-check.sh"))
-        .arg(&module)
-        .env("STRICT", "1")
-        .output()
-        .unwrap();
-    assert!(
-        check.status.success(),
-        "puppet-check.sh (parser validate, lint --fail-on-warnings, metadata, references):\n{}\n{}",
-        String::from_utf8_lossy(&check.stdout),
-        String::from_utf8_lossy(&check.stderr)
-    );
-
     let applied = Rootfs::empty();
     let manifest = format!(
         "class {{ 'e2e': {param} => Sensitive('{}') }}",
         key.replace('\\', "\\\\").replace('\'', "\\'")
     );
-    let apply = Command::new(testbed("puppet-apply-in-root.sh"))
-        .arg(&applied.0)
-        .arg(&module)
-        .arg("e2e")
-        .env("MANIFEST", &manifest)
-        .env("REPORT_DIR", tmp.path().join("reports"))
-        .output()
-        .unwrap();
-    let apply_out = format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&apply.stdout),
-        String::from_utf8_lossy(&apply.stderr)
+    check_and_apply(
+        &module,
+        "e2e",
+        &manifest,
+        &applied,
+        &tmp.path().join("reports"),
     );
-    assert!(
-        apply.status.success(),
-        "puppet apply (twice, idempotent):\n{apply_out}"
-    );
-    assert!(apply_out.contains("RESULT: OK"), "{apply_out}");
 
     let mut mismatches = Vec::new();
     for c in &cs.changes {
@@ -312,20 +193,6 @@ fn compare(a: &Path, b: &Path) -> Option<String> {
                 return Some("content differs".into());
             }
             None
-        }
-    }
-}
-
-struct AbortOnDrop(PathBuf);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            let _ = Command::new(env!("CARGO_BIN_EXE_cft"))
-                .arg("--db")
-                .arg(&self.0)
-                .arg("abort")
-                .output();
         }
     }
 }

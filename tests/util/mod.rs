@@ -4,6 +4,8 @@
 //! running.
 #![allow(dead_code)]
 
+pub mod testbed;
+
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};

@@ -1,0 +1,165 @@
+//! The project's test bed from Rust: fresh Debian root filesystems that are
+//! removed when dropped, commands run inside them, and the tool check that
+//! fails (never skips) when set-up is missing.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+pub const SETUP: &str = "run scripts/setup-host.sh as root (installs puppet-agent, puppet-lint, debootstrap, zstd and builds the cached root filesystem)";
+
+pub fn script(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("testbed")
+        .join(name)
+}
+
+/// Fail, naming the set-up command, unless we are root with every tool.
+pub fn require_tools() {
+    assert!(
+        nix::unistd::geteuid().is_root(),
+        "the end-to-end tests need root (chroot, namespaces): {SETUP}"
+    );
+    for tool in ["puppet", "puppet-lint", "debootstrap", "zstd", "unshare"] {
+        let found = std::env::var_os("PATH")
+            .map(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
+            .unwrap_or(false);
+        assert!(found, "{tool} is missing: {SETUP}");
+    }
+}
+
+/// A fresh copy of the cached Debian root filesystem (with Puppet).
+pub struct Rootfs(pub PathBuf);
+
+impl Rootfs {
+    pub fn new() -> Rootfs {
+        let out = Command::new(script("make-rootfs.sh"))
+            .args(["new", "--puppet"])
+            .output()
+            .expect("make-rootfs.sh");
+        assert!(
+            out.status.success(),
+            "make-rootfs.sh new --puppet failed: {}\n{SETUP}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Rootfs(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
+    }
+
+    /// A path where `puppet-apply-in-root.sh` extracts a root itself.
+    pub fn empty() -> Rootfs {
+        let dir = std::env::var("TESTBED_DIR").unwrap_or_else(|_| "/var/tmp/cft-testbed".into());
+        let base = PathBuf::from(dir).join("roots");
+        std::fs::create_dir_all(&base).unwrap();
+        let p = base.join(format!("applied.{}", std::process::id()));
+        let _ = std::fs::remove_dir(&p);
+        Rootfs(p)
+    }
+
+    /// Run a shell script inside (chroot, private namespaces); returns stdout.
+    pub fn sh(&self, script_text: &str) -> String {
+        let out = Command::new(script("in-root.sh"))
+            .arg(&self.0)
+            .args(["sh", "-euc", script_text])
+            .output()
+            .expect("in-root.sh");
+        assert!(
+            out.status.success(),
+            "in-root.sh failed:\n{script_text}\nstdout: {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Host path of a target path given as bytes.
+    pub fn host(&self, target: &[u8]) -> PathBuf {
+        use std::os::unix::ffi::OsStrExt;
+        let mut v = self.0.as_os_str().as_bytes().to_vec();
+        v.extend_from_slice(target);
+        PathBuf::from(std::ffi::OsStr::from_bytes(&v))
+    }
+}
+
+impl Drop for Rootfs {
+    fn drop(&mut self) {
+        if self.0.exists() {
+            let _ = Command::new(script("make-rootfs.sh"))
+                .arg("remove")
+                .arg(&self.0)
+                .output();
+        }
+    }
+}
+
+/// Run cft with a private database; insists on success, returns stdout.
+pub fn cft(db: &std::path::Path, args: &[&std::ffi::OsStr]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_cft"))
+        .arg("--db")
+        .arg(db)
+        .env("CFT_IGNORE_FILE", "/nonexistent")
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "cft {args:?}: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Aborts the recording session of `db` if a test panics mid-recording.
+pub struct AbortOnPanic(pub PathBuf);
+
+impl Drop for AbortOnPanic {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let _ = Command::new(env!("CARGO_BIN_EXE_cft"))
+                .arg("--db")
+                .arg(&self.0)
+                .arg("abort")
+                .output();
+        }
+    }
+}
+
+/// `puppet-check.sh` strict, then `puppet-apply-in-root.sh` (twice,
+/// idempotent) of `module`'s class `class` with `manifest` into `root`.
+/// Returns the apply output; panics with it on failure.
+pub fn check_and_apply(
+    module: &std::path::Path,
+    class: &str,
+    manifest: &str,
+    root: &Rootfs,
+    reports: &std::path::Path,
+) -> String {
+    let check = Command::new(script("puppet-check.sh"))
+        .arg(module)
+        .env("STRICT", "1")
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "puppet-check.sh (parser validate, lint --fail-on-warnings, metadata, references):\n{}\n{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let apply = Command::new(script("puppet-apply-in-root.sh"))
+        .arg(&root.0)
+        .arg(module)
+        .arg(class)
+        .env("MANIFEST", manifest)
+        .env("REPORT_DIR", reports)
+        .output()
+        .unwrap();
+    let out = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&apply.stdout),
+        String::from_utf8_lossy(&apply.stderr)
+    );
+    assert!(
+        apply.status.success() && out.contains("RESULT: OK"),
+        "puppet apply (twice, idempotent):\n{out}"
+    );
+    out
+}
