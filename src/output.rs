@@ -4,6 +4,7 @@
 use anyhow::Result;
 use recorder::model::{display_path, NoticeKind, SessionState};
 use recorder::session::{BeginReport, FinishReport, Status};
+use recorder::system::SystemChanges;
 use recorder::Store;
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -112,6 +113,7 @@ pub fn print_finish(r: &FinishReport) {
     for (k, n) in &r.counts {
         println!("  {:<13} {n}", k.as_str());
     }
+    print_system(&r.system);
     match &r.full_rescan {
         Some(reason) => println!("  reconciled by a full rescan of every watched root: {reason}"),
         None => println!("  reconciled {} paths the watcher saw change", r.examined),
@@ -121,6 +123,52 @@ pub fn print_finish(r: &FinishReport) {
         "write the Puppet module with `cft manifest {} -o DIR`",
         r.session.name
     );
+}
+
+/// Packages, accounts and services, one line each.
+fn print_system(sys: &SystemChanges) {
+    for p in &sys.packages {
+        let versions = match (&p.before_version, &p.after_version) {
+            (Some(b), Some(a)) => format!("{b} -> {a}"),
+            (None, Some(a)) => a.clone(),
+            (Some(b), None) => b.clone(),
+            _ => String::new(),
+        };
+        let how = if p.explicit {
+            "asked for"
+        } else {
+            "dependency"
+        };
+        println!("  package      {:?} {} {versions} ({how})", p.kind, p.name);
+    }
+    for g in &sys.groups {
+        let by = g
+            .by_package
+            .as_deref()
+            .map(|p| format!(" (by package {p})"))
+            .unwrap_or_default();
+        println!("  group        {:?} {}{by}", g.kind, g.name);
+    }
+    for u in &sys.users {
+        let by = u
+            .by_package
+            .as_deref()
+            .map(|p| format!(" (by package {p})"))
+            .unwrap_or_default();
+        let pw = if u.password_changed {
+            ", password set"
+        } else {
+            ""
+        };
+        println!("  user         {:?} {}{pw}{by}", u.kind, u.name);
+    }
+    for s in &sys.services {
+        let what = match s.enable {
+            Some(e) => format!("enable {e:?}"),
+            None => "restart on config change".into(),
+        };
+        println!("  service      {} {what}", s.unit);
+    }
 }
 
 fn print_notices(notices: &[recorder::model::Notice]) {
@@ -190,11 +238,22 @@ pub fn print_show(store: &Store, name: &str, events: bool) -> Result<()> {
         if c.secret {
             detail.push_str(" [secret]");
         }
+        if !c.origin.is_admin() {
+            detail.push_str(&format!(" [{}]", c.origin.describe()));
+        }
         println!(
             "{:<13} {}  {detail}",
             c.kind.as_str(),
             display_path(&c.path)
         );
+    }
+    if !cs.system.packages.is_empty()
+        || !cs.system.users.is_empty()
+        || !cs.system.groups.is_empty()
+        || !cs.system.services.is_empty()
+    {
+        println!("system:");
+        print_system(&cs.system);
     }
     print_notices(&cs.notices);
     if events {

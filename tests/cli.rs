@@ -624,8 +624,11 @@ fn record_runs_the_command_and_returns_its_status() {
         std::fs::read(out_dir.join("files/etc/recorded.conf")).unwrap(),
         b"recorded\n"
     );
-    let init = std::fs::read_to_string(out_dir.join("manifests/init.pp")).unwrap();
-    assert!(init.contains("'/etc/recorded.conf'"), "{init}");
+    let manifests: String = std::fs::read_dir(out_dir.join("manifests"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    assert!(manifests.contains("'/etc/recorded.conf'"), "{manifests}");
 }
 
 #[test]
@@ -799,4 +802,29 @@ fn watch_limit_degrades_to_a_rescan_and_names_the_sysctl() {
         "created",
         b"/etc/a/b/c/d/e/unwatched"
     ));
+}
+
+#[test]
+fn a_directory_renamed_from_an_ignored_name_is_watched_dpkg_new() {
+    // dpkg unpacks a new directory as `x.dpkg-new` (ignored) and renames it.
+    let env = Env::new();
+    env.begin("dpkgnew", &[]);
+    std::fs::create_dir_all(env.p("/etc/app.dpkg-new/sub")).unwrap();
+    write(&env.p("/etc/app.dpkg-new/sub/f"), "unpacked");
+    std::fs::rename(env.p("/etc/app.dpkg-new"), env.p("/etc/app")).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    write(&env.p("/etc/app/sub/later"), "made by a postinst");
+    env.finish("dpkgnew");
+    let show = env.ok(["show", "dpkgnew", "--events"]);
+    assert!(
+        show.lines()
+            .any(|l| l.contains("watcher") && l.ends_with("/etc/app/sub/later")),
+        "the renamed directory was not watched:\n{show}"
+    );
+    let c = env.changes("dpkgnew");
+    assert!(has(&c, "created", b"/etc/app/sub/later"), "{c:?}");
+    assert!(
+        !c.iter().any(|(_, p)| p.starts_with(b"/etc/app.dpkg-new")),
+        "{c:?}"
+    );
 }

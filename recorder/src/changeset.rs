@@ -1,6 +1,7 @@
 //! A finished session's reconciled change set, as handed to the generators.
 
 use crate::model::{Change, ContentHash, Notice, Session};
+use crate::system::SystemChanges;
 use crate::Error;
 
 /// Everything a generator needs to know about a finished session.
@@ -10,6 +11,9 @@ pub struct ChangeSet {
     /// Sorted by path bytes.
     pub changes: Vec<Change>,
     pub notices: Vec<Notice>,
+    /// Packages, accounts and services (empty for sessions recorded
+    /// without probes).
+    pub system: SystemChanges,
 }
 
 /// Where captured file contents come from (the store, or a map in tests).

@@ -178,6 +178,25 @@ fn start(args: &DaemonArgs) -> Result<(Ready, Handles)> {
         })?;
         notices.extend(walk_notices);
     }
+    if !args.resume {
+        // Packages, accounts and services at begin, for the diff at finish.
+        match crate::probe::snapshot(&target) {
+            Ok(sys) => store.put_system_snapshot(sid, Snapshot::Baseline, &sys)?,
+            Err(e) => notices.push(Notice {
+                path: None,
+                kind: crate::model::NoticeKind::Other,
+                message: format!("packages, accounts and services will not be recorded: {e}"),
+            }),
+        }
+    }
+    // The package manager's own database: its activity windows tell which
+    // files its maintainer scripts made. Never reconciled as changes.
+    for dir in crate::attribute::PACKAGE_ACTIVITY_DIRS {
+        let host = target.host_path(dir.as_bytes());
+        if std::fs::symlink_metadata(&host).is_ok_and(|m| m.is_dir()) {
+            set.add(&host, dir.as_bytes(), &tx);
+        }
+    }
     if !notices.is_empty() {
         store.add_notices(sid, Phase::Begin, &notices)?;
     }

@@ -5,19 +5,24 @@
 //! Map: `model` (vocabulary) · `store` (SQLite, the only SQL) · `snapshot`
 //! (safe walks and reads) · `event` + `watcher` (inotify) · `daemon`
 //! (threads, handshake) · `reconcile` (baseline vs now) · `session`
-//! (lifecycle) · `ignore_rules`, `secret`, `target` (policy and context).
+//! (lifecycle) · `ignore_rules`, `secret`, `target` (policy and context) ·
+//! `probe` (packages, accounts, services) · `system` + `attribute` (their
+//! diff, and who made each file change).
 
+pub mod attribute;
 pub mod changeset;
 pub mod daemon;
 pub mod error;
 pub mod event;
 pub mod ignore_rules;
 pub mod model;
+pub mod probe;
 pub mod reconcile;
 pub mod secret;
 pub mod session;
 pub mod snapshot;
 pub mod store;
+pub mod system;
 pub mod target;
 pub mod watcher;
 

@@ -5,13 +5,18 @@
 //! (`DAEMON_SUBCOMMAND`), in its own session (setsid), its output going to a
 //! private log file next to the database.
 
+use crate::attribute;
 use crate::daemon::{self, Ready};
 use crate::error::{Error, Result};
 use crate::ignore_rules::{read_rules_file, Ignore, RULES_FILE};
-use crate::model::{display_path, ChangeKind, Notice, Session, SessionState};
+use crate::model::{display_path, ChangeKind, Notice, NoticeKind, Session, SessionState};
+use crate::probe::{self, SystemSnapshot};
 use crate::reconcile;
+use crate::store::Snapshot;
 use crate::store::{Activity, NewSession, Store};
+use crate::system::SystemChanges;
 use crate::target::Target;
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
@@ -242,6 +247,7 @@ pub struct FinishReport {
     pub notices: Vec<Notice>,
     pub full_rescan: Option<String>,
     pub examined: usize,
+    pub system: SystemChanges,
 }
 
 /// Stop the daemon, reconcile and store the change set.
@@ -259,12 +265,14 @@ pub fn finish(db: &Path, name: Option<&str>) -> Result<FinishReport> {
     };
     // The daemon may have marked a rescan while stopping.
     let session = store.session_by_id(session.id)?;
-    let outcome = reconcile::reconcile(&store, &session, extra.as_deref())?;
+    let mut outcome = reconcile::reconcile(&store, &session, extra.as_deref())?;
+    let system = system_changes(&store, &session, &mut outcome)?;
     store.store_change_set(
         session.id,
         &outcome.changes,
         &outcome.finals,
         &outcome.notices,
+        system.as_ref().map(|(c, s)| (c, s)),
     )?;
     let mut counts: Vec<(ChangeKind, usize)> = ChangeKind::ALL
         .iter()
@@ -278,7 +286,80 @@ pub fn finish(db: &Path, name: Option<&str>) -> Result<FinishReport> {
         notices: store.notices(session.id)?,
         full_rescan: outcome.full_rescan,
         examined: outcome.examined,
+        system: system.map(|(c, _)| c).unwrap_or_default(),
     })
+}
+
+/// Probe packages, accounts and services again, diff them against the
+/// begin snapshot and attribute the file changes. A probe that fails is a
+/// notice, not a failed finish: the file changes are still stored.
+fn system_changes(
+    store: &Store,
+    session: &Session,
+    outcome: &mut reconcile::Outcome,
+) -> Result<Option<(SystemChanges, SystemSnapshot)>> {
+    let Some(before) = store.system_snapshot::<SystemSnapshot>(session.id, Snapshot::Baseline)?
+    else {
+        return Ok(None);
+    };
+    let target = Target::new(&session.root);
+    let after = match probe::snapshot(&target) {
+        Ok(a) => a,
+        Err(e) => {
+            outcome.notices.push(Notice {
+                path: None,
+                kind: NoticeKind::Other,
+                message: format!("packages, accounts and services were not compared: {e}"),
+            });
+            return Ok(None);
+        }
+    };
+    let files = match probe::dpkg::DpkgFiles::load(&target) {
+        Ok(f) => Some(f),
+        Err(e) => {
+            outcome.notices.push(Notice {
+                path: None,
+                kind: NoticeKind::Other,
+                message: format!("file ownership unknown: {e}"),
+            });
+            None
+        }
+    };
+    let events: Vec<(i64, Vec<u8>)> = store
+        .events(session.id)?
+        .into_iter()
+        .flat_map(|e| {
+            let t = e.time_ns;
+            e.path.into_iter().chain(e.path_to).map(move |p| (t, p))
+        })
+        .collect();
+    let contents: HashMap<Vec<u8>, Vec<u8>> = outcome
+        .finals
+        .iter()
+        .filter_map(|f| Some((f.entry.path.clone(), f.content.clone()?)))
+        .collect();
+    let owner_of = |p: &[u8]| {
+        files
+            .as_ref()
+            .and_then(|f| f.owner_of(p))
+            .map(str::to_string)
+    };
+    let stock_md5 = |p: &[u8]| {
+        files
+            .as_ref()
+            .and_then(|f| f.stock_md5(p))
+            .map(str::to_string)
+    };
+    let inputs = attribute::Inputs {
+        target: &target,
+        watched: &session.watched,
+        events: &events,
+        owner_of: &owner_of,
+        stock_md5: &stock_md5,
+        contents: &contents,
+    };
+    let changes = attribute::attribute(&before, &after, &mut outcome.changes, &inputs);
+    Ok(Some((changes, after)))
 }
 
 /// Stop recording and throw the session away.

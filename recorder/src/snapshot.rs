@@ -71,9 +71,9 @@ impl Scanner<'_> {
                             .io_error()
                             .map(|io| io.to_string())
                             .unwrap_or_else(|| e.to_string());
-                        if !e
+                        if e
                             .io_error()
-                            .is_some_and(|io| io.kind() == std::io::ErrorKind::NotFound)
+                            .is_none_or(|io| io.kind() != std::io::ErrorKind::NotFound)
                         {
                             notices.push(Notice {
                                 path: Some(tp),

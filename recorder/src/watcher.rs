@@ -96,6 +96,15 @@ impl WatchSet {
         }
     }
 
+    /// Is this exact directory watched?
+    fn watches_dir(&self, dir: &[u8]) -> bool {
+        self.map
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .any(|d| d == dir)
+    }
+
     /// A directory moved within the tree: its watches follow the inodes, so
     /// only their recorded paths change.
     fn rename_prefix(&self, from: &[u8], to: &[u8]) {
@@ -310,7 +319,8 @@ impl Watcher {
             }
             Translated::MoveTo { cookie, is_dir } => {
                 if let Some((from, _)) = self.pending_moves.remove(&cookie) {
-                    if is_dir {
+                    let watched = is_dir && self.set.watches_dir(&from);
+                    if watched {
                         self.set.rename_prefix(&from, &path);
                     }
                     if self.ignore.is_ignored(&from, is_dir)
@@ -318,7 +328,18 @@ impl Watcher {
                     {
                         return;
                     }
-                    self.send(EventKind::Renamed, from, Some(path), EventSource::Watcher);
+                    self.send(
+                        EventKind::Renamed,
+                        from,
+                        Some(path.clone()),
+                        EventSource::Watcher,
+                    );
+                    // A directory that was not watched under its old name
+                    // (dpkg unpacks `/etc/x.dpkg-new`, an ignored name, then
+                    // renames it): watch it now, then read it.
+                    if is_dir && !watched {
+                        self.add_tree(&path);
+                    }
                 } else {
                     if self.ignore.is_ignored(&path, is_dir) {
                         return;

@@ -13,6 +13,8 @@ use crate::model::{
     Change, ChangeKind, ContentHash, Entry, EntryKind, Facts, Notice, NoticeKind, Session,
     SessionState,
 };
+use crate::probe::SystemSnapshot;
+use crate::system::SystemChanges;
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
@@ -639,8 +641,18 @@ impl Store {
         changes: &[Change],
         finals: &[EntryWithContent],
         notices: &[Notice],
+        system: Option<(&SystemChanges, &SystemSnapshot)>,
     ) -> Result<()> {
         let path = self.path.clone();
+        let system = system
+            .map(|(c, s)| {
+                Ok::<_, serde_json::Error>((serde_json::to_string(c)?, serde_json::to_string(s)?))
+            })
+            .transpose()
+            .map_err(|e| Error::BadInput {
+                path: path.clone(),
+                message: format!("cannot encode the system changes: {e}"),
+            })?;
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -674,6 +686,21 @@ impl Store {
                 }
             }
             insert_notices_raw(tx, session, Phase::Finish, notices)?;
+            tx.execute(
+                "DELETE FROM system_changes WHERE session_id = ?1",
+                [session],
+            )?;
+            if let Some((changes, snapshot)) = &system {
+                tx.execute(
+                    "INSERT INTO system_changes (session_id, data) VALUES (?1, ?2)",
+                    params![session, changes],
+                )?;
+                tx.execute(
+                    "INSERT OR REPLACE INTO system_snapshots (session_id, snapshot, data)
+                     VALUES (?1, ?2, ?3)",
+                    params![session, Snapshot::Final as i64, snapshot],
+                )?;
+            }
             tx.execute(
                 "UPDATE sessions SET state = 'finished', finished_at = ?2,
                         daemon_pid = NULL, daemon_start = NULL, rescan_reason = NULL
@@ -726,7 +753,9 @@ impl Store {
             });
         }
         let notices = self.notices(session.id)?;
+        let system = self.system_changes(session.id)?.unwrap_or_default();
         Ok(ChangeSet {
+            system,
             session,
             changes,
             notices,
@@ -771,20 +800,6 @@ impl Store {
             .optional()
             .map_err(|e| self.err(e))?;
         self.decode_json(data)
-    }
-
-    pub fn put_system_changes<T: serde::Serialize>(&self, session: i64, value: &T) -> Result<()> {
-        let data = serde_json::to_string(value).map_err(|e| Error::BadInput {
-            path: self.path.clone(),
-            message: format!("cannot encode system changes: {e}"),
-        })?;
-        self.conn
-            .execute(
-                "INSERT OR REPLACE INTO system_changes (session_id, data) VALUES (?1, ?2)",
-                params![session, data],
-            )
-            .map_err(|e| self.err(e))?;
-        Ok(())
     }
 
     pub fn system_changes<T: serde::de::DeserializeOwned>(

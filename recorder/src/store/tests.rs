@@ -211,6 +211,7 @@ fn change_set_replaces_atomically_and_decodes() {
             std::slice::from_ref(&change),
             std::slice::from_ref(&fin),
             &[],
+            None,
         )
         .unwrap();
     }

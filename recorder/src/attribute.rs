@@ -1,0 +1,627 @@
+//! Attribution at `finish`: diff the probes' snapshots into packages,
+//! accounts and services, and decide who made each file change.
+//!
+//! A file that is exactly what a package installed, a link a maintainer
+//! script made while the package manager ran, an account database or a
+//! service enablement link is not the admin's work as a file: the package,
+//! user, group and service resources reproduce it. Timing comes from the
+//! timeline: the daemon also watches the package manager's own database, so
+//! its activity windows are known to the nanosecond.
+
+use crate::model::{is_within, parent, Change, ChangeKind, EntryKind, Origin};
+use crate::probe::{
+    Accounts, Enablement, PackageSnapshot, PackageState, Service, Services, SystemSnapshot,
+};
+use crate::system::{
+    AccountChangeKind, Enable, GroupChange, PackageChange, PackageChangeKind, Running,
+    ServiceChange, SystemChanges, UserChange,
+};
+use crate::target::Target;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// Directories whose changes mean "the package manager is working".
+pub const PACKAGE_ACTIVITY_DIRS: &[&str] = &["/var/lib/dpkg/updates", "/var/lib/rpm"];
+
+/// Account databases: expressed as user and group resources.
+const ACCOUNT_FILES: &[&[u8]] = &[
+    b"/etc/passwd",
+    b"/etc/group",
+    b"/etc/shadow",
+    b"/etc/gshadow",
+    b"/etc/subuid",
+    b"/etc/subgid",
+];
+
+/// Events of the package manager closer than this belong to one run.
+const WINDOW_GAP_NS: i64 = 3_000_000_000;
+
+/// Everything attribution looks at besides the two snapshots.
+pub struct Inputs<'a> {
+    pub target: &'a Target,
+    /// The session's watched roots: only paths below them are changes.
+    pub watched: &'a [Vec<u8>],
+    /// (time, path) of every watcher event, oldest first.
+    pub events: &'a [(i64, Vec<u8>)],
+    /// Who owns a path, and its stock md5, at finish.
+    pub owner_of: &'a dyn Fn(&[u8]) -> Option<String>,
+    pub stock_md5: &'a dyn Fn(&[u8]) -> Option<String>,
+    /// Final contents of changed files, by path.
+    pub contents: &'a HashMap<Vec<u8>, Vec<u8>>,
+}
+
+/// Diff the snapshots, attribute `changes` (setting `origin` and
+/// `package`), and return the system-level changes.
+pub fn attribute(
+    before: &SystemSnapshot,
+    after: &SystemSnapshot,
+    changes: &mut Vec<Change>,
+    inp: &Inputs,
+) -> SystemChanges {
+    let packages = diff_packages(&before.packages, &after.packages);
+    let touched: BTreeSet<&str> = packages
+        .iter()
+        .filter(|p| p.kind != PackageChangeKind::Removed && p.kind != PackageChangeKind::Purged)
+        .map(|p| p.name.split(':').next().unwrap_or(&p.name))
+        .collect();
+    let gone: BTreeSet<&str> = packages
+        .iter()
+        .filter(|p| p.kind == PackageChangeKind::Removed || p.kind == PackageChangeKind::Purged)
+        .map(|p| p.name.split(':').next().unwrap_or(&p.name))
+        .collect();
+    let windows = activity_windows(inp.events);
+    let seen = event_times(inp.events);
+
+    for c in changes.iter_mut() {
+        c.package = (inp.owner_of)(&c.path);
+        c.origin = origin_of(c, &touched, &gone, &windows, &seen, inp);
+    }
+    let extra = removed_package_files(changes, &touched, &windows, &seen, inp);
+    if !extra.is_empty() {
+        changes.extend(extra);
+        changes.sort_by(|a, b| a.path.cmp(&b.path));
+    }
+
+    let installed: Vec<String> = touched.iter().map(|s| s.to_string()).collect();
+    let (groups, users) = diff_accounts(
+        &before.accounts,
+        &after.accounts,
+        &installed,
+        changes,
+        inp.target,
+    );
+    let services = diff_services(&before.services, &after.services, &touched, changes, inp);
+    SystemChanges {
+        family: after.packages.family.or(before.packages.family),
+        packages,
+        groups,
+        users,
+        services,
+    }
+}
+
+fn origin_of(
+    c: &Change,
+    touched: &BTreeSet<&str>,
+    gone: &BTreeSet<&str>,
+    windows: &[(i64, i64)],
+    seen: &HashMap<&[u8], Vec<i64>>,
+    inp: &Inputs,
+) -> Origin {
+    if ACCOUNT_FILES.contains(&&c.path[..]) {
+        return Origin::Accounts;
+    }
+    if is_service_link(c) {
+        return Origin::Service;
+    }
+    let owner = c
+        .package
+        .as_deref()
+        .map(|p| p.split(':').next().unwrap_or(p));
+    if let Some(p) = owner {
+        if gone.contains(p) && c.after.is_none() {
+            return Origin::Package(p.to_string());
+        }
+        if touched.contains(p) {
+            match c.after.as_ref().map(|a| a.kind) {
+                Some(EntryKind::File) => {
+                    let stock = (inp.stock_md5)(&c.path);
+                    let now = inp
+                        .contents
+                        .get(&c.path)
+                        .map(|d| crate::probe::dpkg::md5_hex(d));
+                    if stock.is_some() && stock == now {
+                        return Origin::Package(p.to_string());
+                    }
+                }
+                // Directories and links in a package's file list carry no
+                // checksum: made by the package when it was installed.
+                Some(_) if c.kind != ChangeKind::Metadata => return Origin::Package(p.to_string()),
+                _ => {}
+            }
+        }
+    }
+    // Everything that happened to it happened while the package manager
+    // ran: its maintainer scripts did it (a postinst's link, pam-auth-update).
+    if !touched.is_empty() && all_in_windows(&c.path, windows, seen) {
+        let names: Vec<&str> = touched.iter().copied().collect();
+        return Origin::Package(names.join(", "));
+    }
+    Origin::Admin
+}
+
+/// `*.wants/`, `*.requires/` links and masks under /etc/systemd/system, and
+/// SysV `/etc/rc?.d` links: service state, not files.
+fn is_service_link(c: &Change) -> bool {
+    let p = &c.path[..];
+    let link_or_gone =
+        |e: Option<&crate::model::Entry>| e.is_none_or(|e| e.kind == EntryKind::Symlink);
+    if !(link_or_gone(c.before.as_ref()) && link_or_gone(c.after.as_ref())) {
+        return false;
+    }
+    if let Some(dir) = parent(p) {
+        let name = dir.rsplit(|&b| b == b'/').next().unwrap_or(dir);
+        if is_within(dir, b"/etc/systemd/system")
+            && (name.ends_with(b".wants") || name.ends_with(b".requires"))
+        {
+            return true;
+        }
+        if name.len() == 5
+            && name.starts_with(b"rc")
+            && name.ends_with(b".d")
+            && parent(dir) == Some(b"/etc")
+        {
+            return true;
+        }
+        if dir == b"/etc/systemd/system" {
+            let to_null = |e: Option<&crate::model::Entry>| {
+                e.and_then(|e| e.link_target.as_deref()) == Some(b"/dev/null")
+            };
+            return to_null(c.before.as_ref()) || to_null(c.after.as_ref());
+        }
+    }
+    false
+}
+
+/// Runs of package-manager activity: [first event, last event] of each
+/// cluster of events in its database directories.
+fn activity_windows(events: &[(i64, Vec<u8>)]) -> Vec<(i64, i64)> {
+    let mut times: Vec<i64> = events
+        .iter()
+        .filter(|(_, p)| {
+            PACKAGE_ACTIVITY_DIRS
+                .iter()
+                .any(|d| is_within(p, d.as_bytes()))
+        })
+        .map(|(t, _)| *t)
+        .collect();
+    times.sort_unstable();
+    let mut out: Vec<(i64, i64)> = Vec::new();
+    for t in times {
+        match out.last_mut() {
+            Some((_, end)) if t - *end <= WINDOW_GAP_NS => *end = t,
+            _ => out.push((t, t)),
+        }
+    }
+    out
+}
+
+/// Event times by path.
+fn event_times(events: &[(i64, Vec<u8>)]) -> HashMap<&[u8], Vec<i64>> {
+    let mut m: HashMap<&[u8], Vec<i64>> = HashMap::new();
+    for (t, p) in events {
+        m.entry(&p[..]).or_default().push(*t);
+    }
+    m
+}
+
+/// Did every event of `path` fall in a package-manager window? A path with
+/// no events of its own (found inside a new directory) goes by its nearest
+/// ancestor that has some.
+fn all_in_windows(path: &[u8], windows: &[(i64, i64)], seen: &HashMap<&[u8], Vec<i64>>) -> bool {
+    let mut p = path;
+    loop {
+        if let Some(times) = seen.get(p) {
+            return times
+                .iter()
+                .all(|t| windows.iter().any(|(a, b)| a <= t && t <= b));
+        }
+        match parent(p) {
+            Some(up) if up != p => p = up,
+            _ => return false,
+        }
+    }
+}
+
+/// Files a package installed in this session that the admin then deleted:
+/// created and removed within the session, so no change by the state
+/// difference, yet the module must remove them after installing the
+/// package.
+fn removed_package_files(
+    changes: &[Change],
+    touched: &BTreeSet<&str>,
+    windows: &[(i64, i64)],
+    seen: &HashMap<&[u8], Vec<i64>>,
+    inp: &Inputs,
+) -> Vec<Change> {
+    let known: BTreeSet<&[u8]> = changes.iter().map(|c| &c.path[..]).collect();
+    let mut out = Vec::new();
+    for (path, times) in seen {
+        if known.contains(path)
+            || !inp.watched.iter().any(|w| is_within(path, w))
+            || std::fs::symlink_metadata(inp.target.host_path(path)).is_ok()
+        {
+            continue;
+        }
+        let Some(owner) = (inp.owner_of)(path) else {
+            continue;
+        };
+        let plain = owner.split(':').next().unwrap_or(&owner).to_string();
+        let last = times.iter().max().copied().unwrap_or(0);
+        let removed_by_admin = !windows.iter().any(|(a, b)| *a <= last && last <= *b);
+        if touched.contains(plain.as_str()) && removed_by_admin {
+            out.push(Change {
+                path: path.to_vec(),
+                kind: ChangeKind::Removed,
+                before: None,
+                after: None,
+                secret: false,
+                origin: Origin::Admin,
+                package: Some(owner),
+            });
+        }
+    }
+    out
+}
+
+/// Installed, removed, purged, upgraded and downgraded packages; only what
+/// the admin asked for is explicit.
+pub fn diff_packages(before: &PackageSnapshot, after: &PackageSnapshot) -> Vec<PackageChange> {
+    let native = after
+        .packages
+        .values()
+        .find(|p| p.name == "dpkg")
+        .map(|p| p.arch.clone());
+    let installed = |s: &PackageSnapshot, k: &str| {
+        s.packages
+            .get(k)
+            .filter(|p| p.state == PackageState::Installed)
+            .cloned()
+    };
+    let keys: BTreeSet<&String> = before
+        .packages
+        .keys()
+        .chain(after.packages.keys())
+        .collect();
+    let mut out = Vec::new();
+    let mut new_installs = Vec::new();
+    for k in keys {
+        let (b, a) = (installed(before, k), installed(after, k));
+        let Some(any) = a.as_ref().or(b.as_ref()) else {
+            continue;
+        };
+        let name = match &native {
+            Some(n) if any.arch != *n && any.arch != "all" => format!("{}:{}", any.name, any.arch),
+            _ => any.name.clone(),
+        };
+        let kind = match (&b, &a) {
+            (None, Some(_)) => PackageChangeKind::Installed,
+            (Some(_), None)
+                if after
+                    .packages
+                    .get(k)
+                    .is_some_and(|p| p.state == PackageState::ConfigFiles) =>
+            {
+                PackageChangeKind::Removed
+            }
+            (Some(_), None) => PackageChangeKind::Purged,
+            (Some(b), Some(a)) if a.version != b.version => {
+                if newer(&a.version, &b.version) {
+                    PackageChangeKind::Upgraded
+                } else {
+                    PackageChangeKind::Downgraded
+                }
+            }
+            _ => continue,
+        };
+        let explicit = match kind {
+            PackageChangeKind::Installed => {
+                if after.marks_known {
+                    !a.as_ref().is_some_and(|p| p.auto)
+                } else {
+                    new_installs.push(a.clone().unwrap_or_else(|| any.clone()));
+                    false // decided by the leaves below
+                }
+            }
+            PackageChangeKind::Removed | PackageChangeKind::Purged => {
+                !b.as_ref().is_some_and(|p| p.auto)
+            }
+            _ => !a.as_ref().is_some_and(|p| p.auto),
+        };
+        out.push(PackageChange {
+            name,
+            arch: any.arch.clone(),
+            kind,
+            before_version: b.map(|p| p.version),
+            after_version: a.map(|p| p.version),
+            explicit,
+        });
+    }
+    if !new_installs.is_empty() {
+        let leaves: BTreeSet<String> = crate::probe::leaves(&new_installs, after)
+            .into_iter()
+            .collect();
+        for c in out
+            .iter_mut()
+            .filter(|c| c.kind == PackageChangeKind::Installed)
+        {
+            let plain = c.name.split(':').next().unwrap_or(&c.name);
+            c.explicit = leaves.contains(plain);
+        }
+    }
+    out
+}
+
+fn newer(a: &str, b: &str) -> bool {
+    match (
+        a.parse::<debversion::Version>(),
+        b.parse::<debversion::Version>(),
+    ) {
+        (Ok(a), Ok(b)) => a > b,
+        _ => a > b,
+    }
+}
+
+/// Is this a real password hash (not a locked or empty marker)?
+fn is_hash(p: Option<&String>) -> bool {
+    p.is_some_and(|h| h.starts_with('$') && h.len() > 3)
+}
+
+/// Created, changed and removed users and groups; system accounts that a
+/// package's maintainer scripts made belong to the package.
+fn diff_accounts(
+    before: &Accounts,
+    after: &Accounts,
+    installed: &[String],
+    changes: &[Change],
+    target: &Target,
+) -> (Vec<GroupChange>, Vec<UserChange>) {
+    let scripts = maintainer_scripts(target, installed);
+    let by_package = |name: &str, id: u32| -> Option<String> {
+        if id >= 1000 {
+            return None;
+        }
+        scripts
+            .iter()
+            .find(|(_, text)| contains_word(text, name))
+            .map(|(pkg, _)| pkg.clone())
+    };
+    let kind = |b: bool, a: bool| match (b, a) {
+        (false, true) => AccountChangeKind::Created,
+        (true, false) => AccountChangeKind::Removed,
+        _ => AccountChangeKind::Changed,
+    };
+    let mut groups = Vec::new();
+    let names: BTreeSet<&String> = before.groups.keys().chain(after.groups.keys()).collect();
+    for n in names {
+        let (b, a) = (before.groups.get(n), after.groups.get(n));
+        if b == a {
+            continue;
+        }
+        let k = kind(b.is_some(), a.is_some());
+        groups.push(GroupChange {
+            name: n.clone(),
+            kind: k,
+            by_package: match (k, a) {
+                (AccountChangeKind::Created, Some(g)) => by_package(n, g.gid),
+                _ => None,
+            },
+            before: b.cloned(),
+            after: a.cloned(),
+        });
+    }
+    let mut users = Vec::new();
+    let names: BTreeSet<&String> = before.users.keys().chain(after.users.keys()).collect();
+    for n in names {
+        let (b, a) = (before.users.get(n), after.users.get(n));
+        if b == a {
+            continue;
+        }
+        let k = kind(b.is_some(), a.is_some());
+        let home_created = a.is_some_and(|u| {
+            changes
+                .iter()
+                .any(|c| c.kind == ChangeKind::DirCreated && c.path == u.home.as_bytes())
+        });
+        users.push(UserChange {
+            name: n.clone(),
+            kind: k,
+            home_created,
+            password_changed: is_hash(a.and_then(|u| u.password.as_ref()))
+                && a.and_then(|u| u.password.as_ref()) != b.and_then(|u| u.password.as_ref()),
+            by_package: match (k, a) {
+                (AccountChangeKind::Created, Some(u)) => by_package(n, u.uid),
+                _ => None,
+            },
+            before: b.cloned(),
+            after: a.cloned(),
+        });
+    }
+    (groups, users)
+}
+
+/// The maintainer scripts of these packages, as text.
+fn maintainer_scripts(target: &Target, packages: &[String]) -> Vec<(String, String)> {
+    let dir = target.host_path(b"/var/lib/dpkg/info");
+    let Ok(rd) = std::fs::read_dir(&dir) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = rd
+        .flatten()
+        .filter_map(|e| e.file_name().into_string().ok())
+        .collect();
+    names.sort();
+    let mut out = Vec::new();
+    for n in names {
+        let Some((stem, ext)) = n.rsplit_once('.') else {
+            continue;
+        };
+        if !matches!(ext, "postinst" | "preinst") {
+            continue;
+        }
+        let pkg = stem.split(':').next().unwrap_or(stem);
+        if packages.iter().any(|p| p == pkg) {
+            if let Ok(text) = std::fs::read(dir.join(&n)) {
+                out.push((pkg.to_string(), String::from_utf8_lossy(&text).into_owned()));
+            }
+        }
+    }
+    out
+}
+
+fn contains_word(text: &str, word: &str) -> bool {
+    let is_word = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+    text.match_indices(word).any(|(i, _)| {
+        let before = text[..i].chars().next_back();
+        let after = text[i + word.len()..].chars().next();
+        !before.is_some_and(is_word) && !after.is_some_and(is_word)
+    })
+}
+
+/// The enablement Puppet can manage, if any.
+fn enable_of(s: Option<&Service>) -> Option<Enable> {
+    let s = s?;
+    match s.enablement {
+        Enablement::Enabled => Some(Enable::True),
+        Enablement::Disabled => Some(Enable::False),
+        Enablement::Masked => Some(Enable::Mask),
+        Enablement::Generated => Some(if s.sysv_start_runlevels.is_empty() {
+            Enable::False
+        } else {
+            Enable::True
+        }),
+        _ => None,
+    }
+}
+
+/// Services whose enablement the admin changed. A unit that a package
+/// installed in this session enabled by itself (deb-systemd-helper) is the
+/// package's doing unless the admin changed it afterwards.
+fn diff_services(
+    before: &Services,
+    after: &Services,
+    touched: &BTreeSet<&str>,
+    changes: &[Change],
+    inp: &Inputs,
+) -> Vec<ServiceChange> {
+    let units: BTreeSet<&String> = before.units.keys().chain(after.units.keys()).collect();
+    let live = inp.target.host_path(b"/") == std::path::Path::new("/")
+        && std::path::Path::new("/run/systemd/system").is_dir();
+    let mut out = Vec::new();
+    for u in units {
+        let (b, a) = (before.units.get(u), after.units.get(u));
+        let (eb, ea) = (enable_of(b), enable_of(a));
+        let package = unit_package(u, a.or(b), inp);
+        let new_pkg = package.as_deref().is_some_and(|p| touched.contains(p));
+        let enable = if new_pkg && b.is_none() {
+            // The package's default is what its postinst did: enabled where
+            // deb-systemd-helper recorded it.
+            let default = if dsh_enabled(inp.target, u) {
+                Enable::True
+            } else {
+                Enable::False
+            };
+            ea.filter(|e| *e != default)
+        } else if eb != ea {
+            ea
+        } else {
+            None
+        };
+        if enable.is_none() {
+            continue;
+        }
+        let subscribe = subscriptions(u, package.as_deref(), changes, inp);
+        out.push(ServiceChange {
+            unit: u.clone(),
+            before: b.cloned(),
+            after: a.cloned(),
+            enable,
+            ensure: if live { running_state(u) } else { None },
+            package,
+            subscribe,
+        });
+    }
+    out
+}
+
+fn unit_package(unit: &str, s: Option<&Service>, inp: &Inputs) -> Option<String> {
+    let stem = unit.strip_suffix(".service").unwrap_or(unit);
+    let mut candidates = vec![
+        format!("/lib/systemd/system/{unit}"),
+        format!("/usr/lib/systemd/system/{unit}"),
+    ];
+    if s.is_some_and(|s| s.has_init_script) {
+        candidates.push(format!("/etc/init.d/{stem}"));
+    }
+    candidates
+        .iter()
+        .find_map(|p| (inp.owner_of)(p.as_bytes()))
+        .map(|p| p.split(':').next().unwrap_or(&p).to_string())
+}
+
+fn dsh_enabled(target: &Target, unit: &str) -> bool {
+    let dir = target.host_path(b"/var/lib/systemd/deb-systemd-helper-enabled");
+    dir.join(format!("{unit}.dsh-also")).exists() || dir.join(unit).exists()
+}
+
+/// Emitted files that should restart the service: its package's changed
+/// files, and files its unit file or init script names.
+fn subscriptions(
+    unit: &str,
+    package: Option<&str>,
+    changes: &[Change],
+    inp: &Inputs,
+) -> Vec<Vec<u8>> {
+    let stem = unit.strip_suffix(".service").unwrap_or(unit);
+    let mut text = Vec::new();
+    for p in [
+        format!("/etc/systemd/system/{unit}"),
+        format!("/lib/systemd/system/{unit}"),
+        format!("/usr/lib/systemd/system/{unit}"),
+        format!("/etc/init.d/{stem}"),
+        format!("/etc/default/{stem}"),
+    ] {
+        if let Ok(t) = std::fs::read(inp.target.host_path(p.as_bytes())) {
+            text.extend_from_slice(&t);
+            text.push(b'\n');
+        }
+    }
+    let mut out: BTreeMap<Vec<u8>, ()> = BTreeMap::new();
+    for c in changes {
+        let is_file = c.after.as_ref().is_some_and(|a| a.kind == EntryKind::File);
+        if !is_file || !c.origin.is_admin() {
+            continue;
+        }
+        let owned = package.is_some()
+            && c.package
+                .as_deref()
+                .map(|p| p.split(':').next().unwrap_or(p))
+                == package;
+        let named = text.windows(c.path.len()).any(|w| w == &c.path[..]);
+        if owned || named || c.path.ends_with(format!("/{unit}").as_bytes()) {
+            out.insert(c.path.clone(), ());
+        }
+    }
+    out.into_keys().collect()
+}
+
+fn running_state(unit: &str) -> Option<Running> {
+    let st = std::process::Command::new("systemctl")
+        .args(["is-active", "--quiet", unit])
+        .status()
+        .ok()?;
+    Some(if st.success() {
+        Running::Running
+    } else {
+        Running::Stopped
+    })
+}

@@ -1,0 +1,117 @@
+//! System-level changes of a session: packages, users and groups, and
+//! services, diffed from the probes' snapshots at `begin` and `finish`; and
+//! the attribution of file changes to whoever made them (the admin, a
+//! package, or state that other resources express).
+//!
+//! The generators only see these plain types; the probes that fill the
+//! snapshots live in `probe`.
+
+pub use crate::model::Origin;
+use crate::probe::{Group, PackageFamily, Service, User};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PackageChangeKind {
+    Installed,
+    /// Removed, configuration files left behind.
+    Removed,
+    /// Removed together with its configuration files.
+    Purged,
+    Upgraded,
+    Downgraded,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PackageChange {
+    pub name: String,
+    pub arch: String,
+    pub kind: PackageChangeKind,
+    pub before_version: Option<String>,
+    pub after_version: Option<String>,
+    /// Asked for by the admin (apt's manual mark, a leaf of the changed
+    /// set where no marks exist, or named on an install command line). Only
+    /// explicit packages become resources; dependencies are left to the
+    /// package manager.
+    pub explicit: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountChangeKind {
+    Created,
+    Changed,
+    Removed,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserChange {
+    pub name: String,
+    pub kind: AccountChangeKind,
+    pub before: Option<User>,
+    pub after: Option<User>,
+    /// The home directory was created in the session (`managehome`).
+    pub home_created: bool,
+    /// The password hash was set or changed in the session.
+    pub password_changed: bool,
+    /// Made by this package's maintainer scripts (a system account such as
+    /// `www-data`): the package reproduces it; not emitted.
+    pub by_package: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupChange {
+    pub name: String,
+    pub kind: AccountChangeKind,
+    pub before: Option<Group>,
+    pub after: Option<Group>,
+    pub by_package: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Enable {
+    True,
+    False,
+    Mask,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Running {
+    Running,
+    Stopped,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceChange {
+    /// Unit name, e.g. `nginx.service`.
+    pub unit: String,
+    pub before: Option<Service>,
+    pub after: Option<Service>,
+    /// The enablement to manage, if the admin changed it.
+    pub enable: Option<Enable>,
+    /// The running state to manage, when it is known (a live systemd, or
+    /// the admin's intent); never guessed in a chroot.
+    pub ensure: Option<Running>,
+    /// The package that ships the unit or init script, if any.
+    pub package: Option<String>,
+    /// Emitted files the service should be restarted for: its package's
+    /// changed configuration and files its unit references.
+    pub subscribe: Vec<Vec<u8>>,
+}
+
+/// All the system-level changes of a session.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SystemChanges {
+    pub family: Option<PackageFamily>,
+    pub packages: Vec<PackageChange>,
+    pub groups: Vec<GroupChange>,
+    pub users: Vec<UserChange>,
+    pub services: Vec<ServiceChange>,
+}
+
+/// Package resources to emit, `name` only (explicit installs and removals).
+pub fn explicit_packages(s: &SystemChanges) -> impl Iterator<Item = &PackageChange> {
+    s.packages.iter().filter(|p| p.explicit)
+}
