@@ -1,7 +1,9 @@
-//! Turn a recorded cft change set into a Puppet module: `metadata.json`, one
-//! class in `manifests/init.pp`, captured contents under `files/`, and a
-//! `README.md` that says what the module manages, which class parameters the
-//! user must supply, and which changes could not be expressed.
+//! Turn a recorded cft change set into a Puppet module: `metadata.json`, the
+//! main class in `manifests/init.pp` containing one class per part (package
+//! sources, packages, accounts, files, services) in the order Puppet must
+//! apply them, captured contents under `files/`, and a `README.md` that says
+//! what the module manages, which class parameters the user must supply,
+//! and which changes could not be expressed.
 //!
 //! [`generate`] renders the whole module in memory (deterministic: the same
 //! change set gives byte-identical files); [`write_module`] puts it on disk.
@@ -26,18 +28,23 @@ pub struct ModuleOptions {
     pub module_name: String,
     /// Forge author, the first half of `author-module` in `metadata.json`.
     pub author: String,
-    /// Copy secret contents into the module instead of asking for them as
-    /// class parameters.
+    /// Copy secret contents (and password hashes) into the module instead
+    /// of asking for them as class parameters.
     pub include_secrets: bool,
+    /// Install, upgrade and downgrade packages to the recorded version
+    /// rather than `ensure => installed`.
+    pub pin_versions: bool,
 }
 
 impl ModuleOptions {
-    /// Options with the default author and secrets withheld.
+    /// Options with the default author, secrets withheld and versions not
+    /// pinned.
     pub fn new(module_name: impl Into<String>) -> ModuleOptions {
         ModuleOptions {
             module_name: module_name.into(),
             author: "cft".to_string(),
             include_secrets: false,
+            pin_versions: false,
         }
     }
 }
@@ -46,8 +53,9 @@ impl ModuleOptions {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Module {
     pub files: BTreeMap<String, Vec<u8>>,
-    /// Keys of `files` that hold secrets (`--include-secrets`): written
-    /// readable by their owner only.
+    /// Keys of `files` that hold secrets (`--include-secrets`: secret file
+    /// contents, a manifest embedding a password hash): written readable by
+    /// their owner only.
     pub private: std::collections::BTreeSet<String>,
     pub report: Report,
 }
@@ -55,7 +63,7 @@ pub struct Module {
 /// What the module does and does not express, for the caller to show.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Report {
-    /// Number of `file` resources in the class.
+    /// Number of resources in the module (all classes, all types).
     pub resources: usize,
     /// Changes that are not in the module at all.
     pub skipped: Vec<Skipped>,
@@ -80,7 +88,8 @@ pub struct Parameter {
     pub name: String,
     /// Puppet data type, e.g. `Sensitive[String]`.
     pub puppet_type: String,
-    /// Display form of the path whose content it supplies.
+    /// What it supplies: the display form of the path whose content it
+    /// is, or `user NAME` for a password hash.
     pub path: String,
     pub why: String,
 }
@@ -132,7 +141,17 @@ pub fn generate(
     if opts.author.is_empty() || !opts.author.chars().all(|c| c.is_ascii_alphanumeric()) {
         return Err(Error::InvalidAuthor(opts.author.clone()));
     }
-    let plan = plan::plan(&cs.changes, blobs, opts.include_secrets)?;
+    let facts = &cs.session.facts;
+    let input = plan::Input {
+        module: &opts.module_name,
+        changes: &cs.changes,
+        system: &cs.system,
+        os_id: &facts.os_id,
+        os_version_id: &facts.os_version_id,
+        include_secrets: opts.include_secrets,
+        pin_versions: opts.pin_versions,
+    };
+    let plan = plan::plan(&input, blobs)?;
     render::render(cs, &plan, opts)
 }
 

@@ -1,32 +1,126 @@
-//! The decisions: which Puppet `file` resource (if any) expresses each
-//! change, where captured content goes, which secrets become class
-//! parameters, and why anything is left out. No text formatting happens
-//! here; `render` turns a [`Plan`] into files.
+//! The decisions: which Puppet resource (if any) expresses each recorded
+//! change, which class of the module it belongs to, how resources depend on
+//! each other, which secrets become class parameters, and why anything is
+//! left out. No text formatting happens here; `render` turns a [`Plan`]
+//! into files.
+//!
+//! One submodule per kind of change: `files` (file changes, including
+//! package sources), `packages` (package resources and the package index
+//! refresh), `accounts` (groups and users), `services`.
+
+mod accounts;
+mod files;
+mod packages;
+mod services;
 
 use crate::{puppet, Error, Skipped};
-use recorder::model::{display_path, is_within, Change, ChangeKind, ContentHash, Entry, EntryKind};
+use recorder::model::{display_path, ChangeKind};
+use recorder::system::SystemChanges;
 use recorder::BlobSource;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-/// Everything `render` needs, in output order (sorted by path bytes, so a
-/// parent directory always comes before what it contains).
+/// The parts of a module, one class each, in the order Puppet applies
+/// them: repositories before the packages they provide, packages before
+/// the accounts and files that rely on them, services last so they start
+/// with their final configuration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) enum Part {
+    Sources,
+    Packages,
+    Accounts,
+    Files,
+    Services,
+}
+
+impl Part {
+    pub const ALL: [Part; 5] = [
+        Part::Sources,
+        Part::Packages,
+        Part::Accounts,
+        Part::Files,
+        Part::Services,
+    ];
+
+    /// The class name below the module (`NAME::<this>`) and the file
+    /// `manifests/<this>.pp`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Part::Sources => "sources",
+            Part::Packages => "packages",
+            Part::Accounts => "accounts",
+            Part::Files => "files",
+            Part::Services => "services",
+        }
+    }
+}
+
+/// What `plan` works from.
+pub(crate) struct Input<'a> {
+    pub module: &'a str,
+    /// File changes (any order).
+    pub changes: &'a [recorder::model::Change],
+    pub system: &'a SystemChanges,
+    /// os-release `ID` and `VERSION_ID`: which rpm tool refreshes metadata.
+    pub os_id: &'a str,
+    pub os_version_id: &'a str,
+    pub include_secrets: bool,
+    pub pin_versions: bool,
+}
+
+/// Everything `render` needs. Resources are in output order within their
+/// part (files sorted by path bytes, so a parent directory always comes
+/// before what it contains; the others by name).
 #[derive(Debug, Default)]
 pub(crate) struct Plan {
     pub resources: Vec<Resource>,
     /// Content to ship, keyed by path relative to the module's `files/`.
     pub files: BTreeMap<String, Vec<u8>>,
     /// Keys of `files` holding secrets (written 0600).
-    pub private: std::collections::BTreeSet<String>,
-    /// One line per change the module handles, for the README.
+    pub private: BTreeSet<String>,
+    /// Parts whose manifest embeds a secret (a password hash): written 0600.
+    pub secret_parts: BTreeSet<Part>,
+    /// One line per file change the module handles, for the README.
     pub rows: Vec<Row>,
+    /// README lines of the other sections.
+    pub packages: Vec<SysRow>,
+    pub accounts: Vec<SysRow>,
+    pub services: Vec<SysRow>,
+    /// Package changes left to the package manager (dependencies).
+    pub dependencies: usize,
+    /// Upgrades or downgrades expressed as `ensure => installed`.
+    pub unpinned_version_changes: usize,
+    /// Accounts a package made: `("user", "www-data", "nginx")`.
+    pub by_package: Vec<(&'static str, String, String)>,
+    /// File changes other resources express, by `Origin::describe`.
+    pub elsewhere: BTreeMap<String, Vec<String>>,
+    /// The `exec` refreshing the package index, by title, if any.
+    pub refresh: Option<String>,
     pub skipped: Vec<Skipped>,
     pub incomplete: Vec<Skipped>,
     pub params: Vec<Param>,
 }
 
-/// One `file` resource: its title (the path) and attributes in order.
+impl Plan {
+    pub fn has_part(&self, part: Part) -> bool {
+        self.resources.iter().any(|r| r.part == part)
+    }
+
+    /// Titles of the `file` resources in the module.
+    fn file_titles(&self) -> BTreeSet<&str> {
+        self.resources
+            .iter()
+            .filter(|r| r.kind == "file")
+            .map(|r| r.title.as_str())
+            .collect()
+    }
+}
+
+/// One resource: its type, title and attributes in order.
 #[derive(Debug)]
 pub(crate) struct Resource {
+    pub part: Part,
+    /// The Puppet resource type: `file`, `package`, `user`...
+    pub kind: &'static str,
     pub title: String,
     pub attrs: Vec<(&'static str, Value)>,
 }
@@ -34,385 +128,139 @@ pub(crate) struct Resource {
 /// An attribute value, before it is written as Puppet syntax.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Value {
-    /// A bare word: `file`, `directory`, `link`, `absent`, `true`, `false`.
+    /// A bare word: `file`, `directory`, `absent`, `true`, `running`...
     Word(&'static str),
     /// User data; rendered as a single-quoted literal.
     Str(String),
     /// A file mode (permission bits).
     Mode(u32),
-    /// The value of `params[i]`.
+    /// A number (uid, gid).
+    Int(u32),
+    /// The value of `params[i]`, read from the module's main class.
     Param(usize),
     /// `puppet:///modules/<module>/<this path under files/>`.
     Source(String),
+    /// `Sensitive('...')`: a secret embedded with secrets included.
+    Sensitive(String),
+    /// An array of string literals.
+    Strs(Vec<String>),
+    /// One reference (`Type['title']`) or an array of them.
+    Refs(Vec<Ref>),
 }
 
-/// A mandatory class parameter carrying a withheld file's content.
+/// A resource reference: `File['/etc/x']`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Ref {
+    /// Capitalised type name: `File`, `Group`...
+    pub kind: &'static str,
+    pub title: String,
+}
+
+/// A mandatory class parameter carrying a withheld secret.
 #[derive(Debug)]
 pub(crate) struct Param {
-    pub path: Vec<u8>,
+    pub target: ParamFor,
     /// Assigned once every parameter is known (names must not clash).
     pub name: String,
     pub puppet_type: &'static str,
     pub why: String,
 }
 
-/// A README line: which path, what changed, what the module does about it.
+/// What a parameter supplies.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum ParamFor {
+    /// The content of the file at this path.
+    Content(Vec<u8>),
+    /// The password hash of this user.
+    Password(String),
+}
+
+impl Param {
+    /// What it is for, for people: a path, or `user NAME`.
+    pub fn subject(&self) -> String {
+        match &self.target {
+            ParamFor::Content(path) => display_path(path),
+            ParamFor::Password(user) => format!("user {}", display_path(user.as_bytes())),
+        }
+    }
+
+    fn name_for(&self, disambiguate: bool) -> String {
+        match &self.target {
+            ParamFor::Content(path) => puppet::content_param_name(path, disambiguate),
+            ParamFor::Password(user) => puppet::password_param_name(user, disambiguate),
+        }
+    }
+}
+
+/// A README line of the file tables: which path, what changed, what the
+/// module does about it.
 #[derive(Debug)]
 pub(crate) struct Row {
+    pub part: Part,
     pub path: String,
     pub change: ChangeKind,
     /// Our own wording, e.g. `file: content from`.
     pub puppet: String,
     /// A path (display form) completing `puppet`.
     pub detail: Option<String>,
+    /// The parameter completing `puppet` (named only at the end).
+    pub param: Option<usize>,
 }
 
-/// How a README row describes what the module does.
-type Describe = (String, Option<String>);
-
-fn words(s: &str) -> Describe {
-    (s.to_string(), None)
+/// A README line of the package, account and service tables; `param`
+/// names the parameter that completes the last cell.
+#[derive(Debug, Default)]
+pub(crate) struct SysRow {
+    pub cells: Vec<Cell>,
+    pub param: Option<usize>,
 }
 
-const WITHHELD: &str =
-    "a secret, withheld from the module (generate it with secrets included to embed it)";
+/// A table cell, before Markdown escaping.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Cell {
+    Text(String),
+    /// Names shown as code, separated by commas.
+    Code(Vec<String>),
+    /// Two values shown as code: `before` -> `after`.
+    FromTo(String, String),
+}
 
-/// Plan every change. Only reading the blob store can fail; everything a
-/// change set can contain is either expressed or reported.
-pub(crate) fn plan(
-    changes: &[Change],
-    blobs: &dyn BlobSource,
-    include_secrets: bool,
-) -> Result<Plan, Error> {
-    let mut sorted: Vec<&Change> = changes.iter().collect();
-    sorted.sort_by(|a, b| a.path.cmp(&b.path));
-    let mut planner = Planner {
-        blobs,
-        include_secrets,
-        plan: Plan::default(),
-        removed_dirs: Vec::new(),
-        param_rows: Vec::new(),
-    };
-    let mut previous: Option<&[u8]> = None;
-    for change in sorted {
-        if previous == Some(change.path.as_slice()) {
-            planner.skip(
-                change,
-                "the change set lists this path twice; only the first record is used".into(),
-            );
-            continue;
-        }
-        previous = Some(&change.path);
-        planner.change(change)?;
+impl Cell {
+    fn code(s: &str) -> Cell {
+        Cell::Code(vec![s.to_string()])
     }
-    name_params(&mut planner.plan.params);
-    let mut plan = planner.plan;
-    for (row, param) in planner.param_rows {
-        plan.rows[row].detail = Some(format!("${}", plan.params[param].name));
+
+    fn text(s: impl Into<String>) -> Cell {
+        Cell::Text(s.into())
     }
+}
+
+/// Plan the whole module. Only reading the blob store can fail; everything
+/// a change set can contain is either expressed or reported.
+pub(crate) fn plan(input: &Input<'_>, blobs: &dyn BlobSource) -> Result<Plan, Error> {
+    let mut plan = Plan::default();
+    // Packages first: packaged files require their package resource.
+    let package_titles = packages::plan_packages(input, &mut plan);
+    files::plan_files(input, blobs, &package_titles, &mut plan)?;
+    packages::plan_refresh(input, &mut plan);
+    accounts::plan_accounts(input, &mut plan);
+    services::plan_services(input, &mut plan);
+    name_params(&mut plan.params);
     Ok(plan)
 }
 
-struct Planner<'a> {
-    blobs: &'a dyn BlobSource,
-    include_secrets: bool,
-    plan: Plan,
-    /// Directories removed (or replaced) with `force => true`: whatever was
-    /// below them goes with them and needs no resource of its own.
-    removed_dirs: Vec<Vec<u8>>,
-    /// README rows to complete with a parameter's name once it has one.
-    param_rows: Vec<(usize, usize)>,
-}
-
-/// What is known about a file's final content.
-enum Captured {
-    Bytes(Vec<u8>),
-    Missing(String),
-}
-
-impl Planner<'_> {
-    fn change(&mut self, c: &Change) -> Result<(), Error> {
-        let title = match path_title(&c.path) {
-            Ok(t) => t,
-            Err(reason) => {
-                self.skip(c, reason.into());
-                return Ok(());
-            }
-        };
-        if c.after.is_none() {
-            let covering = self
-                .removed_dirs
-                .iter()
-                .find(|d| d.len() < c.path.len() && is_within(&c.path, d));
-            if let Some(dir) = covering {
-                let describe = ("removed with".to_string(), Some(display_path(dir)));
-                self.row(c, describe);
-                return Ok(());
-            }
-        }
-        let force = c.kind == ChangeKind::TypeChanged;
-        let mut attrs: Vec<(&'static str, Value)> = Vec::new();
-        let describe: Describe;
-        match (&c.after, c.kind) {
-            (None, _) | (_, ChangeKind::Removed | ChangeKind::DirRemoved) => {
-                let dir = c.kind == ChangeKind::DirRemoved
-                    || c.before.as_ref().is_some_and(|b| b.kind == EntryKind::Dir);
-                attrs.push(("ensure", Value::Word("absent")));
-                if dir {
-                    attrs.push(("force", Value::Word("true")));
-                    self.removed_dirs.push(c.path.clone());
-                    describe = words("absent, with everything below it");
-                } else {
-                    describe = words("absent");
-                }
-            }
-            (Some(after), _) => match after.kind {
-                EntryKind::File => describe = self.file(c, after, &mut attrs)?,
-                EntryKind::Dir => {
-                    attrs.push(("ensure", Value::Word("directory")));
-                    ownership(after, true, &mut attrs);
-                    describe = words("directory");
-                }
-                EntryKind::Symlink => match link_target(after) {
-                    Ok(target) => {
-                        attrs.push(("ensure", Value::Word("link")));
-                        describe = ("link to".into(), Some(display_path(target.as_bytes())));
-                        attrs.push(("target", Value::Str(target)));
-                        // Ownership of a link only matters when that is what changed.
-                        if c.kind == ChangeKind::Metadata {
-                            ownership(after, false, &mut attrs);
-                        }
-                    }
-                    Err(reason) => {
-                        self.skip(c, reason);
-                        return Ok(());
-                    }
-                },
-                special => {
-                    let reason = if c.kind == ChangeKind::Metadata {
-                        format!(
-                            "only the ownership or mode of this {} changed, and Puppet's file type does not manage special files",
-                            kind_name(special)
-                        )
-                    } else {
-                        format!(
-                            "it is a {}: Puppet's file type cannot create fifos, sockets or device nodes (use an exec running mkfifo or mknod)",
-                            kind_name(special)
-                        )
-                    };
-                    self.skip(c, reason);
-                    return Ok(());
-                }
-            },
-        }
-        if force {
-            attrs.push(("force", Value::Word("true")));
-            if c.before.as_ref().is_some_and(|b| b.kind == EntryKind::Dir) {
-                self.removed_dirs.push(c.path.clone());
-            }
-        }
-        self.plan.resources.push(Resource { title, attrs });
-        self.row(c, describe);
-        Ok(())
-    }
-
-    /// Attributes of a regular file; returns the README description.
-    fn file(
-        &mut self,
-        c: &Change,
-        after: &Entry,
-        attrs: &mut Vec<(&'static str, Value)>,
-    ) -> Result<Describe, Error> {
-        attrs.push(("ensure", Value::Word("file")));
-        ownership(after, true, attrs);
-        if c.kind == ChangeKind::Metadata {
-            return Ok(words("file: ownership and mode"));
-        }
-        let captured = self.captured(c, after)?;
-        if c.secret {
-            match captured {
-                Captured::Bytes(bytes) if self.include_secrets => {
-                    self.plan.private.insert(puppet::files_relpath(&c.path));
-                    let (what, detail) = self.content(c, bytes, attrs);
-                    // Never print a secret's diff in Puppet's log.
-                    attrs.push(("show_diff", Value::Word("false")));
-                    return Ok((format!("secret {what}"), detail));
-                }
-                Captured::Bytes(bytes) => {
-                    // Binary content cannot be passed as a String.
-                    let ty = if std::str::from_utf8(&bytes).is_ok() {
-                        "Sensitive[String]"
-                    } else {
-                        "Sensitive[Binary]"
-                    };
-                    return Ok(self.param(c, attrs, ty, WITHHELD.into()));
-                }
-                Captured::Missing(reason) => {
-                    let why = format!("a secret that was not captured: {reason}");
-                    return Ok(self.param(c, attrs, "Sensitive[String]", why));
-                }
-            }
-        }
-        match captured {
-            Captured::Bytes(bytes) => Ok(self.content(c, bytes, attrs)),
-            Captured::Missing(reason) => {
-                self.plan.incomplete.push(Skipped {
-                    path: display_path(&c.path),
-                    reason: format!("{reason}; only its ownership and mode are managed"),
-                });
-                Ok(words("file: ownership and mode (content not captured)"))
-            }
-        }
-    }
-
-    /// `content => ''` for an empty file, else a `source` into `files/`.
-    fn content(
-        &mut self,
-        c: &Change,
-        bytes: Vec<u8>,
-        attrs: &mut Vec<(&'static str, Value)>,
-    ) -> Describe {
-        if bytes.is_empty() {
-            attrs.push(("content", Value::Str(String::new())));
-            return words("file: empty");
-        }
-        let rel = puppet::files_relpath(&c.path);
-        let describe = (
-            "file: content from".to_string(),
-            Some(format!("files/{rel}")),
-        );
-        attrs.push(("source", Value::Source(rel.clone())));
-        self.plan.files.insert(rel, bytes);
-        describe
-    }
-
-    fn param(
-        &mut self,
-        c: &Change,
-        attrs: &mut Vec<(&'static str, Value)>,
-        puppet_type: &'static str,
-        why: String,
-    ) -> Describe {
-        self.param_rows
-            .push((self.plan.rows.len(), self.plan.params.len()));
-        attrs.push(("content", Value::Param(self.plan.params.len())));
-        self.plan.params.push(Param {
-            path: c.path.clone(),
-            name: String::new(),
-            puppet_type,
-            why,
-        });
-        words("file: content from parameter")
-    }
-
-    fn captured(&self, c: &Change, after: &Entry) -> Result<Captured, Error> {
-        let Some(hash) = after.hash else {
-            return Ok(Captured::Missing(
-                "its content could not be read when it was recorded".into(),
-            ));
-        };
-        if hash == ContentHash::of(b"") {
-            return Ok(Captured::Bytes(Vec::new()));
-        }
-        if !after.content_stored {
-            return Ok(Captured::Missing(format!(
-                "its content was not captured, only its hash ({} bytes)",
-                after.size
-            )));
-        }
-        let blob = self.blobs.blob(&hash).map_err(|source| Error::Blob {
-            path: display_path(&c.path),
-            source,
-        })?;
-        Ok(match blob {
-            None => Captured::Missing("its content is missing from the store".into()),
-            Some(b) if ContentHash::of(&b) != hash => {
-                Captured::Missing("the stored content does not match its recorded hash".into())
-            }
-            Some(b) => Captured::Bytes(b),
-        })
-    }
-
-    fn skip(&mut self, c: &Change, reason: String) {
-        self.plan.skipped.push(Skipped {
-            path: display_path(&c.path),
-            reason,
-        });
-    }
-
-    fn row(&mut self, c: &Change, (puppet, detail): Describe) {
-        self.plan.rows.push(Row {
-            path: display_path(&c.path),
-            change: c.kind,
-            puppet,
-            detail,
-        });
-    }
-}
-
-/// The path as a resource title, or why Puppet cannot name it. Control
-/// characters are fine: puppet parses them inside single quotes (checked
-/// with `puppet parser dump`), and the README shows them escaped.
-fn path_title(path: &[u8]) -> Result<String, &'static str> {
-    if path.contains(&0) {
-        return Err("the path contains a NUL byte, which no Linux path can hold (corrupt record?)");
-    }
-    if !path.starts_with(b"/") {
-        return Err("the path is not absolute, and Puppet only manages fully qualified paths");
-    }
-    String::from_utf8(path.to_vec()).map_err(|_| {
-        "the path is not valid UTF-8: Puppet manifests are UTF-8 text and cannot name it"
-    })
-}
-
-fn link_target(after: &Entry) -> Result<String, String> {
-    let Some(target) = &after.link_target else {
-        return Err("the symlink's target was not recorded".into());
-    };
-    if target.is_empty() || target.contains(&0) {
-        return Err("the symlink's recorded target is empty or contains a NUL byte".into());
-    }
-    String::from_utf8(target.clone()).map_err(|_| {
-        format!(
-            "the symlink's target {} is not valid UTF-8, which a Puppet manifest cannot hold",
-            display_path(target)
-        )
-    })
-}
-
-/// `owner`, `group` (names when known, else the numeric id) and `mode`.
-fn ownership(e: &Entry, with_mode: bool, attrs: &mut Vec<(&'static str, Value)>) {
-    let owner = e.owner.clone().unwrap_or_else(|| e.uid.to_string());
-    let group = e.group.clone().unwrap_or_else(|| e.gid.to_string());
-    attrs.push(("owner", Value::Str(owner)));
-    attrs.push(("group", Value::Str(group)));
-    if with_mode {
-        attrs.push(("mode", Value::Mode(e.mode)));
-    }
-}
-
-fn kind_name(k: EntryKind) -> &'static str {
-    match k {
-        EntryKind::CharDevice => "character device",
-        EntryKind::BlockDevice => "block device",
-        other => other.as_str(),
-    }
-}
-
-/// Name every parameter after its path; paths whose names would clash all
-/// get a hash suffix, so a name does not depend on which other secrets
-/// happen to be in the session.
+/// Name every parameter after what it supplies; things whose names would
+/// clash all get a hash suffix, so a name does not depend on which other
+/// secrets happen to be in the session.
 fn name_params(params: &mut [Param]) {
     let mut counts: HashMap<String, usize> = HashMap::new();
     for p in params.iter() {
-        *counts
-            .entry(puppet::content_param_name(&p.path, false))
-            .or_default() += 1;
+        *counts.entry(p.name_for(false)).or_default() += 1;
     }
     for p in params.iter_mut() {
-        let plain = puppet::content_param_name(&p.path, false);
+        let plain = p.name_for(false);
         p.name = if counts[&plain] > 1 {
-            puppet::content_param_name(&p.path, true)
+            p.name_for(true)
         } else {
             plain
         };
@@ -429,5 +277,51 @@ fn name_params(params: &mut [Param]) {
     }
 }
 
+/// `Type['title']` references, sorted and without duplicates.
+fn refs(kind: &'static str, titles: impl IntoIterator<Item = String>) -> Value {
+    let set: BTreeSet<String> = titles.into_iter().collect();
+    Value::Refs(set.into_iter().map(|title| Ref { kind, title }).collect())
+}
+
+#[cfg(test)]
+impl Value {
+    /// A compact form for test assertions.
+    pub fn show(&self, params: &[Param]) -> String {
+        match self {
+            Value::Word(w) => w.to_string(),
+            Value::Str(s) => format!("'{s}'"),
+            Value::Mode(m) => format!("{m:04o}"),
+            Value::Int(n) => n.to_string(),
+            Value::Param(i) => format!("${}", params[*i].name),
+            Value::Source(rel) => format!("source:{rel}"),
+            Value::Sensitive(s) => format!("Sensitive('{s}')"),
+            Value::Strs(v) => format!("[{}]", v.join(",")),
+            Value::Refs(v) => v
+                .iter()
+                .map(|r| format!("{}['{}']", r.kind, r.title))
+                .collect::<Vec<_>>()
+                .join(","),
+        }
+    }
+}
+
+#[cfg(test)]
+impl Plan {
+    /// `key=value` for every attribute of the `kind` resource titled `title`.
+    pub fn attrs_of(&self, kind: &str, title: &str) -> Vec<String> {
+        let r = self
+            .resources
+            .iter()
+            .find(|r| r.kind == kind && r.title == title)
+            .unwrap_or_else(|| panic!("no {kind} {title}: {self:#?}"));
+        r.attrs
+            .iter()
+            .map(|(k, v)| format!("{k}={}", v.show(&self.params)))
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_system;

@@ -112,11 +112,30 @@ const MAX_STEM: usize = 60;
 /// `disambiguate` appends eight hex digits of the path's hash, used when two
 /// paths map to the same name (`/etc/a-b`, `/etc/a_b`).
 pub fn content_param_name(path: &[u8], disambiguate: bool) -> String {
-    let mut stem = identifier_words(&String::from_utf8_lossy(path));
+    param_name(path, "file", "content", disambiguate)
+}
+
+/// The class parameter that carries a user's password hash: `alice` ->
+/// `alice_password`, `1st` -> `user_1st_password`; `disambiguate` as for
+/// [`content_param_name`] (`a-b` and `a_b`).
+pub fn password_param_name(user: &str, disambiguate: bool) -> String {
+    param_name(user.as_bytes(), "user", "password", disambiguate)
+}
+
+/// `<words of raw>_<suffix>`, starting with a letter (`<fallback>_` is
+/// prepended when it would not), at most [`MAX_STEM`] characters before the
+/// suffix.
+fn param_name(raw: &[u8], fallback: &str, suffix: &str, disambiguate: bool) -> String {
+    let mut stem = identifier_words(&String::from_utf8_lossy(raw));
     if !stem.starts_with(|c: char| c.is_ascii_lowercase()) {
-        stem.insert_str(0, if stem.is_empty() { "file" } else { "file_" });
+        let prefix = if stem.is_empty() {
+            fallback.to_string()
+        } else {
+            format!("{fallback}_")
+        };
+        stem.insert_str(0, &prefix);
     }
-    let hash = || ContentHash::of(path).to_hex()[..8].to_string();
+    let hash = || ContentHash::of(raw).to_hex()[..8].to_string();
     if stem.len() > MAX_STEM {
         stem.truncate(MAX_STEM - 9);
         while stem.ends_with('_') {
@@ -126,7 +145,7 @@ pub fn content_param_name(path: &[u8], disambiguate: bool) -> String {
     } else if disambiguate {
         stem = format!("{stem}_{}", hash());
     }
-    format!("{stem}_content")
+    format!("{stem}_{suffix}")
 }
 
 /// Can this target path be mirrored under `files/` and named in a
@@ -334,6 +353,20 @@ mod tests {
         let b = content_param_name(b"/etc/a_b", true);
         assert_ne!(a, b, "disambiguated names differ");
         assert!(a.starts_with("etc_a_b_") && a.ends_with("_content"), "{a}");
+        let users: &[(&str, &str, &str)] = &[
+            ("plain", "alice", "alice_password"),
+            ("dash and dot", "j.doe-x", "j_doe_x_password"),
+            ("leading digit", "1st", "user_1st_password"),
+            ("nothing usable", "%", "user_password"),
+            ("uppercase lowered", "Bob", "bob_password"),
+        ];
+        for (name, user, want) in users {
+            assert_eq!(password_param_name(user, false), *want, "{name}");
+            assert_eq!(module_name_problem(want), None, "{name}: valid name");
+        }
+        let a = password_param_name("a-b", true);
+        assert_ne!(a, password_param_name("a_b", true));
+        assert!(a.starts_with("a_b_") && a.ends_with("_password"), "{a}");
         let l = content_param_name(long.as_bytes(), false);
         assert!(l.len() <= MAX_STEM + "_content".len(), "{l}");
         assert_eq!(module_name_problem(&l), None, "long name still valid: {l}");

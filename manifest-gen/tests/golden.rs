@@ -1,6 +1,7 @@
-//! Golden tests: one readable snapshot per scenario (init.pp, README.md and
-//! the list of shipped files), plus the properties a snapshot cannot show
-//! at a glance (determinism, exact bytes, no leaked secret).
+//! Golden tests: one readable snapshot per scenario (the manifests,
+//! README.md and the list of shipped files), plus the properties a
+//! snapshot cannot show at a glance (determinism, exact bytes, no leaked
+//! secret).
 
 mod common;
 
@@ -15,9 +16,9 @@ fn module(f: &Fixture, include_secrets: bool) -> Module {
     generate(&f.change_set(), &f.blobs, &opts).expect("generate")
 }
 
-/// The module as one text: whole files for the manifest, README (and
-/// metadata when asked), then the `files/` tree with sizes. A carriage
-/// return is shown as `␍` so the snapshot stays a plain text file.
+/// The module as one text: whole files for the manifests (init.pp first),
+/// README (and metadata when asked), then the `files/` tree with sizes. A
+/// carriage return is shown as `␍` so the snapshot stays a plain text file.
 fn snapshot_text(m: &Module, with_metadata: bool) -> String {
     let text = |rel: &str| {
         String::from_utf8(m.files[rel].clone())
@@ -25,7 +26,15 @@ fn snapshot_text(m: &Module, with_metadata: bool) -> String {
             .replace('\r', "␍")
     };
     let mut out = String::new();
-    let mut shown = vec!["manifests/init.pp", "README.md"];
+    // The parts in the order Puppet applies them.
+    let mut shown: Vec<&str> = [
+        "init", "sources", "packages", "accounts", "files", "services",
+    ]
+    .iter()
+    .map(|part| format!("manifests/{part}.pp"))
+    .filter_map(|rel| m.files.get_key_value(&rel).map(|(k, _)| k.as_str()))
+    .collect();
+    shown.push("README.md");
     if with_metadata {
         shown.insert(0, "metadata.json");
     }
@@ -107,15 +116,111 @@ fn c_secret_included() {
 }
 
 #[test]
+fn d_system_secrets_withheld() {
+    let m = module(&common::system(), false);
+    insta::assert_snapshot!("d_system_withheld", snapshot_text(&m, false));
+    for (rel, bytes) in &m.files {
+        assert!(
+            !bytes
+                .windows(common::ALICE_HASH.len())
+                .any(|w| w == common::ALICE_HASH.as_bytes()),
+            "the password hash leaked into {rel}"
+        );
+    }
+    let params: Vec<(&str, &str)> = m
+        .report
+        .parameters
+        .iter()
+        .map(|p| (p.name.as_str(), p.path.as_str()))
+        .collect();
+    assert_eq!(params, [("alice_password", "user alice")]);
+    assert!(m.private.is_empty());
+    assert!(
+        !m.files
+            .keys()
+            .any(|k| k.contains("passwd") || k.contains("index.html")),
+        "no file of another origin is shipped: {:?}",
+        m.files.keys()
+    );
+    let skipped: Vec<&str> = m.report.skipped.iter().map(|s| s.path.as_str()).collect();
+    assert!(skipped.is_empty(), "{skipped:?}");
+}
+
+/// With secrets included only the accounts class changes: the hash is
+/// embedded as Sensitive, and that manifest is written owner-only.
+#[test]
+fn d_system_secrets_included() {
+    let f = common::system();
+    let m = module(&f, true);
+    let accounts = String::from_utf8(m.files["manifests/accounts.pp"].clone()).expect("UTF-8");
+    insta::assert_snapshot!("d_system_included_accounts", accounts);
+    assert!(m.report.parameters.is_empty());
+    assert_eq!(
+        m.private.iter().map(String::as_str).collect::<Vec<_>>(),
+        ["manifests/accounts.pp"]
+    );
+    let withheld = module(&f, false);
+    for rel in [
+        "manifests/packages.pp",
+        "manifests/files.pp",
+        "manifests/services.pp",
+    ] {
+        assert_eq!(m.files[rel], withheld.files[rel], "{rel}");
+    }
+}
+
+#[test]
+fn d_system_pinned_versions() {
+    let f = common::system();
+    let opts = ModuleOptions {
+        pin_versions: true,
+        ..ModuleOptions::new("web")
+    };
+    let m = generate(&f.change_set(), &f.blobs, &opts).expect("generate");
+    let pp = String::from_utf8(m.files["manifests/packages.pp"].clone()).expect("UTF-8");
+    assert!(pp.contains("ensure => '1.26.2-1~bookworm',"), "{pp}");
+    assert!(pp.contains("ensure => '7.88.1-10+deb12u8',"), "{pp}");
+    assert!(pp.contains("ensure => purged,"), "{pp}");
+    let readme = String::from_utf8(m.files["README.md"].clone()).expect("UTF-8");
+    assert!(!readme.contains("version pinning"), "no unpinned note");
+}
+
+#[test]
+fn files_only_module_has_init_and_files_classes() {
+    let m = module(&common::basic(), false);
+    let manifests: Vec<&str> = m
+        .files
+        .keys()
+        .map(String::as_str)
+        .filter(|k| k.starts_with("manifests/"))
+        .collect();
+    assert_eq!(manifests, ["manifests/files.pp", "manifests/init.pp"]);
+}
+
+#[test]
 fn output_is_deterministic() {
-    for f in [common::basic(), common::awkward(), common::secrets()] {
+    let system = || {
+        let mut f = common::system();
+        f.system.packages.reverse();
+        f.system.users.reverse();
+        f.system.groups.reverse();
+        f.system.services.reverse();
+        f
+    };
+    for (f, g) in [
+        (common::basic(), common::basic()),
+        (common::awkward(), common::awkward()),
+        (common::secrets(), common::secrets()),
+        (common::system(), system()),
+    ] {
         let first = module(&f, false);
         // Input order must not matter either.
-        let mut reversed = Fixture::new(&f.name);
-        reversed.description = f.description.clone();
-        reversed.changes = f.changes.iter().rev().cloned().collect();
-        reversed.notices = f.notices.clone();
-        reversed.blobs = f.blobs.clone();
+        let mut reversed = Fixture::new(&g.name);
+        reversed.description = g.description.clone();
+        reversed.changes = g.changes.iter().rev().cloned().collect();
+        reversed.notices = g.notices.clone();
+        reversed.blobs = g.blobs.clone();
+        reversed.system = g.system.clone();
         let opts = ModuleOptions::new(manifest_gen::default_module_name(&f.name));
         let cs = {
             let mut cs = reversed.change_set();
@@ -130,7 +235,7 @@ fn output_is_deterministic() {
 #[test]
 fn carriage_return_switches_to_one_class_wide_lint_block() {
     let m = module(&common::carriage_return(), false);
-    let pp = String::from_utf8(m.files["manifests/init.pp"].clone()).expect("UTF-8");
+    let pp = String::from_utf8(m.files["manifests/files.pp"].clone()).expect("UTF-8");
     assert_eq!(pp.matches("lint:ignore:140chars").count(), 1, "{pp}");
     assert!(
         pp.contains("lint:ignore:single_quote_string_with_variables"),

@@ -1,13 +1,19 @@
 //! The generated modules judged by the real tools: `puppet parser validate`,
-//! `puppet-lint --fail-on-warnings`, and `puppet parser dump`, which shows
+//! `puppet-lint --fail-on-warnings`, `puppet parser dump`, which shows
 //! that every title and string Puppet reads back is exactly the recorded
-//! path or value. Missing tools fail the test: they are part of the test
-//! bed (`scripts/setup-host.sh` installs them).
+//! path or value, and a catalog compiled by Puppet's own compiler (`puppet
+//! catalog find --terminus compiler`: every reference resolves, the
+//! parameters are accepted, the classes are chained; nothing is applied).
+//! Missing tools fail the test: they are part of the test bed
+//! (`scripts/setup-host.sh` installs them).
 
 mod common;
 
 use common::Fixture;
 use manifest_gen::{generate, write_module, ModuleOptions};
+use recorder::model::Origin;
+use serde_json::Value;
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -31,22 +37,44 @@ fn assert_ok(what: &str, out: &Output) {
     );
 }
 
-/// Puppet's reading of the manifest, via `puppet parser dump --format json`:
-/// every resource title and every `attribute => 'string'` pair.
+/// Puppet's reading of the manifests, via `puppet parser dump --format
+/// json`: every resource, every `attribute => 'string'` pair and every
+/// variable read.
+#[derive(Default)]
 struct Parsed {
+    /// Titles of `file` resources.
     titles: Vec<String>,
+    /// `(type, title)` of every resource.
+    resources: Vec<(String, String)>,
     strings: Vec<(String, String)>,
+    vars: Vec<String>,
+    /// The type of the resource expression being walked.
+    current_type: String,
 }
 
-fn walk(v: &serde_json::Value, p: &mut Parsed) {
+fn walk(v: &Value, p: &mut Parsed) {
     match v {
-        serde_json::Value::Array(items) => {
-            // `{"#": [k, v, k, v...]}` holds a resource body's title; an
-            // `{"^": ["=>", attr, value]}` holds one attribute.
+        Value::Array(items) => {
+            // `{"#": ["type", {"^": ["qn", T]}, "bodies", [...]]}` is a
+            // resource expression; `{"#": ["title", T, "ops", ...]}` one of
+            // its bodies; `{"^": ["=>", attr, value]}` one attribute;
+            // `{"^": ["var", name]}` a variable.
             for pair in items.windows(2) {
+                if pair[0] == "type" {
+                    if let Some(t) = pair[1]
+                        .get("^")
+                        .and_then(|q| q.get(1))
+                        .and_then(Value::as_str)
+                    {
+                        p.current_type = t.to_string();
+                    }
+                }
                 if pair[0] == "title" {
                     if let Some(t) = pair[1].as_str() {
-                        p.titles.push(t.to_string());
+                        if p.current_type == "file" {
+                            p.titles.push(t.to_string());
+                        }
+                        p.resources.push((p.current_type.clone(), t.to_string()));
                     }
                 }
             }
@@ -55,16 +83,91 @@ fn walk(v: &serde_json::Value, p: &mut Parsed) {
                     p.strings.push((k.to_string(), s.to_string()));
                 }
             }
+            if items.len() == 2 && items[0] == "var" {
+                if let Some(name) = items[1].as_str() {
+                    p.vars.push(name.to_string());
+                }
+            }
             items.iter().for_each(|i| walk(i, p));
         }
-        serde_json::Value::Object(map) => map.values().for_each(|i| walk(i, p)),
+        Value::Object(map) => map.values().for_each(|i| walk(i, p)),
         _ => {}
     }
 }
 
+/// What the tools made of a module.
+struct Judged {
+    parsed: Parsed,
+    /// The compiled catalog (Puppet's JSON catalog format).
+    catalog: Value,
+    /// The class declaration that compiled it.
+    declaration: String,
+    module: manifest_gen::Module,
+    /// Holds the module (`<dir>/<name>`), next to which others can go.
+    dir: tempfile::TempDir,
+}
+
+/// Puppet's options that keep its state in `dir`, not the host's.
+fn isolate(dir: &Path) -> Vec<String> {
+    let state = dir
+        .join("puppet-state")
+        .to_str()
+        .expect("UTF-8 temp path")
+        .to_string();
+    ["--vardir", "--confdir", "--codedir", "--logdir"]
+        .iter()
+        .flat_map(|o| [o.to_string(), state.clone()])
+        .collect()
+}
+
+/// Compile the catalog of `site` (Puppet code) with the modules in
+/// `modulepath`, as a server would, without applying anything. Unknown
+/// variables and deprecations are errors.
+fn compile(modulepath: &Path, site: &str) -> Value {
+    let file = modulepath.join("site.pp");
+    std::fs::write(&file, site).expect("site.pp");
+    let mut args: Vec<String> = ["catalog", "find", "cft-test", "--terminus", "compiler"]
+        .map(String::from)
+        .to_vec();
+    args.extend(["--manifest".into(), file.to_str().expect("UTF-8").into()]);
+    args.extend([
+        "--modulepath".into(),
+        modulepath.to_str().expect("UTF-8").into(),
+    ]);
+    args.extend(
+        [
+            "--strict_variables",
+            "--strict",
+            "error",
+            "--render-as",
+            "json",
+        ]
+        .map(String::from),
+    );
+    args.extend(isolate(modulepath));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = run(modulepath, "puppet", &args);
+    assert_ok(&format!("puppet catalog find (compile) of:\n{site}"), &out);
+    last_json(&out)
+}
+
+/// The value given to every mandatory parameter when compiling.
+const PARAM_VALUE: &str = "cft-test-value";
+
+/// The last line of `out` that is a JSON object: Facter may log before it.
+fn last_json(out: &Output) -> Value {
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .rev()
+        .find(|l| l.starts_with('{'))
+        .unwrap_or_else(|| panic!("no JSON in puppet's output:\n{text}"));
+    serde_json::from_str(line).expect("puppet's JSON")
+}
+
 /// Generate `f`'s module, write it into a directory named like the module
 /// (Puppet and puppet-lint's autoloader check need that), and judge it.
-fn check(f: &Fixture, include_secrets: bool) -> Parsed {
+fn check(f: &Fixture, include_secrets: bool) -> Judged {
     let name = manifest_gen::default_module_name(&f.name);
     let opts = ModuleOptions {
         include_secrets,
@@ -74,23 +177,19 @@ fn check(f: &Fixture, include_secrets: bool) -> Parsed {
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = tmp.path().join(&name);
     write_module(&module, &dir).expect("write");
-    // Keep puppet's state out of the host's directories.
-    let state = tmp.path().join("puppet-state");
-    let state = state.to_str().expect("UTF-8 temp path");
-    let isolate = [
-        "--vardir",
-        state,
-        "--confdir",
-        state,
-        "--codedir",
-        state,
-        "--logdir",
-        state,
-    ];
+    let isolate = isolate(tmp.path());
+    let isolate: Vec<&str> = isolate.iter().map(String::as_str).collect();
+    let manifests: Vec<&str> = module
+        .files
+        .keys()
+        .map(String::as_str)
+        .filter(|k| k.starts_with("manifests/"))
+        .collect();
+    assert!(manifests.contains(&"manifests/init.pp"), "{manifests:?}");
 
     let mut args = vec!["parser", "validate"];
-    args.extend(isolate);
-    args.push("manifests/init.pp");
+    args.extend(&isolate);
+    args.extend(&manifests);
     assert_ok("puppet parser validate", &run(&dir, "puppet", &args));
 
     assert_ok(
@@ -102,24 +201,15 @@ fn check(f: &Fixture, include_secrets: bool) -> Parsed {
         ),
     );
 
-    let mut args = vec!["parser", "dump", "--format", "json"];
-    args.extend(isolate);
-    args.push("manifests/init.pp");
-    let out = run(&dir, "puppet", &args);
-    assert_ok("puppet parser dump", &out);
-    let json = String::from_utf8_lossy(&out.stdout);
-    // The JSON is the last line; Facter may warn before it.
-    let line = json
-        .lines()
-        .rev()
-        .find(|l| l.starts_with('{'))
-        .expect("JSON output");
-    let tree: serde_json::Value = serde_json::from_str(line).expect("puppet's JSON");
-    let mut parsed = Parsed {
-        titles: Vec::new(),
-        strings: Vec::new(),
-    };
-    walk(&tree, &mut parsed);
+    let mut parsed = Parsed::default();
+    for manifest in &manifests {
+        let mut args = vec!["parser", "dump", "--format", "json"];
+        args.extend(&isolate);
+        args.push(manifest);
+        let out = run(&dir, "puppet", &args);
+        assert_ok("puppet parser dump", &out);
+        walk(&last_json(&out), &mut parsed);
+    }
 
     // What puppet-check.sh checks too: every source has its file.
     let prefix = format!("puppet:///modules/{name}/");
@@ -131,7 +221,53 @@ fn check(f: &Fixture, include_secrets: bool) -> Parsed {
             assert!(dir.join("files").join(rel).is_file(), "missing files/{rel}");
         }
     }
-    parsed
+
+    // Declare the class the way the README says, every parameter supplied.
+    let params: Vec<String> = module
+        .report
+        .parameters
+        .iter()
+        .map(|p| {
+            let value = if p.puppet_type == "Sensitive[Binary]" {
+                "Sensitive(Binary('eA=='))".to_string()
+            } else {
+                format!("Sensitive('{PARAM_VALUE}')")
+            };
+            format!("  {} => {value},\n", p.name)
+        })
+        .collect();
+    let declaration = format!("class {{ '{name}':\n{}}}\n", params.concat());
+    let catalog = compile(tmp.path(), &declaration);
+    Judged {
+        parsed,
+        catalog,
+        declaration,
+        module,
+        dir: tmp,
+    }
+}
+
+/// The catalog's resource `Type[title]` (type as Puppet capitalises it).
+fn resource<'c>(catalog: &'c Value, kind: &str, title: &str) -> &'c Value {
+    catalog["resources"]
+        .as_array()
+        .expect("resources")
+        .iter()
+        .find(|r| r["type"] == kind && r["title"] == title)
+        .unwrap_or_else(|| panic!("no {kind}[{title}] in the catalog"))
+}
+
+/// A relationship parameter as a list, whether Puppet wrote one or many.
+fn refs(v: &Value) -> Vec<String> {
+    match v {
+        Value::String(s) => vec![s.clone()],
+        Value::Array(items) => items
+            .iter()
+            .filter_map(|i| i.as_str())
+            .map(String::from)
+            .collect(),
+        _ => Vec::new(),
+    }
 }
 
 /// Puppet reads back exactly the recorded paths (all those that are UTF-8).
@@ -139,7 +275,7 @@ fn assert_titles(f: &Fixture, parsed: &Parsed, skipped: &[&[u8]]) {
     let mut want: Vec<String> = f
         .changes
         .iter()
-        .filter(|c| !skipped.contains(&c.path.as_slice()))
+        .filter(|c| c.origin == Origin::Admin && !skipped.contains(&c.path.as_slice()))
         .map(|c| String::from_utf8(c.path.clone()).expect("UTF-8 path"))
         .collect();
     want.sort();
@@ -151,14 +287,14 @@ fn assert_titles(f: &Fixture, parsed: &Parsed, skipped: &[&[u8]]) {
 #[test]
 fn basic_module_passes_puppet_and_lint() {
     let f = common::basic();
-    let parsed = check(&f, false);
+    let parsed = check(&f, false).parsed;
     assert_titles(&f, &parsed, &[]);
 }
 
 #[test]
 fn awkward_module_passes_puppet_and_lint_and_round_trips() {
     let f = common::awkward();
-    let parsed = check(&f, false);
+    let parsed = check(&f, false).parsed;
     assert_titles(&f, &parsed, &[b"/etc/awk/fifo", b"/etc/awk/\xff\xfe"]);
     assert!(parsed.titles.iter().any(|t| t == "/etc/awk/new\nline"));
     assert!(parsed.titles.iter().any(|t| t == "/etc/awk/tab\there"));
@@ -177,7 +313,7 @@ fn awkward_module_passes_puppet_and_lint_and_round_trips() {
 fn secret_modules_pass_puppet_and_lint() {
     let f = common::secrets();
     for include in [false, true] {
-        let parsed = check(&f, include);
+        let parsed = check(&f, include).parsed;
         assert_titles(&f, &parsed, &[]);
     }
 }
@@ -185,7 +321,7 @@ fn secret_modules_pass_puppet_and_lint() {
 #[test]
 fn carriage_return_module_passes_lint() {
     let f = common::carriage_return();
-    let parsed = check(&f, false);
+    let parsed = check(&f, false).parsed;
     assert_titles(&f, &parsed, &[]);
     let target = parsed
         .strings
@@ -193,4 +329,180 @@ fn carriage_return_module_passes_lint() {
         .find(|(k, _)| k == "target")
         .map(|(_, v)| v.as_str());
     assert_eq!(target, Some("x\ry"));
+}
+
+#[test]
+fn system_module_compiles_with_its_order_and_relationships() {
+    let f = common::system();
+    for include in [false, true] {
+        let Judged {
+            parsed, catalog, ..
+        } = check(&f, include);
+        assert_titles(&f, &parsed, &[]);
+
+        let other: BTreeSet<String> = parsed
+            .resources
+            .iter()
+            .filter(|(kind, _)| kind != "file")
+            .map(|(kind, title)| format!("{kind}[{title}]"))
+            .collect();
+        let want: BTreeSet<String> = [
+            "exec[web apt-get update]",
+            "package[cowsay]",
+            "package[curl]",
+            "package[nginx]",
+            "package[telnet]",
+            "group[web]",
+            "user[alice]",
+            "user[bob]",
+            "user[games]",
+            "service[app.service]",
+            "service[debug-shell.service]",
+            "service[e2scrub_reap.service]",
+            "service[nginx.service]",
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect();
+        assert_eq!(other, want, "include_secrets={include}");
+
+        // The parts are ordered by relationships Puppet enforces.
+        let chain = ["Sources", "Packages", "Accounts", "Files", "Services"];
+        for pair in chain.windows(2) {
+            let class = resource(&catalog, "Class", &format!("Web::{}", pair[0]));
+            assert_eq!(
+                refs(&class["parameters"]["before"]),
+                [format!("Class[Web::{}]", pair[1])],
+                "{} before {}",
+                pair[0],
+                pair[1]
+            );
+        }
+        let exec = resource(&catalog, "Exec", "web apt-get update");
+        assert_eq!(exec["parameters"]["command"], "/usr/bin/apt-get update");
+        assert_eq!(exec["parameters"]["refreshonly"], true);
+        assert_eq!(
+            refs(&exec["parameters"]["subscribe"]),
+            [
+                "File[/etc/apt/keyrings/nginx.gpg]",
+                "File[/etc/apt/sources.list.d/nginx.list]"
+            ]
+        );
+        let conf = resource(&catalog, "File", "/etc/nginx/nginx.conf");
+        assert_eq!(refs(&conf["parameters"]["require"]), ["Package[nginx]"]);
+        let nginx = resource(&catalog, "Service", "nginx.service");
+        assert_eq!(
+            refs(&nginx["parameters"]["subscribe"]),
+            ["File[/etc/nginx/nginx.conf]"]
+        );
+        assert_eq!(
+            resource(&catalog, "Service", "debug-shell.service")["parameters"]["enable"],
+            "mask"
+        );
+
+        // alice: her group by name, and her password, sensitive either way.
+        let alice = resource(&catalog, "User", "alice");
+        assert_eq!(alice["parameters"]["gid"], "web");
+        assert_eq!(refs(&alice["parameters"]["require"]), ["Group[web]"]);
+        assert_eq!(alice["parameters"]["managehome"], true);
+        assert!(
+            refs(&alice["sensitive_parameters"]).contains(&"password".to_string()),
+            "{alice}"
+        );
+        let (password, param_vars) = if include {
+            (common::ALICE_HASH, 0)
+        } else {
+            (PARAM_VALUE, 1)
+        };
+        assert_eq!(alice["parameters"]["password"], password);
+        assert_eq!(
+            parsed
+                .vars
+                .iter()
+                .filter(|v| *v == "web::alice_password")
+                .count(),
+            param_vars
+        );
+        if !include {
+            assert!(
+                !parsed
+                    .strings
+                    .iter()
+                    .any(|(_, s)| s.contains(common::ALICE_HASH)),
+                "the hash leaked"
+            );
+        }
+    }
+}
+
+/// The README's ways to override a part compile as documented: a collector
+/// next to the class, and a class of one's own replacing `web::files`
+/// (declaring the files other parts refer to).
+#[test]
+fn readme_override_examples_compile() {
+    let judged = check(&common::system(), false);
+    let readme = String::from_utf8(judged.module.files["README.md"].clone()).expect("UTF-8");
+    let blocks: Vec<String> = readme
+        .split("```puppet\n")
+        .skip(1)
+        .map(|b| {
+            let code = b.split("```").next().expect("a closed block");
+            code.lines()
+                .map(|l| l.strip_prefix("  ").unwrap_or(l))
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .collect();
+    let collector = blocks
+        .iter()
+        .find(|b| b.contains("File <|"))
+        .expect("collector example")
+        .replace("/etc/example.conf", "/etc/nginx/nginx.conf")
+        .replace(
+            "modules/mysite/example.conf",
+            "modules/web/etc/nginx/nginx.conf",
+        );
+    let catalog = compile(
+        judged.dir.path(),
+        &format!("{}{collector}\n", judged.declaration),
+    );
+    let conf = resource(&catalog, "File", "/etc/nginx/nginx.conf");
+    assert_eq!(
+        conf["parameters"]["source"],
+        "puppet:///modules/web/etc/nginx/nginx.conf"
+    );
+
+    let replace = blocks
+        .iter()
+        .find(|b| b.starts_with("class mysite::web"))
+        .expect("replacement example");
+    let mysite = judged.dir.path().join("mysite/manifests");
+    std::fs::create_dir_all(&mysite).expect("mkdir");
+    std::fs::write(mysite.join("web.pp"), replace).expect("web.pp");
+    let files: Vec<String> = judged
+        .parsed
+        .resources
+        .iter()
+        .filter(|(kind, title)| kind == "file" && !title.starts_with("/etc/apt/"))
+        .map(|(_, title)| format!("  file {{ '{title}': ensure => file }}\n"))
+        .collect();
+    std::fs::write(
+        mysite.join("files.pp"),
+        format!("class mysite::files {{\n{}}}\n", files.concat()),
+    )
+    .expect("files.pp");
+    let catalog = compile(judged.dir.path(), "include mysite::web\n");
+    let packages = resource(&catalog, "Class", "Web::Packages");
+    assert_eq!(
+        refs(&packages["parameters"]["before"]),
+        ["Class[Mysite::Files]"]
+    );
+    assert!(
+        catalog["resources"]
+            .as_array()
+            .expect("resources")
+            .iter()
+            .all(|r| r["type"] != "User"),
+        "web::accounts (which reads the parameters) is left out"
+    );
 }

@@ -1,4 +1,8 @@
+//! File planning: one change of each kind, what is skipped and why,
+//! secrets, ordering and naming.
+
 use super::*;
+use recorder::model::{Change, ContentHash, Entry, EntryKind};
 
 fn entry(path: &[u8], kind: EntryKind, mode: u32) -> Entry {
     Entry {
@@ -52,30 +56,23 @@ fn change(kind: ChangeKind, before: Option<Entry>, after: Option<Entry>) -> Chan
     }
 }
 
-/// `key=value` for every attribute of the resource titled `title`.
+/// `key=value` for every attribute of the file resource titled `title`.
 fn attrs(plan: &Plan, title: &str) -> Vec<String> {
-    let r = plan
-        .resources
-        .iter()
-        .find(|r| r.title == title)
-        .unwrap_or_else(|| panic!("no resource {title}: {plan:#?}"));
-    r.attrs
-        .iter()
-        .map(|(k, v)| {
-            let v = match v {
-                Value::Word(w) => w.to_string(),
-                Value::Str(s) => format!("'{s}'"),
-                Value::Mode(m) => format!("{m:04o}"),
-                Value::Param(i) => format!("${}", plan.params[*i].name),
-                Value::Source(rel) => format!("source:{rel}"),
-            };
-            format!("{k}={v}")
-        })
-        .collect()
+    plan.attrs_of("file", title)
 }
 
 fn run(changes: &[Change], blobs: &HashMap<ContentHash, Vec<u8>>, include_secrets: bool) -> Plan {
-    plan(changes, blobs, include_secrets).expect("plan")
+    let system = SystemChanges::default();
+    let input = Input {
+        module: "m",
+        changes,
+        system: &system,
+        os_id: "debian",
+        os_version_id: "12",
+        include_secrets,
+        pin_versions: false,
+    };
+    plan(&input, blobs).expect("plan")
 }
 
 #[test]

@@ -6,6 +6,7 @@ use recorder::model::{
     Change, ChangeKind, ContentHash, Entry, EntryKind, Facts, Notice, NoticeKind, Session,
     SessionState,
 };
+use recorder::system::SystemChanges;
 use recorder::ChangeSet;
 use std::collections::HashMap;
 
@@ -16,6 +17,7 @@ pub struct Fixture {
     pub changes: Vec<Change>,
     pub notices: Vec<Notice>,
     pub blobs: HashMap<ContentHash, Vec<u8>>,
+    pub system: SystemChanges,
 }
 
 pub fn entry(path: &[u8], kind: EntryKind, mode: u32) -> Entry {
@@ -43,6 +45,7 @@ impl Fixture {
             changes: Vec::new(),
             notices: Vec::new(),
             blobs: HashMap::new(),
+            system: SystemChanges::default(),
         }
     }
 
@@ -140,6 +143,7 @@ impl Fixture {
             },
             changes,
             notices: self.notices.clone(),
+            system: self.system.clone(),
         }
     }
 }
@@ -185,7 +189,7 @@ pub fn basic() -> Fixture {
 /// The 255-byte file name of the awkward corpus.
 pub fn long_name() -> Vec<u8> {
     let mut p = b"/etc/awk/".to_vec();
-    p.extend(std::iter::repeat(b'n').take(255));
+    p.extend([b'n'; 255]);
     p
 }
 
@@ -252,8 +256,222 @@ pub fn carriage_return() -> Fixture {
     f.created_dir(b"/etc/cr/a\rb", 0o755);
     f.created_link(b"/etc/cr/l", b"x\ry");
     let mut long = b"/etc/cr/z".to_vec();
-    long.extend(std::iter::repeat(b'z').take(200));
+    long.extend([b'z'; 200]);
     f.created_dir(&long, 0o755);
     f.created_dir(b"/etc/cr/zz${x}", 0o755);
+    f
+}
+
+/// The password hash of the system scenario's user: must never appear in
+/// a module generated without secrets.
+pub const ALICE_HASH: &str = "$6$rounds=5000$salt$K9p0m1tZq2Yx";
+
+fn user(name: &str, uid: u32, gid: u32, groups: &[&str]) -> recorder::probe::User {
+    recorder::probe::User {
+        name: name.into(),
+        uid,
+        gid,
+        gecos: String::new(),
+        home: format!("/home/{name}"),
+        shell: "/bin/bash".into(),
+        password: Some("!".into()),
+        groups: groups.iter().map(|g| g.to_string()).collect(),
+    }
+}
+
+/// (d) A web server set up the way an admin does it: a repository and its
+/// key, packages in and out, a group and users, an edited packaged file,
+/// a unit of its own, services enabled, disabled and masked; plus what
+/// the packages and account tools did on their own.
+pub fn system() -> Fixture {
+    use recorder::model::Origin;
+    use recorder::probe::{Enablement, Group, PackageFamily, Service};
+    use recorder::system::{
+        AccountChangeKind as A, Enable, GroupChange, PackageChange, PackageChangeKind as P,
+        Running, ServiceChange, UserChange,
+    };
+    let mut f = Fixture::new("web");
+    f.created_file(
+        b"/etc/apt/sources.list.d/nginx.list",
+        b"deb [signed-by=/etc/apt/keyrings/nginx.gpg] http://nginx.org/packages/debian bookworm nginx\n",
+        0o644,
+    );
+    f.created_file(b"/etc/apt/keyrings/nginx.gpg", b"\x99\x01\x0dKEY", 0o644);
+    let old = f.file_entry(
+        b"/etc/nginx/nginx.conf",
+        b"worker_connections 768;\n",
+        0o644,
+    );
+    let new = f.file_entry(
+        b"/etc/nginx/nginx.conf",
+        b"worker_connections 1024;\n",
+        0o644,
+    );
+    f.push(ChangeKind::Modified, Some(old), Some(new)).package = Some("nginx".into());
+    f.removed(b"/etc/nginx/koi-win", EntryKind::File).package = Some("nginx".into());
+    f.created_file(
+        b"/etc/systemd/system/app.service",
+        b"[Service]\nExecStart=/usr/bin/app\n[Install]\nWantedBy=multi-user.target\n",
+        0o644,
+    );
+    for (path, origin) in [
+        (&b"/etc/group"[..], Origin::Accounts),
+        (b"/etc/passwd", Origin::Accounts),
+        (b"/etc/shadow", Origin::Accounts),
+        (
+            b"/etc/systemd/system/multi-user.target.wants/app.service",
+            Origin::Service,
+        ),
+        (
+            b"/usr/share/nginx/html/index.html",
+            Origin::Package("nginx".into()),
+        ),
+        (b"/usr/sbin/nginx", Origin::Package("nginx".into())),
+    ] {
+        let c = f.created_file(path, b"not the admin's\n", 0o644);
+        c.origin = origin;
+        c.secret = path == b"/etc/shadow";
+    }
+
+    let package =
+        |name: &str, kind, before: Option<&str>, after: Option<&str>, explicit| PackageChange {
+            name: name.into(),
+            arch: "amd64".into(),
+            kind,
+            before_version: before.map(String::from),
+            after_version: after.map(String::from),
+            explicit,
+        };
+    let mut alice = user("alice", 1001, 1001, &["adm", "web"]);
+    alice.gecos = "Alice Admin".into();
+    alice.password = Some(ALICE_HASH.into());
+    let games_before = recorder::probe::User {
+        home: "/usr/games".into(),
+        shell: "/usr/sbin/nologin".into(),
+        gecos: "games".into(),
+        ..user("games", 5, 60, &[])
+    };
+    let games_after = recorder::probe::User {
+        shell: "/bin/sh".into(),
+        ..games_before.clone()
+    };
+    let unit = |name: &str| Service {
+        unit: name.into(),
+        enablement: Enablement::Enabled,
+        wanted_by: vec!["multi-user.target".into()],
+        sysv_start_runlevels: Vec::new(),
+        has_unit_file: true,
+        has_init_script: false,
+    };
+    let service = |name: &str, enable, ensure, subscribe: &[&str]| ServiceChange {
+        unit: name.into(),
+        before: None,
+        after: Some(unit(name)),
+        enable,
+        ensure,
+        package: None,
+        subscribe: subscribe.iter().map(|p| p.as_bytes().to_vec()).collect(),
+    };
+    f.system = SystemChanges {
+        family: Some(PackageFamily::Dpkg),
+        packages: vec![
+            package("nginx", P::Installed, None, Some("1.26.2-1~bookworm"), true),
+            package("libpcre2-8-0", P::Installed, None, Some("10.42-1"), false),
+            package(
+                "curl",
+                P::Upgraded,
+                Some("7.88.1-10"),
+                Some("7.88.1-10+deb12u8"),
+                true,
+            ),
+            package("cowsay", P::Purged, Some("3.03+dfsg2-8"), None, true),
+            package("telnet", P::Removed, Some("0.17+2.4-2"), None, true),
+        ],
+        groups: vec![
+            GroupChange {
+                name: "web".into(),
+                kind: A::Created,
+                before: None,
+                after: Some(Group {
+                    name: "web".into(),
+                    gid: 1001,
+                    members: vec!["alice".into()],
+                    password: None,
+                }),
+                by_package: None,
+            },
+            GroupChange {
+                name: "nginx".into(),
+                kind: A::Created,
+                before: None,
+                after: Some(Group {
+                    name: "nginx".into(),
+                    gid: 101,
+                    members: Vec::new(),
+                    password: None,
+                }),
+                by_package: Some("nginx".into()),
+            },
+        ],
+        users: vec![
+            UserChange {
+                name: "alice".into(),
+                kind: A::Created,
+                before: None,
+                after: Some(alice),
+                home_created: true,
+                password_changed: true,
+                by_package: None,
+            },
+            UserChange {
+                name: "bob".into(),
+                kind: A::Removed,
+                before: Some(user("bob", 1002, 1002, &[])),
+                after: None,
+                home_created: false,
+                password_changed: false,
+                by_package: None,
+            },
+            UserChange {
+                name: "games".into(),
+                kind: A::Changed,
+                before: Some(games_before),
+                after: Some(games_after),
+                home_created: false,
+                password_changed: false,
+                by_package: None,
+            },
+            UserChange {
+                name: "nginx".into(),
+                kind: A::Created,
+                before: None,
+                after: Some(user("nginx", 101, 101, &[])),
+                home_created: false,
+                password_changed: false,
+                by_package: Some("nginx".into()),
+            },
+        ],
+        services: vec![
+            service(
+                "nginx.service",
+                Some(Enable::True),
+                Some(Running::Running),
+                &["/etc/nginx/nginx.conf", "/usr/share/nginx/html/index.html"],
+            ),
+            service(
+                "app.service",
+                Some(Enable::True),
+                None,
+                &["/etc/systemd/system/app.service"],
+            ),
+            service("e2scrub_reap.service", Some(Enable::False), None, &[]),
+            service(
+                "debug-shell.service",
+                Some(Enable::Mask),
+                Some(Running::Stopped),
+                &[],
+            ),
+        ],
+    };
     f
 }

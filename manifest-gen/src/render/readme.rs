@@ -1,0 +1,437 @@
+//! `README.md`: what the module manages part by part, which class
+//! parameters must be supplied and how, how to override a part, and what
+//! could not be expressed. Every value is escaped for Markdown here; the
+//! template only lays it out.
+
+use super::manifests::part_summary;
+use super::render_template;
+use crate::plan::{Cell, ParamFor, Part, Plan, Row, SysRow, Value};
+use crate::{puppet, Error};
+use minijinja::Environment;
+use recorder::model::{display_path, Facts, Notice};
+use recorder::ChangeSet;
+use serde::Serialize;
+
+#[derive(Serialize)]
+struct ReadmeView {
+    name: String,
+    session: String,
+    description: Option<String>,
+    recorded_on: Option<String>,
+    /// Secret content was copied into the module (include_secrets).
+    ships_secrets: bool,
+    params: Vec<ReadmeParam>,
+    parts: Vec<PartRow>,
+    sources: Vec<ReadmeRow>,
+    refresh: Option<String>,
+    packages: Vec<TableRow>,
+    /// Upgrades or downgrades became `ensure => installed`.
+    unpinned: bool,
+    dependencies: Option<String>,
+    accounts: Vec<TableRow>,
+    by_package: Vec<String>,
+    services: Vec<TableRow>,
+    files: Vec<ReadmeRow>,
+    elsewhere: Vec<String>,
+    overriding: Option<Overriding>,
+    skipped: Vec<ReadmeSkip>,
+    incomplete: Vec<ReadmeSkip>,
+    notices: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct ReadmeParam {
+    name: String,
+    /// Name padded for the aligned example declaration.
+    key: String,
+    puppet_type: &'static str,
+    /// What it supplies, as Markdown.
+    what: String,
+    why: String,
+    example: &'static str,
+}
+
+#[derive(Serialize)]
+struct PartRow {
+    class: String,
+    file: String,
+    what: &'static str,
+}
+
+#[derive(Serialize)]
+struct ReadmeRow {
+    path: String,
+    change: &'static str,
+    puppet: String,
+}
+
+#[derive(Serialize)]
+struct TableRow {
+    cells: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct ReadmeSkip {
+    path: String,
+    reason: String,
+}
+
+/// How to override a part: which part the example replaces, and (when
+/// the module has several parts) the example's classes and chain, and a
+/// sentence naming the parts that cannot be used without the main class.
+#[derive(Serialize)]
+struct Overriding {
+    replaced: String,
+    contain: Vec<String>,
+    chain: Vec<String>,
+    needs_main: Option<String>,
+    /// The kept parts that refer to resources of the replaced one.
+    refer: Option<String>,
+}
+
+pub(super) fn readme(
+    env: &Environment<'_>,
+    cs: &ChangeSet,
+    plan: &Plan,
+    module: &str,
+) -> Result<String, Error> {
+    let width = plan.params.iter().map(|p| p.name.len()).max().unwrap_or(0);
+    let parts: Vec<Part> = Part::ALL
+        .into_iter()
+        .filter(|p| plan.has_part(*p))
+        .collect();
+    let file_rows = |part: Part| -> Vec<ReadmeRow> {
+        plan.rows
+            .iter()
+            .filter(|r| r.part == part)
+            .map(|r| readme_row(r, plan))
+            .collect()
+    };
+    let view = ReadmeView {
+        name: module.to_string(),
+        session: md_code(&cs.session.name, false),
+        description: cs
+            .session
+            .description
+            .as_deref()
+            .filter(|d| !d.trim().is_empty())
+            .map(|d| {
+                d.trim()
+                    .lines()
+                    .map(|l| format!("> {}", md_text(&puppet::comment_text(l, usize::MAX))))
+                    .map(|l| l.trim_end().to_string())
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            }),
+        recorded_on: recorded_on(&cs.session.facts),
+        ships_secrets: plan.rows.iter().any(|r| r.puppet.starts_with("secret "))
+            || !plan.secret_parts.is_empty(),
+        params: plan
+            .params
+            .iter()
+            .map(|p| ReadmeParam {
+                name: p.name.clone(),
+                key: format!("{:<width$}", p.name),
+                puppet_type: p.puppet_type,
+                what: match &p.target {
+                    ParamFor::Content(path) => {
+                        format!("the content of {}", md_code(&display_path(path), false))
+                    }
+                    ParamFor::Password(user) => format!(
+                        "the password hash (as in `/etc/shadow`) of user {}",
+                        md_code(&display_path(user.as_bytes()), false)
+                    ),
+                },
+                why: md_text(&p.why),
+                example: match (&p.target, p.puppet_type) {
+                    (ParamFor::Password(_), _) => "Sensitive('$6$...')",
+                    (_, "Sensitive[Binary]") => "Sensitive(Binary('BASE64...'))",
+                    _ => "Sensitive('...')",
+                },
+            })
+            .collect(),
+        parts: parts
+            .iter()
+            .map(|p| PartRow {
+                class: format!("{module}::{}", p.name()),
+                file: format!("manifests/{}.pp", p.name()),
+                what: part_summary(*p),
+            })
+            .collect(),
+        sources: file_rows(Part::Sources),
+        refresh: plan.refresh.as_deref().map(|t| md_code(t, false)),
+        packages: table(&plan.packages, plan),
+        unpinned: plan.unpinned_version_changes > 0,
+        dependencies: match plan.dependencies {
+            0 => None,
+            1 => Some("1 other package change (a dependency) is".into()),
+            n => Some(format!("{n} other package changes (dependencies) are")),
+        },
+        accounts: table(&plan.accounts, plan),
+        by_package: plan
+            .by_package
+            .iter()
+            .map(|(kind, name, pkg)| {
+                format!(
+                    "{kind} {}: package {}",
+                    md_code(name, false),
+                    md_code(pkg, false)
+                )
+            })
+            .collect(),
+        services: table(&plan.services, plan),
+        files: file_rows(Part::Files),
+        elsewhere: plan
+            .elsewhere
+            .iter()
+            .map(|(origin, paths)| elsewhere_line(origin, paths))
+            .collect(),
+        overriding: overriding(plan, &parts, module),
+        skipped: plan.skipped.iter().map(readme_skip).collect(),
+        incomplete: plan.incomplete.iter().map(readme_skip).collect(),
+        notices: cs.notices.iter().map(notice_line).collect(),
+    };
+    render_template(env, "README.md", view)
+}
+
+fn readme_row(r: &Row, plan: &Plan) -> ReadmeRow {
+    let mut puppet = r.puppet.clone();
+    if let Some(d) = &r.detail {
+        puppet = format!("{puppet} {}", md_code(d, true));
+    }
+    if let Some(i) = r.param {
+        puppet = format!("{puppet} `${}`", plan.params[i].name);
+    }
+    ReadmeRow {
+        path: md_code(&r.path, true),
+        change: r.change.as_str(),
+        puppet,
+    }
+}
+
+fn table(rows: &[SysRow], plan: &Plan) -> Vec<TableRow> {
+    rows.iter()
+        .map(|row| {
+            let mut cells: Vec<String> = row
+                .cells
+                .iter()
+                .map(|c| match c {
+                    Cell::Text(t) => md_text(t),
+                    Cell::FromTo(from, to) => {
+                        format!("{} \u{2192} {}", md_code(from, true), md_code(to, true))
+                    }
+                    Cell::Code(names) if names.is_empty() => "-".to_string(),
+                    Cell::Code(names) => names
+                        .iter()
+                        .map(|n| md_code(n, true))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                })
+                .collect();
+            if let (Some(i), Some(last)) = (row.param, cells.last_mut()) {
+                last.push_str(&format!(" `${}`", plan.params[i].name));
+            }
+            TableRow { cells }
+        })
+        .collect()
+}
+
+/// Paths listed when there are a few, else counted.
+fn elsewhere_line(origin: &str, paths: &[String]) -> String {
+    const LISTED: usize = 4;
+    let origin = md_text(origin);
+    if paths.len() <= LISTED {
+        let list: Vec<String> = paths.iter().map(|p| md_code(p, false)).collect();
+        format!("{origin}: {}", list.join(", "))
+    } else {
+        format!("{origin}: {} paths", paths.len())
+    }
+}
+
+fn overriding(plan: &Plan, parts: &[Part], module: &str) -> Option<Overriding> {
+    let replaced = parts
+        .iter()
+        .copied()
+        .find(|p| *p == Part::Files)
+        .or_else(|| parts.last().copied())?;
+    let reads_params = |part: Part| {
+        plan.resources
+            .iter()
+            .any(|r| r.part == part && r.attrs.iter().any(|(_, v)| matches!(v, Value::Param(_))))
+    };
+    // Resources of the replaced part that other parts refer to (a
+    // service subscribing to a file): the replacement must declare them.
+    let replaced_titles: Vec<(String, &str)> = plan
+        .resources
+        .iter()
+        .filter(|r| r.part == replaced)
+        .map(|r| (r.kind.to_string(), r.title.as_str()))
+        .collect();
+    let refers_to_replaced = |part: Part| {
+        plan.resources.iter().filter(|r| r.part == part).any(|r| {
+            r.attrs.iter().any(|(_, v)| match v {
+                Value::Refs(refs) => refs.iter().any(|x| {
+                    replaced_titles
+                        .iter()
+                        .any(|(k, t)| k.eq_ignore_ascii_case(x.kind) && *t == x.title)
+                }),
+                _ => false,
+            })
+        })
+    };
+    let mut contain = Vec::new();
+    let mut needs_main = Vec::new();
+    let mut refer = Vec::new();
+    for &p in parts {
+        if p == replaced {
+            contain.push(format!("mysite::{}", p.name()));
+        } else if reads_params(p) {
+            needs_main.push(format!("`{module}::{}`", p.name()));
+        } else {
+            contain.push(format!("{module}::{}", p.name()));
+            if refers_to_replaced(p) {
+                refer.push(format!("`{module}::{}`", p.name()));
+            }
+        }
+    }
+    let chain = contain
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let arrow = if i == 0 { "" } else { "-> " };
+            format!("{arrow}Class['{c}']")
+        })
+        .collect::<Vec<_>>();
+    let needs_main = subject(&needs_main, "reads", "read");
+    let refer = subject(&refer, "refers", "refer");
+    Some(Overriding {
+        replaced: format!("{module}::{}", replaced.name()),
+        contain: if parts.len() > 1 { contain } else { Vec::new() },
+        chain: if chain.len() > 1 { chain } else { Vec::new() },
+        needs_main,
+        refer,
+    })
+}
+
+/// `A verb` / `A and B verb_plural`, or nothing for no names.
+fn subject(names: &[String], verb: &str, verb_plural: &str) -> Option<String> {
+    match names {
+        [] => None,
+        [one] => Some(format!("{one} {verb}")),
+        many => Some(format!("{} {verb_plural}", many.join(" and "))),
+    }
+}
+
+fn readme_skip(s: &crate::Skipped) -> ReadmeSkip {
+    ReadmeSkip {
+        path: md_code(&s.path, false),
+        reason: md_text(&s.reason),
+    }
+}
+
+fn recorded_on(f: &Facts) -> Option<String> {
+    let about: Vec<String> = [&f.os_pretty_name, &f.arch]
+        .into_iter()
+        .filter(|s| !s.is_empty())
+        .map(|s| md_text(&puppet::comment_text(s, 200)))
+        .collect();
+    match (f.hostname.is_empty(), about.is_empty()) {
+        (true, true) => None,
+        (true, false) => Some(about.join(", ")),
+        (false, true) => Some(md_code(&f.hostname, false)),
+        (false, false) => Some(format!(
+            "{} ({})",
+            md_code(&f.hostname, false),
+            about.join(", ")
+        )),
+    }
+}
+
+fn notice_line(n: &Notice) -> String {
+    let message = md_text(&puppet::comment_text(&n.message, usize::MAX));
+    match &n.path {
+        Some(p) => format!(
+            "{}: {}: {message}",
+            n.kind.as_str(),
+            md_code(&display_path(p), false)
+        ),
+        None => format!("{}: {message}", n.kind.as_str()),
+    }
+}
+
+/// A Markdown code span holding `s` verbatim, whatever backticks it holds;
+/// in a table cell `|` must be escaped even inside code.
+pub(crate) fn md_code(s: &str, in_table: bool) -> String {
+    let longest_run = s.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest_run + 1);
+    let pad = if s.starts_with(['`', ' ']) || s.ends_with(['`', ' ']) || s.is_empty() {
+        " "
+    } else {
+        ""
+    };
+    let body = if in_table {
+        s.replace('|', "\\|")
+    } else {
+        s.to_string()
+    };
+    format!("{fence}{pad}{body}{pad}{fence}")
+}
+
+/// Plain text with the characters Markdown would act on escaped. An `_`
+/// inside a word (`x86_64`) is left alone: it cannot start emphasis.
+pub(crate) fn md_text(s: &str) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = String::with_capacity(s.len());
+    for (i, &c) in chars.iter().enumerate() {
+        let in_word = |j: Option<usize>| {
+            j.and_then(|j| chars.get(j))
+                .is_some_and(|c| c.is_alphanumeric())
+        };
+        let intraword = c == '_' && in_word(i.checked_sub(1)) && in_word(Some(i + 1));
+        if "\\`*_[]<>|".contains(c) && !intraword {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn md_code_cases() {
+        let cases = [
+            ("plain", "/etc/x", false, "`/etc/x`"),
+            ("backtick inside", "/etc/a`b", false, "``/etc/a`b``"),
+            ("leading backtick", "`x", false, "`` `x ``"),
+            ("pipe in table", "/etc/a|b", true, "`/etc/a\\|b`"),
+            ("pipe outside table", "/etc/a|b", false, "`/etc/a|b`"),
+            ("trailing space", "/etc/a ", false, "` /etc/a  `"),
+        ];
+        for (name, input, table, want) in cases {
+            assert_eq!(md_code(input, table), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn md_text_cases() {
+        assert_eq!(md_text("_a_b_ *c* <d>"), "\\_a_b\\_ \\*c\\* \\<d\\>");
+        assert_eq!(md_text("plain words."), "plain words.");
+    }
+
+    #[test]
+    fn elsewhere_lists_a_few_and_counts_many() {
+        let few: Vec<String> = ["/etc/group", "/etc/passwd"].map(String::from).to_vec();
+        assert_eq!(
+            elsewhere_line("accounts", &few),
+            "accounts: `/etc/group`, `/etc/passwd`"
+        );
+        let many: Vec<String> = (0..5).map(|i| format!("/usr/share/x{i}")).collect();
+        assert_eq!(
+            elsewhere_line("package nginx", &many),
+            "package nginx: 5 paths"
+        );
+    }
+}
