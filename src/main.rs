@@ -98,9 +98,12 @@ enum Command {
         /// Module and class name [default: derived from the session name]
         #[arg(long, value_name = "NAME")]
         module_name: Option<String>,
-        /// Copy secret contents into the module (as Sensitive values)
+        /// Copy secret contents and password hashes into the module (as Sensitive values)
         #[arg(long)]
         include_secrets: bool,
+        /// Pin installed packages to the exact recorded versions
+        #[arg(long)]
+        pin_versions: bool,
     },
     /// The recorder daemon (started by `begin`; not for direct use)
     #[command(name = "__daemon", hide = true)]
@@ -210,7 +213,17 @@ fn run(cli: Cli) -> Result<ExitCode> {
             output: out,
             module_name,
             include_secrets,
-        } => manifest(&db, &name, &out, module_name, include_secrets)?,
+            pin_versions,
+        } => manifest(
+            &db,
+            &name,
+            &out,
+            module_name,
+            ManifestFlags {
+                include_secrets,
+                pin_versions,
+            },
+        )?,
         Command::Daemon {
             resume,
             ready_fd,
@@ -274,7 +287,7 @@ fn record(
         .with_context(|| format!("cannot finish session '{name}'"))?;
     output::print_finish(&finished);
     if let Some(out) = out {
-        manifest(db, &name, out, None, false)?;
+        manifest(db, &name, out, None, ManifestFlags::default())?;
     }
     let status = status.with_context(|| {
         format!(
@@ -321,12 +334,18 @@ fn exit_code_of(status: std::process::ExitStatus) -> ExitCode {
     }
 }
 
+#[derive(Clone, Copy, Default)]
+struct ManifestFlags {
+    include_secrets: bool,
+    pin_versions: bool,
+}
+
 fn manifest(
     db: &Path,
     name: &str,
     out: &Path,
     module_name: Option<String>,
-    include_secrets: bool,
+    flags: ManifestFlags,
 ) -> Result<()> {
     let store = recorder::Store::open_existing(db)?;
     let cs = store.change_set(name)?;
@@ -336,7 +355,8 @@ fn manifest(
     let module_name = module_name.unwrap_or_else(|| manifest_gen::default_module_name(name));
     manifest_gen::validate_module_name(&module_name).context("--module-name")?;
     let mut opts = manifest_gen::ModuleOptions::new(module_name);
-    opts.include_secrets = include_secrets;
+    opts.include_secrets = flags.include_secrets;
+    opts.pin_versions = flags.pin_versions;
     let module = manifest_gen::generate(&cs, &store, &opts)
         .with_context(|| format!("cannot generate the module of session '{name}'"))?;
     manifest_gen::write_module(&module, out)

@@ -5,9 +5,10 @@
 //! script made while the package manager ran, an account database or a
 //! service enablement link is not the admin's work as a file: the package,
 //! user, group and service resources reproduce it. Timing comes from the
-//! timeline: the daemon also watches the package manager's own database, so
-//! its activity windows are known to the nanosecond.
+//! timeline: the daemon also watches the package managers' lock files,
+//! which dpkg, apt and rpm hold open for exactly one run.
 
+use crate::event::EventKind;
 use crate::model::{is_within, parent, Change, ChangeKind, EntryKind, Origin};
 use crate::probe::{
     Accounts, Enablement, PackageSnapshot, PackageState, Service, Services, SystemSnapshot,
@@ -19,9 +20,6 @@ use crate::system::{
 use crate::target::Target;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-/// Directories whose changes mean "the package manager is working".
-pub const PACKAGE_ACTIVITY_DIRS: &[&str] = &["/var/lib/dpkg/updates", "/var/lib/rpm"];
-
 /// Account databases: expressed as user and group resources.
 const ACCOUNT_FILES: &[&[u8]] = &[
     b"/etc/passwd",
@@ -32,16 +30,13 @@ const ACCOUNT_FILES: &[&[u8]] = &[
     b"/etc/subgid",
 ];
 
-/// Events of the package manager closer than this belong to one run.
-const WINDOW_GAP_NS: i64 = 3_000_000_000;
-
 /// Everything attribution looks at besides the two snapshots.
 pub struct Inputs<'a> {
     pub target: &'a Target,
     /// The session's watched roots: only paths below them are changes.
     pub watched: &'a [Vec<u8>],
-    /// (time, path) of every watcher event, oldest first.
-    pub events: &'a [(i64, Vec<u8>)],
+    /// (time, kind, path) of every event, oldest first.
+    pub events: &'a [(i64, EventKind, Vec<u8>)],
     /// Who owns a path, and its stock md5, at finish.
     pub owner_of: &'a dyn Fn(&[u8]) -> Option<String>,
     pub stock_md5: &'a dyn Fn(&[u8]) -> Option<String>,
@@ -183,34 +178,56 @@ fn is_service_link(c: &Change) -> bool {
     false
 }
 
-/// Runs of package-manager activity: [first event, last event] of each
-/// cluster of events in its database directories.
-fn activity_windows(events: &[(i64, Vec<u8>)]) -> Vec<(i64, i64)> {
-    let mut times: Vec<i64> = events
-        .iter()
-        .filter(|(_, p)| {
-            PACKAGE_ACTIVITY_DIRS
-                .iter()
-                .any(|d| is_within(p, d.as_bytes()))
-        })
-        .map(|(t, _)| *t)
-        .collect();
-    times.sort_unstable();
+/// Runs of the package manager: from the first open of one of its lock
+/// files to the matching close (a lock still held at finish runs on).
+fn activity_windows(events: &[(i64, EventKind, Vec<u8>)]) -> Vec<(i64, i64)> {
+    let mut open: HashMap<&[u8], (u32, i64)> = HashMap::new();
     let mut out: Vec<(i64, i64)> = Vec::new();
-    for t in times {
-        match out.last_mut() {
-            Some((_, end)) if t - *end <= WINDOW_GAP_NS => *end = t,
-            _ => out.push((t, t)),
+    for (t, kind, path) in events {
+        match kind {
+            EventKind::LockOpened => {
+                let e = open.entry(&path[..]).or_insert((0, *t));
+                if e.0 == 0 {
+                    e.1 = *t;
+                }
+                e.0 += 1;
+            }
+            EventKind::LockClosed => {
+                if let Some(e) = open.get_mut(&path[..]) {
+                    if e.0 > 0 {
+                        e.0 -= 1;
+                        if e.0 == 0 {
+                            out.push((e.1, *t));
+                        }
+                    }
+                }
+            }
+            _ => {}
         }
     }
-    out
+    out.extend(
+        open.values()
+            .filter(|(n, _)| *n > 0)
+            .map(|(_, start)| (*start, i64::MAX)),
+    );
+    out.sort_unstable();
+    let mut merged: Vec<(i64, i64)> = Vec::new();
+    for (a, b) in out {
+        match merged.last_mut() {
+            Some((_, end)) if a <= *end => *end = (*end).max(b),
+            _ => merged.push((a, b)),
+        }
+    }
+    merged
 }
 
 /// Event times by path.
-fn event_times(events: &[(i64, Vec<u8>)]) -> HashMap<&[u8], Vec<i64>> {
+fn event_times(events: &[(i64, EventKind, Vec<u8>)]) -> HashMap<&[u8], Vec<i64>> {
     let mut m: HashMap<&[u8], Vec<i64>> = HashMap::new();
-    for (t, p) in events {
-        m.entry(&p[..]).or_default().push(*t);
+    for (t, kind, p) in events {
+        if !matches!(kind, EventKind::LockOpened | EventKind::LockClosed) {
+            m.entry(&p[..]).or_default().push(*t);
+        }
     }
     m
 }
@@ -429,10 +446,17 @@ fn diff_accounts(
             continue;
         }
         let k = kind(b.is_some(), a.is_some());
+        // /home is not watched: a new user whose home exists now got it
+        // from useradd -m (or the home was recorded as created).
         let home_created = a.is_some_and(|u| {
             changes
                 .iter()
                 .any(|c| c.kind == ChangeKind::DirCreated && c.path == u.home.as_bytes())
+                || (k == AccountChangeKind::Created
+                    && u.home.starts_with('/')
+                    && u.home != "/"
+                    && std::fs::symlink_metadata(target.host_path(u.home.as_bytes()))
+                        .is_ok_and(|m| m.is_dir()))
         });
         users.push(UserChange {
             name: n.clone(),
@@ -778,21 +802,32 @@ mod tests {
     }
 
     #[test]
-    fn activity_windows_merge_close_events_and_paths_inherit_from_parents() {
-        let ev = |t: i64, p: &str| (t, p.as_bytes().to_vec());
+    fn lock_windows_and_paths_that_inherit_from_parents() {
+        use EventKind::*;
+        let ev = |t: i64, k: EventKind, p: &str| (t, k, p.as_bytes().to_vec());
         let s = 1_000_000_000;
         let events = vec![
-            ev(10 * s, "/var/lib/dpkg/updates/0000"),
-            ev(11 * s, "/etc/nginx"),
-            ev(12 * s, "/var/lib/dpkg/updates/0001"),
-            ev(13 * s, "/etc/nginx/conf.d/app.conf"),
-            ev(30 * s, "/var/lib/dpkg/updates/0002"),
-            ev(40 * s, "/etc/edited"),
-            ev(29 * s, "/etc/mixed"),
-            ev(30 * s, "/etc/mixed"),
+            ev(10 * s, LockOpened, "/var/lib/dpkg/lock-frontend"),
+            ev(10 * s, LockOpened, "/var/lib/dpkg/lock"),
+            ev(11 * s, Created, "/etc/nginx"),
+            ev(12 * s, LockClosed, "/var/lib/dpkg/lock"),
+            ev(12 * s, LockOpened, "/var/lib/dpkg/lock"),
+            ev(13 * s, LockClosed, "/var/lib/dpkg/lock"),
+            ev(14 * s, LockClosed, "/var/lib/dpkg/lock-frontend"),
+            // the admin, a second after apt finished
+            ev(15 * s, Modified, "/etc/nginx/nginx.conf"),
+            ev(16 * s, LockOpened, "/var/lib/dpkg/lock"),
+            ev(17 * s, Modified, "/etc/mixed"),
+            ev(18 * s, LockClosed, "/var/lib/dpkg/lock"),
+            ev(19 * s, Modified, "/etc/mixed"),
+            ev(20 * s, LockOpened, "/var/lib/dpkg/lock"),
+            ev(21 * s, Created, "/etc/still-running"),
         ];
         let w = activity_windows(&events);
-        assert_eq!(w, vec![(10 * s, 12 * s), (30 * s, 30 * s)]);
+        assert_eq!(
+            w,
+            vec![(10 * s, 14 * s), (16 * s, 18 * s), (20 * s, i64::MAX)]
+        );
         let seen = event_times(&events);
         assert!(all_in_windows(b"/etc/nginx", &w, &seen));
         assert!(
@@ -800,14 +835,14 @@ mod tests {
             "inherits /etc/nginx"
         );
         assert!(
-            !all_in_windows(b"/etc/nginx/conf.d/app.conf", &w, &seen),
-            "written after dpkg finished"
+            !all_in_windows(b"/etc/nginx/nginx.conf", &w, &seen),
+            "edited after apt finished"
         );
-        assert!(!all_in_windows(b"/etc/edited", &w, &seen));
         assert!(
             !all_in_windows(b"/etc/mixed", &w, &seen),
             "one event outside is the admin's"
         );
+        assert!(all_in_windows(b"/etc/still-running", &w, &seen));
         assert!(!all_in_windows(b"/srv/never", &w, &seen));
     }
 

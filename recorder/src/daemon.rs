@@ -189,12 +189,12 @@ fn start(args: &DaemonArgs) -> Result<(Ready, Handles)> {
             }),
         }
     }
-    // The package manager's own database: its activity windows tell which
-    // files its maintainer scripts made. Never reconciled as changes.
-    for dir in crate::attribute::PACKAGE_ACTIVITY_DIRS {
+    // The package managers' locks: held for exactly one run, they tell which
+    // files maintainer scripts made. Never reconciled as changes.
+    for (dir, _) in crate::event::PACKAGE_LOCKS {
         let host = target.host_path(dir.as_bytes());
         if std::fs::symlink_metadata(&host).is_ok_and(|m| m.is_dir()) {
-            set.add(&host, dir.as_bytes(), &tx);
+            set.add_locks(&host, dir.as_bytes(), &tx);
         }
     }
     if !notices.is_empty() {

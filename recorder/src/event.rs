@@ -27,6 +27,10 @@ pub enum EventKind {
     Started,
     /// The daemon stopped watching (cleanly).
     Stopped,
+    /// A package manager lock was taken (opened) ...
+    LockOpened,
+    /// ... and released (closed): together, a run of the package manager.
+    LockClosed,
 }
 
 impl EventKind {
@@ -41,6 +45,8 @@ impl EventKind {
             EventKind::WatchLimit => "watch_limit",
             EventKind::Started => "started",
             EventKind::Stopped => "stopped",
+            EventKind::LockOpened => "lock_opened",
+            EventKind::LockClosed => "lock_closed",
         }
     }
 
@@ -55,6 +61,8 @@ impl EventKind {
             "watch_limit" => EventKind::WatchLimit,
             "started" => EventKind::Started,
             "stopped" => EventKind::Stopped,
+            "lock_opened" => EventKind::LockOpened,
+            "lock_closed" => EventKind::LockClosed,
             _ => return None,
         })
     }
@@ -132,6 +140,30 @@ pub fn watch_mask() -> inotify::WatchMask {
         | W::DONT_FOLLOW
         | W::ONLYDIR
         | W::EXCL_UNLINK
+}
+
+/// Package managers' lock files: held open for exactly one run.
+pub const PACKAGE_LOCKS: &[(&str, &[&str])] = &[
+    ("/var/lib/dpkg", &["lock", "lock-frontend"]),
+    ("/var/lib/rpm", &[".rpm.lock"]),
+];
+
+/// The mask for a directory holding package-manager locks: only opens and
+/// closes matter there.
+pub fn lock_mask() -> inotify::WatchMask {
+    use inotify::WatchMask as W;
+    W::OPEN | W::CLOSE_WRITE | W::CLOSE_NOWRITE | W::DONT_FOLLOW | W::ONLYDIR
+}
+
+/// Translate an event in a lock directory: `None` unless it opens or closes.
+pub fn translate_lock(mask: EventMask) -> Option<EventKind> {
+    if mask.contains(EventMask::OPEN) {
+        Some(EventKind::LockOpened)
+    } else if mask.intersects(EventMask::CLOSE_WRITE | EventMask::CLOSE_NOWRITE) {
+        Some(EventKind::LockClosed)
+    } else {
+        None
+    }
 }
 
 /// Translate an inotify mask (plus its cookie) into our vocabulary. Pure.
@@ -278,6 +310,17 @@ mod tests {
     }
 
     #[test]
+    fn lock_translation() {
+        assert_eq!(translate_lock(M::OPEN), Some(EventKind::LockOpened));
+        assert_eq!(translate_lock(M::CLOSE_WRITE), Some(EventKind::LockClosed));
+        assert_eq!(
+            translate_lock(M::CLOSE_NOWRITE),
+            Some(EventKind::LockClosed)
+        );
+        assert_eq!(translate_lock(M::MODIFY), None);
+    }
+
+    #[test]
     fn kinds_round_trip() {
         for k in [
             EventKind::Created,
@@ -289,6 +332,8 @@ mod tests {
             EventKind::WatchLimit,
             EventKind::Started,
             EventKind::Stopped,
+            EventKind::LockOpened,
+            EventKind::LockClosed,
         ] {
             assert_eq!(EventKind::parse(k.as_str()), Some(k));
         }

@@ -325,12 +325,12 @@ fn system_changes(
             None
         }
     };
-    let events: Vec<(i64, Vec<u8>)> = store
+    let events: Vec<(i64, crate::event::EventKind, Vec<u8>)> = store
         .events(session.id)?
         .into_iter()
         .flat_map(|e| {
-            let t = e.time_ns;
-            e.path.into_iter().chain(e.path_to).map(move |p| (t, p))
+            let (t, k) = (e.time_ns, e.kind);
+            e.path.into_iter().chain(e.path_to).map(move |p| (t, k, p))
         })
         .collect();
     let contents: HashMap<Vec<u8>, Vec<u8>> = outcome

@@ -71,8 +71,7 @@ impl Scanner<'_> {
                             .io_error()
                             .map(|io| io.to_string())
                             .unwrap_or_else(|| e.to_string());
-                        if e
-                            .io_error()
+                        if e.io_error()
                             .is_none_or(|io| io.kind() != std::io::ErrorKind::NotFound)
                         {
                             notices.push(Notice {

@@ -8,7 +8,10 @@
 //! lost). Renames are paired by cookie. A queue overflow becomes an event
 //! and a rescan mark: never "carry on".
 
-use crate::event::{translate, watch_mask, Event, EventKind, EventSource, Translated};
+use crate::event::{
+    lock_mask, translate, translate_lock, watch_mask, Event, EventKind, EventSource, Translated,
+    PACKAGE_LOCKS,
+};
 use crate::ignore_rules::Ignore;
 use crate::model::{is_within, join};
 use crate::target::Target;
@@ -44,10 +47,25 @@ impl WatchSet {
     /// watch limit, reports it once (event + rescan mark) and gives up
     /// adding more: the session degrades to a rescan at finish.
     pub fn add(&self, host: &std::path::Path, dir: &[u8], tx: &Sender<Msg>) {
+        self.add_with(host, dir, tx, watch_mask());
+    }
+
+    /// Watch a package manager's lock directory: opens and closes only.
+    pub fn add_locks(&self, host: &std::path::Path, dir: &[u8], tx: &Sender<Msg>) {
+        self.add_with(host, dir, tx, lock_mask());
+    }
+
+    fn add_with(
+        &self,
+        host: &std::path::Path,
+        dir: &[u8],
+        tx: &Sender<Msg>,
+        mask: inotify::WatchMask,
+    ) {
         if self.limit_hit.load(Ordering::Relaxed) {
             return;
         }
-        match self.watches.clone().add(host, watch_mask()) {
+        match self.watches.clone().add(host, mask) {
             Ok(wd) => {
                 let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
                 if map.insert(wd, dir.to_vec()).is_none() {
@@ -295,6 +313,15 @@ impl Watcher {
         let Some(dir) = self.set.dir_of(&wd) else {
             return;
         };
+        if let Some((_, names)) = PACKAGE_LOCKS.iter().find(|(d, _)| d.as_bytes() == dir) {
+            let is_lock = name
+                .as_deref()
+                .is_some_and(|n| names.iter().any(|l| l.as_bytes() == n));
+            if let (true, Some(kind), Some(n)) = (is_lock, translate_lock(mask), &name) {
+                self.send(kind, join(&dir, n), None, EventSource::Watcher);
+            }
+            return;
+        }
         let path = match &name {
             Some(n) if !n.is_empty() => join(&dir, n),
             _ => dir,
