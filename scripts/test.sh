@@ -7,4 +7,14 @@ HERE=$(dirname -- "$(readlink -f -- "${BASH_SOURCE[0]}")")
 TOP=$(dirname -- "$HERE")
 cd "$TOP"
 "$HERE/setup-host.sh"
-cargo test --workspace --locked -- --test-threads="${TEST_THREADS:-4}"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+# No doc tests exist; leaving them out keeps the last closing line a real one.
+set +e
+cargo test --workspace --locked --lib --bins --tests -- --test-threads="${TEST_THREADS:-4}" 2>&1 | tee "$log"
+rc=${PIPESTATUS[0]}
+set -e
+# One closing line over every test binary.
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i == "passed;") p += $(i-1); if ($i == "failed;") f += $(i-1) } }
+     END { printf "%d passed, %d failed\n", p, f }' "$log"
+exit "$rc"
