@@ -1,0 +1,336 @@
+//! Intents: the commands `cft-shim` saw run during a recording session
+//! (`apt-get install nginx`, the `systemctl enable` its maintainer script
+//! ran), so that later steps can say *why* a file changed.
+//!
+//! Two halves. The shim's hot path ([`IntentLog`]) opens an existing
+//! database directly, never creates or migrates it, waits at most
+//! [`SHIM_BUSY_TIMEOUT`] for a lock, and records nothing when the schema
+//! predates intents or no session is recording. The reader half
+//! ([`Store::intents`]) decodes rows for the generator, in one place.
+//!
+//! `argv` is stored as one BLOB: every argument's bytes followed by a NUL
+//! (arguments cannot contain NUL, so this is unambiguous and byte-exact).
+
+use super::{db_err, Store};
+use crate::error::Result;
+use rusqlite::{params, Connection, OpenFlags, Row};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// How long the shim waits for another writer before giving up on recording
+/// (the real tool runs regardless).
+pub const SHIM_BUSY_TIMEOUT: Duration = Duration::from_millis(200);
+
+/// The first schema version that has the `intents` table.
+const INTENTS_SCHEMA: i64 = 3;
+
+/// One recorded invocation of a wrapped tool.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Intent {
+    pub id: i64,
+    /// The enclosing intent (the package manager that ran this maintainer
+    /// script's command), if any.
+    pub parent: Option<i64>,
+    /// Every argument, `argv[0]` (the name the tool was called by) first.
+    pub argv: Vec<Vec<u8>>,
+    pub cwd: Vec<u8>,
+    pub uid: u32,
+    pub pid: i32,
+    pub ppid: i32,
+    pub start_ns: i64,
+    /// None while the tool runs (or if its end could not be recorded).
+    pub end_ns: Option<i64>,
+    pub exit_code: Option<i32>,
+    /// The signal that killed the tool.
+    pub signal: Option<i32>,
+}
+
+/// What the shim knows when it launches the real tool.
+#[derive(Clone, Debug)]
+pub struct IntentStart<'a> {
+    /// The session named by `CFT_SESSION`; None means the session
+    /// recording the root `/`.
+    pub session: Option<&'a str>,
+    /// `CFT_INTENT_PARENT` as passed down by an enclosing shim; ignored
+    /// unless it names an intent of the same session.
+    pub parent: Option<i64>,
+    pub argv: &'a [&'a [u8]],
+    pub cwd: &'a [u8],
+    pub uid: u32,
+    pub pid: i32,
+    pub ppid: i32,
+    pub start_ns: i64,
+}
+
+/// How the tool ended: an exit code or the signal that killed it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IntentEnd {
+    pub end_ns: i64,
+    pub exit_code: Option<i32>,
+    pub signal: Option<i32>,
+}
+
+/// The shim's connection: no migration, short busy timeout.
+pub struct IntentLog {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl IntentLog {
+    /// Open the database at `db` for recording intents. `Ok(None)` when
+    /// there is nothing to record into: no database file, or a schema that
+    /// predates intents (an older cft made it; never migrated from here).
+    pub fn open(db: &Path) -> Result<Option<IntentLog>> {
+        if !db.exists() {
+            return Ok(None);
+        }
+        let conn = Connection::open_with_flags(
+            db,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| db_err(db, e))?;
+        conn.busy_timeout(SHIM_BUSY_TIMEOUT)
+            .map_err(|e| db_err(db, e))?;
+        // Per connection; FULL would fsync the WAL on every commit.
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(|e| db_err(db, e))?;
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| db_err(db, e))?;
+        if version < INTENTS_SCHEMA {
+            return Ok(None);
+        }
+        Ok(Some(IntentLog {
+            conn,
+            path: db.to_path_buf(),
+        }))
+    }
+
+    /// Record the start of an invocation in the selected recording session,
+    /// in one statement. `Ok(None)` when no such session is recording.
+    pub fn start(&self, s: &IntentStart) -> Result<Option<i64>> {
+        let argv = encode_argv(s.argv);
+        let n = self
+            .conn
+            .execute(
+                "INSERT INTO intents (session_id, parent, argv, cwd, uid, pid, ppid, start_ns)
+                 SELECT s.id,
+                        (SELECT i.id FROM intents i WHERE i.id = ?1 AND i.session_id = s.id),
+                        ?2, ?3, ?4, ?5, ?6, ?7
+                 FROM sessions s
+                 WHERE s.state = 'recording'
+                   AND CASE WHEN ?8 IS NULL THEN s.root = ?9 ELSE s.name = ?8 END
+                 ORDER BY s.id LIMIT 1",
+                params![
+                    s.parent,
+                    argv,
+                    s.cwd,
+                    s.uid,
+                    s.pid,
+                    s.ppid,
+                    s.start_ns,
+                    s.session,
+                    &b"/"[..]
+                ],
+            )
+            .map_err(|e| db_err(&self.path, e))?;
+        Ok((n == 1).then(|| self.conn.last_insert_rowid()))
+    }
+
+    /// Record how the invocation `id` ended.
+    pub fn end(&self, id: i64, end: &IntentEnd) -> Result<()> {
+        self.conn
+            .execute(
+                "UPDATE intents SET end_ns = ?2, exit_code = ?3, signal = ?4 WHERE id = ?1",
+                params![id, end.end_ns, end.exit_code, end.signal],
+            )
+            .map_err(|e| db_err(&self.path, e))?;
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Every intent of a session, in the order they started.
+    pub fn intents(&self, session: i64) -> Result<Vec<Intent>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT id, parent, argv, cwd, uid, pid, ppid, start_ns, end_ns, exit_code, signal
+                 FROM intents WHERE session_id = ?1 ORDER BY id",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([session], intent_from_row)
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(|e| self.err(e))
+    }
+}
+
+fn intent_from_row(r: &Row) -> rusqlite::Result<Intent> {
+    Ok(Intent {
+        id: r.get(0)?,
+        parent: r.get(1)?,
+        argv: decode_argv(&r.get::<_, Vec<u8>>(2)?),
+        cwd: r.get(3)?,
+        uid: r.get(4)?,
+        pid: r.get(5)?,
+        ppid: r.get(6)?,
+        start_ns: r.get(7)?,
+        end_ns: r.get(8)?,
+        exit_code: r.get(9)?,
+        signal: r.get(10)?,
+    })
+}
+
+/// Every argument followed by a NUL byte.
+pub fn encode_argv(argv: &[&[u8]]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(argv.iter().map(|a| a.len() + 1).sum());
+    for a in argv {
+        out.extend_from_slice(a);
+        out.push(0);
+    }
+    out
+}
+
+/// The inverse of [`encode_argv`]; a missing final NUL (a row written by
+/// something else) still yields the last argument.
+pub fn decode_argv(blob: &[u8]) -> Vec<Vec<u8>> {
+    let mut out: Vec<Vec<u8>> = blob.split(|&b| b == 0).map(<[u8]>::to_vec).collect();
+    if blob.last().is_none_or(|&b| b == 0) {
+        out.pop();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Facts;
+    use crate::store::NewSession;
+
+    #[test]
+    fn argv_round_trips() {
+        let cases: &[(&str, &[&[u8]])] = &[
+            ("empty", &[]),
+            ("one", &[b"true"]),
+            ("empty args", &[b"", b"x", b""]),
+            ("non-utf8", &[b"\xff\xfe", b"a b", b"'\"$(x)"]),
+        ];
+        for (name, argv) in cases {
+            let back = decode_argv(&encode_argv(argv));
+            let want: Vec<Vec<u8>> = argv.iter().map(|a| a.to_vec()).collect();
+            assert_eq!(back, want, "{name}");
+        }
+        assert_eq!(decode_argv(b"a\0b"), vec![b"a".to_vec(), b"b".to_vec()]);
+    }
+
+    fn session(store: &mut Store, name: &str, root: &[u8]) -> i64 {
+        store
+            .create_session(&NewSession {
+                name: name.into(),
+                description: None,
+                root: root.to_vec(),
+                watched: vec![],
+                content_cap: 1,
+                ignore_patterns: vec![],
+                facts: Facts::default(),
+            })
+            .unwrap()
+            .id
+    }
+
+    fn start<'a>(
+        session: Option<&'a str>,
+        parent: Option<i64>,
+        argv: &'a [&'a [u8]],
+    ) -> IntentStart<'a> {
+        IntentStart {
+            session,
+            parent,
+            argv,
+            cwd: b"/tmp",
+            uid: 0,
+            pid: 10,
+            ppid: 9,
+            start_ns: 100,
+        }
+    }
+
+    #[test]
+    fn records_into_the_session_recording_slash_or_the_named_one() {
+        let tmp = tempfile::tempdir().unwrap();
+        let db = tmp.path().join("cft.db");
+        assert!(
+            IntentLog::open(&db).unwrap().is_none(),
+            "no database: nothing"
+        );
+        let mut store = Store::open(&db).unwrap();
+        let log = IntentLog::open(&db).unwrap().unwrap();
+        assert_eq!(log.start(&start(None, None, &[b"apt-get"])).unwrap(), None);
+
+        let chroot = session(&mut store, "chroot", b"/srv/chroot");
+        let host = session(&mut store, "host", b"/");
+        let top = log
+            .start(&start(None, None, &[b"apt-get", b"install", b"\xff"]))
+            .unwrap()
+            .unwrap();
+        let child = log
+            .start(&start(None, Some(top), &[b"systemctl", b"enable", b"x"]))
+            .unwrap()
+            .unwrap();
+        // A parent from another session is not this one's parent.
+        let named = log
+            .start(&start(Some("chroot"), Some(top), &[b"useradd", b"u"]))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            log.start(&start(Some("nope"), None, &[b"x"])).unwrap(),
+            None
+        );
+        log.end(
+            child,
+            &IntentEnd {
+                end_ns: 200,
+                exit_code: None,
+                signal: Some(15),
+            },
+        )
+        .unwrap();
+
+        let got = store.intents(host).unwrap();
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].id, top);
+        assert_eq!(got[0].parent, None);
+        assert_eq!(
+            got[0].argv,
+            vec![b"apt-get".to_vec(), b"install".to_vec(), b"\xff".to_vec()]
+        );
+        assert_eq!((got[0].end_ns, got[0].exit_code), (None, None));
+        assert_eq!(got[1].parent, Some(top));
+        assert_eq!((got[1].end_ns, got[1].signal), (Some(200), Some(15)));
+        assert_eq!(
+            (got[1].cwd.as_slice(), got[1].pid, got[1].ppid),
+            (&b"/tmp"[..], 10, 9)
+        );
+        let c = store.intents(chroot).unwrap();
+        assert_eq!((c.len(), c[0].id, c[0].parent), (1, named, None));
+
+        // Erasing a session takes its intents with it.
+        store.set_finished(host).unwrap();
+        store.erase_session(host).unwrap();
+        assert!(store.intents(host).unwrap().is_empty());
+    }
+
+    #[test]
+    fn an_old_schema_records_nothing() {
+        let tmp = tempfile::tempdir().unwrap();
+        let db = tmp.path().join("old.db");
+        let conn = Connection::open(&db).unwrap();
+        conn.execute_batch(include_str!("../../migrations/0001_init.sql"))
+            .unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        drop(conn);
+        assert!(IntentLog::open(&db).unwrap().is_none());
+    }
+}
