@@ -3,6 +3,7 @@
 #   debootstrap zstd util-linux   build and enter the test root filesystem
 #   puppet-agent puppet-lint      validate, lint and apply generated modules
 #   libxml2-utils libvirt-clients validate appliance descriptors (xmllint, virt-xml-validate)
+#   python3-venv                  the pykickstart venv (ksvalidator, from PyPI) under $TESTBED_DIR
 # Then builds the cached Debian root filesystem tarballs (base and +puppet)
 # under $TESTBED_DIR (default /var/tmp/cft-testbed), outside the repository,
 # once: later runs reuse them. Idempotent.
@@ -10,7 +11,7 @@ set -euo pipefail
 [ "$(id -u)" = 0 ] || { echo "setup-host.sh: must run as root (apt-get, debootstrap)" >&2; exit 1; }
 HERE=$(dirname -- "$(readlink -f -- "${BASH_SOURCE[0]}")")
 TOP=$(dirname -- "$HERE")
-pkgs=(debootstrap zstd util-linux puppet-agent puppet-lint libxml2-utils libvirt-clients)
+pkgs=(debootstrap zstd util-linux puppet-agent puppet-lint libxml2-utils libvirt-clients python3-venv)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -21,4 +22,6 @@ if [ ${#missing[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
 fi
 "$TOP/testbed/make-rootfs.sh" build --puppet
+# ksvalidator for the partial kickstart tests: creates $TESTBED_DIR/venv-pykickstart once.
+"$TOP/testbed/validate-kickstart.sh" --version-only >&2
 echo "setup-host: puppet $(puppet --version), $(puppet-lint --version 2>&1 | head -n1), debootstrap $(dpkg-query -W -f='${Version}' debootstrap)" >&2

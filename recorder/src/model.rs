@@ -350,6 +350,56 @@ pub struct Facts {
     /// Machine architecture (`uname -m`).
     pub arch: String,
     pub kernel: String,
+    /// Online CPUs of the host the session was recorded on (`nproc`).
+    #[serde(default)]
+    pub vcpus: u32,
+    /// `MemTotal` from the host's `/proc/meminfo`, in KiB.
+    #[serde(default)]
+    pub memory_kib: u64,
+    /// The CPU flags an appliance descriptor cares about (`pae`, `acpi`,
+    /// `apic` from `/proc/cpuinfo`), sorted.
+    #[serde(default)]
+    pub cpu_flags: Vec<String>,
+    /// Network interfaces from `/sys/class/net` except `lo`, sorted by name.
+    #[serde(default)]
+    pub interfaces: Vec<NetInterface>,
+    /// The target's `/etc/fstab` entries in file order (plus, when the root
+    /// is `/`, mounted block devices that fstab does not list).
+    #[serde(default)]
+    pub filesystems: Vec<FsFact>,
+    /// The running kernel is a Xen paravirtualised guest.
+    #[serde(default)]
+    pub xen_pv: bool,
+}
+
+/// A network interface of the recorded machine. The MAC address is a
+/// deploy-time value: kept as a fact, never put into a descriptor.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetInterface {
+    pub name: String,
+    pub mac: String,
+    /// Backed by a device (`/sys/class/net/NAME/device` exists), as opposed
+    /// to a virtual interface (bridge, veth, ifb...).
+    #[serde(default)]
+    pub physical: bool,
+}
+
+/// A filesystem of the recorded machine (one fstab line, escapes decoded).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FsFact {
+    /// First fstab field as written: `/dev/vda1`, `UUID=...`, `tmpfs`...
+    pub device: String,
+    /// Mount point (`none` or `swap` for swap).
+    pub mount_point: String,
+    pub fstype: String,
+    pub options: String,
+    /// Total size in MB (statvfs, or `/proc/swaps` for swap), when it was
+    /// mounted on the recording host.
+    #[serde(default)]
+    pub size_mb: Option<u64>,
+    /// Used size in MB, when known.
+    #[serde(default)]
+    pub used_mb: Option<u64>,
 }
 
 /// Lifecycle state of a session.

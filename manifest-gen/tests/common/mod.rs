@@ -139,6 +139,7 @@ impl Fixture {
                     os_pretty_name: "Debian GNU/Linux 12 (bookworm)".into(),
                     arch: "x86_64".into(),
                     kernel: "6.1.0".into(),
+                    ..Facts::default()
                 },
             },
             changes,

@@ -1,0 +1,186 @@
+//! The partial kickstart of an appliance: only what the builder must
+//! control (the descriptor's disk layout, repositories, the packages needed
+//! to provision, the masterless Puppet run of the recipe's module). Site
+//! decisions (lang, keyboard, timezone, rootpw, network) stay out: the site
+//! appends this file to its own kickstart.
+//!
+//! The layout comes from [`crate::descriptor::appliance`], so the kickstart
+//! and the descriptor cannot disagree. Values reach the text only after
+//! validation (mount points without blanks or quotes, a checked module
+//! name), because kickstart lines are shell-like words.
+
+use crate::descriptor::{appliance, dev_name, Error, Spec};
+use minijinja::{AutoEscape, Environment, UndefinedBehavior};
+use recorder::probe::PackageFamily;
+use recorder::ChangeSet;
+use serde::Serialize;
+
+const TEMPLATE: &str = include_str!("../templates/kickstart.ks.j2");
+
+/// Room kept free on a disk for the partition table and alignment.
+const TABLE_RESERVE_MB: u64 = 4;
+/// Room kept free on the boot disk for what `reqpart` adds (biosboot or an
+/// EFI system partition).
+const BOOT_RESERVE_MB: u64 = 1024;
+
+#[derive(Serialize)]
+struct View {
+    name: String,
+    os: String,
+    module: String,
+    drives: String,
+    boot_drive: String,
+    parts: Vec<Part>,
+    repos: Vec<String>,
+    repo_notes: Vec<String>,
+    puppet_package: &'static str,
+}
+
+#[derive(Serialize)]
+struct Part {
+    mount: String,
+    fstype: Option<String>,
+    size: u64,
+    disk: String,
+}
+
+/// Kickstart's name for a recorded filesystem type (`None` for swap).
+fn ks_fstype(mount: &str, fstype: &str) -> Option<String> {
+    if mount == "swap" {
+        return None;
+    }
+    Some(match fstype {
+        "vfat" if mount == "/boot/efi" => "efi".to_string(),
+        "ext2" | "ext3" | "ext4" | "xfs" | "btrfs" | "vfat" => fstype.to_string(),
+        // "auto" and the like: the installer's default.
+        _ => "ext4".to_string(),
+    })
+}
+
+/// The partial kickstart for a change set and the recipe's module.
+pub fn partial(cs: &ChangeSet, spec: &Spec, module_name: &str) -> Result<String, Error> {
+    crate::validate_module_name(module_name)?;
+    let a = appliance(cs, spec)?;
+    for d in &a.disks {
+        if d.mount
+            .chars()
+            .any(|c| c.is_whitespace() || c == '"' || c == '\'' || c == '\\')
+        {
+            return Err(Error::Spec {
+                key: "disks".into(),
+                reason: format!(
+                    "mount point '{}' holds blanks, quotes or backslashes, which kickstart cannot express",
+                    d.mount
+                ),
+            });
+        }
+    }
+    let names: Vec<String> = (0..a.disks.len()).map(|i| dev_name("vd", i)).collect();
+    let parts = a
+        .disks
+        .iter()
+        .zip(&names)
+        .enumerate()
+        .map(|(i, (d, disk))| {
+            let reserve = TABLE_RESERVE_MB + if i == 0 { BOOT_RESERVE_MB } else { 0 };
+            Part {
+                mount: d.mount.clone(),
+                fstype: ks_fstype(&d.mount, &d.fstype),
+                size: d.size_mb.saturating_sub(reserve).max(1),
+                disk: disk.clone(),
+            }
+        })
+        .collect();
+    let facts = &cs.session.facts;
+    let os = [&facts.os_pretty_name, &facts.os_name, &facts.os_id]
+        .into_iter()
+        .find(|s| !s.is_empty())
+        .map(|s| {
+            s.chars()
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .collect()
+        })
+        .unwrap_or_else(|| "an unknown system".to_string());
+    let (repos, repo_notes) = repositories(cs);
+    let view = View {
+        name: a.name.clone(),
+        os,
+        module: module_name.to_string(),
+        drives: names.join(","),
+        boot_drive: names.first().cloned().unwrap_or_default(),
+        parts,
+        repos,
+        repo_notes,
+        puppet_package: "puppet",
+    };
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_auto_escape_callback(|_| AutoEscape::None);
+    env.set_trim_blocks(true);
+    env.set_lstrip_blocks(true);
+    env.set_keep_trailing_newline(true);
+    let render = || env.render_str(TEMPLATE, &view);
+    render().map_err(|source| Error::Template {
+        template: "kickstart.ks.j2",
+        source,
+    })
+}
+
+/// `repo`/`url` lines, and comment lines explaining what is left out.
+fn repositories(cs: &ChangeSet) -> (Vec<String>, Vec<String>) {
+    let facts = &cs.session.facts;
+    let rpm_ids = [
+        "fedora",
+        "rhel",
+        "centos",
+        "rocky",
+        "almalinux",
+        "ol",
+        "amzn",
+        "opensuse",
+        "sles",
+    ];
+    let family = cs.system.family.or_else(|| {
+        rpm_ids
+            .contains(&facts.os_id.as_str())
+            .then_some(PackageFamily::Rpm)
+    });
+    let notes = match family {
+        Some(PackageFamily::Rpm) => vec![
+            "The recorded system uses rpm packages, but its repository configuration".to_string(),
+            "is not among the recorded facts yet: the site kickstart's url/repo apply.".to_string(),
+        ],
+        _ => vec![
+            format!(
+                "The recorded system ({}) uses dpkg/apt packages: kickstart cannot",
+                if facts.os_id.is_empty() {
+                    "unknown"
+                } else {
+                    &facts.os_id
+                }
+            ),
+            "express apt sources, so no url/repo is given here. The installation".to_string(),
+            "source is the site's; the Puppet module manages the recorded apt sources.".to_string(),
+        ],
+    };
+    (Vec::new(), notes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fstype_mapping() {
+        let cases = [
+            ("/", "ext4", Some("ext4")),
+            ("/srv", "xfs", Some("xfs")),
+            ("/boot/efi", "vfat", Some("efi")),
+            ("/data", "auto", Some("ext4")),
+            ("swap", "swap", None),
+        ];
+        for (mount, t, want) in cases {
+            assert_eq!(ks_fstype(mount, t).as_deref(), want, "{mount} {t}");
+        }
+    }
+}

@@ -1,0 +1,173 @@
+//! `cft descriptor` end to end: a session recorded on a `--root` tree whose
+//! fstab has a separate data filesystem, then the descriptor (validated
+//! with `xmllint --relaxng schemas/virt-image.rng`), the libvirt domain
+//! (`virt-xml-validate`), the partial kickstart, a spec file, and the
+//! errors a user meets. Missing validators fail, naming
+//! `scripts/setup-host.sh`.
+
+mod util;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use util::{stderr, stdout, write, Env};
+
+const SETUP: &str =
+    "run scripts/setup-host.sh as root (installs libxml2-utils and libvirt-clients)";
+
+fn recorded() -> Env {
+    let env = Env::new();
+    write(
+        &env.p("/etc/fstab"),
+        "# <file system> <mount point> <type> <options> <dump> <pass>\n\
+         UUID=6f1c-root / ext4 errors=remount-ro 0 1\n\
+         /dev/vdb1 /var/lib/postgresql ext4 defaults 0 2\n\
+         /dev/vda2 none swap sw 0 0\n\
+         tmpfs /tmp tmpfs defaults 0 0\n\
+         nas:/backup /mnt/backup nfs ro 0 0\n",
+    );
+    env.begin("pg-server", &["--description", "PostgreSQL & data disk"]);
+    write(&env.p("/etc/postgresql.conf"), "listen_addresses = '*'\n");
+    env.finish("pg-server");
+    env
+}
+
+fn tool(name: &str) -> PathBuf {
+    std::env::var_os("PATH")
+        .and_then(|p| {
+            std::env::split_paths(&p)
+                .map(|d| d.join(name))
+                .find(|p| p.is_file())
+        })
+        .unwrap_or_else(|| panic!("{name} is missing: {SETUP}"))
+}
+
+fn check(cmd: &mut Command) {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?} ({e}): {SETUP}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}\n{}{}",
+        out.status,
+        stdout(&out),
+        stderr(&out)
+    );
+}
+
+fn rng() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/virt-image.rng")
+}
+
+#[test]
+fn descriptor_of_a_recorded_session_validates() {
+    let env = recorded();
+    let xml = env.ok(["descriptor", "pg-server"]);
+    assert!(xml.contains("<name>pg-server</name>"), "{xml}");
+    assert!(
+        xml.contains("<description>PostgreSQL &amp; data disk</description>"),
+        "{xml}"
+    );
+    for want in [
+        "file=\"pg-server-root.raw\" use=\"system\"",
+        "file=\"pg-server-var_lib_postgresql.raw\" use=\"user\"",
+        "file=\"pg-server-swap.raw\" use=\"scratch\"",
+    ] {
+        assert!(xml.contains(want), "no {want} in\n{xml}");
+    }
+    assert!(!xml.contains("backup") && !xml.contains("tmp.raw"), "{xml}");
+
+    let file = env.tmp.path().join("appliance.xml");
+    let out = env.ok([
+        "descriptor".as_ref(),
+        "pg-server".as_ref(),
+        "-o".as_ref(),
+        file.as_os_str(),
+    ]);
+    assert!(out.is_empty(), "{out}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), xml);
+    check(
+        Command::new(tool("xmllint"))
+            .arg("--noout")
+            .arg("--relaxng")
+            .arg(rng())
+            .arg(&file),
+    );
+}
+
+#[test]
+fn libvirt_domain_and_kickstart_from_the_cli() {
+    let env = recorded();
+    let file = env.tmp.path().join("domain.xml");
+    env.ok([
+        "descriptor",
+        "pg-server",
+        "--libvirt",
+        "--vm-name",
+        "pg01",
+        "--mac",
+        "52:54:00:00:00:07",
+        "--disk-dir",
+        "/var/lib/libvirt/images",
+        "-o",
+        file.to_str().unwrap(),
+    ]);
+    let dom = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        dom.contains("<source file=\"/var/lib/libvirt/images/pg-server-root.raw\"/>"),
+        "{dom}"
+    );
+    assert!(
+        dom.contains("<mac address=\"52:54:00:00:00:07\"/>"),
+        "{dom}"
+    );
+    tool("xmllint");
+    check(
+        Command::new(tool("virt-xml-validate"))
+            .arg(&file)
+            .arg("domain"),
+    );
+
+    let ks = env.ok(["descriptor", "pg-server", "--kickstart"]);
+    assert!(
+        ks.contains("part /var/lib/postgresql --fstype=ext4"),
+        "{ks}"
+    );
+    assert!(ks.contains("include pg_server'"), "{ks}");
+
+    // --libvirt without its arguments is a usage error (exit 2).
+    let out = env.run(["descriptor", "pg-server", "--libvirt"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}
+
+#[test]
+fn spec_file_overrides_and_refusals() {
+    let env = recorded();
+    let spec = env.tmp.path().join("appliance.toml");
+    write(
+        &spec,
+        "name = \"acme-pg\"\nversion = \"1.0\"\nmemory_kib = 524288\n\n[[disks]]\nmount = \"/var/lib/postgresql\"\nsize = 51200\n",
+    );
+    let xml = env.ok(["descriptor", "pg-server", "--spec", spec.to_str().unwrap()]);
+    assert!(
+        xml.contains("<name version=\"1.0\">acme-pg</name>"),
+        "{xml}"
+    );
+    assert!(xml.contains("<memory>524288</memory>"), "{xml}");
+    assert!(
+        xml.contains("file=\"acme-pg-var_lib_postgresql.raw\" use=\"user\" size=\"51200\""),
+        "{xml}"
+    );
+
+    write(&spec, "memory_kib = 100\n");
+    let out = env.run(["descriptor", "pg-server", "--spec", spec.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("memory_kib") && err.contains("pg-server"),
+        "{err}"
+    );
+
+    let out = env.run(["descriptor", "no-such-session"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("no-such-session"), "{}", stderr(&out));
+}
