@@ -7,6 +7,8 @@
 //! status (128+N when it was killed by signal N).
 
 mod output;
+mod recipe_cmd;
+mod shim_cmd;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
@@ -105,6 +107,16 @@ enum Command {
         #[arg(long)]
         pin_versions: bool,
     },
+    /// Write the appliance descriptor (virt-image XML) of a finished session
+    ///
+    /// Filled from the facts recorded at begin (CPUs, memory, CPU features, network
+    /// interfaces, the filesystems of /etc/fstab: one disk each) and --spec overrides.
+    /// --libvirt writes a libvirt domain for one host instead, --kickstart the partial
+    /// kickstart (storage, packages, masterless Puppet run; no site settings).
+    Descriptor(recipe_cmd::DescriptorArgs),
+    /// Wrap admin tools (apt-get, systemctl, useradd…) so each run is recorded as an intent
+    #[command(subcommand)]
+    Shim(shim_cmd::ShimCommand),
     /// The recorder daemon (started by `begin`; not for direct use)
     #[command(name = "__daemon", hide = true)]
     Daemon {
@@ -224,6 +236,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 pin_versions,
             },
         )?,
+        Command::Descriptor(args) => recipe_cmd::descriptor(&db, &args)?,
+        Command::Shim(cmd) => shim_cmd::run(cmd)?,
         Command::Daemon {
             resume,
             ready_fd,

@@ -10,7 +10,9 @@
 //! The decisions live in `plan`, the Puppet syntax in `puppet`, the text in
 //! `render` and `templates/`.
 
+pub mod descriptor;
 mod error;
+pub mod kickstart;
 mod plan;
 pub mod puppet;
 mod render;

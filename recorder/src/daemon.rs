@@ -13,6 +13,7 @@ use crate::event::{Event, EventKind};
 use crate::ignore_rules::Ignore;
 use crate::model::SessionState;
 use crate::snapshot::{Scanned, Scanner};
+use crate::store::pack::PackWriter;
 use crate::store::{Phase, Snapshot, Store};
 use crate::target::Target;
 use crate::watcher::{daemon_event, Msg, Watcher};
@@ -49,8 +50,15 @@ pub struct DaemonArgs {
 pub fn run(mut args: DaemonArgs) -> Result<()> {
     let ready = args.ready.take();
     match start(&args) {
-        Ok((ready_msg, handles)) => {
+        Ok((ready_msg, handles, pack)) => {
             send_ready(ready, &ready_msg);
+            // The baseline's contents reach the disk after `begin` returned:
+            // flushing 400 MB is not worth making the admin wait for.
+            if let Some(pack) = pack {
+                if let Err(e) = pack.finish(true) {
+                    tracing::error!("syncing the baseline pack: {e}");
+                }
+            }
             handles.wait()
         }
         Err(e) => {
@@ -87,7 +95,7 @@ impl Handles {
     }
 }
 
-fn start(args: &DaemonArgs) -> Result<(Ready, Handles)> {
+fn start(args: &DaemonArgs) -> Result<(Ready, Handles, Option<PackWriter>)> {
     let store = Store::open_existing(&args.db)?;
     let session = store.session(&args.session)?;
     if session.state != SessionState::Recording {
@@ -136,6 +144,11 @@ fn start(args: &DaemonArgs) -> Result<(Ready, Handles)> {
     };
     let mut notices = Vec::new();
     let mut entries = 0u64;
+    let mut pack = if args.resume {
+        None
+    } else {
+        Some(store.pack_writer(&session)?)
+    };
     for root in &session.watched {
         if args.resume {
             // The baseline stays; only the watches are needed again.
@@ -170,13 +183,19 @@ fn start(args: &DaemonArgs) -> Result<(Ready, Handles)> {
             });
             for batch in brx.iter() {
                 entries += batch.len() as u64;
-                store.insert_entries(sid, Snapshot::Baseline, &batch)?;
+                match pack.as_mut() {
+                    Some(p) => store.insert_entries_packed(sid, Snapshot::Baseline, &batch, p)?,
+                    None => store.insert_entries(sid, Snapshot::Baseline, &batch)?,
+                }
             }
             walker
                 .join()
                 .map_err(|_| Error::Daemon("the baseline walker panicked".into()))
         })?;
         notices.extend(walk_notices);
+    }
+    if let Some(p) = pack.as_mut() {
+        p.flush()?;
     }
     if !args.resume {
         // Packages, accounts and services at begin, for the diff at finish.
@@ -216,6 +235,7 @@ fn start(args: &DaemonArgs) -> Result<(Ready, Handles)> {
             writer,
             _reader: reader,
         },
+        pack,
     ))
 }
 
@@ -273,6 +293,14 @@ fn write_events(db: PathBuf, session: i64, rx: Receiver<Msg>) -> Result<()> {
         match rx.recv_timeout(Duration::from_millis(200)) {
             Ok(Msg::Event(ev)) => {
                 pending.push(ev);
+                since.get_or_insert_with(Instant::now);
+                if pending.len() >= 4096 {
+                    flush(&mut store, &mut pending)?;
+                    since = None;
+                }
+            }
+            Ok(Msg::Events(evs)) => {
+                pending.extend(evs);
                 since.get_or_insert_with(Instant::now);
                 if pending.len() >= 4096 {
                     flush(&mut store, &mut pending)?;

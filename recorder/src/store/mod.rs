@@ -25,6 +25,8 @@ use std::time::Duration;
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0001_init.sql"),
     include_str!("../../migrations/0002_system.sql"),
+    include_str!("../../migrations/0003_intents.sql"),
+    include_str!("../../migrations/0004_packs.sql"),
 ];
 
 /// Which snapshot an entry belongs to.
@@ -146,7 +148,8 @@ impl Store {
             .execute_batch(
                 "PRAGMA journal_mode = WAL;
                  PRAGMA synchronous = NORMAL;
-                 PRAGMA foreign_keys = ON;",
+                 PRAGMA foreign_keys = ON;
+                 PRAGMA cache_size = -65536;",
             )
             .map_err(|e| store.err(e))?;
         Ok(store)
@@ -365,6 +368,7 @@ impl Store {
     /// session refers to any more.
     pub fn erase_session(&mut self, id: i64) -> Result<()> {
         let path = self.path.clone();
+        let pack = pack_name(&self.session_by_id(id)?);
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -388,7 +392,11 @@ impl Store {
         )
         .map_err(|e| db_err(&path, e))?;
         tx.commit().map_err(|e| db_err(&path, e))?;
-        Ok(())
+        let file = pack::packs_dir(&path).join(&pack);
+        match std::fs::remove_file(&file) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::io(file, e)),
+            _ => Ok(()),
+        }
     }
 
     // ------------------------------------------------------------ entries
@@ -405,7 +413,39 @@ impl Store {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| db_err(&path, e))?;
-        insert_entries_raw(&tx, session, snapshot, batch).map_err(|e| db_err(&path, e))?;
+        insert_entries_raw(&tx, session, snapshot, batch, Contents::Blobs)
+            .map_err(|e| db_err(&path, e))?;
+        tx.commit().map_err(|e| db_err(&path, e))
+    }
+
+    /// A new pack file for this session's baseline contents.
+    pub fn pack_writer(&self, session: &Session) -> Result<pack::PackWriter> {
+        pack::PackWriter::create(&self.path, pack_name(session))
+    }
+
+    /// Like `insert_entries`, with contents appended to `pack` instead of
+    /// the database.
+    pub fn insert_entries_packed(
+        &mut self,
+        session: i64,
+        snapshot: Snapshot,
+        batch: &[EntryWithContent],
+        pack: &mut pack::PackWriter,
+    ) -> Result<()> {
+        let path = self.path.clone();
+        let mut offsets = Vec::with_capacity(batch.len());
+        for item in batch {
+            offsets.push(match (&item.content, &item.entry.hash) {
+                (Some(data), Some(h)) => Some(pack.append(h, data)?),
+                _ => None,
+            });
+        }
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| db_err(&path, e))?;
+        insert_entries_raw(&tx, session, snapshot, batch, Contents::Packed(&offsets))
+            .map_err(|e| db_err(&path, e))?;
         tx.commit().map_err(|e| db_err(&path, e))
     }
 
@@ -667,7 +707,7 @@ impl Store {
                 "DELETE FROM notices WHERE session_id = ?1 AND phase = 'finish'",
                 [session],
             )?;
-            insert_entries_raw(tx, session, Snapshot::Final, finals)?;
+            insert_entries_raw(tx, session, Snapshot::Final, finals, Contents::Blobs)?;
             {
                 let mut stmt = tx.prepare_cached(
                     "INSERT INTO changes (session_id, path, kind, secret, origin, package)
@@ -834,15 +874,46 @@ impl Store {
 
 impl BlobSource for Store {
     fn blob(&self, hash: &ContentHash) -> Result<Option<Vec<u8>>> {
-        self.conn
+        let data: Option<Vec<u8>> = self
+            .conn
             .query_row(
                 "SELECT data FROM blobs WHERE hash = ?1",
                 [&hash.0[..]],
                 |r| r.get(0),
             )
             .optional()
-            .map_err(|e| self.err(e))
+            .map_err(|e| self.err(e))?;
+        if data.is_some() {
+            return Ok(data);
+        }
+        // Baseline contents: a scan, as no index is kept by hash (that cost
+        // more at begin than it saves here; generators read final contents).
+        let at: Option<(i64, i64, i64, i64)> = self
+            .conn
+            .query_row(
+                "SELECT s.id, s.created_at, e.pack_offset, e.size
+                 FROM entries e JOIN sessions s ON s.id = e.session_id
+                 WHERE e.hash = ?1 AND e.pack_offset IS NOT NULL LIMIT 1",
+                [&hash.0[..]],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .optional()
+            .map_err(|e| self.err(e))?;
+        at.map(|(id, created, off, size)| {
+            let name = pack_name_of(id, created);
+            pack::read(&self.path, &name, off as u64, size as u64, hash)
+        })
+        .transpose()
     }
+}
+
+/// The pack file name of a session: unique even if a session id is reused.
+fn pack_name(session: &Session) -> String {
+    pack_name_of(session.id, session.created_at_ns)
+}
+
+fn pack_name_of(id: i64, created_at_ns: i64) -> String {
+    format!("s{id}-{created_at_ns}.pack")
 }
 
 // ------------------------------------------------------------------ raw SQL
@@ -900,27 +971,41 @@ fn entry_from_row(r: &Row) -> rusqlite::Result<Entry> {
     })
 }
 
+/// Where the contents of a batch of entries go.
+enum Contents<'a> {
+    /// Into the `blobs` table.
+    Blobs,
+    /// Already appended to the session's pack, at these offsets.
+    Packed(&'a [Option<u64>]),
+}
+
 fn insert_entries_raw(
     tx: &Transaction,
     session: i64,
     snapshot: Snapshot,
     batch: &[EntryWithContent],
+    contents: Contents,
 ) -> rusqlite::Result<()> {
     let mut ins = tx.prepare_cached(
         "INSERT OR REPLACE INTO entries
            (session_id, snapshot, path, kind, mode, uid, gid, owner, grp, size, mtime_ns,
-            hash, content_stored, link_target)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+            hash, content_stored, link_target, pack_offset)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
     )?;
     let mut blob = tx.prepare_cached(
         "INSERT INTO blobs (hash, size, data) VALUES (?1, ?2, ?3) ON CONFLICT (hash) DO NOTHING",
     )?;
-    for item in batch {
+    for (i, item) in batch.iter().enumerate() {
         let e = &item.entry;
-        let stored = match (&item.content, &e.hash) {
-            (Some(data), Some(h)) => {
+        let mut pack_offset = None;
+        let stored = match (&item.content, &e.hash, &contents) {
+            (Some(data), Some(h), Contents::Blobs) => {
                 blob.execute(params![&h.0[..], data.len() as i64, data])?;
                 true
+            }
+            (Some(_), Some(_), Contents::Packed(offsets)) => {
+                pack_offset = offsets.get(i).copied().flatten();
+                pack_offset.is_some()
             }
             _ => false,
         };
@@ -939,6 +1024,7 @@ fn insert_entries_raw(
             e.hash.as_ref().map(|h| &h.0[..]),
             stored,
             e.link_target,
+            pack_offset.map(|o| o as i64),
         ])?;
     }
     Ok(())
@@ -1005,6 +1091,9 @@ fn create_private(path: &Path) -> Result<()> {
 pub fn os_path(bytes: &[u8]) -> &Path {
     Path::new(OsStr::from_bytes(bytes))
 }
+
+pub mod intents;
+pub mod pack;
 
 #[cfg(test)]
 mod tests;

@@ -243,3 +243,48 @@ fn a_reader_works_while_a_writer_holds_a_transaction() {
     assert_eq!(r.sessions().unwrap().len(), 1);
     drop(tx);
 }
+
+#[test]
+fn baseline_contents_live_in_a_private_pack_that_erase_removes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("state/cft.db");
+    let mut s = Store::open(&db).unwrap();
+    let session = s.create_session(&new_session("p", b"/")).unwrap();
+    let mut pack = s.pack_writer(&session).unwrap();
+    let batch = vec![
+        file_entry(b"/etc/a", b"alpha"),
+        file_entry(b"/etc/b", b"beta"),
+        file_entry(b"/etc/a-copy", b"alpha"),
+    ];
+    s.insert_entries_packed(session.id, Snapshot::Baseline, &batch, &mut pack)
+        .unwrap();
+    pack.finish(true).unwrap();
+    let dir = db.parent().unwrap().join("packs");
+    let files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1);
+    assert_eq!(std::fs::metadata(&dir).unwrap().mode() & 0o777, 0o700);
+    assert_eq!(std::fs::metadata(&files[0]).unwrap().mode() & 0o777, 0o600);
+    // Each distinct content once.
+    assert_eq!(std::fs::read(&files[0]).unwrap(), b"alphabeta");
+    assert_eq!(s.blob(&ContentHash::of(b"beta")).unwrap().unwrap(), b"beta");
+    let e = s
+        .entry(session.id, Snapshot::Baseline, b"/etc/a-copy")
+        .unwrap()
+        .unwrap();
+    assert!(e.content_stored);
+
+    // A damaged pack is an error naming it, never wrong content.
+    std::fs::write(&files[0], b"alphaXXXX").unwrap();
+    let err = s.blob(&ContentHash::of(b"beta")).unwrap_err().to_string();
+    assert!(
+        err.contains("damaged pack") && err.contains(".pack"),
+        "{err}"
+    );
+
+    s.erase_session(session.id).unwrap();
+    assert!(!files[0].exists());
+    assert_eq!(s.blob(&ContentHash::of(b"alpha")).unwrap(), None);
+}
