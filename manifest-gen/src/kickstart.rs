@@ -10,7 +10,6 @@
 //! name), because kickstart lines are shell-like words.
 
 use crate::descriptor::{appliance, dev_name, Error, Spec};
-use minijinja::{AutoEscape, Environment, UndefinedBehavior};
 use recorder::probe::PackageFamily;
 use recorder::ChangeSet;
 use serde::Serialize;
@@ -113,12 +112,7 @@ pub fn partial(cs: &ChangeSet, spec: &Spec, module_name: &str) -> Result<String,
         repo_notes,
         puppet_package: "puppet",
     };
-    let mut env = Environment::new();
-    env.set_undefined_behavior(UndefinedBehavior::Strict);
-    env.set_auto_escape_callback(|_| AutoEscape::None);
-    env.set_trim_blocks(true);
-    env.set_lstrip_blocks(true);
-    env.set_keep_trailing_newline(true);
+    let env = crate::render::base_environment();
     let render = || env.render_str(TEMPLATE, &view);
     render().map_err(|source| Error::Template {
         template: "kickstart.ks.j2",

@@ -67,15 +67,21 @@ pub(crate) fn render(cs: &ChangeSet, plan: &Plan, opts: &ModuleOptions) -> Resul
     })
 }
 
-fn environment() -> Result<Environment<'static>, Error> {
+/// The settings every template of this crate renders with.
+pub(crate) fn base_environment() -> Environment<'static> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
-    // Neither Puppet nor Markdown is HTML: values arrive escaped for their
-    // target, and HTML escaping would corrupt them.
+    // Neither Puppet, Markdown nor kickstart is HTML: values arrive escaped
+    // for their target, and HTML escaping would corrupt them.
     env.set_auto_escape_callback(|_| AutoEscape::None);
     env.set_trim_blocks(true);
     env.set_lstrip_blocks(true);
     env.set_keep_trailing_newline(true);
+    env
+}
+
+fn environment() -> Result<Environment<'static>, Error> {
+    let mut env = base_environment();
     for (name, source) in TEMPLATES {
         env.add_template(name, source)
             .map_err(|source| Error::Template {
