@@ -126,7 +126,7 @@ pub fn begin(db: &Path, opts: &BeginOptions, launcher: &Launcher) -> Result<Begi
         }),
         Err(e) => {
             // Nothing was recorded yet: leave no half-made session behind.
-            stop_daemon(&store, &store.session_by_id(session.id)?);
+            stop_daemon(&store.session_by_id(session.id)?);
             store.erase_session(session.id)?;
             Err(e)
         }
@@ -165,7 +165,7 @@ pub fn resume(db: &Path, name: &str, launcher: &Launcher) -> Result<BeginReport>
         Err(e) => {
             // The session was fine before: make it finished again (its
             // change set is untouched) and leave no daemon behind.
-            stop_daemon(&store, &store.session_by_id(session.id)?);
+            stop_daemon(&store.session_by_id(session.id)?);
             store.set_finished(session.id)?;
             Err(e)
         }
@@ -255,7 +255,7 @@ pub fn finish(db: &Path, name: Option<&str>) -> Result<FinishReport> {
     let mut store = Store::open_existing(db)?;
     let session = pick_recording(&store, name)?;
     let extra = if daemon::is_alive(session.daemon_pid, session.daemon_start) {
-        if stop_daemon(&store, &session) {
+        if stop_daemon(&session) {
             None
         } else {
             Some("the recorder daemon did not stop in time and was killed".to_string())
@@ -366,7 +366,7 @@ fn system_changes(
 pub fn abort(db: &Path, name: Option<&str>) -> Result<Session> {
     let mut store = Store::open_existing(db)?;
     let session = pick_recording(&store, name)?;
-    stop_daemon(&store, &session);
+    stop_daemon(&session);
     store.erase_session(session.id)?;
     Ok(session)
 }
@@ -445,7 +445,7 @@ fn pick_recording(store: &Store, name: Option<&str>) -> Result<Session> {
 
 /// SIGTERM the daemon and wait for it to drain and exit; SIGKILL after a
 /// grace period. Returns whether it stopped cleanly.
-fn stop_daemon(_store: &Store, session: &Session) -> bool {
+fn stop_daemon(session: &Session) -> bool {
     let (Some(pid), Some(start)) = (session.daemon_pid, session.daemon_start) else {
         return true;
     };

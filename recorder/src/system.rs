@@ -110,8 +110,3 @@ pub struct SystemChanges {
     pub users: Vec<UserChange>,
     pub services: Vec<ServiceChange>,
 }
-
-/// Package resources to emit, `name` only (explicit installs and removals).
-pub fn explicit_packages(s: &SystemChanges) -> impl Iterator<Item = &PackageChange> {
-    s.packages.iter().filter(|p| p.explicit)
-}

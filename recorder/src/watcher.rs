@@ -17,7 +17,7 @@ use crate::model::{is_within, join};
 use crate::target::Target;
 use inotify::{Inotify, WatchDescriptor, Watches};
 use std::collections::HashMap;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::Sender;
@@ -449,9 +449,5 @@ impl Watcher {
         if !self.out.is_empty() {
             let _ = self.tx.send(Msg::Events(std::mem::take(&mut self.out)));
         }
-    }
-
-    pub fn raw_fd(&self) -> i32 {
-        self.inotify.as_raw_fd()
     }
 }
