@@ -8,6 +8,7 @@
 
 mod output;
 mod recipe_cmd;
+mod shell;
 mod shim_cmd;
 
 use anyhow::{bail, Context, Result};
@@ -72,19 +73,41 @@ enum Command {
         #[arg(long)]
         events: bool,
     },
-    /// Begin, run a command, finish when it exits (and write the module with -o)
+    /// Begin, run a command or a recording shell, finish when it exits
     ///
-    /// Returns the command's exit status. Ctrl-C reaches the command; cft still finishes.
+    /// With `-- CMD`, runs CMD and returns its exit status. Without, starts your shell ($SHELL,
+    /// or --shell) with the admin tools wrapped (apt-get, systemctl, useradd… run through
+    /// cft-shim) and, in bash and zsh, hooks that record every command line you type with its
+    /// directory, times and exit status; the prompt starts with [cft:NAME]. Exiting the shell
+    /// finishes the session. Ctrl-C reaches the command; cft still finishes. The shim links
+    /// and hooks live in a private temporary directory, never in the recorded system.
     Record {
         #[command(flatten)]
         begin: BeginArgs,
         /// Also write the Puppet module here
         #[arg(short = 'o', long, value_name = "DIR")]
         output: Option<PathBuf>,
-        /// The command to run while recording
-        #[arg(last = true, required = true, value_name = "CMD")]
+        /// The shell to start when no command is given [default: $SHELL]
+        #[arg(long, value_name = "PATH", conflicts_with = "command")]
+        shell: Option<PathBuf>,
+        /// The command to run while recording (default: a recording shell)
+        #[arg(last = true, value_name = "CMD")]
         command: Vec<std::ffi::OsString>,
     },
+    /// Print shell hooks that record the command lines typed in this shell
+    ///
+    /// Use as `eval "$(cft hook bash)"` (or zsh) after `cft begin`: the prompt gets a
+    /// [cft:NAME] marker, admin tools run through cft-shim, and each command line is recorded
+    /// in the session with its directory, times and exit status. `cft_unhook` removes them.
+    Hook {
+        #[arg(value_enum)]
+        shell: shell::Shell,
+        /// The recording session (default: the only one recording)
+        name: Option<String>,
+    },
+    /// Called by the shell hooks (not for direct use)
+    #[command(name = "__hook", hide = true, subcommand)]
+    HookCall(shell::HookCommand),
     /// Write the Puppet module of a finished session
     ///
     /// The module holds metadata.json, manifests/init.pp (one documented class), files/ with
@@ -189,7 +212,18 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Begin(args) => {
             let report = begin(&db, &args)?;
             output::print_begin(&report, &db);
+            println!(
+                "to record the commands typed in this shell too: eval \"$(cft hook bash)\" (or zsh)"
+            );
         }
+        Command::Hook { shell: kind, name } => {
+            let name = match name {
+                Some(n) => n,
+                None => recording_session(&db)?,
+            };
+            shell::print_hook(&db, kind, &name)?;
+        }
+        Command::HookCall(call) => shell::hook_call(&db, call),
         Command::Status => output::print_status(&session::status(&db)?),
         Command::Finish { name } => {
             let report = session::finish(&db, name.as_deref())?;
@@ -218,8 +252,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Record {
             begin: args,
             output: out,
+            shell: sh,
             command,
-        } => return record(&db, &args, out.as_deref(), &command),
+        } => return record(&db, &args, out.as_deref(), sh.as_deref(), &command),
         Command::Manifest {
             name,
             output: out,
@@ -287,38 +322,68 @@ fn begin(db: &Path, args: &BeginArgs) -> Result<session::BeginReport> {
         .with_context(|| format!("cannot begin session '{name}'"))
 }
 
+/// The one session recording, for commands whose NAME is optional.
+fn recording_session(db: &Path) -> Result<String> {
+    let recording = session::status(db)?;
+    match recording.as_slice() {
+        [one] => Ok(one.session.name.clone()),
+        [] => bail!("no session is recording: start one with `cft begin NAME`"),
+        _ => bail!("several sessions are recording: name one"),
+    }
+}
+
 fn record(
     db: &Path,
     args: &BeginArgs,
     out: Option<&Path>,
+    shell_path: Option<&Path>,
     command: &[std::ffi::OsString],
 ) -> Result<ExitCode> {
     let report = begin(db, args)?;
     output::print_begin(&report, db);
     let name = report.session.name.clone();
-    let status = run_child(command);
+    let (status, what) = if command.is_empty() {
+        let sh = shell::user_shell(shell_path);
+        let prepared = match shell::prepare(&sh, db, &name) {
+            Ok(p) => p,
+            Err(e) => {
+                let _ = session::abort(db, Some(&name));
+                return Err(e.context(format!("session '{name}' was aborted")));
+            }
+        };
+        println!(
+            "recording shell {} ({} admin tools wrapped{}); exit it to finish session '{name}'",
+            sh.display(),
+            prepared.shims,
+            if prepared.hooks {
+                ", every command line recorded"
+            } else {
+                "; only bash and zsh have hooks for typed lines"
+            }
+        );
+        let mut command = prepared.command;
+        (run_child(&mut command), sh.into_os_string())
+    } else {
+        let mut child = std::process::Command::new(&command[0]);
+        child.args(&command[1..]);
+        (run_child(&mut child), command[0].clone())
+    };
     let finished = session::finish(db, Some(&name))
         .with_context(|| format!("cannot finish session '{name}'"))?;
     output::print_finish(&finished);
     if let Some(out) = out {
         manifest(db, &name, out, None, ManifestFlags::default())?;
     }
-    let status = status.with_context(|| {
-        format!(
-            "cannot run {:?} (session '{name}' was finished anyway)",
-            command[0]
-        )
-    })?;
+    let status = status
+        .with_context(|| format!("cannot run {what:?} (session '{name}' was finished anyway)"))?;
     Ok(exit_code_of(status))
 }
 
 /// Run the command in the foreground. cft ignores SIGINT/SIGQUIT while it
 /// runs (like a shell), so Ctrl-C stops the command and cft still finishes.
-fn run_child(command: &[std::ffi::OsString]) -> std::io::Result<std::process::ExitStatus> {
+fn run_child(command: &mut std::process::Command) -> std::io::Result<std::process::ExitStatus> {
     use nix::sys::signal::{signal, SigHandler, Signal};
-    let mut child = std::process::Command::new(&command[0])
-        .args(&command[1..])
-        .spawn()?;
+    let mut child = command.spawn()?;
     // SAFETY: setting a signal disposition to SIG_IGN installs no handler code.
     let old = unsafe {
         (

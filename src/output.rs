@@ -119,10 +119,81 @@ pub fn print_finish(r: &FinishReport) {
         None => println!("  reconciled {} paths the watcher saw change", r.examined),
     }
     print_notices(&r.notices);
+    if r.intents > 0 {
+        println!(
+            "  commands     {} recorded; `cft show {}` says which change each one made",
+            r.intents, r.session.name
+        );
+    }
+    if !r.unexpressed.is_empty() {
+        println!(
+            "commands that changed nothing cft recorded ({}); replay one in the module with \
+             `cft manifest {} --exec ID[:creates=PATH|:unless=CMD]`:",
+            r.unexpressed.len(),
+            r.session.name
+        );
+        for i in &r.unexpressed {
+            println!("  #{:<5} {}", i.id, short(&i.text()));
+        }
+    }
     println!(
         "write the Puppet module with `cft manifest {} -o DIR`",
         r.session.name
     );
+}
+
+/// A command on one line, cut at 100 characters.
+fn short(text: &str) -> String {
+    let one: String = text
+        .chars()
+        .map(|c| if c == '\n' { ' ' } else { c })
+        .collect();
+    if one.chars().count() > 100 {
+        format!("{}…", one.chars().take(99).collect::<String>())
+    } else {
+        one
+    }
+}
+
+fn status_of(i: &recorder::intent::Intent) -> String {
+    match (i.exit_code, i.signal, i.end_ns) {
+        (_, Some(sig), _) => format!("killed by signal {sig}"),
+        (Some(0), _, _) => "ok".into(),
+        (Some(c), _, _) => format!("exit {c}"),
+        (None, None, None) => "did not end".into(),
+        (None, None, Some(_)) => "?".into(),
+    }
+}
+
+/// Every command, the tools it ran, and what each one changed.
+fn print_commands(why: &recorder::why::Why) {
+    println!("commands ({}):", why.intents.len());
+    fn walk(why: &recorder::why::Why, i: &recorder::intent::Intent, depth: usize) {
+        let pad = "  ".repeat(depth + 1);
+        let kind = match i.source {
+            recorder::intent::IntentSource::Line => "typed",
+            recorder::intent::IntentSource::Tool => "ran",
+        };
+        println!(
+            "{pad}#{:<5} {kind} {}  [{}]",
+            i.id,
+            short(&i.text()),
+            status_of(i)
+        );
+        for a in why.attributions.iter().filter(|a| a.intent == i.id) {
+            let name = match a.subject {
+                recorder::why::Subject::File => display_path(&a.name),
+                _ => String::from_utf8_lossy(&a.name).into_owned(),
+            };
+            println!("{pad}       changed {} {name}", a.subject.as_str());
+        }
+        for c in why.intents.iter().filter(|c| c.parent == Some(i.id)) {
+            walk(why, c, depth + 1);
+        }
+    }
+    for i in why.top_level() {
+        walk(why, i, 0);
+    }
 }
 
 /// Packages, accounts and services, one line each.
@@ -241,6 +312,9 @@ pub fn print_show(store: &Store, name: &str, events: bool) -> Result<()> {
         if !c.origin.is_admin() {
             detail.push_str(&format!(" [{}]", c.origin.describe()));
         }
+        if let Some(i) = cs.why.of(recorder::why::Subject::File, &c.path) {
+            detail.push_str(&format!("  <- #{}", i.id));
+        }
         println!(
             "{:<13} {}  {detail}",
             c.kind.as_str(),
@@ -256,6 +330,9 @@ pub fn print_show(store: &Store, name: &str, events: bool) -> Result<()> {
         print_system(&cs.system);
     }
     print_notices(&cs.notices);
+    if !cs.why.intents.is_empty() {
+        print_commands(&cs.why);
+    }
     if events {
         println!("timeline:");
         for e in store.events(s.id)? {

@@ -96,23 +96,7 @@ fn install(dir: &Path, shim: &Path, tools: &[String]) -> Result<()> {
             bail!("--tools: '{t}' is not a command name");
         }
     }
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let (mut made, mut skipped) = (0, Vec::new());
-    for t in tools {
-        let link = dir.join(t);
-        match std::fs::symlink_metadata(&link) {
-            Ok(_) if points_to_shim(&link) => std::fs::remove_file(&link)
-                .with_context(|| format!("cannot replace {}", link.display()))?,
-            Ok(_) => {
-                skipped.push(t.as_str());
-                continue;
-            }
-            Err(_) => {}
-        }
-        std::os::unix::fs::symlink(&shim, &link)
-            .with_context(|| format!("cannot create {}", link.display()))?;
-        made += 1;
-    }
+    let (made, skipped) = link_tools(dir, &shim, tools)?;
     println!(
         "{made} tool(s) in {} now run through {}; put it first on PATH (export PATH={}:$PATH)",
         dir.display(),
@@ -126,6 +110,45 @@ fn install(dir: &Path, shim: &Path, tools: &[String]) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// The default links in `dir` (made 0700 if new), without a word: for
+/// `cft hook`, whose output is a script.
+pub fn install_quiet(dir: &Path, shim: &Path) -> Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    if !dir.exists() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let tools: Vec<String> = DEFAULT_TOOLS.iter().map(|t| t.to_string()).collect();
+    link_tools(dir, shim, &tools)?;
+    Ok(())
+}
+
+/// Link each tool in `dir` to `shim`, replacing links to cft-shim and
+/// leaving anything else alone; returns (links made, names left alone).
+fn link_tools<'a>(dir: &Path, shim: &Path, tools: &'a [String]) -> Result<(usize, Vec<&'a str>)> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let (mut made, mut skipped) = (0, Vec::new());
+    for t in tools {
+        let link = dir.join(t);
+        match std::fs::symlink_metadata(&link) {
+            Ok(_) if points_to_shim(&link) => std::fs::remove_file(&link)
+                .with_context(|| format!("cannot replace {}", link.display()))?,
+            Ok(_) => {
+                skipped.push(t.as_str());
+                continue;
+            }
+            Err(_) => {}
+        }
+        std::os::unix::fs::symlink(shim, &link)
+            .with_context(|| format!("cannot create {}", link.display()))?;
+        made += 1;
+    }
+    Ok((made, skipped))
 }
 
 /// Remove every link in `dir` that points to cft-shim; return their names.

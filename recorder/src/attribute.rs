@@ -42,6 +42,8 @@ pub struct Inputs<'a> {
     pub stock_md5: &'a dyn Fn(&[u8]) -> Option<String>,
     /// Final contents of changed files, by path.
     pub contents: &'a HashMap<Vec<u8>, Vec<u8>>,
+    /// The commands run during the session (shim and recording shell).
+    pub intents: &'a [crate::intent::Intent],
 }
 
 /// Diff the snapshots, attribute `changes` (setting `origin` and
@@ -52,7 +54,19 @@ pub fn attribute(
     changes: &mut Vec<Change>,
     inp: &Inputs,
 ) -> SystemChanges {
-    let packages = diff_packages(&before.packages, &after.packages);
+    let mut packages = diff_packages(&before.packages, &after.packages);
+    // Named on an install command line: asked for, whatever apt's marks say.
+    let named = crate::why::named_for_install(inp.intents);
+    for p in packages.iter_mut() {
+        let base = p.name.split(':').next().unwrap_or(&p.name);
+        let present = !matches!(
+            p.kind,
+            PackageChangeKind::Removed | PackageChangeKind::Purged
+        );
+        if present && named.contains(base) {
+            p.explicit = true;
+        }
+    }
     let touched: BTreeSet<&str> = packages
         .iter()
         .filter(|p| p.kind != PackageChangeKind::Removed && p.kind != PackageChangeKind::Purged)
@@ -542,6 +556,12 @@ fn diff_services(
     let units: BTreeSet<&String> = before.units.keys().chain(after.units.keys()).collect();
     let live = inp.target.host_path(b"/") == std::path::Path::new("/")
         && std::path::Path::new("/run/systemd/system").is_dir();
+    // Where no live systemd can tell, the admin's last start or stop does.
+    let wanted = crate::why::wanted_running(inp.intents);
+    let units: BTreeSet<&String> = units
+        .into_iter()
+        .chain(wanted.keys().filter(|u| after.units.contains_key(*u)))
+        .collect();
     let mut out = Vec::new();
     for u in units {
         let (b, a) = (before.units.get(u), after.units.get(u));
@@ -562,7 +582,13 @@ fn diff_services(
         } else {
             None
         };
-        if enable.is_none() {
+        let ensure = if live {
+            running_state(u)
+        } else {
+            wanted.get(u.as_str()).copied()
+        };
+        let asked = wanted.contains_key(u.as_str());
+        if enable.is_none() && !asked {
             continue;
         }
         let subscribe = subscriptions(u, package.as_deref(), changes, inp);
@@ -571,7 +597,7 @@ fn diff_services(
             before: b.cloned(),
             after: a.cloned(),
             enable,
-            ensure: if live { running_state(u) } else { None },
+            ensure,
             package,
             subscribe,
         });

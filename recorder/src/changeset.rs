@@ -2,6 +2,7 @@
 
 use crate::model::{Change, ContentHash, Notice, Session};
 use crate::system::SystemChanges;
+use crate::why::Why;
 use crate::Error;
 
 /// Everything a generator needs to know about a finished session.
@@ -14,6 +15,9 @@ pub struct ChangeSet {
     /// Packages, accounts and services (empty for sessions recorded
     /// without probes).
     pub system: SystemChanges,
+    /// The commands run during the session and what each one changed
+    /// (empty without the shim or a recording shell).
+    pub why: Why,
 }
 
 /// Where captured file contents come from (the store, or a map in tests).

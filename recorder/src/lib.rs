@@ -7,7 +7,8 @@
 //! (threads, handshake) · `reconcile` (baseline vs now) · `session`
 //! (lifecycle) · `ignore_rules`, `secret`, `target` (policy and context) ·
 //! `probe` (packages, accounts, services) · `system` + `attribute` (their
-//! diff, and who made each file change).
+//! diff, and who made each file change) · `intent` + `why` (the commands
+//! run, and which change each one made).
 
 pub mod attribute;
 pub mod changeset;
@@ -15,6 +16,7 @@ pub mod daemon;
 pub mod error;
 pub mod event;
 pub mod ignore_rules;
+pub mod intent;
 pub mod model;
 pub mod probe;
 pub mod reconcile;
@@ -25,6 +27,7 @@ pub mod store;
 pub mod system;
 pub mod target;
 pub mod watcher;
+pub mod why;
 
 pub use changeset::{BlobSource, ChangeSet};
 pub use error::{Error, Result};

@@ -9,6 +9,7 @@ use crate::attribute;
 use crate::daemon::{self, Ready};
 use crate::error::{Error, Result};
 use crate::ignore_rules::{read_rules_file, Ignore, RULES_FILE};
+use crate::intent::Intent;
 use crate::model::{display_path, ChangeKind, Notice, NoticeKind, Session, SessionState};
 use crate::probe::{self, SystemSnapshot};
 use crate::reconcile;
@@ -16,6 +17,7 @@ use crate::store::Snapshot;
 use crate::store::{Activity, NewSession, Store};
 use crate::system::SystemChanges;
 use crate::target::Target;
+use crate::why;
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -248,6 +250,11 @@ pub struct FinishReport {
     pub full_rescan: Option<String>,
     pub examined: usize,
     pub system: SystemChanges,
+    /// How many commands were recorded (typed lines and wrapped tools).
+    pub intents: usize,
+    /// Commands that changed nothing cft recorded: `cft manifest --exec`
+    /// can replay them.
+    pub unexpressed: Vec<Intent>,
 }
 
 /// Stop the daemon, reconcile and store the change set.
@@ -266,13 +273,36 @@ pub fn finish(db: &Path, name: Option<&str>) -> Result<FinishReport> {
     // The daemon may have marked a rescan while stopping.
     let session = store.session_by_id(session.id)?;
     let mut outcome = reconcile::reconcile(&store, &session, extra.as_deref())?;
-    let system = system_changes(&store, &session, &mut outcome)?;
+    let intents = store.intents(session.id)?;
+    let events: Vec<(i64, crate::event::EventKind, Vec<u8>)> = store
+        .events(session.id)?
+        .into_iter()
+        .flat_map(|e| {
+            let (t, k) = (e.time_ns, e.kind);
+            e.path.into_iter().chain(e.path_to).map(move |p| (t, k, p))
+        })
+        .collect();
+    let system = system_changes(&store, &session, &mut outcome, &events, &intents)?;
+    let why = why::Why {
+        attributions: why::attribute(&why::Inputs {
+            target: &Target::new(&session.root),
+            intents: &intents,
+            events: &events,
+            changes: &outcome.changes,
+            system: system
+                .as_ref()
+                .map(|(c, _)| c)
+                .unwrap_or(&SystemChanges::default()),
+        }),
+        intents,
+    };
     store.store_change_set(
         session.id,
         &outcome.changes,
         &outcome.finals,
         &outcome.notices,
         system.as_ref().map(|(c, s)| (c, s)),
+        &why.attributions,
     )?;
     let mut counts: Vec<(ChangeKind, usize)> = ChangeKind::ALL
         .iter()
@@ -287,6 +317,8 @@ pub fn finish(db: &Path, name: Option<&str>) -> Result<FinishReport> {
         full_rescan: outcome.full_rescan,
         examined: outcome.examined,
         system: system.map(|(c, _)| c).unwrap_or_default(),
+        unexpressed: why.unexpressed().into_iter().cloned().collect(),
+        intents: why.intents.len(),
     })
 }
 
@@ -297,6 +329,8 @@ fn system_changes(
     store: &Store,
     session: &Session,
     outcome: &mut reconcile::Outcome,
+    events: &[(i64, crate::event::EventKind, Vec<u8>)],
+    intents: &[Intent],
 ) -> Result<Option<(SystemChanges, SystemSnapshot)>> {
     let Some(before) = store.system_snapshot::<SystemSnapshot>(session.id, Snapshot::Baseline)?
     else {
@@ -325,14 +359,6 @@ fn system_changes(
             None
         }
     };
-    let events: Vec<(i64, crate::event::EventKind, Vec<u8>)> = store
-        .events(session.id)?
-        .into_iter()
-        .flat_map(|e| {
-            let (t, k) = (e.time_ns, e.kind);
-            e.path.into_iter().chain(e.path_to).map(move |p| (t, k, p))
-        })
-        .collect();
     let contents: HashMap<Vec<u8>, Vec<u8>> = outcome
         .finals
         .iter()
@@ -353,7 +379,8 @@ fn system_changes(
     let inputs = attribute::Inputs {
         target: &target,
         watched: &session.watched,
-        events: &events,
+        events,
+        intents,
         owner_of: &owner_of,
         stock_md5: &stock_md5,
         contents: &contents,

@@ -6,13 +6,11 @@
 //! the same result. With no database, or no session recording, nothing is
 //! recorded and nothing is logged.
 
-use recorder::store::intents::{IntentEnd, IntentLog, IntentStart};
-use std::ffi::{OsStr, OsString};
+use recorder::store::intents::{IntentEnd, IntentLog, IntentSource, IntentStart};
+use std::ffi::OsString;
 use std::fmt::Display;
-use std::io::Write;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
-use std::os::unix::fs::OpenOptionsExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Names the session to record into (default: the one recording `/`).
 pub const SESSION_ENV: &str = "CFT_SESSION";
@@ -61,6 +59,7 @@ impl Recording {
             .unwrap_or_default();
         let args: Vec<&[u8]> = argv.iter().map(|a| a.as_bytes()).collect();
         let start = IntentStart {
+            source: IntentSource::Tool,
             session: session.as_deref(),
             parent,
             argv: &args,
@@ -100,30 +99,7 @@ impl Recording {
     }
 }
 
-pub fn log_line(db: &Path, tool: &OsStr, what: &str, err: &dyn Display) {
-    let Some(dir) = db.parent() else { return };
-    let dir = if dir.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        dir
-    };
-    let Ok(mut f) = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o600)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(dir.join("shim.log"))
-    else {
-        return;
-    };
-    let line = format!(
-        "{} pid {} {}: {what}: {err}\n",
-        now_ns() / 1_000_000_000,
-        std::process::id(),
-        tool.to_string_lossy()
-    );
-    let _ = f.write_all(line.as_bytes());
-}
+pub use recorder::store::intents::log_failure as log_line;
 
 fn now_ns() -> i64 {
     std::time::SystemTime::now()

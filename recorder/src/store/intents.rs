@@ -13,6 +13,7 @@
 
 use super::{db_err, Store};
 use crate::error::Result;
+use crate::why::{Attribution, Subject};
 use rusqlite::{params, Connection, OpenFlags, Row};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -23,31 +24,15 @@ pub const SHIM_BUSY_TIMEOUT: Duration = Duration::from_millis(200);
 
 /// The first schema version that has the `intents` table.
 const INTENTS_SCHEMA: i64 = 3;
+/// The first schema version that records typed lines (`intents.source`).
+const LINES_SCHEMA: i64 = 5;
 
-/// One recorded invocation of a wrapped tool.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Intent {
-    pub id: i64,
-    /// The enclosing intent (the package manager that ran this maintainer
-    /// script's command), if any.
-    pub parent: Option<i64>,
-    /// Every argument, `argv[0]` (the name the tool was called by) first.
-    pub argv: Vec<Vec<u8>>,
-    pub cwd: Vec<u8>,
-    pub uid: u32,
-    pub pid: i32,
-    pub ppid: i32,
-    pub start_ns: i64,
-    /// None while the tool runs (or if its end could not be recorded).
-    pub end_ns: Option<i64>,
-    pub exit_code: Option<i32>,
-    /// The signal that killed the tool.
-    pub signal: Option<i32>,
-}
+pub use crate::intent::{Intent, IntentSource};
 
 /// What the shim knows when it launches the real tool.
 #[derive(Clone, Debug)]
 pub struct IntentStart<'a> {
+    pub source: IntentSource,
     /// The session named by `CFT_SESSION`; None means the session
     /// recording the root `/`.
     pub session: Option<&'a str>,
@@ -70,10 +55,36 @@ pub struct IntentEnd {
     pub signal: Option<i32>,
 }
 
+/// Record a start in the recording session (`?8` names it, else the one
+/// recording `/`), with the parent only if it belongs to that session.
+const START_SQL: &str =
+    "INSERT INTO intents (session_id, parent, argv, cwd, uid, pid, ppid, start_ns, source)
+     SELECT s.id,
+            (SELECT i.id FROM intents i WHERE i.id = ?1 AND i.session_id = s.id),
+            ?2, ?3, ?4, ?5, ?6, ?7, ?10
+     FROM sessions s
+     WHERE s.state = 'recording'
+       AND CASE WHEN ?8 IS NULL THEN s.root = ?9 ELSE s.name = ?8 END
+     ORDER BY s.id LIMIT 1";
+
+/// The same for schemas 3 and 4, which have no `source` (always a tool
+/// there; `?10` is only bound so both statements take the same parameters).
+const START_SQL_V3: &str =
+    "INSERT INTO intents (session_id, parent, argv, cwd, uid, pid, ppid, start_ns)
+     SELECT s.id,
+            (SELECT i.id FROM intents i WHERE i.id = ?1 AND i.session_id = s.id),
+            ?2, ?3, ?4, ?5, ?6, ?7
+     FROM sessions s
+     WHERE s.state = 'recording'
+       AND CASE WHEN ?8 IS NULL THEN s.root = ?9 ELSE s.name = ?8 END
+       AND ?10 = 'tool'
+     ORDER BY s.id LIMIT 1";
+
 /// The shim's connection: no migration, short busy timeout.
 pub struct IntentLog {
     conn: Connection,
     path: PathBuf,
+    version: i64,
 }
 
 impl IntentLog {
@@ -103,6 +114,7 @@ impl IntentLog {
         Ok(Some(IntentLog {
             conn,
             path: db.to_path_buf(),
+            version,
         }))
     }
 
@@ -110,17 +122,18 @@ impl IntentLog {
     /// in one statement. `Ok(None)` when no such session is recording.
     pub fn start(&self, s: &IntentStart) -> Result<Option<i64>> {
         let argv = encode_argv(s.argv);
+        if s.source == IntentSource::Line && self.version < LINES_SCHEMA {
+            // An older cft made this database; its schema has no typed lines.
+            return Ok(None);
+        }
         let n = self
             .conn
             .execute(
-                "INSERT INTO intents (session_id, parent, argv, cwd, uid, pid, ppid, start_ns)
-                 SELECT s.id,
-                        (SELECT i.id FROM intents i WHERE i.id = ?1 AND i.session_id = s.id),
-                        ?2, ?3, ?4, ?5, ?6, ?7
-                 FROM sessions s
-                 WHERE s.state = 'recording'
-                   AND CASE WHEN ?8 IS NULL THEN s.root = ?9 ELSE s.name = ?8 END
-                 ORDER BY s.id LIMIT 1",
+                if self.version >= LINES_SCHEMA {
+                    START_SQL
+                } else {
+                    START_SQL_V3
+                },
                 params![
                     s.parent,
                     argv,
@@ -130,7 +143,8 @@ impl IntentLog {
                     s.ppid,
                     s.start_ns,
                     s.session,
-                    &b"/"[..]
+                    &b"/"[..],
+                    s.source.as_str()
                 ],
             )
             .map_err(|e| db_err(&self.path, e))?;
@@ -149,13 +163,60 @@ impl IntentLog {
     }
 }
 
+/// Replace a session's attributions (inside `store_change_set`'s
+/// transaction).
+pub(super) fn replace_attributions(
+    tx: &rusqlite::Transaction,
+    session: i64,
+    attributions: &[Attribution],
+) -> rusqlite::Result<()> {
+    tx.execute("DELETE FROM attributions WHERE session_id = ?1", [session])?;
+    let mut stmt = tx.prepare_cached(
+        "INSERT OR REPLACE INTO attributions (session_id, subject, name, intent)
+         VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    for a in attributions {
+        stmt.execute(params![session, a.subject.as_str(), a.name, a.intent])?;
+    }
+    Ok(())
+}
+
 impl Store {
+    /// Which intent each change of a session happened during, sorted by
+    /// subject and name.
+    pub fn attributions(&self, session: i64) -> Result<Vec<Attribution>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT subject, name, intent FROM attributions WHERE session_id = ?1")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([session], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?, r.get(2)?))
+            })
+            .map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (subject, name, intent) = row.map_err(|e| self.err(e))?;
+            // A subject from a newer cft is not ours to interpret.
+            if let Some(subject) = Subject::parse(&subject) {
+                out.push(Attribution {
+                    subject,
+                    name,
+                    intent,
+                });
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
     /// Every intent of a session, in the order they started.
     pub fn intents(&self, session: i64) -> Result<Vec<Intent>> {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT id, parent, argv, cwd, uid, pid, ppid, start_ns, end_ns, exit_code, signal
+                "SELECT id, parent, argv, cwd, uid, pid, ppid, start_ns, end_ns, exit_code, signal,
+                        source
                  FROM intents WHERE session_id = ?1 ORDER BY id",
             )
             .map_err(|e| self.err(e))?;
@@ -180,7 +241,38 @@ fn intent_from_row(r: &Row) -> rusqlite::Result<Intent> {
         end_ns: r.get(8)?,
         exit_code: r.get(9)?,
         signal: r.get(10)?,
+        source: IntentSource::parse(&r.get::<_, String>(11)?).unwrap_or(IntentSource::Tool),
     })
+}
+
+/// Append one line to `shim.log` beside the database `db` (0600, never
+/// through a symlink): where the shim and the shell hooks report what they
+/// could not record, instead of the terminal. Gives up silently.
+pub fn log_failure(db: &Path, tool: &std::ffi::OsStr, what: &str, err: &dyn std::fmt::Display) {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let Some(dir) = db.parent() else { return };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(dir.join("shim.log"))
+    else {
+        return;
+    };
+    let line = format!(
+        "{} pid {} {}: {what}: {err}\n",
+        crate::watcher::now_ns() / 1_000_000_000,
+        std::process::id(),
+        tool.to_string_lossy()
+    );
+    let _ = f.write_all(line.as_bytes());
 }
 
 /// Every argument followed by a NUL byte.
@@ -246,6 +338,7 @@ mod tests {
         argv: &'a [&'a [u8]],
     ) -> IntentStart<'a> {
         IntentStart {
+            source: IntentSource::Tool,
             session,
             parent,
             argv,

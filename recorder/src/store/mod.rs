@@ -15,6 +15,7 @@ use crate::model::{
 };
 use crate::probe::SystemSnapshot;
 use crate::system::SystemChanges;
+use crate::why::Attribution;
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
@@ -27,6 +28,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0002_system.sql"),
     include_str!("../../migrations/0003_intents.sql"),
     include_str!("../../migrations/0004_packs.sql"),
+    include_str!("../../migrations/0005_attribution.sql"),
 ];
 
 /// Which snapshot an entry belongs to.
@@ -682,6 +684,7 @@ impl Store {
         finals: &[EntryWithContent],
         notices: &[Notice],
         system: Option<(&SystemChanges, &SystemSnapshot)>,
+        attributions: &[Attribution],
     ) -> Result<()> {
         let path = self.path.clone();
         let system = system
@@ -726,6 +729,7 @@ impl Store {
                 }
             }
             insert_notices_raw(tx, session, Phase::Finish, notices)?;
+            intents::replace_attributions(tx, session, attributions)?;
             tx.execute(
                 "DELETE FROM system_changes WHERE session_id = ?1",
                 [session],
@@ -794,11 +798,16 @@ impl Store {
         }
         let notices = self.notices(session.id)?;
         let system = self.system_changes(session.id)?.unwrap_or_default();
+        let why = crate::why::Why {
+            intents: self.intents(session.id)?,
+            attributions: self.attributions(session.id)?,
+        };
         Ok(ChangeSet {
             system,
             session,
             changes,
             notices,
+            why,
         })
     }
 }

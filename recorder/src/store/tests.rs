@@ -212,6 +212,7 @@ fn change_set_replaces_atomically_and_decodes() {
             std::slice::from_ref(&fin),
             &[],
             None,
+            &[],
         )
         .unwrap();
     }

@@ -1,0 +1,640 @@
+//! Intents: what the admin ran during a session, and what it meant.
+//!
+//! Two sources fill the `intents` table: `cft-shim` records every wrapped
+//! tool it runs (argv), and a recording shell's hooks record every command
+//! line typed (the line). This module is their vocabulary and the reading
+//! of command lines the generator cares about: which packages an install
+//! named, which services were started or stopped, which account a tool
+//! touched. Reading is deliberately conservative: an argument we do not
+//! understand names nothing.
+
+use crate::system::Running;
+use serde::{Deserialize, Serialize};
+
+/// What kind of thing an intent records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IntentSource {
+    /// A program run through `cft-shim`; `argv` is its arguments.
+    Tool,
+    /// A command line typed in a recording shell; `argv[0]` is the line.
+    Line,
+}
+
+impl IntentSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IntentSource::Tool => "tool",
+            IntentSource::Line => "line",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<IntentSource> {
+        match s {
+            "tool" => Some(IntentSource::Tool),
+            "line" => Some(IntentSource::Line),
+            _ => None,
+        }
+    }
+}
+
+/// One recorded invocation of a wrapped tool, or one typed command line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Intent {
+    pub id: i64,
+    pub source: IntentSource,
+    /// The enclosing intent: the typed line that ran this tool, the
+    /// package manager that ran this maintainer script's command.
+    pub parent: Option<i64>,
+    /// Every argument, `argv[0]` (the name the tool was called by) first;
+    /// for a typed line, the line alone.
+    pub argv: Vec<Vec<u8>>,
+    pub cwd: Vec<u8>,
+    pub uid: u32,
+    pub pid: i32,
+    pub ppid: i32,
+    pub start_ns: i64,
+    /// None while the tool runs (or if its end could not be recorded).
+    pub end_ns: Option<i64>,
+    pub exit_code: Option<i32>,
+    /// The signal that killed the tool.
+    pub signal: Option<i32>,
+}
+
+impl Intent {
+    /// The command as a reader should see it: the typed line, or the
+    /// tool's arguments quoted for a POSIX shell (so it can be rerun).
+    pub fn text(&self) -> String {
+        match self.source {
+            IntentSource::Line => self
+                .argv
+                .first()
+                .map(|l| String::from_utf8_lossy(l).trim().to_string())
+                .unwrap_or_default(),
+            IntentSource::Tool => self
+                .argv
+                .iter()
+                .map(|a| sh_quote(&String::from_utf8_lossy(a)))
+                .collect::<Vec<_>>()
+                .join(" "),
+        }
+    }
+
+    /// The command as an exact shell command (None when it is not UTF-8,
+    /// which a Puppet string cannot carry).
+    pub fn shell_command(&self) -> Option<String> {
+        match self.source {
+            IntentSource::Line => {
+                let line = String::from_utf8(self.argv.first()?.clone()).ok()?;
+                Some(line.trim().to_string())
+            }
+            IntentSource::Tool => {
+                let mut words = Vec::with_capacity(self.argv.len());
+                for a in &self.argv {
+                    words.push(sh_quote(std::str::from_utf8(a).ok()?));
+                }
+                Some(words.join(" "))
+            }
+        }
+    }
+
+    /// Did it run to a zero exit status?
+    pub fn succeeded(&self) -> bool {
+        self.exit_code == Some(0) && self.signal.is_none()
+    }
+
+    /// The words of each simple command it ran, as far as we can tell: a
+    /// tool's argv (argv[0] reduced to its file name), or a typed line
+    /// split like a shell would at `;`, `&&`, `||` and `|`, with leading
+    /// `VAR=value` assignments, `sudo` and `env` dropped. A line that does
+    /// not split (an unclosed quote) gives nothing.
+    pub fn commands(&self) -> Vec<Vec<String>> {
+        match self.source {
+            IntentSource::Tool => {
+                let mut words: Vec<String> = self
+                    .argv
+                    .iter()
+                    .map(|a| String::from_utf8_lossy(a).into_owned())
+                    .collect();
+                if let Some(first) = words.first_mut() {
+                    *first = basename(first).to_string();
+                }
+                vec![words]
+            }
+            IntentSource::Line => {
+                let line = self
+                    .argv
+                    .first()
+                    .map(|l| String::from_utf8_lossy(l).into_owned())
+                    .unwrap_or_default();
+                split_line(&line)
+            }
+        }
+    }
+}
+
+/// Quote a word for a POSIX shell (only when it needs it).
+pub fn sh_quote(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./=:,+@%".contains(&b));
+    if plain {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
+fn basename(s: &str) -> &str {
+    s.rsplit('/').next().unwrap_or(s)
+}
+
+fn split_line(line: &str) -> Vec<Vec<String>> {
+    // Make operators separate words, then let shlex do the quoting rules.
+    let mut spaced = String::with_capacity(line.len() + 8);
+    let (mut quote, mut prev) = (None::<char>, ' ');
+    for c in line.chars() {
+        match quote {
+            Some(q) if c == q && prev != '\\' => quote = None,
+            Some(_) => {}
+            None if (c == '\'' || c == '"') && prev != '\\' => quote = Some(c),
+            None if matches!(c, ';' | '|' | '&') => {
+                spaced.push(' ');
+                spaced.push(c);
+                spaced.push(' ');
+                prev = c;
+                continue;
+            }
+            None => {}
+        }
+        spaced.push(c);
+        prev = c;
+    }
+    let Some(words) = shlex::split(&spaced) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let mut cur: Vec<String> = Vec::new();
+    for w in words {
+        if matches!(w.as_str(), ";" | "|" | "&") {
+            if !cur.is_empty() {
+                out.push(std::mem::take(&mut cur));
+            }
+        } else {
+            cur.push(w);
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out.into_iter()
+        .filter_map(|mut c| {
+            while let Some(first) = c.first() {
+                let assignment = first.contains('=') && !first.starts_with('=');
+                if assignment || first == "sudo" || first == "env" || first == "command" {
+                    c.remove(0);
+                } else {
+                    break;
+                }
+            }
+            let first = c.first_mut()?;
+            *first = basename(first).to_string();
+            Some(c)
+        })
+        .collect()
+}
+
+/// A package-manager operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PackageOp {
+    Install,
+    Remove,
+    Purge,
+}
+
+/// The package operation a command asks for, and the package names it
+/// gives (without `=version`, `/release` or `:arch`; files such as
+/// `./x.deb` are not names).
+pub fn package_op(words: &[String]) -> Option<(PackageOp, Vec<String>)> {
+    let tool = words.first()?.as_str();
+    let (valued, rest): (&[&str], &[String]) = match tool {
+        "apt-get" | "apt" | "aptitude" => (
+            &[
+                "-o",
+                "-t",
+                "-c",
+                "--option",
+                "--target-release",
+                "--config-file",
+            ],
+            &words[1..],
+        ),
+        "dnf" | "yum" => (
+            &[
+                "--setopt",
+                "--repo",
+                "--enablerepo",
+                "--disablerepo",
+                "-x",
+                "--exclude",
+                "--releasever",
+                "--installroot",
+            ],
+            &words[1..],
+        ),
+        "dpkg" | "rpm" => return low_level_op(tool, &words[1..]),
+        _ => return None,
+    };
+    let mut op = None;
+    let mut purge_flag = false;
+    let mut names = Vec::new();
+    let mut skip = false;
+    for w in rest {
+        if skip {
+            skip = false;
+            continue;
+        }
+        if w.starts_with('-') {
+            if w == "--purge" {
+                purge_flag = true;
+            }
+            skip = valued.contains(&w.as_str());
+            continue;
+        }
+        if op.is_none() {
+            op = Some(match w.as_str() {
+                "install" | "reinstall" => PackageOp::Install,
+                "remove" | "erase" | "autoremove" => PackageOp::Remove,
+                "purge" => PackageOp::Purge,
+                _ => return None,
+            });
+            continue;
+        }
+        if let Some(n) = package_name(w) {
+            names.push(n);
+        }
+    }
+    let op = match op? {
+        PackageOp::Remove if purge_flag => PackageOp::Purge,
+        op => op,
+    };
+    Some((op, names))
+}
+
+fn low_level_op(tool: &str, args: &[String]) -> Option<(PackageOp, Vec<String>)> {
+    let mut op = None;
+    let mut names = Vec::new();
+    for w in args {
+        let this = match (tool, w.as_str()) {
+            ("dpkg", "-r" | "--remove") | ("rpm", "-e" | "--erase") => Some(PackageOp::Remove),
+            ("dpkg", "-P" | "--purge") => Some(PackageOp::Purge),
+            ("dpkg", "-i" | "--install") | ("rpm", "-i" | "-U" | "--install" | "--upgrade") => {
+                Some(PackageOp::Install)
+            }
+            _ => None,
+        };
+        if this.is_some() {
+            op = op.or(this);
+        } else if !w.starts_with('-') && op.is_some() {
+            if let Some(n) = package_name(w) {
+                names.push(n);
+            }
+        }
+    }
+    Some((op?, names))
+}
+
+fn package_name(w: &str) -> Option<String> {
+    if w.contains('/') && (w.ends_with(".deb") || w.ends_with(".rpm") || w.starts_with('.')) {
+        return None;
+    }
+    if w.ends_with(".deb") || w.ends_with(".rpm") || w.starts_with('/') {
+        return None;
+    }
+    let name = w.split(['=', '/', ':']).next().unwrap_or(w);
+    let valid = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+-._".contains(&b));
+    valid.then(|| name.to_string())
+}
+
+/// The running state a command asks for, and the units it names (with
+/// `.service` added to bare names).
+pub fn service_op(words: &[String]) -> Option<(Running, Vec<String>)> {
+    let tool = words.first()?.as_str();
+    match tool {
+        "systemctl" => {
+            let valued = [
+                "-H",
+                "-M",
+                "-t",
+                "-p",
+                "-s",
+                "-n",
+                "-o",
+                "--host",
+                "--machine",
+                "--type",
+                "--property",
+                "--signal",
+                "--state",
+                "--root",
+                "--lines",
+                "--output",
+            ];
+            let mut verb = None;
+            let mut now = false;
+            let mut units = Vec::new();
+            let mut skip = false;
+            for w in &words[1..] {
+                if skip {
+                    skip = false;
+                    continue;
+                }
+                if w.starts_with('-') {
+                    now |= w == "--now";
+                    skip = valued.contains(&w.as_str());
+                    continue;
+                }
+                if verb.is_none() {
+                    verb = Some(w.as_str());
+                } else {
+                    units.push(unit_name(w));
+                }
+            }
+            let state = match verb? {
+                "start" | "restart" | "reload-or-restart" | "try-restart" | "reload" => {
+                    Running::Running
+                }
+                "stop" | "kill" => Running::Stopped,
+                "enable" | "reenable" if now => Running::Running,
+                "disable" | "mask" if now => Running::Stopped,
+                _ => return None,
+            };
+            (!units.is_empty()).then_some((state, units))
+        }
+        "service" => {
+            let rest: Vec<&String> = words[1..].iter().filter(|w| !w.starts_with('-')).collect();
+            let (name, verb) = (rest.first()?, rest.get(1)?);
+            let state = match verb.as_str() {
+                "start" | "restart" | "reload" | "force-reload" => Running::Running,
+                "stop" => Running::Stopped,
+                _ => return None,
+            };
+            Some((state, vec![unit_name(name)]))
+        }
+        _ => None,
+    }
+}
+
+/// Units a command names for any reason (enable, disable, start…).
+pub fn service_names(words: &[String]) -> Vec<String> {
+    match words.first().map(String::as_str) {
+        Some("systemctl") => {
+            let operands: Vec<&String> =
+                words[1..].iter().filter(|w| !w.starts_with('-')).collect();
+            operands.iter().skip(1).map(|w| unit_name(w)).collect()
+        }
+        Some("service" | "update-rc.d" | "chkconfig") => words[1..]
+            .iter()
+            .find(|w| !w.starts_with('-'))
+            .map(|w| vec![unit_name(w)])
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    }
+}
+
+fn unit_name(w: &str) -> String {
+    let base = basename(w);
+    if base.contains('.') {
+        base.to_string()
+    } else {
+        format!("{base}.service")
+    }
+}
+
+/// Which accounts a command names: (is a group, name).
+pub fn account_names(words: &[String]) -> Vec<(bool, String)> {
+    let group = match words.first().map(String::as_str) {
+        Some("useradd" | "usermod" | "userdel" | "adduser" | "deluser" | "passwd") => false,
+        Some("groupadd" | "groupmod" | "groupdel" | "gpasswd" | "addgroup" | "delgroup") => true,
+        _ => return Vec::new(),
+    };
+    // The account is the last operand of every one of these tools.
+    match words[1..].last() {
+        Some(last) if !last.starts_with('-') => vec![(group, last.clone())],
+        _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(s: &str) -> Vec<String> {
+        s.split_whitespace().map(String::from).collect()
+    }
+
+    fn line(s: &str) -> Intent {
+        Intent {
+            id: 1,
+            source: IntentSource::Line,
+            parent: None,
+            argv: vec![s.as_bytes().to_vec()],
+            cwd: b"/".to_vec(),
+            uid: 0,
+            pid: 1,
+            ppid: 1,
+            start_ns: 0,
+            end_ns: Some(1),
+            exit_code: Some(0),
+            signal: None,
+        }
+    }
+
+    #[test]
+    fn package_operations() {
+        let cases: &[(&str, &str, Option<(PackageOp, &[&str])>)] = &[
+            (
+                "install",
+                "apt-get install -y -q nginx jq=1.6-2 foo/bookworm-backports bar:amd64",
+                Some((PackageOp::Install, &["nginx", "jq", "foo", "bar"])),
+            ),
+            (
+                "option with a value",
+                "apt-get -o Dpkg::Options::=--force-confold -t bookworm install vim",
+                Some((PackageOp::Install, &["vim"])),
+            ),
+            (
+                "remove",
+                "apt remove cowsay",
+                Some((PackageOp::Remove, &["cowsay"])),
+            ),
+            (
+                "purge verb",
+                "apt-get purge -y x",
+                Some((PackageOp::Purge, &["x"])),
+            ),
+            (
+                "remove --purge",
+                "apt-get remove --purge x",
+                Some((PackageOp::Purge, &["x"])),
+            ),
+            (
+                "local file",
+                "apt-get install ./x.deb",
+                Some((PackageOp::Install, &[])),
+            ),
+            (
+                "dnf",
+                "dnf -y install httpd",
+                Some((PackageOp::Install, &["httpd"])),
+            ),
+            (
+                "dpkg purge",
+                "dpkg -P foo",
+                Some((PackageOp::Purge, &["foo"])),
+            ),
+            (
+                "dpkg file",
+                "dpkg -i /tmp/foo.deb",
+                Some((PackageOp::Install, &[])),
+            ),
+            (
+                "rpm erase",
+                "rpm -e foo",
+                Some((PackageOp::Remove, &["foo"])),
+            ),
+            ("update", "apt-get update", None),
+            ("search", "apt search nginx", None),
+            ("not a package tool", "ls -l", None),
+        ];
+        for (name, cmd, want) in cases {
+            let got = package_op(&words(cmd));
+            let want = want.map(|(op, n)| (op, n.iter().map(|s| s.to_string()).collect()));
+            assert_eq!(got, want, "{name}");
+        }
+    }
+
+    #[test]
+    fn service_operations() {
+        let cases: &[(&str, &str, Option<(Running, &[&str])>)] = &[
+            (
+                "start",
+                "systemctl start nginx",
+                Some((Running::Running, &["nginx.service"])),
+            ),
+            (
+                "stop",
+                "systemctl stop app.service",
+                Some((Running::Stopped, &["app.service"])),
+            ),
+            (
+                "enable --now",
+                "systemctl enable --now a b.socket",
+                Some((Running::Running, &["a.service", "b.socket"])),
+            ),
+            ("enable only", "systemctl enable a", None),
+            ("status", "systemctl status a", None),
+            (
+                "service",
+                "service ssh restart",
+                Some((Running::Running, &["ssh.service"])),
+            ),
+            (
+                "service stop",
+                "service cron stop",
+                Some((Running::Stopped, &["cron.service"])),
+            ),
+        ];
+        for (name, cmd, want) in cases {
+            let got = service_op(&words(cmd));
+            let want = want.map(|(s, u)| (s, u.iter().map(|s| s.to_string()).collect()));
+            assert_eq!(got, want, "{name}");
+        }
+        assert_eq!(
+            service_names(&words("systemctl --quiet enable app")),
+            ["app.service"]
+        );
+    }
+
+    #[test]
+    fn accounts_named() {
+        let cases: &[(&str, Vec<(bool, String)>)] = &[
+            (
+                "useradd -m -s /bin/bash alice",
+                vec![(false, "alice".into())],
+            ),
+            ("usermod -aG web bob", vec![(false, "bob".into())]),
+            ("groupadd -r web", vec![(true, "web".into())]),
+            ("gpasswd -a alice web", vec![(true, "web".into())]),
+            ("chpasswd", vec![]),
+            ("ls alice", vec![]),
+        ];
+        for (cmd, want) in cases {
+            assert_eq!(&account_names(&words(cmd)), want, "{cmd}");
+        }
+    }
+
+    #[test]
+    fn typed_lines_split_into_commands() {
+        let cases: &[(&str, &str, &[&[&str]])] = &[
+            (
+                "plain",
+                "apt-get install -y jq",
+                &[&["apt-get", "install", "-y", "jq"]],
+            ),
+            (
+                "operators",
+                "apt-get update && sudo apt-get install -y x; systemctl start x | cat",
+                &[
+                    &["apt-get", "update"],
+                    &["apt-get", "install", "-y", "x"],
+                    &["systemctl", "start", "x"],
+                    &["cat"],
+                ],
+            ),
+            (
+                "quotes keep operators",
+                "echo 'a;b' \"c && d\"",
+                &[&["echo", "a;b", "c && d"]],
+            ),
+            (
+                "assignment and path",
+                "DEBIAN_FRONTEND=noninteractive /usr/bin/apt-get purge x",
+                &[&["apt-get", "purge", "x"]],
+            ),
+            ("unclosed quote", "echo 'oops", &[]),
+        ];
+        for (name, l, want) in cases {
+            let got = line(l).commands();
+            let want: Vec<Vec<String>> = want
+                .iter()
+                .map(|c| c.iter().map(|s| s.to_string()).collect())
+                .collect();
+            assert_eq!(got, want, "{name}");
+        }
+    }
+
+    #[test]
+    fn shell_quoting_round_trips_through_sh() {
+        let i = Intent {
+            source: IntentSource::Tool,
+            argv: vec![
+                b"printf".to_vec(),
+                b"%s|".to_vec(),
+                b"it's $HOME".to_vec(),
+                b"".to_vec(),
+            ],
+            ..line("")
+        };
+        let cmd = i.shell_command().unwrap();
+        let out = std::process::Command::new("sh")
+            .args(["-c", &cmd])
+            .output()
+            .unwrap();
+        assert_eq!(out.stdout, b"it's $HOME||");
+    }
+}

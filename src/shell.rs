@@ -1,0 +1,331 @@
+//! The recording shell: `cft record NAME` with no command, `cft hook SHELL`
+//! for a shell already open, and the hidden `cft __hook start|end` its
+//! hooks call to log each typed command line as an intent.
+//!
+//! The hooks follow shell-history tools (preexec through bash's DEBUG trap
+//! and PROMPT_COMMAND, zsh's preexec/precmd). They never print on their
+//! own and never fail the command: a store that cannot be written to is
+//! logged to `shim.log` beside the database, like the shim does. The
+//! shim links and rc files live in a private temporary directory outside
+//! the recorded system and are removed when the shell exits.
+
+use anyhow::{bail, Context, Result};
+use clap::{Subcommand, ValueEnum};
+use recorder::store::intents::{IntentEnd, IntentLog, IntentSource, IntentStart};
+use std::ffi::OsString;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::{Path, PathBuf};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+}
+
+#[derive(Subcommand)]
+pub enum HookCommand {
+    /// Log the start of a typed command line; prints its intent id
+    Start {
+        /// The shell's process id
+        #[arg(long)]
+        pid: i32,
+        #[arg(last = true)]
+        line: OsString,
+    },
+    /// Log the end of a typed command line
+    End { id: i64, status: i32 },
+}
+
+/// `cft __hook …`: never an error the shell would show.
+pub fn hook_call(db: &Path, cmd: HookCommand) {
+    let result = (|| -> recorder::Result<()> {
+        let Some(log) = IntentLog::open(db)? else {
+            return Ok(());
+        };
+        match cmd {
+            HookCommand::Start { pid, line } => {
+                let session = std::env::var("CFT_SESSION").ok().filter(|s| !s.is_empty());
+                let cwd = std::env::current_dir()
+                    .map(|d| d.into_os_string().into_vec())
+                    .unwrap_or_default();
+                let line = line.as_bytes();
+                let start = IntentStart {
+                    source: IntentSource::Line,
+                    session: session.as_deref(),
+                    parent: None,
+                    argv: &[line],
+                    cwd: &cwd,
+                    uid: nix::unistd::getuid().as_raw(),
+                    pid,
+                    ppid: nix::unistd::getppid().as_raw(),
+                    start_ns: recorder::watcher::now_ns(),
+                };
+                if let Some(id) = log.start(&start)? {
+                    println!("{id}");
+                }
+            }
+            HookCommand::End { id, status } => log.end(
+                id,
+                &IntentEnd {
+                    end_ns: recorder::watcher::now_ns(),
+                    exit_code: Some(status),
+                    signal: None,
+                },
+            )?,
+        }
+        Ok(())
+    })();
+    if let Err(e) = result {
+        recorder::store::intents::log_failure(
+            db,
+            "cft __hook".as_ref(),
+            "cannot record a typed line",
+            &e,
+        );
+    }
+}
+
+/// Quote for bash and zsh alike.
+fn q(s: &[u8]) -> String {
+    format!("'{}'", String::from_utf8_lossy(s).replace('\'', r"'\''"))
+}
+
+/// The hook script for `shell`, recording into `session` of `db` and
+/// putting `shims` (if any) first on PATH.
+pub fn hook_script(
+    shell: Shell,
+    cft: &Path,
+    db: &Path,
+    session: &str,
+    shims: Option<&Path>,
+) -> String {
+    let mut s = String::new();
+    s.push_str(&format!(
+        "# cft: record every command line typed here into session '{session}'.\n\
+         # Undo with `cft_unhook`.\n\
+         __cft_bin={}\n\
+         export CFT_DB={}\n\
+         export CFT_SESSION={}\n\
+         __cft_ps1=$PS1\n\
+         __cft_path=$PATH\n",
+        q(cft.as_os_str().as_bytes()),
+        q(db.as_os_str().as_bytes()),
+        q(session.as_bytes()),
+    ));
+    if let Some(dir) = shims {
+        let d = q(dir.as_os_str().as_bytes());
+        s.push_str(&format!("PATH={d}:$PATH; export PATH\n"));
+    }
+    s.push_str(match shell {
+        Shell::Bash => BASH_HOOK,
+        Shell::Zsh => ZSH_HOOK,
+    });
+    s.push_str(&format!("PS1=\"[cft:{session}] $PS1\"\n"));
+    s
+}
+
+const BASH_HOOK: &str = r#"__cft_armed=
+__cft_histno=
+__cft_preexec() {
+    [ -n "$__cft_armed" ] || return 0
+    case "$BASH_COMMAND" in __cft_*) return 0 ;; esac
+    __cft_armed=
+    local h line=$BASH_COMMAND
+    h=$(HISTTIMEFORMAT= builtin history 1)
+    if [[ $h =~ ^[[:space:]]*([0-9]+)[*]?[[:space:]]+(.*)$ ]] && [ "${BASH_REMATCH[1]}" != "$__cft_histno" ]; then
+        __cft_histno=${BASH_REMATCH[1]}
+        line=${BASH_REMATCH[2]}
+    fi
+    CFT_INTENT_PARENT=$("$__cft_bin" __hook start --pid "$$" -- "$line" 2>/dev/null) || CFT_INTENT_PARENT=
+    export CFT_INTENT_PARENT
+}
+__cft_precmd() {
+    local st=$?
+    __cft_armed=
+    if [ -n "${CFT_INTENT_PARENT-}" ]; then
+        "$__cft_bin" __hook end "$CFT_INTENT_PARENT" "$st" 2>/dev/null
+        unset CFT_INTENT_PARENT
+    fi
+    return $st
+}
+__cft_arm() { __cft_armed=1; }
+__cft_prev_trap=$(trap -p DEBUG)
+__cft_prev_trap=${__cft_prev_trap#trap -- \'}
+__cft_prev_trap=${__cft_prev_trap%\' DEBUG}
+trap "__cft_preexec${__cft_prev_trap:+; $__cft_prev_trap}" DEBUG
+__cft_prev_pc=$PROMPT_COMMAND
+# Through eval: the user's PROMPT_COMMAND may end in `;` or span lines.
+__cft_user_pc() { eval "$__cft_prev_pc"; }
+PROMPT_COMMAND="__cft_precmd; __cft_user_pc; __cft_arm"
+cft_unhook() {
+    trap "$__cft_prev_trap" DEBUG
+    PROMPT_COMMAND=$__cft_prev_pc
+    PS1=$__cft_ps1
+    PATH=$__cft_path
+    unset CFT_SESSION CFT_INTENT_PARENT
+    unset -f __cft_preexec __cft_precmd __cft_arm __cft_user_pc cft_unhook
+}
+"#;
+
+const ZSH_HOOK: &str = r#"__cft_preexec() {
+    CFT_INTENT_PARENT=$("$__cft_bin" __hook start --pid "$$" -- "${1:-$3}" 2>/dev/null) || CFT_INTENT_PARENT=
+    export CFT_INTENT_PARENT
+}
+__cft_precmd() {
+    local st=$?
+    if [[ -n ${CFT_INTENT_PARENT-} ]]; then
+        "$__cft_bin" __hook end "$CFT_INTENT_PARENT" "$st" 2>/dev/null
+        unset CFT_INTENT_PARENT
+    fi
+    return $st
+}
+autoload -Uz add-zsh-hook
+add-zsh-hook preexec __cft_preexec
+precmd_functions=(__cft_precmd ${precmd_functions:#__cft_precmd})
+cft_unhook() {
+    add-zsh-hook -d preexec __cft_preexec
+    add-zsh-hook -d precmd __cft_precmd
+    PS1=$__cft_ps1
+    PATH=$__cft_path
+    unset CFT_SESSION CFT_INTENT_PARENT
+    unfunction __cft_preexec __cft_precmd cft_unhook
+}
+"#;
+
+/// Which shell to start: `--shell`, else $SHELL, else the user's login
+/// shell, else /bin/sh.
+pub fn user_shell(explicit: Option<&Path>) -> PathBuf {
+    if let Some(s) = explicit {
+        return s.to_path_buf();
+    }
+    if let Some(s) = std::env::var_os("SHELL").filter(|s| !s.is_empty()) {
+        return PathBuf::from(s);
+    }
+    nix::unistd::User::from_uid(nix::unistd::getuid())
+        .ok()
+        .flatten()
+        .map(|u| u.shell)
+        .filter(|s| !s.as_os_str().is_empty())
+        .unwrap_or_else(|| PathBuf::from("/bin/sh"))
+}
+
+pub fn kind_of(shell: &Path) -> Option<Shell> {
+    match shell.file_name()?.to_str()? {
+        "bash" => Some(Shell::Bash),
+        "zsh" => Some(Shell::Zsh),
+        _ => None,
+    }
+}
+
+/// Where the recording shell's private files go: never inside a watched
+/// tree (the runtime directory, else the temporary directory).
+fn runtime_base() -> PathBuf {
+    if let Some(d) = std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
+        return PathBuf::from(d);
+    }
+    if nix::unistd::geteuid().is_root() && Path::new("/run").is_dir() {
+        return PathBuf::from("/run");
+    }
+    std::env::temp_dir()
+}
+
+/// A prepared recording shell: the command to run and the private
+/// directory (removed when this is dropped).
+pub struct Prepared {
+    pub command: std::process::Command,
+    pub hooks: bool,
+    pub shims: usize,
+    _dir: tempfile::TempDir,
+}
+
+pub fn prepare(shell: &Path, db: &Path, session: &str) -> Result<Prepared> {
+    let dir = tempfile::Builder::new()
+        .prefix("cft-shell-")
+        .tempdir_in(runtime_base())
+        .context("cannot create the recording shell's private directory")?;
+    let cft = std::env::current_exe().context("cannot find the cft executable")?;
+    let shim = cft.with_file_name("cft-shim");
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).with_context(|| format!("cannot create {}", bin.display()))?;
+    let mut shims = 0;
+    if shim.is_file() {
+        for t in crate::shim_cmd::DEFAULT_TOOLS {
+            std::os::unix::fs::symlink(&shim, bin.join(t))
+                .with_context(|| format!("cannot link {} in {}", t, bin.display()))?;
+            shims += 1;
+        }
+    }
+    let db = std::path::absolute(db).unwrap_or_else(|_| db.to_path_buf());
+    let mut command = std::process::Command::new(shell);
+    command.env("CFT_DB", &db).env("CFT_SESSION", session);
+    let kind = kind_of(shell);
+    match kind {
+        Some(Shell::Bash) => {
+            let rc = dir.path().join("bashrc");
+            let text = format!(
+                "[ -f /etc/bash.bashrc ] && . /etc/bash.bashrc\n\
+                 [ -f ~/.bashrc ] && . ~/.bashrc\n{}",
+                hook_script(Shell::Bash, &cft, &db, session, Some(&bin))
+            );
+            std::fs::write(&rc, text).with_context(|| format!("cannot write {}", rc.display()))?;
+            command.arg("--rcfile").arg(&rc).arg("-i");
+        }
+        Some(Shell::Zsh) => {
+            // zsh reads $ZDOTDIR/.zshenv and .zshrc: ours source the user's.
+            let user = std::env::var_os("ZDOTDIR")
+                .or_else(|| std::env::var_os("HOME"))
+                .unwrap_or_else(|| "/".into());
+            let user = q(user.as_bytes());
+            std::fs::write(
+                dir.path().join(".zshenv"),
+                format!("[ -f {user}/.zshenv ] && . {user}/.zshenv\n"),
+            )
+            .context("cannot write the zsh start-up files")?;
+            std::fs::write(
+                dir.path().join(".zshrc"),
+                format!(
+                    "ZDOTDIR={user}\n[ -f \"$ZDOTDIR/.zshrc\" ] && . \"$ZDOTDIR/.zshrc\"\n{}",
+                    hook_script(Shell::Zsh, &cft, &db, session, Some(&bin))
+                ),
+            )
+            .context("cannot write the zsh start-up files")?;
+            command.env("ZDOTDIR", dir.path()).arg("-i");
+        }
+        None => {
+            let path = std::env::var_os("PATH").unwrap_or_default();
+            let mut new = bin.into_os_string();
+            new.push(":");
+            new.push(path);
+            command.env("PATH", new);
+        }
+    }
+    Ok(Prepared {
+        command,
+        hooks: kind.is_some(),
+        shims,
+        _dir: dir,
+    })
+}
+
+/// `cft hook SHELL`: the script for a shell that is already open, with a
+/// shim directory kept beside the database.
+pub fn print_hook(db: &Path, shell: Shell, session: &str) -> Result<()> {
+    let cft = std::env::current_exe().context("cannot find the cft executable")?;
+    let shim = cft.with_file_name("cft-shim");
+    let db = std::path::absolute(db).unwrap_or_else(|_| db.to_path_buf());
+    let shims = if shim.is_file() {
+        let Some(parent) = db.parent() else {
+            bail!("--db {} has no directory", db.display());
+        };
+        let dir = parent.join("shims");
+        crate::shim_cmd::install_quiet(&dir, &shim)?;
+        Some(dir)
+    } else {
+        None
+    };
+    print!(
+        "{}",
+        hook_script(shell, &cft, &db, session, shims.as_deref())
+    );
+    Ok(())
+}
