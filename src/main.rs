@@ -129,6 +129,14 @@ enum Command {
         /// Pin installed packages to the exact recorded versions
         #[arg(long)]
         pin_versions: bool,
+        /// Replay recorded command ID as an exec resource, at its place in the order (repeatable)
+        ///
+        /// IDs are the #numbers `cft finish` and `cft show` print. Guard it with
+        /// :creates=PATH (skipped when PATH exists) or :unless=CMD (skipped when CMD succeeds);
+        /// without a guard it is refreshonly, run once when the resources recorded before it
+        /// are first put in place.
+        #[arg(long, value_name = "ID[:creates=PATH|:unless=CMD]")]
+        exec: Vec<String>,
     },
     /// Write the appliance descriptor (virt-image XML) of a finished session
     ///
@@ -261,6 +269,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             module_name,
             include_secrets,
             pin_versions,
+            exec,
         } => manifest(
             &db,
             &name,
@@ -269,6 +278,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             ManifestFlags {
                 include_secrets,
                 pin_versions,
+                exec,
             },
         )?,
         Command::Descriptor(args) => recipe_cmd::descriptor(&db, &args)?,
@@ -413,10 +423,11 @@ fn exit_code_of(status: std::process::ExitStatus) -> ExitCode {
     }
 }
 
-#[derive(Clone, Copy, Default)]
+#[derive(Clone, Default)]
 struct ManifestFlags {
     include_secrets: bool,
     pin_versions: bool,
+    exec: Vec<String>,
 }
 
 fn manifest(
@@ -436,6 +447,11 @@ fn manifest(
     let mut opts = manifest_gen::ModuleOptions::new(module_name);
     opts.include_secrets = flags.include_secrets;
     opts.pin_versions = flags.pin_versions;
+    opts.execs = flags
+        .exec
+        .iter()
+        .map(|e| manifest_gen::ExecSpec::parse(e))
+        .collect::<Result<_, _>>()?;
     let module = manifest_gen::generate(&cs, &store, &opts)
         .with_context(|| format!("cannot generate the module of session '{name}'"))?;
     manifest_gen::write_module(&module, out)

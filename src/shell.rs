@@ -262,9 +262,13 @@ pub fn prepare(shell: &Path, db: &Path, session: &str) -> Result<Prepared> {
     match kind {
         Some(Shell::Bash) => {
             let rc = dir.path().join("bashrc");
+            // History goes to the private directory: a ~/.bash_history
+            // written on exit would be a change the session records.
             let text = format!(
                 "[ -f /etc/bash.bashrc ] && . /etc/bash.bashrc\n\
-                 [ -f ~/.bashrc ] && . ~/.bashrc\n{}",
+                 [ -f ~/.bashrc ] && . ~/.bashrc\n\
+                 HISTFILE={}\n{}",
+                q(dir.path().join("history").as_os_str().as_bytes()),
                 hook_script(Shell::Bash, &cft, &db, session, Some(&bin))
             );
             std::fs::write(&rc, text).with_context(|| format!("cannot write {}", rc.display()))?;
@@ -284,7 +288,9 @@ pub fn prepare(shell: &Path, db: &Path, session: &str) -> Result<Prepared> {
             std::fs::write(
                 dir.path().join(".zshrc"),
                 format!(
-                    "ZDOTDIR={user}\n[ -f \"$ZDOTDIR/.zshrc\" ] && . \"$ZDOTDIR/.zshrc\"\n{}",
+                    "ZDOTDIR={user}\n[ -f \"$ZDOTDIR/.zshrc\" ] && . \"$ZDOTDIR/.zshrc\"\n\
+                     HISTFILE={}\n{}",
+                    q(dir.path().join("history").as_os_str().as_bytes()),
                     hook_script(Shell::Zsh, &cft, &db, session, Some(&bin))
                 ),
             )

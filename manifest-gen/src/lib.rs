@@ -36,6 +36,27 @@ pub struct ModuleOptions {
     /// Install, upgrade and downgrade packages to the recorded version
     /// rather than `ensure => installed`.
     pub pin_versions: bool,
+    /// Recorded commands to replay as `exec` resources.
+    pub execs: Vec<ExecSpec>,
+}
+
+/// `--exec ID[:creates=PATH|:unless=CMD]`: a recorded command to replay.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExecSpec {
+    /// The argument as given, for messages.
+    pub arg: String,
+    /// The intent id (`cft show` and `cft finish` print them).
+    pub id: i64,
+    pub guard: Option<ExecGuard>,
+}
+
+/// What keeps an exec from running on every apply.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ExecGuard {
+    /// Skip when this path exists.
+    Creates(String),
+    /// Skip when this command succeeds.
+    Unless(String),
 }
 
 impl ModuleOptions {
@@ -47,6 +68,7 @@ impl ModuleOptions {
             author: "cft".to_string(),
             include_secrets: false,
             pin_versions: false,
+            execs: Vec::new(),
         }
     }
 }
@@ -152,6 +174,8 @@ pub fn generate(
         os_version_id: &facts.os_version_id,
         include_secrets: opts.include_secrets,
         pin_versions: opts.pin_versions,
+        why: &cs.why,
+        execs: &opts.execs,
     };
     let plan = plan::plan(&input, blobs)?;
     render::render(cs, &plan, opts)

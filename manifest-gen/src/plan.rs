@@ -9,6 +9,8 @@
 //! refresh), `accounts` (groups and users), `services`.
 
 mod accounts;
+mod commands;
+pub(crate) use commands::exec_title;
 mod files;
 mod packages;
 mod services;
@@ -30,16 +32,25 @@ pub(crate) enum Part {
     Accounts,
     Files,
     Services,
+    /// Recorded commands replayed as `exec` resources: ordered by their
+    /// own relationships, not by the chain.
+    Commands,
 }
 
 impl Part {
-    pub const ALL: [Part; 5] = [
+    pub const ALL: [Part; 6] = [
         Part::Sources,
         Part::Packages,
         Part::Accounts,
         Part::Files,
         Part::Services,
+        Part::Commands,
     ];
+
+    /// Does the main class chain this part after the previous one?
+    pub fn chained(self) -> bool {
+        self != Part::Commands
+    }
 
     /// The class name below the module (`NAME::<this>`) and the file
     /// `manifests/<this>.pp`.
@@ -50,6 +61,7 @@ impl Part {
             Part::Accounts => "accounts",
             Part::Files => "files",
             Part::Services => "services",
+            Part::Commands => "commands",
         }
     }
 }
@@ -65,6 +77,10 @@ pub(crate) struct Input<'a> {
     pub os_version_id: &'a str,
     pub include_secrets: bool,
     pub pin_versions: bool,
+    /// The session's commands and what each one changed.
+    pub why: &'a recorder::why::Why,
+    /// Commands to replay as `exec` resources.
+    pub execs: &'a [crate::ExecSpec],
 }
 
 /// Everything `render` needs. Resources are in output order within their
@@ -98,6 +114,8 @@ pub(crate) struct Plan {
     pub skipped: Vec<Skipped>,
     pub incomplete: Vec<Skipped>,
     pub params: Vec<Param>,
+    /// Intent ids replayed as `exec` resources.
+    pub execs: Vec<i64>,
 }
 
 impl Plan {
@@ -245,6 +263,7 @@ pub(crate) fn plan(input: &Input<'_>, blobs: &dyn BlobSource) -> Result<Plan, Er
     packages::plan_refresh(input, &mut plan);
     accounts::plan_accounts(input, &mut plan);
     services::plan_services(input, &mut plan);
+    commands::plan_commands(input, &mut plan)?;
     name_params(&mut plan.params);
     Ok(plan)
 }

@@ -9,11 +9,7 @@ use common::Fixture;
 use manifest_gen::{generate, Module, ModuleOptions};
 
 fn module(f: &Fixture, include_secrets: bool) -> Module {
-    let opts = ModuleOptions {
-        include_secrets,
-        ..ModuleOptions::new(manifest_gen::default_module_name(&f.name))
-    };
-    generate(&f.change_set(), &f.blobs, &opts).expect("generate")
+    generate(&f.change_set(), &f.blobs, &f.options(include_secrets)).expect("generate")
 }
 
 /// The module as one text: whole files for the manifests (init.pp first),
@@ -28,7 +24,7 @@ fn snapshot_text(m: &Module, with_metadata: bool) -> String {
     let mut out = String::new();
     // The parts in the order Puppet applies them.
     let mut shown: Vec<&str> = [
-        "init", "sources", "packages", "accounts", "files", "services",
+        "init", "sources", "packages", "accounts", "files", "services", "commands",
     ]
     .iter()
     .map(|part| format!("manifests/{part}.pp"))
@@ -46,6 +42,42 @@ fn snapshot_text(m: &Module, with_metadata: bool) -> String {
         out.push_str(&format!("{rel} ({} bytes)\n", bytes.len()));
     }
     out
+}
+
+#[test]
+fn e_commands_replayed_at_their_place() {
+    let m = module(&common::commands(), false);
+    insta::assert_snapshot!("e_commands", snapshot_text(&m, false));
+}
+
+#[test]
+fn exec_errors_name_the_argument() {
+    let f = common::commands();
+    let cases = [("99", "no command #99"), ("4:creates=/x", ""), ("3", "")];
+    for (arg, want) in cases {
+        let mut opts = f.options(false);
+        opts.execs = vec![manifest_gen::ExecSpec::parse(arg).unwrap()];
+        let got = generate(&f.change_set(), &f.blobs, &opts);
+        match (want, got) {
+            ("", Ok(_)) => {}
+            ("", Err(e)) => panic!("--exec {arg}: {e}"),
+            (want, Ok(_)) => panic!("--exec {arg} should fail with {want}"),
+            (want, Err(e)) => {
+                let e = e.to_string();
+                assert!(
+                    e.contains(want) && e.contains(&format!("--exec {arg}")),
+                    "{e}"
+                );
+            }
+        }
+    }
+    // Unguarded, with nothing recorded before it to trigger it once.
+    let mut opts = f.options(false);
+    opts.execs = vec![manifest_gen::ExecSpec::parse("1").unwrap()];
+    let e = generate(&f.change_set(), &f.blobs, &opts)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("creates=PATH or :unless=CMD"), "{e}");
 }
 
 #[test]

@@ -10,7 +10,7 @@
 mod common;
 
 use common::Fixture;
-use manifest_gen::{generate, write_module, ModuleOptions};
+use manifest_gen::{generate, write_module};
 use recorder::model::Origin;
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -169,10 +169,7 @@ fn last_json(out: &Output) -> Value {
 /// (Puppet and puppet-lint's autoloader check need that), and judge it.
 fn check(f: &Fixture, include_secrets: bool) -> Judged {
     let name = manifest_gen::default_module_name(&f.name);
-    let opts = ModuleOptions {
-        include_secrets,
-        ..ModuleOptions::new(name.clone())
-    };
+    let opts = f.options(include_secrets);
     let module = generate(&f.change_set(), &f.blobs, &opts).expect("generate");
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = tmp.path().join(&name);
@@ -433,6 +430,37 @@ fn system_module_compiles_with_its_order_and_relationships() {
             );
         }
     }
+}
+
+/// Replayed commands: valid and lint-clean, guarded, and ordered between
+/// the resources of the commands recorded before and after them.
+#[test]
+fn replayed_commands_compile_in_their_place() {
+    let Judged { catalog, .. } = check(&common::commands(), false);
+    let createdb = resource(&catalog, "Exec", "cft command #4: createdb app");
+    let p = &createdb["parameters"];
+    assert_eq!(p["command"], "createdb app");
+    assert_eq!(p["creates"], "/var/lib/postgresql/15/main/base/app");
+    assert_eq!(
+        refs(&p["require"]),
+        [
+            "Package[curl]",
+            "Package[nginx]",
+            "File[/etc/nginx/nginx.conf]"
+        ]
+    );
+    assert_eq!(
+        refs(&p["before"]),
+        ["Service[app.service]", "Service[nginx.service]"]
+    );
+    let psql = resource(
+        &catalog,
+        "Exec",
+        "cft command #10: psql -f /root/schema.sql app",
+    );
+    assert_eq!(psql["parameters"]["refreshonly"], true);
+    assert!(psql["parameters"].get("creates").is_none());
+    assert_eq!(refs(&psql["parameters"]["subscribe"]).len(), 6);
 }
 
 /// The README's ways to override a part compile as documented: a collector

@@ -169,6 +169,7 @@ fn main() {
             owner_of: &owner_of,
             stock_md5: &stock,
             contents: &contents,
+            intents: &[],
         };
         let mut c = changes.clone();
         attribute(&before, &snap, &mut c, &inputs);

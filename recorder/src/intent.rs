@@ -456,7 +456,12 @@ mod tests {
 
     #[test]
     fn package_operations() {
-        let cases: &[(&str, &str, Option<(PackageOp, &[&str])>)] = &[
+        type Case = (
+            &'static str,
+            &'static str,
+            Option<(PackageOp, &'static [&'static str])>,
+        );
+        let cases: &[Case] = &[
             (
                 "install",
                 "apt-get install -y -q nginx jq=1.6-2 foo/bookworm-backports bar:amd64",
@@ -520,7 +525,12 @@ mod tests {
 
     #[test]
     fn service_operations() {
-        let cases: &[(&str, &str, Option<(Running, &[&str])>)] = &[
+        type Case = (
+            &'static str,
+            &'static str,
+            Option<(Running, &'static [&'static str])>,
+        );
+        let cases: &[Case] = &[
             (
                 "start",
                 "systemctl start nginx",

@@ -71,6 +71,8 @@ fn run(changes: &[Change], blobs: &HashMap<ContentHash, Vec<u8>>, include_secret
         os_version_id: "12",
         include_secrets,
         pin_versions: false,
+        why: &Default::default(),
+        execs: &[],
     };
     plan(&input, blobs).expect("plan")
 }

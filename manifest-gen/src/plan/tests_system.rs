@@ -39,6 +39,8 @@ impl Case {
             os_version_id: self.os.1,
             include_secrets: self.include_secrets,
             pin_versions: self.pin_versions,
+            why: &Default::default(),
+            execs: &[],
         };
         plan(&input, blobs).expect("plan")
     }

@@ -18,6 +18,8 @@ struct InitView {
     name: String,
     params: Vec<ParamView>,
     parts: Vec<PartLine>,
+    /// The parts the chaining arrows order (not the replayed commands).
+    chain: Vec<PartLine>,
 }
 
 #[derive(Serialize)]
@@ -65,6 +67,7 @@ pub(super) fn part_summary(part: Part) -> &'static str {
         Part::Accounts => "Groups and users",
         Part::Files => "Files the admin created, changed or removed",
         Part::Services => "Services: enablement, running state, restarts",
+        Part::Commands => "Recorded commands replayed, each at its place in the order",
     }
 }
 
@@ -98,6 +101,14 @@ pub(super) fn manifests(
             .collect(),
         parts: parts
             .iter()
+            .map(|p| PartLine {
+                class: format!("{module}::{}", p.name()),
+                what: part_summary(*p),
+            })
+            .collect(),
+        chain: parts
+            .iter()
+            .filter(|p| p.chained())
             .map(|p| PartLine {
                 class: format!("{module}::{}", p.name()),
                 what: part_summary(*p),

@@ -34,6 +34,8 @@ struct ReadmeView {
     files: Vec<ReadmeRow>,
     elsewhere: Vec<String>,
     overriding: Option<Overriding>,
+    /// The recorded commands, in order, and what each one changed.
+    changelog: Vec<String>,
     skipped: Vec<ReadmeSkip>,
     incomplete: Vec<ReadmeSkip>,
     notices: Vec<String>,
@@ -187,11 +189,56 @@ pub(super) fn readme(
             .map(|(origin, paths)| elsewhere_line(origin, paths))
             .collect(),
         overriding: overriding(plan, &parts, module),
+        changelog: changelog(&cs.why, plan),
         skipped: plan.skipped.iter().map(readme_skip).collect(),
         incomplete: plan.incomplete.iter().map(readme_skip).collect(),
         notices: cs.notices.iter().map(notice_line).collect(),
     };
     render_template(env, "README.md", view)
+}
+
+/// One line per top-level command: what it was, how it ended, and every
+/// change made during it (by the tools it ran too).
+fn changelog(why: &recorder::why::Why, plan: &Plan) -> Vec<String> {
+    use recorder::why::Subject;
+    why.top_level()
+        .map(|i| {
+            let status = match (i.exit_code, i.signal) {
+                (_, Some(sig)) => format!("killed by signal {sig}"),
+                (Some(0), _) => "ok".to_string(),
+                (Some(c), _) => format!("exit {c}"),
+                (None, None) => "did not end".to_string(),
+            };
+            let changes: Vec<String> = why
+                .changes_of(i.id)
+                .iter()
+                .map(|a| {
+                    let name = match a.subject {
+                        Subject::File => display_path(&a.name),
+                        _ => String::from_utf8_lossy(&a.name).into_owned(),
+                    };
+                    format!("{} {}", a.subject.as_str(), md_code(&name, false))
+                })
+                .collect();
+            let mut line = format!(
+                "`#{}` {} ({status})",
+                i.id,
+                md_code(&i.text().replace('\n', " "), false)
+            );
+            if changes.is_empty() {
+                line.push_str(": no recorded change");
+            } else {
+                line.push_str(&format!(": {}", changes.join(", ")));
+            }
+            if plan.execs.contains(&i.id) {
+                line.push_str(&format!(
+                    "; replayed by exec {}",
+                    md_code(&crate::plan::exec_title(i), false)
+                ));
+            }
+            line
+        })
+        .collect()
 }
 
 fn readme_row(r: &Row, plan: &Plan) -> ReadmeRow {
@@ -294,8 +341,10 @@ fn overriding(plan: &Plan, parts: &[Part], module: &str) -> Option<Overriding> {
             }
         }
     }
+    let commands = format!("{module}::{}", Part::Commands.name());
     let chain = contain
         .iter()
+        .filter(|c| **c != commands)
         .enumerate()
         .map(|(i, c)| {
             let arrow = if i == 0 { "" } else { "-> " };

@@ -18,6 +18,24 @@ pub struct Fixture {
     pub notices: Vec<Notice>,
     pub blobs: HashMap<ContentHash, Vec<u8>>,
     pub system: SystemChanges,
+    pub why: recorder::why::Why,
+    /// `--exec` arguments.
+    pub execs: Vec<String>,
+}
+
+impl Fixture {
+    /// Module options as `cft manifest` would build them for this fixture.
+    pub fn options(&self, include_secrets: bool) -> manifest_gen::ModuleOptions {
+        let mut opts =
+            manifest_gen::ModuleOptions::new(manifest_gen::default_module_name(&self.name));
+        opts.include_secrets = include_secrets;
+        opts.execs = self
+            .execs
+            .iter()
+            .map(|e| manifest_gen::ExecSpec::parse(e).expect("--exec"))
+            .collect();
+        opts
+    }
 }
 
 pub fn entry(path: &[u8], kind: EntryKind, mode: u32) -> Entry {
@@ -46,6 +64,8 @@ impl Fixture {
             notices: Vec::new(),
             blobs: HashMap::new(),
             system: SystemChanges::default(),
+            why: Default::default(),
+            execs: Vec::new(),
         }
     }
 
@@ -145,6 +165,7 @@ impl Fixture {
             changes,
             notices: self.notices.clone(),
             system: self.system.clone(),
+            why: self.why.clone(),
         }
     }
 }
@@ -474,5 +495,79 @@ pub fn system() -> Fixture {
             ),
         ],
     };
+    f
+}
+
+/// `system()` recorded through the recording shell: typed lines, the tools
+/// they ran, what each changed, and two commands replayed as execs (one
+/// guarded by `creates`, one not).
+pub fn commands() -> Fixture {
+    use recorder::intent::{Intent, IntentSource};
+    use recorder::why::{Attribution, Subject, Why};
+    let mut f = system();
+    let sec = 1_000_000_000i64;
+    let base = 1_700_000_000 * sec;
+    let intent = |id: i64, parent: Option<i64>, argv: &[&str], at: i64| Intent {
+        id,
+        source: if parent.is_some() {
+            IntentSource::Tool
+        } else {
+            IntentSource::Line
+        },
+        parent,
+        argv: argv.iter().map(|a| a.as_bytes().to_vec()).collect(),
+        cwd: b"/root".to_vec(),
+        uid: 0,
+        pid: 100 + id as i32,
+        ppid: 99,
+        start_ns: base + at * sec,
+        end_ns: Some(base + (at + 5) * sec),
+        exit_code: Some(0),
+        signal: None,
+    };
+    let intents = vec![
+        intent(1, None, &["apt-get install -y nginx curl"], 10),
+        intent(
+            2,
+            Some(1),
+            &["apt-get", "install", "-y", "nginx", "curl"],
+            11,
+        ),
+        intent(3, None, &["vi /etc/nginx/nginx.conf"], 30),
+        intent(4, None, &["createdb app"], 50),
+        intent(5, None, &["useradd -m -G adm,web alice"], 60),
+        intent(6, Some(5), &["useradd", "-m", "-G", "adm,web", "alice"], 61),
+        intent(
+            7,
+            None,
+            &["systemctl enable app && systemctl start nginx"],
+            70,
+        ),
+        intent(8, Some(7), &["systemctl", "enable", "app"], 71),
+        intent(9, Some(7), &["systemctl", "start", "nginx"], 72),
+        intent(10, None, &["psql -f /root/schema.sql app"], 80),
+    ];
+    let at = |subject, name: &str, intent| Attribution {
+        subject,
+        name: name.as_bytes().to_vec(),
+        intent,
+    };
+    let mut attributions = vec![
+        at(Subject::Package, "nginx", 2),
+        at(Subject::Package, "curl", 2),
+        at(Subject::File, "/etc/nginx/nginx.conf", 3),
+        at(Subject::User, "alice", 6),
+        at(Subject::Service, "app.service", 8),
+        at(Subject::Service, "nginx.service", 9),
+    ];
+    attributions.sort();
+    f.why = Why {
+        intents,
+        attributions,
+    };
+    f.execs = vec![
+        "4:creates=/var/lib/postgresql/15/main/base/app".into(),
+        "10".into(),
+    ];
     f
 }

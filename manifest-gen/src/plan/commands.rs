@@ -1,0 +1,258 @@
+//! Commands promoted to `exec` resources (`cft manifest --exec`): steps no
+//! other resource expresses (`createdb app`), run when the module is
+//! applied, at their place in the recorded order.
+//!
+//! An exec requires the resources of every change made before its command
+//! ran, and comes before those of later changes where that cannot make a
+//! cycle with the part chain. It is never unguarded: `creates` or `unless`
+//! as given, else `refreshonly`, subscribed to what came before, so it
+//! runs once when those are first put in place.
+
+use super::{Input, Part, Plan, Ref, Resource, Value};
+use crate::{Error, ExecGuard, ExecSpec};
+use recorder::intent::Intent;
+use recorder::why::Subject;
+use std::collections::BTreeSet;
+
+/// Where an exec looks for commands (Puppet needs a `path` or absolute
+/// commands).
+const PATH: &[&str] = &[
+    "/usr/local/sbin",
+    "/usr/local/bin",
+    "/usr/sbin",
+    "/usr/bin",
+    "/sbin",
+    "/bin",
+];
+
+pub(super) fn plan_commands(input: &Input<'_>, plan: &mut Plan) -> Result<(), Error> {
+    let why = input.why;
+    let mut seen = BTreeSet::new();
+    for spec in input.execs {
+        let err = |reason: String| Error::Exec {
+            arg: spec.arg.clone(),
+            reason,
+        };
+        if !seen.insert(spec.id) {
+            return Err(err(format!("command #{} is given twice", spec.id)));
+        }
+        let Some(intent) = why.intent(spec.id) else {
+            return Err(err(format!(
+                "the session has no command #{} (`cft show SESSION` lists them)",
+                spec.id
+            )));
+        };
+        let Some(command) = intent.shell_command().filter(|c| !c.is_empty()) else {
+            return Err(err(
+                "the command is empty or not UTF-8, which a Puppet string cannot hold".into(),
+            ));
+        };
+        let start = why.top(intent.id).map_or(intent.start_ns, |t| t.start_ns);
+        let (before, after) = neighbours(input, plan, intent, start);
+        let mut attrs = vec![
+            ("command", Value::Str(command)),
+            ("provider", Value::Word("shell")),
+            (
+                "path",
+                Value::Strs(PATH.iter().map(|p| p.to_string()).collect()),
+            ),
+        ];
+        if let Ok(cwd) = String::from_utf8(intent.cwd.clone()) {
+            if cwd.starts_with('/') {
+                attrs.push(("cwd", Value::Str(cwd)));
+            }
+        }
+        if intent.uid != 0 {
+            attrs.push(("user", Value::Str(intent.uid.to_string())));
+        }
+        match &spec.guard {
+            Some(ExecGuard::Creates(path)) => attrs.push(("creates", Value::Str(path.clone()))),
+            Some(ExecGuard::Unless(check)) => attrs.push(("unless", Value::Str(check.clone()))),
+            None if before.is_empty() => {
+                return Err(err(
+                    "without a guard it would run on every apply, and nothing recorded before it \
+                     can trigger it once: give :creates=PATH or :unless=CMD"
+                        .into(),
+                ))
+            }
+            None => attrs.push(("refreshonly", Value::Word("true"))),
+        }
+        let max_before = before.iter().map(|(p, _)| *p).max();
+        let before_refs: Vec<Ref> = before.into_iter().map(|(_, r)| r).collect();
+        if !before_refs.is_empty() {
+            let key = if spec.guard.is_none() {
+                "subscribe"
+            } else {
+                "require"
+            };
+            attrs.push((key, Value::Refs(before_refs)));
+        }
+        // A later resource in an earlier (or the same) part than something
+        // required could close a cycle through the part chain.
+        let later: Vec<Ref> = after
+            .into_iter()
+            .filter(|(p, _)| max_before.is_none_or(|m| *p > m))
+            .map(|(_, r)| r)
+            .collect();
+        if !later.is_empty() {
+            attrs.push(("before", Value::Refs(later)));
+        }
+        plan.resources.push(Resource {
+            part: Part::Commands,
+            kind: "exec",
+            title: exec_title(intent),
+            attrs,
+        });
+        plan.execs.push(intent.id);
+    }
+    Ok(())
+}
+
+/// `cft command #12: createdb app` (cut at 60 characters, one line).
+pub(crate) fn exec_title(i: &Intent) -> String {
+    let text: String = i
+        .text()
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let short: String = if text.chars().count() > 60 {
+        format!("{}...", text.chars().take(57).collect::<String>())
+    } else {
+        text
+    };
+    format!("cft command #{}: {short}", i.id)
+}
+
+/// Resource references with the part they are in.
+type Placed = Vec<(Part, Ref)>;
+
+/// The module's resources for changes made before (and after) the
+/// command's top-level command started, with their parts, sorted.
+fn neighbours(input: &Input<'_>, plan: &Plan, intent: &Intent, start: i64) -> (Placed, Placed) {
+    let why = input.why;
+    let mut before = BTreeSet::new();
+    let mut after = BTreeSet::new();
+    for a in &why.attributions {
+        let Some(top) = why.top(a.intent) else {
+            continue;
+        };
+        if top.id == why.top(intent.id).map_or(intent.id, |t| t.id) {
+            continue;
+        }
+        let Some((part, r)) = resource_for(plan, a.subject, &a.name) else {
+            continue;
+        };
+        if top.start_ns < start {
+            before.insert((part, r));
+        } else {
+            after.insert((part, r));
+        }
+    }
+    (before.into_iter().collect(), after.into_iter().collect())
+}
+
+fn resource_for(plan: &Plan, subject: Subject, name: &[u8]) -> Option<(Part, Ref)> {
+    let name = std::str::from_utf8(name).ok()?;
+    let (kind, type_name, title) = match subject {
+        Subject::File => ("file", "File", name.to_string()),
+        Subject::Package => (
+            "package",
+            "Package",
+            name.split(':').next().unwrap_or(name).to_string(),
+        ),
+        Subject::User => ("user", "User", name.to_string()),
+        Subject::Group => ("group", "Group", name.to_string()),
+        Subject::Service => ("service", "Service", name.to_string()),
+    };
+    plan.resources
+        .iter()
+        .find(|r| r.kind == kind && r.title == title)
+        .map(|r| {
+            (
+                r.part,
+                Ref {
+                    kind: type_name,
+                    title,
+                },
+            )
+        })
+}
+
+impl ExecSpec {
+    /// `ID`, `ID:creates=PATH` or `ID:unless=CMD` (the command may hold
+    /// any character, `:` included).
+    pub fn parse(arg: &str) -> Result<ExecSpec, Error> {
+        let err = |reason: &str| Error::Exec {
+            arg: arg.to_string(),
+            reason: reason.to_string(),
+        };
+        let (id, guard) = match arg.split_once(':') {
+            Some((id, g)) => (id, Some(g)),
+            None => (arg, None),
+        };
+        let id: i64 = id
+            .trim_start_matches('#')
+            .parse()
+            .map_err(|_| err("expected ID[:creates=PATH|:unless=CMD] with a command number"))?;
+        let guard = match guard {
+            None => None,
+            Some(g) => Some(if let Some(p) = g.strip_prefix("creates=") {
+                if !p.starts_with('/') || p.contains('\n') {
+                    return Err(err("creates= needs an absolute path"));
+                }
+                ExecGuard::Creates(p.to_string())
+            } else if let Some(c) = g.strip_prefix("unless=") {
+                if c.trim().is_empty() {
+                    return Err(err("unless= needs a command"));
+                }
+                ExecGuard::Unless(c.to_string())
+            } else {
+                return Err(err("the guard is creates=PATH or unless=CMD"));
+            }),
+        };
+        Ok(ExecSpec {
+            arg: arg.to_string(),
+            id,
+            guard,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exec_arguments() {
+        let ok: &[(&str, i64, Option<ExecGuard>)] = &[
+            ("12", 12, None),
+            ("#3", 3, None),
+            (
+                "4:creates=/var/lib/app/db",
+                4,
+                Some(ExecGuard::Creates("/var/lib/app/db".into())),
+            ),
+            (
+                "5:unless=psql -c 'select 1' app",
+                5,
+                Some(ExecGuard::Unless("psql -c 'select 1' app".into())),
+            ),
+            ("6:unless=a:b=c", 6, Some(ExecGuard::Unless("a:b=c".into()))),
+        ];
+        for (arg, id, guard) in ok {
+            let s = ExecSpec::parse(arg).unwrap();
+            assert_eq!((s.id, &s.guard), (*id, guard), "{arg}");
+        }
+        for bad in [
+            "",
+            "x",
+            "1:creates=relative",
+            "1:unless= ",
+            "1:onlyif=x",
+            "1:",
+        ] {
+            let e = ExecSpec::parse(bad).unwrap_err().to_string();
+            assert!(e.contains(&format!("--exec {bad}")), "{bad}: {e}");
+        }
+    }
+}
