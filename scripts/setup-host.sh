@@ -3,6 +3,7 @@
 #   debootstrap zstd util-linux   build and enter the test root filesystem
 #   puppet-agent puppet-lint      validate, lint and apply generated modules
 #   libxml2-utils libvirt-clients validate appliance descriptors (xmllint, virt-xml-validate)
+#   zsh                           the recording shell tests (bash is there already)
 #   python3-venv                  the pykickstart venv (ksvalidator, from PyPI) under $TESTBED_DIR
 # Then builds the cached Debian root filesystem tarballs (base and +puppet)
 # under $TESTBED_DIR (default /var/tmp/cft-testbed), outside the repository,
@@ -11,7 +12,7 @@ set -euo pipefail
 [ "$(id -u)" = 0 ] || { echo "setup-host.sh: must run as root (apt-get, debootstrap)" >&2; exit 1; }
 HERE=$(dirname -- "$(readlink -f -- "${BASH_SOURCE[0]}")")
 TOP=$(dirname -- "$HERE")
-pkgs=(debootstrap zstd util-linux puppet-agent puppet-lint libxml2-utils libvirt-clients python3-venv)
+pkgs=(debootstrap zstd util-linux puppet-agent puppet-lint libxml2-utils libvirt-clients python3-venv zsh)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -158,6 +158,7 @@ __cft_prev_pc=$PROMPT_COMMAND
 __cft_user_pc() { eval "$__cft_prev_pc"; }
 PROMPT_COMMAND="__cft_precmd; __cft_user_pc; __cft_arm"
 cft_unhook() {
+    [ -n "${CFT_INTENT_PARENT-}" ] && "$__cft_bin" __hook end "$CFT_INTENT_PARENT" 0 2>/dev/null
     trap "$__cft_prev_trap" DEBUG
     PROMPT_COMMAND=$__cft_prev_pc
     PS1=$__cft_ps1
@@ -183,6 +184,7 @@ autoload -Uz add-zsh-hook
 add-zsh-hook preexec __cft_preexec
 precmd_functions=(__cft_precmd ${precmd_functions:#__cft_precmd})
 cft_unhook() {
+    [[ -n ${CFT_INTENT_PARENT-} ]] && "$__cft_bin" __hook end "$CFT_INTENT_PARENT" 0 2>/dev/null
     add-zsh-hook -d preexec __cft_preexec
     add-zsh-hook -d precmd __cft_precmd
     PS1=$__cft_ps1

@@ -182,6 +182,11 @@ pub struct Watcher {
     last: Option<(EventKind, Vec<u8>)>,
     pending_moves: HashMap<u32, (Vec<u8>, bool)>,
     out: Vec<Event>,
+    /// When the events being read were first seen: the wake-up before the
+    /// batch pause, so that attribution to commands is not thrown off by
+    /// the pause (inotify itself carries no times).
+    woke_ns: Option<i64>,
+    stamp_ns: i64,
     /// Test hook: sleep this long before each read, to force an overflow.
     stall: Option<Duration>,
 }
@@ -208,6 +213,8 @@ impl Watcher {
             last: None,
             pending_moves: HashMap::new(),
             out: Vec::new(),
+            woke_ns: None,
+            stamp_ns: 0,
             stall,
         })
     }
@@ -239,6 +246,7 @@ impl Watcher {
                 (ready(&fds[0]), ready(&fds[1]))
             };
             if ready_events {
+                self.woke_ns = Some(now_ns());
                 // A short pause lets a burst (a package install, a storm of
                 // files) arrive as one read: far fewer wake-ups for the
                 // process doing the work. 2 ms of a 16384-event queue is
@@ -256,6 +264,7 @@ impl Watcher {
 
     fn drain(&mut self, buf: &mut [u8]) {
         loop {
+            self.stamp_ns = self.woke_ns.take().unwrap_or_else(now_ns);
             let events: Vec<(WatchDescriptor, inotify::EventMask, u32, Option<Vec<u8>>)> =
                 match self.inotify.read_events(buf) {
                     Ok(evs) => evs
@@ -434,9 +443,8 @@ impl Watcher {
         } else {
             self.last = None;
         }
-        // Times are taken in queue order, so they stay ordered in a batch.
         self.out.push(Event {
-            time_ns: now_ns(),
+            time_ns: self.stamp_ns,
             kind,
             path: Some(path),
             path_to: to,

@@ -218,6 +218,9 @@ fn is_read_only(i: &Intent) -> bool {
     !commands.is_empty()
         && commands.iter().all(|c| {
             let tool = c[0].as_str();
+            if c[1..].iter().any(|w| w == "--version" || w == "--help") {
+                return true;
+            }
             let verb = c[1..]
                 .iter()
                 .find(|w| !w.starts_with('-'))
@@ -424,6 +427,8 @@ pub fn wanted_running(intents: &[Intent]) -> BTreeMap<String, Running> {
 struct Ctx<'a> {
     /// Sorted by start.
     intents: Vec<&'a Intent>,
+    /// Ends inferred for typed lines whose end was not logged.
+    ends: HashMap<i64, i64>,
     by_id: HashMap<i64, &'a Intent>,
     /// Intents that ran a wrapped tool (their lines' words are not read
     /// again: the tool's argv is exact).
@@ -435,6 +440,20 @@ impl<'a> Ctx<'a> {
     fn new(intents: &'a [Intent]) -> Ctx<'a> {
         let mut sorted: Vec<&Intent> = intents.iter().collect();
         sorted.sort_by_key(|i| (i.start_ns, i.id));
+        // A typed line whose end was never logged (`exit`, a shell that was
+        // killed) ended when its shell read the next line.
+        let mut ends: HashMap<i64, i64> = HashMap::new();
+        for (n, i) in sorted.iter().enumerate() {
+            if i.source != IntentSource::Line || i.end_ns.is_some() {
+                continue;
+            }
+            let next = sorted[n + 1..]
+                .iter()
+                .find(|j| j.source == IntentSource::Line && j.pid == i.pid);
+            if let Some(next) = next {
+                ends.insert(i.id, next.start_ns);
+            }
+        }
         let by_id = intents.iter().map(|i| (i.id, i)).collect();
         let has_tool_child = intents
             .iter()
@@ -444,6 +463,7 @@ impl<'a> Ctx<'a> {
         let words = intents.iter().map(|i| (i.id, i.commands())).collect();
         Ctx {
             intents: sorted,
+            ends,
             by_id,
             has_tool_child,
             words,
@@ -457,7 +477,11 @@ impl<'a> Ctx<'a> {
             .iter()
             .rev()
             .filter(|i| i.start_ns <= t)
-            .find(|i| i.end_ns.is_none_or(|e| t <= e.saturating_add(SLACK_NS)))
+            .find(|i| {
+                i.end_ns
+                    .or_else(|| self.ends.get(&i.id).copied())
+                    .is_none_or(|e| t <= e.saturating_add(SLACK_NS))
+            })
             .map(|i| i.id)
     }
 
