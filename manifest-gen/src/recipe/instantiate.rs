@@ -322,10 +322,23 @@ pub fn merge(
             .chain(sections_named(&r, name))
         {
             blank_line(&mut out);
-            ks::render_item(&Item::Section(sec.clone()), &mut out);
+            ks::render_item(&Item::Section(trimmed(sec)), &mut out);
         }
     }
     Ok(out)
+}
+
+/// The section without blank lines above its comments: blocks are
+/// separated by [`blank_line`].
+fn trimmed(sec: &Section) -> Section {
+    let mut s = sec.clone();
+    let blanks = s
+        .leading
+        .iter()
+        .take_while(|l| l.text.trim().is_empty())
+        .count();
+    s.leading.drain(..blanks);
+    s
 }
 
 /// Separate blocks by one blank line, not two.
@@ -384,7 +397,7 @@ fn merge_packages(r: &Kickstart, s: &Kickstart) -> Result<Option<String>, Error>
     let sp = sections_named(s, "%packages").into_iter().next();
     let render = |sec: &Section| {
         let mut t = String::new();
-        ks::render_item(&Item::Section(sec.clone()), &mut t);
+        ks::render_item(&Item::Section(trimmed(sec)), &mut t);
         t
     };
     let (rp, sp) = match (rp, sp) {
@@ -452,7 +465,7 @@ fn merge_packages(r: &Kickstart, s: &Kickstart) -> Result<Option<String>, Error>
         body.push(l);
     }
     let mut out = String::new();
-    for l in &rp.leading {
+    for l in &trimmed(rp).leading {
         out.push_str(&l.text);
         out.push('\n');
     }
