@@ -6,6 +6,7 @@
 //! argument); 2 bad usage; `cft record` returns the recorded command's own
 //! status (128+N when it was killed by signal N).
 
+mod module_args;
 mod output;
 mod recipe_cmd;
 mod shim_cmd;
@@ -97,15 +98,8 @@ enum Command {
         /// Output directory (created; a previous cft module there is replaced)
         #[arg(short = 'o', long, value_name = "DIR")]
         output: PathBuf,
-        /// Module and class name [default: derived from the session name]
-        #[arg(long, value_name = "NAME")]
-        module_name: Option<String>,
-        /// Copy secret contents and password hashes into the module (as Sensitive values)
-        #[arg(long)]
-        include_secrets: bool,
-        /// Pin installed packages to the exact recorded versions
-        #[arg(long)]
-        pin_versions: bool,
+        #[command(flatten)]
+        module: module_args::ModuleArgs,
     },
     /// Write the appliance descriptor (virt-image XML) of a finished session
     ///
@@ -114,6 +108,13 @@ enum Command {
     /// --libvirt writes a libvirt domain for one host instead, --kickstart the partial
     /// kickstart (storage, packages, masterless Puppet run; no site settings).
     Descriptor(recipe_cmd::DescriptorArgs),
+    /// Appliance recipes: one .tar.gz with the descriptor, the partial kickstart, the module
+    ///
+    /// `create` bundles a finished session; `verify` checks a bundle (checksums, the
+    /// descriptor, the kickstart, the module); `install` puts its module into a Puppet
+    /// modulepath; `instantiate` merges its partial kickstart with a site kickstart.
+    #[command(subcommand)]
+    Recipe(recipe_cmd::RecipeCommand),
     /// Wrap admin tools (apt-get, systemctl, useradd…) so each run is recorded as an intent
     #[command(subcommand)]
     Shim(shim_cmd::ShimCommand),
@@ -223,20 +224,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Manifest {
             name,
             output: out,
-            module_name,
-            include_secrets,
-            pin_versions,
-        } => manifest(
-            &db,
-            &name,
-            &out,
-            module_name,
-            ManifestFlags {
-                include_secrets,
-                pin_versions,
-            },
-        )?,
+            module,
+        } => manifest(&db, &name, &out, &module)?,
         Command::Descriptor(args) => recipe_cmd::descriptor(&db, &args)?,
+        Command::Recipe(cmd) => return recipe_cmd::recipe(&db, cmd),
         Command::Shim(cmd) => shim_cmd::run(cmd)?,
         Command::Daemon {
             resume,
@@ -301,7 +292,7 @@ fn record(
         .with_context(|| format!("cannot finish session '{name}'"))?;
     output::print_finish(&finished);
     if let Some(out) = out {
-        manifest(db, &name, out, None, ManifestFlags::default())?;
+        manifest(db, &name, out, &module_args::ModuleArgs::default())?;
     }
     let status = status.with_context(|| {
         format!(
@@ -348,29 +339,13 @@ fn exit_code_of(status: std::process::ExitStatus) -> ExitCode {
     }
 }
 
-#[derive(Clone, Copy, Default)]
-struct ManifestFlags {
-    include_secrets: bool,
-    pin_versions: bool,
-}
-
-fn manifest(
-    db: &Path,
-    name: &str,
-    out: &Path,
-    module_name: Option<String>,
-    flags: ManifestFlags,
-) -> Result<()> {
+fn manifest(db: &Path, name: &str, out: &Path, module: &module_args::ModuleArgs) -> Result<()> {
     let store = recorder::Store::open_existing(db)?;
     let cs = store.change_set(name)?;
     if cs.session.state != recorder::model::SessionState::Finished {
         bail!("session '{name}' is still recording: run `cft finish {name}` first");
     }
-    let module_name = module_name.unwrap_or_else(|| manifest_gen::default_module_name(name));
-    manifest_gen::validate_module_name(&module_name).context("--module-name")?;
-    let mut opts = manifest_gen::ModuleOptions::new(module_name);
-    opts.include_secrets = flags.include_secrets;
-    opts.pin_versions = flags.pin_versions;
+    let opts = module.options(name)?;
     let module = manifest_gen::generate(&cs, &store, &opts)
         .with_context(|| format!("cannot generate the module of session '{name}'"))?;
     manifest_gen::write_module(&module, out)

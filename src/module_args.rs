@@ -1,0 +1,34 @@
+//! The module options `cft manifest` and `cft recipe create` share, as one
+//! clap `Args` struct flattened into both, so an option added here reaches
+//! both commands.
+
+use anyhow::{Context, Result};
+use clap::Args;
+
+#[derive(Args, Clone, Debug, Default)]
+pub struct ModuleArgs {
+    /// Module and class name [default: derived from the session name]
+    #[arg(long, value_name = "NAME")]
+    pub module_name: Option<String>,
+    /// Copy secret contents and password hashes into the module (as Sensitive values)
+    #[arg(long)]
+    pub include_secrets: bool,
+    /// Pin installed packages to the exact recorded versions
+    #[arg(long)]
+    pub pin_versions: bool,
+}
+
+impl ModuleArgs {
+    /// The validated library options for the module of session `session`.
+    pub fn options(&self, session: &str) -> Result<manifest_gen::ModuleOptions> {
+        let name = self
+            .module_name
+            .clone()
+            .unwrap_or_else(|| manifest_gen::default_module_name(session));
+        manifest_gen::validate_module_name(&name).context("--module-name")?;
+        let mut opts = manifest_gen::ModuleOptions::new(name);
+        opts.include_secrets = self.include_secrets;
+        opts.pin_versions = self.pin_versions;
+        Ok(opts)
+    }
+}
