@@ -6,6 +6,7 @@
 //! argument); 2 bad usage; `cft record` returns the recorded command's own
 //! status (128+N when it was killed by signal N).
 
+mod module_args;
 mod output;
 mod recipe_cmd;
 mod shell;
@@ -120,23 +121,8 @@ enum Command {
         /// Output directory (created; a previous cft module there is replaced)
         #[arg(short = 'o', long, value_name = "DIR")]
         output: PathBuf,
-        /// Module and class name [default: derived from the session name]
-        #[arg(long, value_name = "NAME")]
-        module_name: Option<String>,
-        /// Copy secret contents and password hashes into the module (as Sensitive values)
-        #[arg(long)]
-        include_secrets: bool,
-        /// Pin installed packages to the exact recorded versions
-        #[arg(long)]
-        pin_versions: bool,
-        /// Replay recorded command ID as an exec resource, at its place in the order (repeatable)
-        ///
-        /// IDs are the #numbers `cft finish` and `cft show` print. Guard it with
-        /// :creates=PATH (skipped when PATH exists) or :unless=CMD (skipped when CMD succeeds);
-        /// without a guard it is refreshonly, run once when the resources recorded before it
-        /// are first put in place.
-        #[arg(long, value_name = "ID[:creates=PATH|:unless=CMD]")]
-        exec: Vec<String>,
+        #[command(flatten)]
+        module: module_args::ModuleArgs,
     },
     /// Write the appliance descriptor (virt-image XML) of a finished session
     ///
@@ -145,6 +131,13 @@ enum Command {
     /// --libvirt writes a libvirt domain for one host instead, --kickstart the partial
     /// kickstart (storage, packages, masterless Puppet run; no site settings).
     Descriptor(recipe_cmd::DescriptorArgs),
+    /// Appliance recipes: one .tar.gz with the descriptor, the partial kickstart, the module
+    ///
+    /// `create` bundles a finished session; `verify` checks a bundle (checksums, the
+    /// descriptor, the kickstart, the module); `install` puts its module into a Puppet
+    /// modulepath; `instantiate` merges its partial kickstart with a site kickstart.
+    #[command(subcommand)]
+    Recipe(recipe_cmd::RecipeCommand),
     /// Wrap admin tools (apt-get, systemctl, useradd…) so each run is recorded as an intent
     #[command(subcommand)]
     Shim(shim_cmd::ShimCommand),
@@ -266,22 +259,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Manifest {
             name,
             output: out,
-            module_name,
-            include_secrets,
-            pin_versions,
-            exec,
-        } => manifest(
-            &db,
-            &name,
-            &out,
-            module_name,
-            ManifestFlags {
-                include_secrets,
-                pin_versions,
-                exec,
-            },
-        )?,
+            module,
+        } => manifest(&db, &name, &out, &module)?,
         Command::Descriptor(args) => recipe_cmd::descriptor(&db, &args)?,
+        Command::Recipe(cmd) => return recipe_cmd::recipe(&db, cmd),
         Command::Shim(cmd) => shim_cmd::run(cmd)?,
         Command::Daemon {
             resume,
@@ -382,7 +363,7 @@ fn record(
         .with_context(|| format!("cannot finish session '{name}'"))?;
     output::print_finish(&finished);
     if let Some(out) = out {
-        manifest(db, &name, out, None, ManifestFlags::default())?;
+        manifest(db, &name, out, &module_args::ModuleArgs::default())?;
     }
     let status = status
         .with_context(|| format!("cannot run {what:?} (session '{name}' was finished anyway)"))?;
@@ -393,23 +374,29 @@ fn record(
 /// runs (like a shell), so Ctrl-C stops the command and cft still finishes.
 fn run_child(command: &mut std::process::Command) -> std::io::Result<std::process::ExitStatus> {
     use nix::sys::signal::{signal, SigHandler, Signal};
-    let mut child = command.spawn()?;
+    use std::os::unix::process::CommandExt;
+    // Ignored before the spawn, so no Ctrl-C can kill cft between the two;
+    // the command gets the previous dispositions back before exec.
     // SAFETY: setting a signal disposition to SIG_IGN installs no handler code.
     let old = unsafe {
         (
-            signal(Signal::SIGINT, SigHandler::SigIgn).ok(),
-            signal(Signal::SIGQUIT, SigHandler::SigIgn).ok(),
+            signal(Signal::SIGINT, SigHandler::SigIgn).unwrap_or(SigHandler::SigDfl),
+            signal(Signal::SIGQUIT, SigHandler::SigIgn).unwrap_or(SigHandler::SigDfl),
         )
     };
-    let status = child.wait();
+    // SAFETY: only signal(2), which is async-signal-safe, runs in the child.
+    unsafe {
+        command.pre_exec(move || {
+            let _ = signal(Signal::SIGINT, old.0);
+            let _ = signal(Signal::SIGQUIT, old.1);
+            Ok(())
+        });
+    }
+    let status = command.spawn().and_then(|mut child| child.wait());
     // SAFETY: as above, restoring the previous dispositions.
     unsafe {
-        if let Some(h) = old.0 {
-            let _ = signal(Signal::SIGINT, h);
-        }
-        if let Some(h) = old.1 {
-            let _ = signal(Signal::SIGQUIT, h);
-        }
+        let _ = signal(Signal::SIGINT, old.0);
+        let _ = signal(Signal::SIGQUIT, old.1);
     }
     status
 }
@@ -423,35 +410,13 @@ fn exit_code_of(status: std::process::ExitStatus) -> ExitCode {
     }
 }
 
-#[derive(Clone, Default)]
-struct ManifestFlags {
-    include_secrets: bool,
-    pin_versions: bool,
-    exec: Vec<String>,
-}
-
-fn manifest(
-    db: &Path,
-    name: &str,
-    out: &Path,
-    module_name: Option<String>,
-    flags: ManifestFlags,
-) -> Result<()> {
+fn manifest(db: &Path, name: &str, out: &Path, module: &module_args::ModuleArgs) -> Result<()> {
     let store = recorder::Store::open_existing(db)?;
     let cs = store.change_set(name)?;
     if cs.session.state != recorder::model::SessionState::Finished {
         bail!("session '{name}' is still recording: run `cft finish {name}` first");
     }
-    let module_name = module_name.unwrap_or_else(|| manifest_gen::default_module_name(name));
-    manifest_gen::validate_module_name(&module_name).context("--module-name")?;
-    let mut opts = manifest_gen::ModuleOptions::new(module_name);
-    opts.include_secrets = flags.include_secrets;
-    opts.pin_versions = flags.pin_versions;
-    opts.execs = flags
-        .exec
-        .iter()
-        .map(|e| manifest_gen::ExecSpec::parse(e))
-        .collect::<Result<_, _>>()?;
+    let opts = module.options(name)?;
     let module = manifest_gen::generate(&cs, &store, &opts)
         .with_context(|| format!("cannot generate the module of session '{name}'"))?;
     manifest_gen::write_module(&module, out)

@@ -359,16 +359,21 @@ pub fn print_manifest(m: &manifest_gen::Module, opts: &manifest_gen::ModuleOptio
         m.report.resources,
         m.files.len()
     );
-    for p in &m.report.parameters {
+    print_module_report(&m.report);
+}
+
+/// What a generated module needs from the user and could not express.
+pub fn print_module_report(r: &manifest_gen::Report) {
+    for p in &r.parameters {
         println!(
             "  parameter ${} ({}) must be supplied: {}: {}",
             p.name, p.puppet_type, p.path, p.why
         );
     }
-    for s in &m.report.incomplete {
+    for s in &r.incomplete {
         println!("  partly expressed: {}: {}", s.path, s.reason);
     }
-    for s in &m.report.skipped {
+    for s in &r.skipped {
         println!("  not expressed:    {}: {}", s.path, s.reason);
     }
 }

@@ -238,7 +238,7 @@ fn sanitise_name(s: &str) -> String {
 }
 
 /// A file-name-safe slug (the grammar's relFilePath without `/`).
-fn slug(s: &str) -> String {
+pub(crate) fn slug(s: &str) -> String {
     s.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || "_.+-".contains(c) {

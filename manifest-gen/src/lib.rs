@@ -15,6 +15,7 @@ mod error;
 pub mod kickstart;
 mod plan;
 pub mod puppet;
+pub mod recipe;
 mod render;
 mod write;
 

@@ -7,6 +7,8 @@
 mod manifests;
 mod readme;
 
+pub(crate) use readme::{md_code, md_text};
+
 use crate::plan::Plan;
 use crate::{puppet, Error, Module, ModuleOptions, Parameter, Report};
 use minijinja::{AutoEscape, Environment, UndefinedBehavior};

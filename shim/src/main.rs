@@ -70,6 +70,24 @@ fn main() {
     if let Some(id) = rec.id() {
         cmd.env(record::PARENT_ENV, id.to_string());
     }
+    // Ignore Ctrl-C before the spawn (a signal between the spawn and the
+    // change would kill the shim and orphan the tool); the tool gets the
+    // caller's dispositions back between fork and exec.
+    // SAFETY: SIG_IGN installs no handler code.
+    let (old_int, old_quit) = unsafe {
+        (
+            signal(Signal::SIGINT, SigHandler::SigIgn).unwrap_or(SigHandler::SigDfl),
+            signal(Signal::SIGQUIT, SigHandler::SigIgn).unwrap_or(SigHandler::SigDfl),
+        )
+    };
+    // SAFETY: only signal(2), which is async-signal-safe, runs in the child.
+    unsafe {
+        cmd.pre_exec(move || {
+            let _ = signal(Signal::SIGINT, old_int);
+            let _ = signal(Signal::SIGQUIT, old_quit);
+            Ok(())
+        });
+    }
     let mut child = match cmd.spawn() {
         Ok(c) => c,
         Err(e) => {
@@ -83,12 +101,6 @@ fn main() {
             std::process::exit(code);
         }
     };
-    // After the spawn, so the tool inherits the caller's dispositions.
-    // SAFETY: SIG_IGN installs no handler code.
-    unsafe {
-        let _ = signal(Signal::SIGINT, SigHandler::SigIgn);
-        let _ = signal(Signal::SIGQUIT, SigHandler::SigIgn);
-    }
     let status = match child.wait() {
         Ok(s) => s,
         Err(e) => {

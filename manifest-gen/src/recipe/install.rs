@@ -1,0 +1,171 @@
+//! `cft recipe install`: the bundle's module into a Puppet modulepath, all
+//! or nothing. The bundle is extracted into a temporary directory inside
+//! the modulepath (same filesystem), its checksums are checked, and the
+//! module directory is renamed into place: Puppet never sees half a module.
+//!
+//! An existing `DIR/MODULE` is compared without following any symlink in
+//! it; identical content is left alone, different content is replaced
+//! only when forced, by an atomic exchange (`renameat2`), and the old tree
+//! is removed with the temporary directory.
+
+use super::archive::{self, Unpacked};
+use super::{Error, MODULES};
+use nix::fcntl::{renameat2, RenameFlags};
+use sha2::{Digest, Sha256};
+use std::fs;
+use std::io::Read;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InstallOutcome {
+    Installed,
+    /// The same module was already there; nothing was changed.
+    AlreadyInstalled,
+    /// A different module of the same name was replaced (`--force`).
+    Replaced,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Installed {
+    pub module: String,
+    /// `DIR/MODULE`.
+    pub path: PathBuf,
+    pub outcome: InstallOutcome,
+}
+
+/// Install the module of `bundle` as `modulepath/MODULE` (see the module
+/// doc). `modulepath` is created if missing.
+pub fn install(bundle: &Path, modulepath: &Path, force: bool) -> Result<Installed, Error> {
+    fs::create_dir_all(modulepath).map_err(|e| Error::io(modulepath, e))?;
+    let tmp = tempfile::Builder::new()
+        .prefix(".cft-recipe-")
+        .tempdir_in(modulepath)
+        .map_err(|e| Error::io(modulepath, e))?;
+    let u = archive::unpack_checked(bundle, tmp.path())?;
+    let module = the_module(&u)?;
+    let src = u.root.join(MODULES).join(&module);
+    let dest = modulepath.join(&module);
+    let outcome = match fs::symlink_metadata(&dest) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            // NOREPLACE: something created in the meantime is not clobbered.
+            renameat2(None, &src, None, &dest, RenameFlags::RENAME_NOREPLACE)
+                .map_err(|e| Error::io(&dest, e.into()))?;
+            InstallOutcome::Installed
+        }
+        Err(e) => return Err(Error::io(&dest, e)),
+        Ok(m) => {
+            if m.is_dir() && same_tree(&src, &dest)? {
+                InstallOutcome::AlreadyInstalled
+            } else if !force {
+                return Err(Error::Exists { path: dest });
+            } else {
+                exchange(&src, &dest)?;
+                InstallOutcome::Replaced
+            }
+        }
+    };
+    // `tmp` (now holding the replaced tree, if any) is removed on drop;
+    // removal does not follow symlinks.
+    drop(tmp);
+    Ok(Installed {
+        module,
+        path: dest,
+        outcome,
+    })
+}
+
+/// The single module a recipe carries, with a name that is a plain path
+/// component.
+fn the_module(u: &Unpacked) -> Result<String, Error> {
+    let modules = super::verify::module_dirs(u);
+    match modules.as_slice() {
+        [one] => {
+            crate::validate_module_name(one)?;
+            Ok(one.clone())
+        }
+        _ => Err(Error::Layout {
+            bundle: u.bundle.clone(),
+            reason: format!(
+                "expected exactly one module directory under {MODULES}/, found {}",
+                modules.len()
+            ),
+        }),
+    }
+}
+
+/// Swap `src` and `dest` atomically. Filesystems without
+/// `RENAME_EXCHANGE` get two renames (the module is briefly absent).
+fn exchange(src: &Path, dest: &Path) -> Result<(), Error> {
+    match renameat2(None, src, None, dest, RenameFlags::RENAME_EXCHANGE) {
+        Ok(()) => Ok(()),
+        Err(nix::errno::Errno::EINVAL | nix::errno::Errno::ENOSYS) => {
+            let old = src.with_extension("old");
+            fs::rename(dest, &old).map_err(|e| Error::io(dest, e))?;
+            fs::rename(src, dest).map_err(|e| Error::io(dest, e))
+        }
+        Err(e) => Err(Error::io(dest, e.into())),
+    }
+}
+
+/// One entry of a tree, for comparison: relative path, kind, permission
+/// bits and (files) the SHA-256 of the content.
+type Fingerprint = (PathBuf, char, u32, Option<[u8; 32]>);
+
+/// Do both trees hold the same directories and files (same content, same
+/// permissions) and nothing else? Symlinks and special files in `existing`
+/// make it different; none is followed.
+fn same_tree(new: &Path, existing: &Path) -> Result<bool, Error> {
+    Ok(fingerprint(new)? == fingerprint(existing)?)
+}
+
+fn fingerprint(root: &Path) -> Result<Vec<Fingerprint>, Error> {
+    let mut out = Vec::new();
+    let walk = walkdir::WalkDir::new(root)
+        .follow_links(false)
+        .follow_root_links(false)
+        .sort_by_file_name();
+    for entry in walk {
+        let entry = entry.map_err(|e| {
+            let path = e.path().unwrap_or(root).to_path_buf();
+            Error::io(path, e.into())
+        })?;
+        let path = entry.path();
+        let meta = entry.metadata().map_err(|e| Error::io(path, e.into()))?;
+        let rel = path.strip_prefix(root).unwrap_or(path).to_path_buf();
+        let perm = meta.permissions().mode() & 0o7777;
+        let ft = entry.file_type();
+        let item = if ft.is_dir() {
+            (rel, 'd', perm, None)
+        } else if ft.is_file() {
+            (rel, 'f', perm, Some(hash_file(path)?))
+        } else {
+            (rel, 'o', perm, None)
+        };
+        out.push(item);
+    }
+    Ok(out)
+}
+
+fn hash_file(path: &Path) -> Result<[u8; 32], Error> {
+    let io = |e| Error::io(path, e);
+    let mut f = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags((nix::fcntl::OFlag::O_NOFOLLOW | nix::fcntl::OFlag::O_NONBLOCK).bits())
+        .open(path)
+        .map_err(io)?;
+    if !f.metadata().map_err(io)?.is_file() {
+        // Swapped for something else since the walk: not the same tree.
+        return Ok([0; 32]);
+    }
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = f.read(&mut buf).map_err(io)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(h.finalize().into())
+}

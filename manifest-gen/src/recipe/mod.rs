@@ -1,0 +1,161 @@
+//! The recipe bundle: one deterministic `.tar.gz` holding everything needed
+//! to rebuild a recorded machine as an appliance — the virt-image
+//! descriptor, the partial kickstart, the Puppet module, a README for the
+//! person receiving it and a `SHA256SUMS` list.
+//!
+//! Layout (every path under one top-level directory, `NAME[-VERSION]/`):
+//!
+//! ```text
+//! NAME-VERSION/README.md
+//! NAME-VERSION/SHA256SUMS          sha256sum format, every other file
+//! NAME-VERSION/appliance.xml       virt-image descriptor
+//! NAME-VERSION/partial.ks          partial kickstart (storage, packages, %post)
+//! NAME-VERSION/modules/MODULE/...  the Puppet module (a valid modulepath)
+//! ```
+//!
+//! [`build`] makes the bytes, [`verify`] checks a bundle someone handed
+//! you, [`install`] puts its module into a modulepath, and [`instantiate`]
+//! merges its partial kickstart with a site's. Reading is always through
+//! `archive`, which extracts only into a fresh directory and refuses
+//! anything but plain relative files and directories.
+
+mod archive;
+mod build;
+mod install;
+mod instantiate;
+pub mod ks;
+mod verify;
+
+pub use build::{build, write_bundle, Bundle, Listed};
+pub use install::{install, InstallOutcome, Installed};
+pub use instantiate::{instantiate, merge};
+pub use verify::{verify, verify_with, Check, Outcome, Tools, VerifyReport};
+
+use std::path::{Path, PathBuf};
+
+/// File names inside the bundle's top-level directory.
+pub const DESCRIPTOR: &str = "appliance.xml";
+pub const KICKSTART: &str = "partial.ks";
+pub const README: &str = "README.md";
+pub const SUMS: &str = "SHA256SUMS";
+pub const MODULES: &str = "modules";
+
+/// The virt-image grammar descriptors are checked against.
+pub const VIRT_IMAGE_RNG: &str = include_str!("../../../schemas/virt-image.rng");
+
+/// What can go wrong building or reading a recipe. Each variant names the
+/// bundle, entry, file or directive it is about.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Module(#[from] crate::Error),
+    #[error(transparent)]
+    Appliance(#[from] crate::descriptor::Error),
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("building the bundle: entry '{entry}': {source}")]
+    Build {
+        entry: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{bundle}: not a readable recipe (gzip tar): {reason}")]
+    Archive { bundle: PathBuf, reason: String },
+    #[error("{bundle}: entry '{entry}': {reason}")]
+    Entry {
+        bundle: PathBuf,
+        entry: String,
+        reason: String,
+    },
+    #[error("{bundle}: {reason}")]
+    Layout { bundle: PathBuf, reason: String },
+    #[error("{bundle}: checksums do not match, run `cft recipe verify` for details: {problems}")]
+    Checksums { bundle: PathBuf, problems: String },
+    #[error("{path} already holds a different module: pass --force to replace it")]
+    Exists { path: PathBuf },
+    #[error("{file} line {line}: {reason}")]
+    KsSyntax {
+        file: String,
+        line: usize,
+        reason: String,
+    },
+    #[error("conflicting `{directive}`: the recipe ({recipe}) and the site ({site}) both set it; {hint}")]
+    Conflict {
+        directive: String,
+        recipe: String,
+        site: String,
+        hint: String,
+    },
+    #[error("{site}: the recipe controls the storage and boot loader; remove `{directive}` from the site kickstart")]
+    SiteStorage { directive: String, site: String },
+    #[error("{site}: `{directive}` {reason}")]
+    SiteRefused {
+        directive: String,
+        site: String,
+        reason: String,
+    },
+    #[error("the instantiated kickstart would be incomplete: no {missing} ({hint})")]
+    Incomplete { missing: String, hint: String },
+}
+
+impl Error {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Error {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+/// An executable called `name` in a directory of `PATH`, as a shell would
+/// find it (validators are run by path, never through a shell).
+pub fn find_tool(name: &str) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .filter(|d| d.is_absolute())
+        .map(|d| d.join(name))
+        .find(|p| {
+            std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+}
+
+/// Lowercase hex of a digest.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(char::from(DIGITS[usize::from(b >> 4)]));
+        s.push(char::from(DIGITS[usize::from(b & 0xf)]));
+    }
+    s
+}
+
+/// Is this a gzip stream (a bundle) rather than a plain text file?
+pub(crate) fn is_gzip(path: &Path) -> Result<bool, Error> {
+    use std::io::Read;
+    let mut magic = [0u8; 2];
+    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let n = f.read(&mut magic).map_err(|e| Error::io(path, e))?;
+    Ok(n == 2 && magic == [0x1f, 0x8b])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_is_lowercase_and_padded() {
+        assert_eq!(hex(&[0x00, 0x0f, 0xa5, 0xff]), "000fa5ff");
+        assert_eq!(hex(&[]), "");
+    }
+
+    #[test]
+    fn the_grammar_is_embedded() {
+        assert!(VIRT_IMAGE_RNG.contains("<element name=\"image\""));
+    }
+}

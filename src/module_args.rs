@@ -1,0 +1,47 @@
+//! The module options `cft manifest` and `cft recipe create` share, as one
+//! clap `Args` struct flattened into both, so an option added here reaches
+//! both commands.
+
+use anyhow::{Context, Result};
+use clap::Args;
+
+#[derive(Args, Clone, Debug, Default)]
+pub struct ModuleArgs {
+    /// Module and class name [default: derived from the session name]
+    #[arg(long, value_name = "NAME")]
+    pub module_name: Option<String>,
+    /// Copy secret contents and password hashes into the module (as Sensitive values)
+    #[arg(long)]
+    pub include_secrets: bool,
+    /// Pin installed packages to the exact recorded versions
+    #[arg(long)]
+    pub pin_versions: bool,
+    /// Replay recorded command ID as an exec resource, at its place in the order (repeatable)
+    ///
+    /// IDs are the #numbers `cft finish` and `cft show` print. Guard it with
+    /// :creates=PATH (skipped when PATH exists) or :unless=CMD (skipped when CMD succeeds);
+    /// without a guard it is refreshonly, run once when the resources recorded before it are
+    /// first put in place.
+    #[arg(long, value_name = "ID[:creates=PATH|:unless=CMD]")]
+    pub exec: Vec<String>,
+}
+
+impl ModuleArgs {
+    /// The validated library options for the module of session `session`.
+    pub fn options(&self, session: &str) -> Result<manifest_gen::ModuleOptions> {
+        let name = self
+            .module_name
+            .clone()
+            .unwrap_or_else(|| manifest_gen::default_module_name(session));
+        manifest_gen::validate_module_name(&name).context("--module-name")?;
+        let mut opts = manifest_gen::ModuleOptions::new(name);
+        opts.include_secrets = self.include_secrets;
+        opts.pin_versions = self.pin_versions;
+        opts.execs = self
+            .exec
+            .iter()
+            .map(|e| manifest_gen::ExecSpec::parse(e))
+            .collect::<Result<_, _>>()?;
+        Ok(opts)
+    }
+}

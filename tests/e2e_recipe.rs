@@ -1,0 +1,199 @@
+//! End-to-end for the recipe bundle: changes recorded in a real Debian
+//! root become a recipe (`cft recipe create`), which `cft recipe verify`
+//! judges with the real validators, `cft recipe install` puts into the
+//! modulepath a fresh root's own Puppet uses, and Puppet applies there
+//! (`include MODULE`, no --modulepath: the install location must be the
+//! right one), twice: the second run must change nothing. Then every
+//! recorded path is compared between the two roots.
+//!
+//! Needs root and what `scripts/setup-host.sh` installs; a missing tool
+//! fails the test with that message, it never skips.
+
+mod util;
+
+use std::ffi::OsStr;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use util::testbed::{require_tools, AbortOnPanic, Rootfs, SETUP};
+
+const SCENARIO: &str = r#"
+printf 'Welcome to the recipe appliance\n' > /etc/motd
+mkdir -p /srv/app/conf
+printf 'listen = 8080\n$HOME <%%= x %%>\n' > /srv/app/conf/app.conf
+chmod 0640 /srv/app/conf/app.conf
+chown www-data:www-data /srv/app/conf/app.conf
+ln -s /srv/app/conf/app.conf /etc/app.conf
+rm /etc/issue.net
+"#;
+
+/// cft with a private database and ksvalidator on PATH; returns the output.
+fn cft(db: &Path, args: &[&OsStr]) -> std::process::Output {
+    let testbed = std::env::var_os("TESTBED_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/var/tmp/cft-testbed"));
+    let venv = testbed.join("venv-pykickstart/bin");
+    assert!(
+        venv.join("ksvalidator").is_file(),
+        "{} is missing: {SETUP}",
+        venv.join("ksvalidator").display()
+    );
+    let path = std::env::var("PATH").unwrap_or_default();
+    Command::new(env!("CARGO_BIN_EXE_cft"))
+        .arg("--db")
+        .arg(db)
+        .env("CFT_IGNORE_FILE", "/nonexistent")
+        .env("PATH", format!("{}:{path}", venv.display()))
+        .args(args)
+        .output()
+        .expect("run cft")
+}
+
+fn ok(db: &Path, args: &[&OsStr]) -> String {
+    let out = cft(db, args);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "cft {args:?}:\n{text}");
+    text
+}
+
+#[test]
+fn a_recipe_installs_and_applies_in_a_fresh_root() {
+    require_tools();
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("state/cft.db");
+    let recorded = Rootfs::new();
+    ok(
+        &db,
+        &[
+            "begin".as_ref(),
+            "e2r".as_ref(),
+            "--root".as_ref(),
+            recorded.0.as_os_str(),
+        ],
+    );
+    let guard = AbortOnPanic(db.clone());
+    recorded.sh(SCENARIO);
+    ok(&db, &["finish".as_ref(), "e2r".as_ref()]);
+    drop(guard);
+
+    // debootstrap leaves /etc/fstab unconfigured: the spec names the disk.
+    let spec = tmp.path().join("appliance.toml");
+    std::fs::write(
+        &spec,
+        "version = \"1.0\"\n[[disks]]\nmount = \"/\"\nsize = 4096\n",
+    )
+    .unwrap();
+    let bundle = tmp.path().join("e2r-1.0.tar.gz");
+    let made = ok(
+        &db,
+        &[
+            "recipe".as_ref(),
+            "create".as_ref(),
+            "e2r".as_ref(),
+            "-o".as_ref(),
+            bundle.as_os_str(),
+            "--spec".as_ref(),
+            spec.as_os_str(),
+        ],
+    );
+    assert!(made.contains("in e2r-1.0/"), "{made}");
+    let verified = ok(
+        &db,
+        &["recipe".as_ref(), "verify".as_ref(), bundle.as_os_str()],
+    );
+    assert!(
+        verified.contains("OK: 6 checks passed") && !verified.contains("SKIP"),
+        "{verified}"
+    );
+
+    let applied = Rootfs::new();
+    // The first directory of the root's own Puppet's basemodulepath.
+    let base = applied.sh("puppet config print basemodulepath");
+    let modulepath = base
+        .trim()
+        .split(':')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    assert!(modulepath.starts_with('/'), "basemodulepath: {base}");
+    let host_mp = applied.host(modulepath.as_bytes());
+    let installed = ok(
+        &db,
+        &[
+            "recipe".as_ref(),
+            "install".as_ref(),
+            bundle.as_os_str(),
+            "--modulepath".as_ref(),
+            host_mp.as_os_str(),
+        ],
+    );
+    assert!(installed.contains("module 'e2r' installed"), "{installed}");
+
+    // Puppet's own modulepath, twice: changes, then none.
+    let apply = applied.sh(
+        "for run in 1 2; do rc=0; puppet apply --color=false --detailed-exitcodes -e 'include e2r' || rc=$?; echo \"run $run: exit $rc\"; done",
+    );
+    assert!(
+        apply.contains("run 1: exit 2") && apply.contains("run 2: exit 0"),
+        "puppet apply (changes, then idempotent):\n{apply}"
+    );
+
+    let store = recorder::Store::open_existing(&db).unwrap();
+    let cs = store.change_set("e2r").unwrap();
+    assert!(cs.changes.len() >= 5, "{:#?}", cs.changes);
+    let mut mismatches = Vec::new();
+    for c in &cs.changes {
+        if let Some(m) = compare(&recorded.host(&c.path), &applied.host(&c.path)) {
+            mismatches.push(format!("{}: {m}", String::from_utf8_lossy(&c.path)));
+        }
+    }
+    assert!(
+        mismatches.is_empty(),
+        "the applied system differs:\n{}",
+        mismatches.join("\n")
+    );
+    let conf = std::fs::read(applied.host(b"/srv/app/conf/app.conf")).unwrap();
+    assert_eq!(conf, b"listen = 8080\n$HOME <%= x %>\n");
+}
+
+/// Compare one path on both systems with plain lstat/readlink/read.
+fn compare(a: &Path, b: &Path) -> Option<String> {
+    match (std::fs::symlink_metadata(a), std::fs::symlink_metadata(b)) {
+        (Err(_), Err(_)) => None,
+        (Ok(_), Err(_)) => Some("missing on the applied system".into()),
+        (Err(_), Ok(_)) => Some("still present on the applied system".into()),
+        (Ok(ma), Ok(mb)) => {
+            let (ta, tb) = (ma.file_type(), mb.file_type());
+            if (ta.is_file(), ta.is_dir(), ta.is_symlink())
+                != (tb.is_file(), tb.is_dir(), tb.is_symlink())
+            {
+                return Some(format!("type {ta:?} vs {tb:?}"));
+            }
+            if ta.is_symlink() {
+                let (la, lb) = (std::fs::read_link(a).ok(), std::fs::read_link(b).ok());
+                return (la != lb).then(|| format!("link {la:?} vs {lb:?}"));
+            }
+            let (pa, pb) = (ma.mode() & 0o7777, mb.mode() & 0o7777);
+            if pa != pb {
+                return Some(format!("mode {pa:o} vs {pb:o}"));
+            }
+            if (ma.uid(), ma.gid()) != (mb.uid(), mb.gid()) {
+                return Some(format!(
+                    "owner {}:{} vs {}:{}",
+                    ma.uid(),
+                    ma.gid(),
+                    mb.uid(),
+                    mb.gid()
+                ));
+            }
+            if ta.is_file() && std::fs::read(a).ok() != std::fs::read(b).ok() {
+                return Some("content differs".into());
+            }
+            None
+        }
+    }
+}

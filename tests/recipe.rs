@@ -1,0 +1,485 @@
+//! `cft recipe` end to end on a session recorded on a `--root` tree: create
+//! (deterministic, module options and spec honoured), verify (every check
+//! OK; a changed byte, a removed file and an added file each fail naming
+//! the file), install into a modulepath (again: "already installed";
+//! changed: refused without --force, replaced with it), and instantiate
+//! with a site kickstart judged by `ksvalidator`, a conflicting one refused.
+//! Missing tools fail the test, naming `scripts/setup-host.sh`.
+
+mod util;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use util::{stderr, stdout, write, Env};
+
+const SETUP: &str = "run scripts/setup-host.sh as root (installs libxml2-utils, puppet-agent and the pykickstart venv)";
+
+const SITE: &str = "\
+# site settings
+lang en_US.UTF-8
+keyboard --vckeymap=us --xlayouts=us
+timezone Etc/UTC --utc
+rootpw --lock
+network --bootproto=dhcp --device=link --activate
+text
+reboot
+
+%packages
+vim-enhanced
+%end
+
+%post
+echo 'site post' > /root/site-post
+%end
+";
+
+/// The directory holding ksvalidator (pykickstart's venv).
+fn venv_bin() -> PathBuf {
+    let testbed = std::env::var_os("TESTBED_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/var/tmp/cft-testbed"));
+    let bin = testbed.join("venv-pykickstart/bin");
+    assert!(
+        bin.join("ksvalidator").is_file(),
+        "{} is missing: {SETUP}",
+        bin.join("ksvalidator").display()
+    );
+    bin
+}
+
+fn on_path(name: &str) -> PathBuf {
+    std::env::var_os("PATH")
+        .and_then(|p| {
+            std::env::split_paths(&p)
+                .map(|d| d.join(name))
+                .find(|p| p.is_file())
+        })
+        .unwrap_or_else(|| panic!("{name} is missing: {SETUP}"))
+}
+
+/// A finished session `web` with a data filesystem, and cft seeing every
+/// validator (ksvalidator through PATH, as a user would set it up).
+fn recorded() -> Env {
+    let mut env = Env::new();
+    on_path("xmllint");
+    on_path("puppet");
+    let path = std::env::var("PATH").unwrap_or_default();
+    env.extra_env
+        .push(("PATH".into(), format!("{}:{path}", venv_bin().display())));
+    write(
+        &env.p("/etc/fstab"),
+        "UUID=6f1c-root / ext4 errors=remount-ro 0 1\n/dev/vdb1 /srv ext4 defaults 0 2\n",
+    );
+    env.begin("web", &["--description", "static site"]);
+    std::fs::create_dir_all(env.p("/srv/www")).unwrap();
+    write(&env.p("/srv/www/index.html"), "<h1>hello</h1>\n");
+    write(&env.p("/etc/motd"), "recipe test\n");
+    env.finish("web");
+    env
+}
+
+fn create(env: &Env, out: &Path, extra: &[&str]) -> String {
+    let mut args = vec![
+        "recipe".to_string(),
+        "create".into(),
+        "web".into(),
+        "-o".into(),
+        out.display().to_string(),
+    ];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    env.ok(&args)
+}
+
+fn verify(env: &Env, file: &Path) -> Output {
+    env.run(["recipe".as_ref(), "verify".as_ref(), file.as_os_str()])
+}
+
+fn sh(cmd: &mut Command) {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    assert!(out.status.success(), "{cmd:?}: {}", stderr(&out));
+}
+
+/// Extract `bundle` into `dir` with the system's tar, let `change` edit
+/// the tree, and pack it again as `out`.
+fn repack(bundle: &Path, dir: &Path, out: &Path, change: impl FnOnce(&Path)) {
+    std::fs::create_dir_all(dir).unwrap();
+    sh(Command::new("tar")
+        .arg("-xzf")
+        .arg(bundle)
+        .arg("-C")
+        .arg(dir));
+    change(&dir.join("web-1.0"));
+    sh(Command::new("tar")
+        .arg("-czf")
+        .arg(out)
+        .arg("-C")
+        .arg(dir)
+        .arg("web-1.0"));
+}
+
+fn spec(env: &Env) -> PathBuf {
+    let spec = env.tmp.path().join("appliance.toml");
+    write(&spec, "version = \"1.0\"\nmemory_kib = 524288\n");
+    spec
+}
+
+#[test]
+fn create_is_deterministic_and_verifies() {
+    let env = recorded();
+    let spec = spec(&env);
+    let a = env.tmp.path().join("web-1.0.tar.gz");
+    let b = env.tmp.path().join("again.tar.gz");
+    let spec_arg = spec.to_str().unwrap();
+    let out = create(&env, &a, &["--spec", spec_arg]);
+    assert!(out.contains("in web-1.0/"), "{out}");
+    create(&env, &b, &["--spec", spec_arg]);
+    assert!(
+        std::fs::read(&a).unwrap() == std::fs::read(&b).unwrap(),
+        "two builds of one session differ"
+    );
+
+    let v = verify(&env, &a);
+    let text = stdout(&v);
+    assert_eq!(v.status.code(), Some(0), "{text}{}", stderr(&v));
+    for want in [
+        "OK   archive",
+        "OK   checksums",
+        "OK   descriptor (appliance.xml)",
+        "OK   kickstart (partial.ks)",
+        "OK   metadata.json (modules/web)",
+        "OK   puppet parser validate (modules/web",
+        "OK: 6 checks passed",
+    ] {
+        assert!(text.contains(want), "no {want:?} in\n{text}");
+    }
+}
+
+#[test]
+fn module_options_reach_the_bundle() {
+    let env = recorded();
+    let file = env.tmp.path().join("r.tar.gz");
+    let spec = spec(&env);
+    create(
+        &env,
+        &file,
+        &[
+            "--module-name",
+            "webapp",
+            "--pin-versions",
+            "--spec",
+            spec.to_str().unwrap(),
+        ],
+    );
+    let list = Command::new("tar").arg("-tzf").arg(&file).output().unwrap();
+    let list = stdout(&list);
+    assert!(
+        list.contains("web-1.0/modules/webapp/manifests/init.pp"),
+        "{list}"
+    );
+    let out = env.run([
+        "recipe",
+        "create",
+        "web",
+        "-o",
+        "x.tgz",
+        "--module-name",
+        "Bad-Name",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("--module-name"), "{}", stderr(&out));
+}
+
+/// A change made to an extracted bundle before it is packed again.
+type Edit = Box<dyn FnOnce(&Path)>;
+
+#[test]
+fn tampered_missing_and_extra_files_fail_naming_the_file() {
+    let env = recorded();
+    let good = env.tmp.path().join("web-1.0.tar.gz");
+    create(&env, &good, &["--spec", spec(&env).to_str().unwrap()]);
+    // A captured file: a changed byte there breaks nothing but the checksum.
+    let motd = "modules/web/files/etc/motd";
+    let cases: [(&str, Edit, &str); 4] = [
+        (
+            "one changed byte",
+            Box::new(move |d: &Path| {
+                let p = d.join(motd);
+                let mut bytes = std::fs::read(&p).unwrap();
+                bytes[0] ^= 0x20;
+                std::fs::write(&p, bytes).unwrap();
+            }),
+            "FAIL checksums: modules/web/files/etc/motd: content does not match",
+        ),
+        (
+            "a removed file",
+            Box::new(|d: &Path| std::fs::remove_file(d.join("README.md")).unwrap()),
+            "FAIL checksums: README.md: listed in SHA256SUMS but missing",
+        ),
+        (
+            "an added file",
+            Box::new(|d: &Path| std::fs::write(d.join("extra.txt"), "x").unwrap()),
+            "FAIL checksums: extra.txt: in the bundle but not listed in SHA256SUMS",
+        ),
+        (
+            "an invalid kickstart, checksums updated",
+            Box::new(|d: &Path| {
+                let p = d.join("partial.ks");
+                let ks = std::fs::read_to_string(&p).unwrap();
+                std::fs::write(&p, ks.replace("zerombr", "zerombr --bogus")).unwrap();
+                let sums = Command::new("sh")
+                    .arg("-c")
+                    .arg("find . -type f ! -name SHA256SUMS | sed 's|^\\./||' | sort | xargs -d '\\n' sha256sum > SHA256SUMS")
+                    .current_dir(d)
+                    .output()
+                    .unwrap();
+                assert!(sums.status.success(), "{}", stderr(&sums));
+            }),
+            "FAIL kickstart (partial.ks): ksvalidator failed",
+        ),
+    ];
+    for (i, (name, change, want)) in cases.into_iter().enumerate() {
+        let bad = env.tmp.path().join(format!("bad{i}.tar.gz"));
+        repack(&good, &env.tmp.path().join(format!("x{i}")), &bad, change);
+        let v = verify(&env, &bad);
+        let text = stdout(&v);
+        assert_eq!(v.status.code(), Some(1), "{name}: {text}");
+        assert!(text.contains(want), "{name}: no {want:?} in\n{text}");
+        assert!(text.contains("FAILED: 1 of"), "{name}: one failure\n{text}");
+        if i < 3 {
+            let out = env.run([
+                "recipe".as_ref(),
+                "install".as_ref(),
+                bad.as_os_str(),
+                "--modulepath".as_ref(),
+                env.tmp.path().join("mp").as_os_str(),
+            ]);
+            assert_eq!(out.status.code(), Some(1), "{name}: install refused");
+            assert!(
+                stderr(&out).contains("checksums"),
+                "{name}: {}",
+                stderr(&out)
+            );
+        }
+    }
+}
+
+#[test]
+fn install_into_a_modulepath() {
+    let env = recorded();
+    let file = env.tmp.path().join("web.tar.gz");
+    create(&env, &file, &[]);
+    let mp = env.tmp.path().join("etc/puppet/code/modules");
+    let install = |force: bool| {
+        let mut args = vec![
+            "recipe".to_string(),
+            "install".into(),
+            file.display().to_string(),
+            "--modulepath".into(),
+            mp.display().to_string(),
+        ];
+        if force {
+            args.push("--force".into());
+        }
+        env.run(&args)
+    };
+    let first = install(false);
+    assert!(
+        first.status.success() && stdout(&first).contains("module 'web' installed"),
+        "{}{}",
+        stdout(&first),
+        stderr(&first)
+    );
+    let init = mp.join("web/manifests/init.pp");
+    let original = std::fs::read(&init).unwrap();
+    let again = install(false);
+    assert!(
+        again.status.success() && stdout(&again).contains("already installed"),
+        "{}",
+        stdout(&again)
+    );
+
+    std::fs::write(&init, "class web {}\n").unwrap();
+    let refused = install(false);
+    assert_eq!(refused.status.code(), Some(1));
+    let err = stderr(&refused);
+    assert!(err.contains("--force") && err.contains("web"), "{err}");
+    assert_eq!(
+        std::fs::read(&init).unwrap(),
+        b"class web {}\n",
+        "left alone"
+    );
+
+    let forced = install(true);
+    assert!(stdout(&forced).contains("replaced"), "{}", stderr(&forced));
+    assert_eq!(std::fs::read(&init).unwrap(), original);
+    let names: Vec<String> = std::fs::read_dir(&mp)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        names,
+        ["web"],
+        "no temporary directory left in the modulepath"
+    );
+}
+
+fn ksvalidator(file: &Path) {
+    let out = Command::new(venv_bin().join("ksvalidator"))
+        .arg(file)
+        .output()
+        .unwrap_or_else(|e| panic!("ksvalidator: {e}: {SETUP}"));
+    assert!(
+        out.status.success(),
+        "ksvalidator {}: {}{}\n{}",
+        file.display(),
+        stdout(&out),
+        stderr(&out),
+        std::fs::read_to_string(file).unwrap_or_default()
+    );
+}
+
+#[test]
+fn instantiate_with_a_site_kickstart() {
+    let env = recorded();
+    let file = env.tmp.path().join("web.tar.gz");
+    create(&env, &file, &[]);
+    let site = env.tmp.path().join("site.ks");
+    write(&site, SITE);
+    let full = env.tmp.path().join("full.ks");
+    let out = env.ok([
+        "recipe".as_ref(),
+        "instantiate".as_ref(),
+        file.as_os_str(),
+        "--site".as_ref(),
+        site.as_os_str(),
+        "-o".as_ref(),
+        full.as_os_str(),
+    ]);
+    assert!(out.is_empty(), "{out}");
+    ksvalidator(&full);
+    let text = std::fs::read_to_string(&full).unwrap();
+    for want in [
+        "timezone Etc/UTC",
+        "part / --fstype=ext4",
+        "vim-enhanced\n",
+        "include web'",
+    ] {
+        assert!(text.contains(want), "no {want:?} in\n{text}");
+    }
+    let site_post = text.find("site post").unwrap();
+    assert!(
+        site_post < text.find("include web").unwrap(),
+        "site %post first"
+    );
+
+    // The partial kickstart alone validates too, and works as a plain file.
+    let partial = env.tmp.path().join("partial.ks");
+    env.ok([
+        "descriptor".as_ref(),
+        "web".as_ref(),
+        "--kickstart".as_ref(),
+        "-o".as_ref(),
+        partial.as_os_str(),
+    ]);
+    ksvalidator(&partial);
+    let from_plain = env.ok([
+        "recipe".as_ref(),
+        "instantiate".as_ref(),
+        partial.as_os_str(),
+        "--site".as_ref(),
+        site.as_os_str(),
+    ]);
+    assert!(from_plain.contains("include web'"), "{from_plain}");
+}
+
+#[test]
+fn conflicting_site_kickstarts_are_refused() {
+    let env = recorded();
+    let file = env.tmp.path().join("web.tar.gz");
+    create(&env, &file, &[]);
+    let site = env.tmp.path().join("site.ks");
+    // SITE has 16 lines: an added command is line 17.
+    let cases = [
+        (
+            "boot loader",
+            format!("{SITE}bootloader --location=none\n"),
+            &[
+                "conflicting `bootloader`",
+                "site.ks line 17",
+                "partial.ks line",
+                "--boot-drive=vda",
+            ][..],
+        ),
+        (
+            "root filesystem",
+            format!("{SITE}part / --size=1000\n"),
+            &["conflicting `part /`", "site.ks line 17", "partial.ks line"][..],
+        ),
+        (
+            "storage of its own",
+            format!("{SITE}autopart\n"),
+            &["remove `autopart`", "site.ks line 17"][..],
+        ),
+        (
+            "an excluded package",
+            SITE.replace("vim-enhanced\n", "vim-enhanced\n-puppet\n"),
+            &[
+                "conflicting `%packages puppet`",
+                "site.ks line 12",
+                "partial.ks line",
+            ][..],
+        ),
+        (
+            "a second timezone",
+            format!("{SITE}timezone Europe/Paris\n"),
+            &["site.ks line 17", "`timezone` is already set on line 4"][..],
+        ),
+    ];
+    for (name, text, wants) in cases {
+        write(&site, text);
+        let out = env.run([
+            "recipe".as_ref(),
+            "instantiate".as_ref(),
+            file.as_os_str(),
+            "--site".as_ref(),
+            site.as_os_str(),
+        ]);
+        assert_eq!(out.status.code(), Some(1), "{name}: {}", stdout(&out));
+        let err = stderr(&out);
+        for w in wants {
+            assert!(err.contains(w), "{name}: no {w:?} in {err}");
+        }
+    }
+    write(&site, "lang en_US.UTF-8\n");
+    let out = env.run([
+        "recipe".as_ref(),
+        "instantiate".as_ref(),
+        file.as_os_str(),
+        "--site".as_ref(),
+        site.as_os_str(),
+    ]);
+    assert!(
+        stderr(&out).contains("incomplete: no keyboard, timezone, rootpw"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn help_documents_the_recipe_commands() {
+    let env = Env::new();
+    let help = env.ok(["recipe", "--help"]);
+    for sub in ["create", "verify", "install", "instantiate"] {
+        assert!(help.contains(sub), "{help}");
+    }
+    let create = env.ok(["recipe", "create", "--help"]);
+    for opt in [
+        "--module-name",
+        "--include-secrets",
+        "--pin-versions",
+        "--spec",
+        "mtime",
+    ] {
+        assert!(create.contains(opt), "{opt} not in\n{create}");
+    }
+}
