@@ -57,6 +57,21 @@ pub fn attribute(
     let mut packages = diff_packages(&before.packages, &after.packages);
     // Named on an install command line: asked for, whatever apt's marks say.
     let named = crate::why::named_for_install(inp.intents);
+    // `apt-get remove` or `purge` says absent or purged where the package
+    // database cannot (rpm keeps no removed-with-configuration state).
+    let removal = crate::why::asked_removal(inp.intents);
+    for p in packages.iter_mut() {
+        let base = p.name.split(':').next().unwrap_or(&p.name);
+        match (p.kind, removal.get(base)) {
+            (PackageChangeKind::Removed, Some(crate::intent::PackageOp::Purge)) => {
+                p.kind = PackageChangeKind::Purged
+            }
+            (PackageChangeKind::Purged, Some(crate::intent::PackageOp::Remove)) => {
+                p.kind = PackageChangeKind::Removed
+            }
+            _ => {}
+        }
+    }
     for p in packages.iter_mut() {
         let base = p.name.split(':').next().unwrap_or(&p.name);
         let present = !matches!(

@@ -407,6 +407,24 @@ pub fn named_for_install(intents: &[Intent]) -> BTreeSet<String> {
     out
 }
 
+/// How the admin last asked each package to go: removed (configuration
+/// kept) or purged.
+pub fn asked_removal(intents: &[Intent]) -> BTreeMap<String, PackageOp> {
+    let ctx = Ctx::new(intents);
+    let mut out = BTreeMap::new();
+    for (i, words) in ctx.admin_commands() {
+        if !i.succeeded() {
+            continue;
+        }
+        if let Some((op @ (PackageOp::Remove | PackageOp::Purge), names)) = package_op(words) {
+            for n in names {
+                out.insert(n, op);
+            }
+        }
+    }
+    out
+}
+
 /// The running state the admin last asked each unit to be in.
 pub fn wanted_running(intents: &[Intent]) -> BTreeMap<String, Running> {
     let ctx = Ctx::new(intents);
@@ -731,6 +749,25 @@ mod tests {
             named_for_install(&intents),
             BTreeSet::from(["nginx".to_string()])
         );
+    }
+
+    #[test]
+    fn removal_follows_the_last_command() {
+        let intents = vec![
+            intent(
+                1,
+                IntentSource::Tool,
+                None,
+                &["apt-get", "remove", "a", "b"],
+                (0, 1),
+            ),
+            intent(2, IntentSource::Line, None, &["apt-get purge -y b"], (2, 3)),
+            intent(3, IntentSource::Line, None, &["dnf remove c"], (4, 5)),
+        ];
+        let got = asked_removal(&intents);
+        assert_eq!(got["a"], PackageOp::Remove);
+        assert_eq!(got["b"], PackageOp::Purge);
+        assert_eq!(got["c"], PackageOp::Remove);
     }
 
     #[test]

@@ -70,6 +70,17 @@ fn main() {
     if let Some(id) = rec.id() {
         cmd.env(record::PARENT_ENV, id.to_string());
     }
+    if rec.id().is_none() {
+        // Nothing to record the end into: become the tool, no extra process.
+        let err = cmd.exec();
+        let code = if err.kind() == std::io::ErrorKind::NotFound {
+            127
+        } else {
+            126
+        };
+        eprintln!("{}: {err}", real.display());
+        std::process::exit(code);
+    }
     // Ignore Ctrl-C before the spawn (a signal between the spawn and the
     // change would kill the shim and orphan the tool); the tool gets the
     // caller's dispositions back between fork and exec.
