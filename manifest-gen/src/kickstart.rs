@@ -140,10 +140,28 @@ fn repositories(cs: &ChangeSet) -> (Vec<String>, Vec<String>) {
             .then_some(PackageFamily::Rpm)
     });
     let notes = match family {
-        Some(PackageFamily::Rpm) => vec![
-            "The recorded system uses rpm packages, but its repository configuration".to_string(),
-            "is not among the recorded facts yet: the site kickstart's url/repo apply.".to_string(),
-        ],
+        Some(PackageFamily::Rpm) => {
+            let repos: Vec<String> = facts
+                .repos
+                .iter()
+                .filter(|r| r.enabled)
+                .filter_map(repo_line)
+                .collect();
+            let notes = if repos.is_empty() {
+                vec![
+                    "The recorded system uses rpm packages but had no enabled repository"
+                        .to_string(),
+                    "in /etc/yum.repos.d: the site kickstart's url/repo apply.".to_string(),
+                ]
+            } else {
+                vec![
+                    "The recorded system's enabled repositories (/etc/yum.repos.d); the"
+                        .to_string(),
+                    "installation source itself (url) is the site's.".to_string(),
+                ]
+            };
+            return (repos, notes);
+        }
         _ => vec![
             format!(
                 "The recorded system ({}) uses dpkg/apt packages: kickstart cannot",
@@ -160,9 +178,54 @@ fn repositories(cs: &ChangeSet) -> (Vec<String>, Vec<String>) {
     (Vec::new(), notes)
 }
 
+/// `repo --name=ID --baseurl=URL` (or `--mirrorlist`, `--metalink`); None
+/// for a repository with no location, or one a kickstart line cannot hold.
+fn repo_line(r: &recorder::model::RepoFact) -> Option<String> {
+    let safe = |s: &str| !s.is_empty() && !s.chars().any(|c| c.is_whitespace() || c == '"');
+    if !safe(&r.id) {
+        return None;
+    }
+    let (opt, url) = if let Some(u) = &r.baseurl {
+        ("baseurl", u)
+    } else if let Some(u) = &r.mirrorlist {
+        ("mirrorlist", u)
+    } else {
+        ("metalink", r.metalink.as_ref()?)
+    };
+    safe(url).then(|| format!("repo --name={} --{opt}={url}", r.id))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn repo_lines() {
+        use recorder::model::RepoFact;
+        let r = |id: &str, base: Option<&str>, mirror: Option<&str>| RepoFact {
+            id: id.into(),
+            baseurl: base.map(String::from),
+            mirrorlist: mirror.map(String::from),
+            enabled: true,
+            ..RepoFact::default()
+        };
+        let cases = [
+            (
+                r("baseos", Some("http://x/$basearch/"), None),
+                Some("repo --name=baseos --baseurl=http://x/$basearch/"),
+            ),
+            (
+                r("ml", None, Some("https://m?repo=a&arch=b")),
+                Some("repo --name=ml --mirrorlist=https://m?repo=a&arch=b"),
+            ),
+            (r("none", None, None), None),
+            (r("bad id", Some("http://x"), None), None),
+            (r("sp", Some("http://x y"), None), None),
+        ];
+        for (repo, want) in cases {
+            assert_eq!(repo_line(&repo).as_deref(), want, "{repo:?}");
+        }
+    }
 
     #[test]
     fn fstype_mapping() {

@@ -434,3 +434,58 @@ fn unmappable_arch_and_missing_root_are_explained() {
             .to_string();
     assert!(err.contains("--disk-dir"), "{err}");
 }
+
+/// An rpm-family machine: its enabled repositories become `repo` lines
+/// (disabled ones and ones without a location do not), and the partial
+/// kickstart still validates.
+#[test]
+fn rpm_repositories_become_repo_lines() {
+    use recorder::model::RepoFact;
+    let mut cs = db_server();
+    cs.session.facts.os_id = "rocky".into();
+    cs.session.facts.os_version_id = "9.4".into();
+    cs.system.family = Some(recorder::probe::PackageFamily::Rpm);
+    let repo = |id: &str, base: Option<&str>, mirror: Option<&str>, enabled| RepoFact {
+        id: id.into(),
+        name: format!("{id} repository"),
+        baseurl: base.map(String::from),
+        mirrorlist: mirror.map(String::from),
+        metalink: None,
+        enabled,
+    };
+    cs.session.facts.repos = vec![
+        repo(
+            "baseos",
+            None,
+            Some(
+                "https://mirrors.rockylinux.org/mirrorlist?arch=$basearch&repo=BaseOS-$releasever",
+            ),
+            true,
+        ),
+        repo(
+            "appstream",
+            Some("https://dl.rockylinux.org/pub/rocky/$releasever/AppStream/$basearch/os/"),
+            None,
+            true,
+        ),
+        repo(
+            "devel",
+            Some("https://dl.rockylinux.org/devel/"),
+            None,
+            false,
+        ),
+        repo("nowhere", None, None, true),
+    ];
+    let ks = kickstart::partial(&cs, &Spec::default(), "pg").unwrap();
+    let repos: Vec<&str> = ks.lines().filter(|l| l.starts_with("repo ")).collect();
+    assert_eq!(
+        repos,
+        [
+            "repo --name=baseos --mirrorlist=https://mirrors.rockylinux.org/mirrorlist?arch=$basearch&repo=BaseOS-$releasever",
+            "repo --name=appstream --baseurl=https://dl.rockylinux.org/pub/rocky/$releasever/AppStream/$basearch/os/",
+        ]
+    );
+    if let Err(e) = ksvalidator(&ks) {
+        panic!("invalid kickstart\n{ks}\n{e}");
+    }
+}

@@ -370,6 +370,21 @@ pub struct Facts {
     /// The running kernel is a Xen paravirtualised guest.
     #[serde(default)]
     pub xen_pv: bool,
+    /// rpm-family package repositories (`/etc/yum.repos.d`), sorted by id.
+    #[serde(default)]
+    pub repos: Vec<RepoFact>,
+}
+
+/// A package repository of the recorded system, as kickstart's `repo`
+/// command can name it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RepoFact {
+    pub id: String,
+    pub name: String,
+    pub baseurl: Option<String>,
+    pub mirrorlist: Option<String>,
+    pub metalink: Option<String>,
+    pub enabled: bool,
 }
 
 /// A network interface of the recorded machine. The MAC address is a

@@ -120,6 +120,7 @@ impl Target {
             .unwrap_or_default();
         f.interfaces = read_interfaces(Path::new("/sys/class/net"));
         f.xen_pv = is_xen_pv(Path::new("/sys/hypervisor"));
+        f.repos = crate::probe::repos::read(self);
         let host_mounts = std::fs::read_to_string("/proc/self/mounts")
             .map(|s| parse_fstab(&s))
             .unwrap_or_default();
@@ -489,7 +490,26 @@ short
             "/dev/vda1 / ext4 defaults 0 1\n/dev/vdb1 /var/lib/postgresql ext4 defaults 0 2\n",
         )
         .unwrap();
+        std::fs::create_dir(tmp.path().join("etc/yum.repos.d")).unwrap();
+        std::fs::write(
+            tmp.path().join("etc/yum.repos.d/b.repo"),
+            "[b]\nbaseurl=http://b/\n",
+        )
+        .unwrap();
+        std::fs::write(
+            tmp.path().join("etc/yum.repos.d/a.repo"),
+            "[a]\nmirrorlist=http://a\n",
+        )
+        .unwrap();
+        std::fs::write(tmp.path().join("etc/yum.repos.d/x.txt"), "[x]\n").unwrap();
+        std::os::unix::fs::symlink(
+            "/etc/yum.repos.d/a.repo",
+            tmp.path().join("etc/yum.repos.d/l.repo"),
+        )
+        .unwrap();
         let f = Target::new(tmp.path().as_os_str().as_bytes()).facts();
+        let ids: Vec<&str> = f.repos.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids, ["a", "b"], "repo files only, never through a symlink");
         let mps: Vec<&str> = f
             .filesystems
             .iter()

@@ -13,6 +13,7 @@
 pub mod accounts;
 pub mod dpkg;
 mod fs;
+pub mod repos;
 pub mod rpm;
 pub mod services;
 
