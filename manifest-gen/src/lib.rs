@@ -11,6 +11,7 @@
 //! `render` and `templates/`.
 
 pub mod descriptor;
+pub mod epp;
 mod error;
 pub mod kickstart;
 mod plan;
