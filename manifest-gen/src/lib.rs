@@ -3,7 +3,9 @@
 //! sources, packages, accounts, files, services) in the order Puppet must
 //! apply them, captured contents under `files/`, and a `README.md` that says
 //! what the module manages, which class parameters the user must supply,
-//! and which changes could not be expressed.
+//! and which changes could not be expressed. Site values named with
+//! [`SiteParam`] become class parameters, and the files holding them EPP
+//! templates under `templates/`.
 //!
 //! [`generate`] renders the whole module in memory (deterministic: the same
 //! change set gives byte-identical files); [`write_module`] puts it on disk.
@@ -17,9 +19,11 @@ pub mod kickstart;
 mod plan;
 pub mod puppet;
 mod render;
+mod site;
 mod write;
 
 pub use error::Error;
+pub use site::SiteParam;
 pub use write::write_module;
 
 use std::collections::BTreeMap;
@@ -37,6 +41,9 @@ pub struct ModuleOptions {
     /// Install, upgrade and downgrade packages to the recorded version
     /// rather than `ensure => installed`.
     pub pin_versions: bool,
+    /// Site values to turn into class parameters (default: the recorded
+    /// value) and the files holding them into EPP templates.
+    pub params: Vec<SiteParam>,
 }
 
 impl ModuleOptions {
@@ -48,6 +55,7 @@ impl ModuleOptions {
             author: "cft".to_string(),
             include_secrets: false,
             pin_versions: false,
+            params: Vec::new(),
         }
     }
 }
@@ -75,6 +83,18 @@ pub struct Report {
     pub incomplete: Vec<Skipped>,
     /// Class parameters the user must supply to apply the module.
     pub parameters: Vec<Parameter>,
+    /// Class parameters carrying site values, which have defaults.
+    pub site_parameters: Vec<SiteParameter>,
+}
+
+/// A class parameter made from a [`SiteParam`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SiteParameter {
+    pub name: String,
+    /// The recorded value, the parameter's default.
+    pub default: String,
+    /// Display form of the paths of the files (templates) that use it.
+    pub paths: Vec<String>,
 }
 
 /// A change left out (or only partly expressed), and why.
@@ -153,6 +173,7 @@ pub fn generate(
         os_version_id: &facts.os_version_id,
         include_secrets: opts.include_secrets,
         pin_versions: opts.pin_versions,
+        site: &site::check_all(&opts.params)?,
     };
     let plan = plan::plan(&input, blobs)?;
     render::render(cs, &plan, opts)

@@ -39,6 +39,7 @@ impl Case {
             os_version_id: self.os.1,
             include_secrets: self.include_secrets,
             pin_versions: self.pin_versions,
+            site: &[],
         };
         plan(&input, blobs).expect("plan")
     }
