@@ -87,11 +87,21 @@ enum Command {
     },
     /// Write the Puppet module of a finished session
     ///
-    /// The module holds metadata.json, manifests/init.pp (one documented class), files/ with
-    /// the captured contents mirrored by full path, and a README of what it manages, what it
-    /// could not express and which class parameters you must supply. Secrets (shadow files,
+    /// The module holds metadata.json, manifests/ (the main class and one class per part),
+    /// files/ with the captured contents mirrored by full path (templates/ for the files
+    /// with a --param), and a README of what it manages, what it could not express and which
+    /// class parameters you must supply. Secrets (shadow files,
     /// SSH host keys, PEM private keys) become mandatory Sensitive parameters unless
     /// --include-secrets is given.
+    ///
+    /// --param NAME=PATH:LITERAL makes a site value a class parameter: every occurrence of
+    /// LITERAL in the recorded content of the file PATH becomes the String parameter NAME
+    /// (default: LITERAL), and that file an EPP template under templates/ (the rest of its
+    /// content stays verbatim). NAME ends at the first '=', PATH at the next ':', LITERAL is
+    /// the rest. Repeat it for more parameters, or for the same NAME and LITERAL in more
+    /// files. A site sets the value with Hiera (MODULE::NAME) or `class { 'MODULE': NAME =>
+    /// ... }`. Only text files the admin changed, with captured content and not secret, can
+    /// take parameters.
     Manifest {
         name: String,
         /// Output directory (created; a previous cft module there is replaced)
@@ -106,6 +116,9 @@ enum Command {
         /// Pin installed packages to the exact recorded versions
         #[arg(long)]
         pin_versions: bool,
+        /// Make every LITERAL in the recorded file PATH the class parameter NAME (repeatable)
+        #[arg(long = "param", value_name = "NAME=PATH:LITERAL", value_parser = parse_site_param)]
+        params: Vec<manifest_gen::SiteParam>,
     },
     /// Write the appliance descriptor (virt-image XML) of a finished session
     ///
@@ -226,6 +239,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             module_name,
             include_secrets,
             pin_versions,
+            params,
         } => manifest(
             &db,
             &name,
@@ -234,6 +248,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             ManifestFlags {
                 include_secrets,
                 pin_versions,
+                params,
             },
         )?,
         Command::Descriptor(args) => recipe_cmd::descriptor(&db, &args)?,
@@ -348,10 +363,16 @@ fn exit_code_of(status: std::process::ExitStatus) -> ExitCode {
     }
 }
 
-#[derive(Clone, Copy, Default)]
+#[derive(Clone, Default)]
 struct ManifestFlags {
     include_secrets: bool,
     pin_versions: bool,
+    params: Vec<manifest_gen::SiteParam>,
+}
+
+/// `--param`: clap reports a refusal as a usage error naming the flag.
+fn parse_site_param(arg: &str) -> Result<manifest_gen::SiteParam, manifest_gen::Error> {
+    manifest_gen::SiteParam::parse(arg)
 }
 
 fn manifest(
@@ -371,6 +392,7 @@ fn manifest(
     let mut opts = manifest_gen::ModuleOptions::new(module_name);
     opts.include_secrets = flags.include_secrets;
     opts.pin_versions = flags.pin_versions;
+    opts.params = flags.params;
     let module = manifest_gen::generate(&cs, &store, &opts)
         .with_context(|| format!("cannot generate the module of session '{name}'"))?;
     manifest_gen::write_module(&module, out)

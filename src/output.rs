@@ -288,6 +288,14 @@ pub fn print_manifest(m: &manifest_gen::Module, opts: &manifest_gen::ModuleOptio
             p.name, p.puppet_type, p.path, p.why
         );
     }
+    for p in &m.report.site_parameters {
+        println!(
+            "  site parameter ${} (default '{}'): {}",
+            p.name,
+            p.default,
+            p.paths.join(", ")
+        );
+    }
     for s in &m.report.incomplete {
         println!("  partly expressed: {}: {}", s.path, s.reason);
     }
