@@ -34,31 +34,53 @@ impl SiteParam {
         let (path, literal) = rest
             .split_once(':')
             .ok_or_else(|| err(format!("no ':' after the path; {FORM}")))?;
-        if let Some(problem) = puppet::param_name_problem(name) {
-            return Err(err(format!(
-                "'{name}' cannot name a class parameter: {problem}"
-            )));
-        }
-        if !path.starts_with('/') {
-            return Err(err(format!(
-                "the path '{path}' is not absolute: give the recorded file's path on the recorded system, e.g. /etc/app/mail.conf"
-            )));
-        }
-        if literal.is_empty() {
-            return Err(err(
-                "the literal after the path's ':' is empty: give the recorded value the parameter replaces".into(),
-            ));
-        }
-        if literal.chars().any(|c| c.is_control() && c != '\t') {
-            return Err(err(
-                "the literal holds a line break or another control character: a parameter's value is text on one line".into(),
-            ));
-        }
-        Ok(SiteParam {
+        let p = SiteParam {
             name: name.to_string(),
             path: path.as_bytes().to_vec(),
             literal: literal.as_bytes().to_vec(),
-        })
+        };
+        match p.problem() {
+            Some(reason) => Err(err(reason)),
+            None => Ok(p),
+        }
+    }
+
+    /// The parameter on its own, whoever built it: a usable name, an
+    /// absolute path, a literal of text on one line.
+    pub(crate) fn validate(&self) -> Result<(), Error> {
+        match self.problem() {
+            None => Ok(()),
+            Some(reason) => Err(self.error(reason)),
+        }
+    }
+
+    fn problem(&self) -> Option<String> {
+        if let Some(problem) = puppet::param_name_problem(&self.name) {
+            return Some(format!(
+                "'{}' cannot name a class parameter: {problem}",
+                self.name
+            ));
+        }
+        if !self.path.starts_with(b"/") {
+            return Some(format!(
+                "the path '{}' is not absolute: give the recorded file's path on the recorded system, e.g. /etc/app/mail.conf",
+                display_path(&self.path)
+            ));
+        }
+        let Ok(literal) = std::str::from_utf8(&self.literal) else {
+            return Some("the literal is not UTF-8 text, which an EPP template cannot hold".into());
+        };
+        if literal.is_empty() {
+            return Some(
+                "the literal after the path's ':' is empty: give the recorded value the parameter replaces".into(),
+            );
+        }
+        if literal.chars().any(|c| c.is_control() && c != '\t') {
+            return Some(
+                "the literal holds a line break or another control character: a parameter's value is text on one line".into(),
+            );
+        }
+        None
     }
 
     /// The argument form, for messages.
@@ -95,16 +117,7 @@ pub(crate) fn check_all(params: &[SiteParam]) -> Result<Vec<SiteParam>, Error> {
     sorted.sort();
     sorted.dedup();
     for p in &sorted {
-        if let Some(problem) = puppet::param_name_problem(&p.name) {
-            return Err(p.error(format!(
-                "'{}' cannot name a class parameter: {problem}",
-                p.name
-            )));
-        }
-        let literal = p.literal_str()?;
-        if literal.is_empty() {
-            return Err(p.error("the literal is empty".into()));
-        }
+        p.validate()?;
     }
     for pair in sorted.windows(2) {
         let (a, b) = (&pair[0], &pair[1]);
@@ -227,6 +240,12 @@ mod tests {
             path: b"/etc/x".to_vec(),
             literal: b"\xff".to_vec(),
         };
-        assert!(check_all(&[raw]).is_err(), "non-UTF-8 literal");
+        assert!(check_all(&[raw.clone()]).is_err(), "non-UTF-8 literal");
+        let newline = SiteParam {
+            literal: b"a\nb".to_vec(),
+            ..raw
+        };
+        let err = check_all(&[newline]).expect_err("newline").to_string();
+        assert!(err.contains("line break"), "{err}");
     }
 }
