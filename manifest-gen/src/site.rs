@@ -240,7 +240,10 @@ mod tests {
             path: b"/etc/x".to_vec(),
             literal: b"\xff".to_vec(),
         };
-        assert!(check_all(&[raw.clone()]).is_err(), "non-UTF-8 literal");
+        assert!(
+            check_all(std::slice::from_ref(&raw)).is_err(),
+            "non-UTF-8 literal"
+        );
         let newline = SiteParam {
             literal: b"a\nb".to_vec(),
             ..raw
