@@ -346,7 +346,8 @@ fn overriding(plan: &Plan, parts: &[Part], module: &str) -> Option<Overriding> {
         }
         let class = format!("{module}::{}", p.name());
         let params = part_params(plan, p);
-        if let Some(&i) = params.first() {
+        // A site value: Hiera gives a Sensitive secret only with lookup_options.
+        if let Some(&i) = params.iter().find(|&&i| plan.params[i].default().is_some()) {
             hiera.get_or_insert_with(|| format!("{class}::{}", plan.params[i].name));
         }
         // Mandatory values passed in the example; defaults left to Hiera.
