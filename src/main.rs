@@ -111,11 +111,21 @@ enum Command {
     HookCall(shell::HookCommand),
     /// Write the Puppet module of a finished session
     ///
-    /// The module holds metadata.json, manifests/init.pp (one documented class), files/ with
-    /// the captured contents mirrored by full path, and a README of what it manages, what it
-    /// could not express and which class parameters you must supply. Secrets (shadow files,
+    /// The module holds metadata.json, manifests/ (the main class and one class per part),
+    /// files/ with the captured contents mirrored by full path (templates/ for the files
+    /// with a --param), and a README of what it manages, what it could not express and which
+    /// class parameters you must supply. Secrets (shadow files,
     /// SSH host keys, PEM private keys) become mandatory Sensitive parameters unless
     /// --include-secrets is given.
+    ///
+    /// --param NAME=PATH:LITERAL makes a site value a class parameter: every occurrence of
+    /// LITERAL in the recorded content of the file PATH becomes the String parameter NAME
+    /// (default: LITERAL), and that file an EPP template under templates/ (the rest of its
+    /// content stays verbatim). NAME ends at the first '=', PATH at the next ':', LITERAL is
+    /// the rest. Repeat it for more parameters, or for the same NAME and LITERAL in more
+    /// files. A site sets the value with Hiera (MODULE::NAME) or `class { 'MODULE': NAME =>
+    /// ... }`. Only text files the admin changed, with captured content and not secret, can
+    /// take parameters.
     Manifest {
         name: String,
         /// Output directory (created; a previous cft module there is replaced)

@@ -24,6 +24,18 @@ pub struct ModuleArgs {
     /// first put in place.
     #[arg(long, value_name = "ID[:creates=PATH|:unless=CMD]")]
     pub exec: Vec<String>,
+    /// Make every LITERAL in the recorded file PATH the class parameter NAME (repeatable)
+    ///
+    /// The file becomes an EPP template and NAME a class parameter whose default is the
+    /// recorded LITERAL, so a site sets its own value (Hiera `MODULE::NAME`, or a class
+    /// declaration) without editing the module.
+    #[arg(long = "param", value_name = "NAME=PATH:LITERAL", value_parser = parse_site_param)]
+    pub params: Vec<manifest_gen::SiteParam>,
+}
+
+/// `--param`: clap reports a refusal as a usage error naming the flag.
+fn parse_site_param(arg: &str) -> Result<manifest_gen::SiteParam, manifest_gen::Error> {
+    manifest_gen::SiteParam::parse(arg)
 }
 
 impl ModuleArgs {
@@ -37,6 +49,7 @@ impl ModuleArgs {
         let mut opts = manifest_gen::ModuleOptions::new(name);
         opts.include_secrets = self.include_secrets;
         opts.pin_versions = self.pin_versions;
+        opts.params = self.params.clone();
         opts.execs = self
             .exec
             .iter()

@@ -370,6 +370,14 @@ pub fn print_module_report(r: &manifest_gen::Report) {
             p.name, p.puppet_type, p.path, p.why
         );
     }
+    for p in &r.site_parameters {
+        println!(
+            "  site parameter ${} (default '{}'): {}",
+            p.name,
+            p.default,
+            p.paths.join(", ")
+        );
+    }
     for s in &r.incomplete {
         println!("  partly expressed: {}: {}", s.path, s.reason);
     }

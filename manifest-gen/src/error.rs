@@ -14,6 +14,12 @@ pub enum Error {
     },
     #[error("invalid module author '{0}': use ASCII letters and digits only (it becomes the \"author-module\" name in metadata.json)")]
     InvalidAuthor(String),
+    #[error("site parameter '{arg}': {reason}")]
+    SiteParam {
+        /// The parameter as given: `NAME=PATH:LITERAL`.
+        arg: String,
+        reason: String,
+    },
     #[error("reading the captured content of {path}: {source}")]
     Blob {
         /// Display form of the target path.

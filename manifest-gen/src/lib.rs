@@ -3,7 +3,9 @@
 //! sources, packages, accounts, files, services) in the order Puppet must
 //! apply them, captured contents under `files/`, and a `README.md` that says
 //! what the module manages, which class parameters the user must supply,
-//! and which changes could not be expressed.
+//! and which changes could not be expressed. Site values named with
+//! [`SiteParam`] become class parameters, and the files holding them EPP
+//! templates under `templates/`.
 //!
 //! [`generate`] renders the whole module in memory (deterministic: the same
 //! change set gives byte-identical files); [`write_module`] puts it on disk.
@@ -11,15 +13,18 @@
 //! `render` and `templates/`.
 
 pub mod descriptor;
+pub mod epp;
 mod error;
 pub mod kickstart;
 mod plan;
 pub mod puppet;
 pub mod recipe;
 mod render;
+mod site;
 mod write;
 
 pub use error::Error;
+pub use site::SiteParam;
 pub use write::write_module;
 
 use std::collections::BTreeMap;
@@ -37,6 +42,9 @@ pub struct ModuleOptions {
     /// Install, upgrade and downgrade packages to the recorded version
     /// rather than `ensure => installed`.
     pub pin_versions: bool,
+    /// Site values to turn into class parameters (default: the recorded
+    /// value) and the files holding them into EPP templates.
+    pub params: Vec<SiteParam>,
     /// Recorded commands to replay as `exec` resources.
     pub execs: Vec<ExecSpec>,
 }
@@ -70,6 +78,7 @@ impl ModuleOptions {
             include_secrets: false,
             pin_versions: false,
             execs: Vec::new(),
+            params: Vec::new(),
         }
     }
 }
@@ -97,6 +106,18 @@ pub struct Report {
     pub incomplete: Vec<Skipped>,
     /// Class parameters the user must supply to apply the module.
     pub parameters: Vec<Parameter>,
+    /// Class parameters carrying site values, which have defaults.
+    pub site_parameters: Vec<SiteParameter>,
+}
+
+/// A class parameter made from a [`SiteParam`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SiteParameter {
+    pub name: String,
+    /// The recorded value, the parameter's default.
+    pub default: String,
+    /// Display form of the paths of the files (templates) that use it.
+    pub paths: Vec<String>,
 }
 
 /// A change left out (or only partly expressed), and why.
@@ -177,6 +198,7 @@ pub fn generate(
         pin_versions: opts.pin_versions,
         why: &cs.why,
         execs: &opts.execs,
+        site: &site::check_all(&opts.params)?,
     };
     let plan = plan::plan(&input, blobs)?;
     render::render(cs, &plan, opts)

@@ -6,7 +6,8 @@
 //!
 //! One submodule per kind of change: `files` (file changes, including
 //! package sources), `packages` (package resources and the package index
-//! refresh), `accounts` (groups and users), `services`.
+//! refresh), `accounts` (groups and users), `services`; `site` for the
+//! site parameters, which turn files into EPP templates.
 
 mod accounts;
 mod commands;
@@ -14,8 +15,9 @@ pub(crate) use commands::exec_title;
 mod files;
 mod packages;
 mod services;
+mod site;
 
-use crate::{puppet, Error, Skipped};
+use crate::{puppet, Error, SiteParam, Skipped};
 use recorder::model::{display_path, ChangeKind};
 use recorder::system::SystemChanges;
 use recorder::BlobSource;
@@ -81,6 +83,8 @@ pub(crate) struct Input<'a> {
     pub why: &'a recorder::why::Why,
     /// Commands to replay as `exec` resources.
     pub execs: &'a [crate::ExecSpec],
+    /// Site parameters, checked by `site::check_all` (sorted).
+    pub site: &'a [SiteParam],
 }
 
 /// Everything `render` needs. Resources are in output order within their
@@ -91,6 +95,8 @@ pub(crate) struct Plan {
     pub resources: Vec<Resource>,
     /// Content to ship, keyed by path relative to the module's `files/`.
     pub files: BTreeMap<String, Vec<u8>>,
+    /// EPP templates, keyed by path relative to the module's `templates/`.
+    pub templates: BTreeMap<String, Vec<u8>>,
     /// Keys of `files` holding secrets (written 0600).
     pub private: BTreeSet<String>,
     /// Parts whose manifest embeds a secret (a password hash): written 0600.
@@ -154,8 +160,11 @@ pub(crate) enum Value {
     Mode(u32),
     /// A number (uid, gid).
     Int(u32),
-    /// The value of `params[i]`, read from the module's main class.
+    /// The value of `params[i]`, a parameter of the resource's class.
     Param(usize),
+    /// `epp('<module>/<rel>', { name => $name, ... })` for `params`: the
+    /// template at `rel` under `templates/`.
+    Epp { rel: String, params: Vec<usize> },
     /// `puppet:///modules/<module>/<this path under files/>`.
     Source(String),
     /// `Sensitive('...')`: a secret embedded with secrets included.
@@ -174,7 +183,8 @@ pub(crate) struct Ref {
     pub title: String,
 }
 
-/// A mandatory class parameter carrying a withheld secret.
+/// A class parameter: a withheld secret (mandatory) or a site value (with
+/// the recorded value as default).
 #[derive(Debug)]
 pub(crate) struct Param {
     pub target: ParamFor,
@@ -191,6 +201,11 @@ pub(crate) enum ParamFor {
     Content(Vec<u8>),
     /// The password hash of this user.
     Password(String),
+    /// A site value: the recorded literal, in the files at these paths.
+    Site {
+        literal: String,
+        paths: Vec<Vec<u8>>,
+    },
 }
 
 impl Param {
@@ -199,6 +214,19 @@ impl Param {
         match &self.target {
             ParamFor::Content(path) => display_path(path),
             ParamFor::Password(user) => format!("user {}", display_path(user.as_bytes())),
+            ParamFor::Site { paths, .. } => paths
+                .iter()
+                .map(|p| display_path(p))
+                .collect::<Vec<_>>()
+                .join(", "),
+        }
+    }
+
+    /// The default value: the recorded literal of a site parameter.
+    pub fn default(&self) -> Option<&str> {
+        match &self.target {
+            ParamFor::Site { literal, .. } => Some(literal),
+            _ => None,
         }
     }
 
@@ -206,6 +234,7 @@ impl Param {
         match &self.target {
             ParamFor::Content(path) => puppet::content_param_name(path, disambiguate),
             ParamFor::Password(user) => puppet::password_param_name(user, disambiguate),
+            ParamFor::Site { .. } => self.name.clone(),
         }
     }
 }
@@ -221,8 +250,8 @@ pub(crate) struct Row {
     pub puppet: String,
     /// A path (display form) completing `puppet`.
     pub detail: Option<String>,
-    /// The parameter completing `puppet` (named only at the end).
-    pub param: Option<usize>,
+    /// The parameters completing `puppet` (named only at the end).
+    pub params: Vec<usize>,
 }
 
 /// A README line of the package, account and service tables; `param`
@@ -257,26 +286,34 @@ impl Cell {
 /// a change set can contain is either expressed or reported.
 pub(crate) fn plan(input: &Input<'_>, blobs: &dyn BlobSource) -> Result<Plan, Error> {
     let mut plan = Plan::default();
+    let mut site = site::SitePlan::new(input.site, &mut plan);
     // Packages first: packaged files require their package resource.
     let package_titles = packages::plan_packages(input, &mut plan);
-    files::plan_files(input, blobs, &package_titles, &mut plan)?;
+    files::plan_files(input, blobs, &package_titles, &mut site, &mut plan)?;
+    site.check_all_used(input.changes)?;
     packages::plan_refresh(input, &mut plan);
     accounts::plan_accounts(input, &mut plan);
     services::plan_services(input, &mut plan);
     commands::plan_commands(input, &mut plan)?;
     name_params(&mut plan.params);
+    site.check_names(&plan.params)?;
     Ok(plan)
 }
 
-/// Name every parameter after what it supplies; things whose names would
-/// clash all get a hash suffix, so a name does not depend on which other
-/// secrets happen to be in the session.
+/// Name every secret's parameter after what it supplies; things whose
+/// names would clash all get a hash suffix, so a name does not depend on
+/// which other secrets happen to be in the session. Site parameters keep
+/// the names they were given.
 fn name_params(params: &mut [Param]) {
+    let generated = |p: &&mut Param| !matches!(p.target, ParamFor::Site { .. });
     let mut counts: HashMap<String, usize> = HashMap::new();
-    for p in params.iter() {
+    for p in params
+        .iter()
+        .filter(|p| !matches!(p.target, ParamFor::Site { .. }))
+    {
         *counts.entry(p.name_for(false)).or_default() += 1;
     }
-    for p in params.iter_mut() {
+    for p in params.iter_mut().filter(generated) {
         let plain = p.name_for(false);
         p.name = if counts[&plain] > 1 {
             p.name_for(true)
@@ -287,7 +324,7 @@ fn name_params(params: &mut [Param]) {
     // A suffixed name could still meet a natural one; vanishingly rare, but
     // a duplicate parameter would not parse.
     let mut seen: HashMap<String, usize> = HashMap::new();
-    for p in params.iter_mut() {
+    for p in params.iter_mut().filter(generated) {
         let n = seen.entry(p.name.clone()).or_default();
         *n += 1;
         if *n > 1 {
@@ -312,6 +349,13 @@ impl Value {
             Value::Mode(m) => format!("{m:04o}"),
             Value::Int(n) => n.to_string(),
             Value::Param(i) => format!("${}", params[*i].name),
+            Value::Epp { rel, params: used } => format!(
+                "epp:{rel}({})",
+                used.iter()
+                    .map(|i| params[*i].name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
             Value::Source(rel) => format!("source:{rel}"),
             Value::Sensitive(s) => format!("Sensitive('{s}')"),
             Value::Strs(v) => format!("[{}]", v.join(",")),
@@ -342,5 +386,7 @@ impl Plan {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_site;
 #[cfg(test)]
 mod tests_system;

@@ -85,6 +85,53 @@ pub fn module_name_problem(name: &str) -> Option<&'static str> {
     None
 }
 
+/// Names a class parameter cannot take although they look like one:
+/// built-in variables and metaparameters (checked with puppet 7.23: some
+/// fail to parse, the others change what the class does).
+const RESERVED_PARAMS: &[&str] = &[
+    "alias",
+    "audit",
+    "before",
+    "caller_module_name",
+    "facts",
+    "loglevel",
+    "module_name",
+    "name",
+    "noop",
+    "notify",
+    "require",
+    "schedule",
+    "server_facts",
+    "stage",
+    "subscribe",
+    "tag",
+    "title",
+    "trusted",
+];
+
+/// Why `name` cannot be a class (and EPP template) parameter, if it cannot.
+/// Stricter than Puppet: lowercase only, as puppet-lint wants.
+pub fn param_name_problem(name: &str) -> Option<&'static str> {
+    let mut chars = name.chars();
+    match chars.next() {
+        None => return Some("it is empty"),
+        Some(c) if !c.is_ascii_lowercase() => {
+            return Some("it must start with a lowercase ASCII letter")
+        }
+        Some(_) => {}
+    }
+    if !chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
+        return Some("use only lowercase ASCII letters, digits and '_'");
+    }
+    if RESERVED.contains(&name) {
+        return Some("it is a reserved word in Puppet");
+    }
+    if RESERVED_PARAMS.contains(&name) {
+        return Some("Puppet reserves it for a built-in variable or a metaparameter");
+    }
+    None
+}
+
 /// Lowercase ASCII letters and digits kept, every other run of characters
 /// collapsed into one `_`, no `_` at either end.
 pub fn identifier_words(s: &str) -> String {
@@ -323,6 +370,26 @@ mod tests {
         ];
         for (name, input, ok) in cases {
             assert_eq!(module_name_problem(input).is_none(), *ok, "{name}");
+        }
+    }
+
+    #[test]
+    fn param_name_problem_cases() {
+        let cases: &[(&str, &str, bool)] = &[
+            ("simple", "mailhub", true),
+            ("digits and underscore", "smtp_port2", true),
+            ("empty", "", false),
+            ("uppercase", "mailHub", false),
+            ("leading digit", "2hub", false),
+            ("leading underscore", "_hub", false),
+            ("dash", "mail-hub", false),
+            ("reserved word", "class", false),
+            ("built-in variable", "title", false),
+            ("facts", "facts", false),
+            ("metaparameter", "require", false),
+        ];
+        for (name, input, ok) in cases {
+            assert_eq!(param_name_problem(input).is_none(), *ok, "{name}");
         }
     }
 

@@ -1,6 +1,6 @@
 //! Text: turns a [`Plan`] into `metadata.json`, the classes under
-//! `manifests/` (`manifests`), `README.md` (`readme`) and the `files/`
-//! tree. Templates under `templates/` only lay out values that Rust has
+//! `manifests/` (`manifests`), `README.md` (`readme`), the `files/` tree
+//! and the EPP templates under `templates/`. Templates under `templates/` only lay out values that Rust has
 //! already escaped for their target language (Puppet single quotes,
 //! Markdown); they hold no logic of their own.
 
@@ -9,9 +9,10 @@ mod readme;
 
 pub(crate) use readme::{md_code, md_text};
 
-use crate::plan::Plan;
-use crate::{puppet, Error, Module, ModuleOptions, Parameter, Report};
+use crate::plan::{ParamFor, Plan};
+use crate::{puppet, Error, Module, ModuleOptions, Parameter, Report, SiteParameter};
 use minijinja::{AutoEscape, Environment, UndefinedBehavior};
+use recorder::model::display_path;
 use recorder::ChangeSet;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -37,6 +38,9 @@ pub(crate) fn render(cs: &ChangeSet, plan: &Plan, opts: &ModuleOptions) -> Resul
     for (rel, bytes) in &plan.files {
         files.insert(format!("files/{rel}"), bytes.clone());
     }
+    for (rel, bytes) in &plan.templates {
+        files.insert(format!("templates/{rel}"), bytes.clone());
+    }
     let report = Report {
         resources: plan.resources.len(),
         skipped: plan.skipped.clone(),
@@ -44,11 +48,24 @@ pub(crate) fn render(cs: &ChangeSet, plan: &Plan, opts: &ModuleOptions) -> Resul
         parameters: plan
             .params
             .iter()
+            .filter(|p| p.default().is_none())
             .map(|p| Parameter {
                 name: p.name.clone(),
                 puppet_type: p.puppet_type.to_string(),
                 path: p.subject(),
                 why: p.why.clone(),
+            })
+            .collect(),
+        site_parameters: plan
+            .params
+            .iter()
+            .filter_map(|p| match &p.target {
+                ParamFor::Site { literal, paths } => Some(SiteParameter {
+                    name: p.name.clone(),
+                    default: literal.clone(),
+                    paths: paths.iter().map(|p| display_path(p)).collect(),
+                }),
+                _ => None,
             })
             .collect(),
     };

@@ -1,7 +1,7 @@
 //! Putting a generated [`Module`] on disk: directories 0755, files 0644
 //! whatever the umask, and never over somebody else's work. A previous cft
 //! module in the same place is replaced, so files of an older recording do
-//! not linger in `files/` or `manifests/`.
+//! not linger in `files/`, `manifests/` or `templates/`.
 
 use crate::render::CFT_TAG;
 use crate::{Error, Module};
@@ -11,7 +11,7 @@ use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Component, Path};
 
 /// The subdirectories a cft module owns entirely.
-const OWNED_DIRS: [&str; 2] = ["files", "manifests"];
+const OWNED_DIRS: [&str; 3] = ["files", "manifests", "templates"];
 
 /// Write `module` into `out_dir`, creating it if needed. An existing
 /// directory must be empty or hold a module cft generated (its

@@ -13,7 +13,8 @@ fn module(f: &Fixture, include_secrets: bool) -> Module {
 }
 
 /// The module as one text: whole files for the manifests (init.pp first),
-/// README (and metadata when asked), then the `files/` tree with sizes. A
+/// README (and metadata when asked), the templates, then the `files/` tree
+/// with sizes. A
 /// carriage return is shown as `␍` so the snapshot stays a plain text file.
 fn snapshot_text(m: &Module, with_metadata: bool) -> String {
     let text = |rel: &str| {
@@ -34,6 +35,12 @@ fn snapshot_text(m: &Module, with_metadata: bool) -> String {
     if with_metadata {
         shown.insert(0, "metadata.json");
     }
+    shown.extend(
+        m.files
+            .keys()
+            .filter(|k| k.starts_with("templates/"))
+            .map(String::as_str),
+    );
     for rel in shown {
         out.push_str(&format!("===== {rel}\n{}", text(rel)));
     }
@@ -215,6 +222,126 @@ fn d_system_pinned_versions() {
     assert!(pp.contains("ensure => purged,"), "{pp}");
     let readme = String::from_utf8(m.files["README.md"].clone()).expect("UTF-8");
     assert!(!readme.contains("version pinning"), "no unpinned note");
+}
+
+#[test]
+fn e_site_parameters() {
+    let f = common::site();
+    let opts = ModuleOptions {
+        params: common::site_params(),
+        ..ModuleOptions::new("mail")
+    };
+    let m = generate(&f.change_set(), &f.blobs, &opts).expect("generate");
+    insta::assert_snapshot!("e_site_params", snapshot_text(&m, false));
+    assert!(m.report.parameters.is_empty(), "nothing is mandatory");
+    let site: Vec<(&str, &str, Vec<&str>)> = m
+        .report
+        .site_parameters
+        .iter()
+        .map(|p| {
+            (
+                p.name.as_str(),
+                p.default.as_str(),
+                p.paths.iter().map(String::as_str).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        site,
+        [
+            (
+                "mailhub",
+                "smtp.example.com",
+                vec!["/etc/app/app.ini", "/etc/app/mail.conf"]
+            ),
+            ("smtp_port", "2525", vec!["/etc/app/app.ini"]),
+        ]
+    );
+    let templated: Vec<&str> = m
+        .files
+        .keys()
+        .map(String::as_str)
+        .filter(|k| k.starts_with("templates/") || k.starts_with("files/"))
+        .collect();
+    assert_eq!(
+        templated,
+        [
+            "files/etc/app/motd",
+            "templates/etc/app/app.ini.epp",
+            "templates/etc/app/mail.conf.epp"
+        ],
+        "only files with a parameter are templates"
+    );
+    // The same arguments in another order give the same module.
+    let mut reversed = opts.clone();
+    reversed.params.reverse();
+    assert_eq!(
+        generate(&f.change_set(), &f.blobs, &reversed).expect("generate"),
+        m
+    );
+}
+
+/// Mandatory secrets come before parameters with defaults, in the main
+/// class and in the part (puppet-lint's `parameter_order`).
+#[test]
+fn site_parameters_follow_mandatory_ones() {
+    let f = common::secrets();
+    let opts = ModuleOptions {
+        params: vec![manifest_gen::SiteParam::parse(
+            "root_login=/etc/ssh/sshd_config.d/cft.conf:no",
+        )
+        .expect("valid")],
+        ..ModuleOptions::new("ssh")
+    };
+    let m = generate(&f.change_set(), &f.blobs, &opts).expect("generate");
+    for rel in ["manifests/init.pp", "manifests/files.pp"] {
+        let pp = String::from_utf8(m.files[rel].clone()).expect("UTF-8");
+        let secret = pp
+            .find("  Sensitive[String] $etc_ssh_ssh_host_ed25519_key_content,\n")
+            .unwrap_or_else(|| panic!("{rel}: {pp}"));
+        let site = pp
+            .find("  String $root_login = 'no',\n")
+            .unwrap_or_else(|| panic!("{rel}: {pp}"));
+        assert!(secret < site, "{rel}: {pp}");
+    }
+    let init = String::from_utf8(m.files["manifests/init.pp"].clone()).expect("UTF-8");
+    assert!(
+        init.contains(
+            "  class { 'ssh::files':\n    etc_ssh_ssh_host_ed25519_key_content => $etc_ssh_ssh_host_ed25519_key_content,\n    root_login                           => $root_login,\n  }\n  contain ssh::files\n"
+        ),
+        "{init}"
+    );
+}
+
+#[test]
+fn site_parameter_errors_reach_the_caller() {
+    let f = common::site();
+    let cases = [
+        (
+            vec![
+                "mailhub=/etc/app/mail.conf:smtp.example.com",
+                "mailhub=/etc/app/app.ini:2525",
+            ],
+            "also given the value",
+        ),
+        (
+            vec!["mailhub=/etc/app/missing.conf:smtp.example.com"],
+            "not among the files the session changed",
+        ),
+    ];
+    for (args, want) in cases {
+        let opts = ModuleOptions {
+            params: args
+                .iter()
+                .map(|a| manifest_gen::SiteParam::parse(a).expect("valid"))
+                .collect(),
+            ..ModuleOptions::new("mail")
+        };
+        let err = generate(&f.change_set(), &f.blobs, &opts)
+            .expect_err(want)
+            .to_string();
+        assert!(err.contains(want), "{err}");
+    }
 }
 
 #[test]

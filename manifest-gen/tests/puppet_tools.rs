@@ -1,5 +1,6 @@
 //! The generated modules judged by the real tools: `puppet parser validate`,
-//! `puppet-lint --fail-on-warnings`, `puppet parser dump`, which shows
+//! `puppet epp validate` (templates), `puppet-lint --fail-on-warnings`,
+//! `puppet parser dump`, which shows
 //! that every title and string Puppet reads back is exactly the recorded
 //! path or value, and a catalog compiled by Puppet's own compiler (`puppet
 //! catalog find --terminus compiler`: every reference resolves, the
@@ -10,7 +11,7 @@
 mod common;
 
 use common::Fixture;
-use manifest_gen::{generate, write_module};
+use manifest_gen::{generate, write_module, ModuleOptions};
 use recorder::model::Origin;
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -124,6 +125,11 @@ fn isolate(dir: &Path) -> Vec<String> {
 /// `modulepath`, as a server would, without applying anything. Unknown
 /// variables and deprecations are errors.
 fn compile(modulepath: &Path, site: &str) -> Value {
+    compile_with(modulepath, site, &[])
+}
+
+/// [`compile`] with more options for Puppet (`--hiera_config`...).
+fn compile_with(modulepath: &Path, site: &str, extra: &[String]) -> Value {
     let file = modulepath.join("site.pp");
     std::fs::write(&file, site).expect("site.pp");
     let mut args: Vec<String> = ["catalog", "find", "cft-test", "--terminus", "compiler"]
@@ -145,6 +151,7 @@ fn compile(modulepath: &Path, site: &str) -> Value {
         .map(String::from),
     );
     args.extend(isolate(modulepath));
+    args.extend(extra.iter().cloned());
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let out = run(modulepath, "puppet", &args);
     assert_ok(&format!("puppet catalog find (compile) of:\n{site}"), &out);
@@ -168,9 +175,12 @@ fn last_json(out: &Output) -> Value {
 /// Generate `f`'s module, write it into a directory named like the module
 /// (Puppet and puppet-lint's autoloader check need that), and judge it.
 fn check(f: &Fixture, include_secrets: bool) -> Judged {
-    let name = manifest_gen::default_module_name(&f.name);
-    let opts = f.options(include_secrets);
-    let module = generate(&f.change_set(), &f.blobs, &opts).expect("generate");
+    check_with(f, &f.options(include_secrets))
+}
+
+fn check_with(f: &Fixture, opts: &ModuleOptions) -> Judged {
+    let name = opts.module_name.clone();
+    let module = generate(&f.change_set(), &f.blobs, opts).expect("generate");
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = tmp.path().join(&name);
     write_module(&module, &dir).expect("write");
@@ -188,6 +198,19 @@ fn check(f: &Fixture, include_secrets: bool) -> Judged {
     args.extend(&isolate);
     args.extend(&manifests);
     assert_ok("puppet parser validate", &run(&dir, "puppet", &args));
+
+    let templates: Vec<&str> = module
+        .files
+        .keys()
+        .map(String::as_str)
+        .filter(|k| k.starts_with("templates/"))
+        .collect();
+    if !templates.is_empty() {
+        let mut args = vec!["epp", "validate"];
+        args.extend(&isolate);
+        args.extend(&templates);
+        assert_ok("puppet epp validate", &run(&dir, "puppet", &args));
+    }
 
     assert_ok(
         "puppet-lint",
@@ -343,7 +366,7 @@ fn system_module_compiles_with_its_order_and_relationships() {
             .filter(|(kind, _)| kind != "file")
             .map(|(kind, title)| format!("{kind}[{title}]"))
             .collect();
-        let want: BTreeSet<String> = [
+        let mut want: BTreeSet<String> = [
             "exec[web apt-get update]",
             "package[cowsay]",
             "package[curl]",
@@ -361,6 +384,10 @@ fn system_module_compiles_with_its_order_and_relationships() {
         .into_iter()
         .map(String::from)
         .collect();
+        if !include {
+            // Declared with the password it takes from class web.
+            want.insert("class[web::accounts]".into());
+        }
         assert_eq!(other, want, "include_secrets={include}");
 
         // The parts are ordered by relationships Puppet enforces.
@@ -409,14 +436,15 @@ fn system_module_compiles_with_its_order_and_relationships() {
         let (password, param_vars) = if include {
             (common::ALICE_HASH, 0)
         } else {
-            (PARAM_VALUE, 1)
+            // Passed on by class web, read by web::accounts.
+            (PARAM_VALUE, 2)
         };
         assert_eq!(alice["parameters"]["password"], password);
         assert_eq!(
             parsed
                 .vars
                 .iter()
-                .filter(|v| *v == "web::alice_password")
+                .filter(|v| *v == "alice_password")
                 .count(),
             param_vars
         );
@@ -463,15 +491,11 @@ fn replayed_commands_compile_in_their_place() {
     assert_eq!(refs(&psql["parameters"]["subscribe"]).len(), 6);
 }
 
-/// The README's ways to override a part compile as documented: a collector
-/// next to the class, and a class of one's own replacing `web::files`
-/// (declaring the files other parts refer to).
-#[test]
-fn readme_override_examples_compile() {
-    let judged = check(&common::system(), false);
-    let readme = String::from_utf8(judged.module.files["README.md"].clone()).expect("UTF-8");
-    let blocks: Vec<String> = readme
-        .split("```puppet\n")
+/// The code blocks of `lang` in a README, list indentation removed.
+fn readme_blocks(module: &manifest_gen::Module, lang: &str) -> Vec<String> {
+    let readme = String::from_utf8(module.files["README.md"].clone()).expect("UTF-8");
+    readme
+        .split(&format!("```{lang}\n"))
         .skip(1)
         .map(|b| {
             let code = b.split("```").next().expect("a closed block");
@@ -480,7 +504,61 @@ fn readme_override_examples_compile() {
                 .collect::<Vec<_>>()
                 .join("\n")
         })
-        .collect();
+        .collect()
+}
+
+/// The recorded content of `path` in `f`.
+fn recorded(f: &Fixture, path: &str) -> String {
+    let change = f
+        .changes
+        .iter()
+        .find(|c| c.path == path.as_bytes())
+        .unwrap_or_else(|| panic!("no change of {path}"));
+    let hash = change.after.as_ref().and_then(|a| a.hash).expect("content");
+    String::from_utf8(f.blobs[&hash].clone()).expect("UTF-8")
+}
+
+/// The `content` Puppet compiled for the file `title`.
+fn content<'c>(catalog: &'c Value, title: &str) -> &'c str {
+    resource(catalog, "File", title)["parameters"]["content"]
+        .as_str()
+        .unwrap_or_else(|| panic!("File[{title}] has no content"))
+}
+
+/// A Hiera (v5) configuration in `dir` whose one level holds `data`.
+fn hiera(dir: &Path, data: &str) -> Vec<String> {
+    let datadir = dir.join("hieradata");
+    std::fs::create_dir_all(&datadir).expect("mkdir");
+    std::fs::write(datadir.join("common.yaml"), format!("---\n{data}\n")).expect("data");
+    let config = dir.join("hiera.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "---\nversion: 5\nhierarchy:\n  - name: common\n    datadir: {}\n    path: common.yaml\n",
+            datadir.display()
+        ),
+    )
+    .expect("hiera.yaml");
+    vec!["--hiera_config".into(), config.display().to_string()]
+}
+
+/// The README's ways to override a part compile as documented: a collector
+/// next to the class, and a class of one's own replacing `web::files`
+/// (declaring the files other parts refer to) while the kept parts get
+/// their parameters: the password passed in the example, a site value of
+/// `web::sources` from Hiera under the key the README names.
+#[test]
+fn readme_override_examples_compile() {
+    let opts = ModuleOptions {
+        params: vec![manifest_gen::SiteParam::parse(
+            "mirror=/etc/apt/sources.list.d/nginx.list:nginx.org",
+        )
+        .expect("valid")],
+        ..ModuleOptions::new("web")
+    };
+    let f = common::system();
+    let judged = check_with(&f, &opts);
+    let blocks = readme_blocks(&judged.module, "puppet");
     let collector = blocks
         .iter()
         .find(|b| b.contains("File <|"))
@@ -519,18 +597,131 @@ fn readme_override_examples_compile() {
         format!("class mysite::files {{\n{}}}\n", files.concat()),
     )
     .expect("files.pp");
-    let catalog = compile(judged.dir.path(), "include mysite::web\n");
+    let readme = String::from_utf8(judged.module.files["README.md"].clone()).expect("UTF-8");
+    assert!(readme.contains("`web::sources::mirror`"), "{readme}");
+    let hiera = hiera(
+        judged.dir.path(),
+        "web::sources::mirror: 'mirror.site.test'",
+    );
+    let catalog = compile_with(judged.dir.path(), "include mysite::web\n", &hiera);
     let packages = resource(&catalog, "Class", "Web::Packages");
     assert_eq!(
         refs(&packages["parameters"]["before"]),
+        ["Class[Web::Accounts]"]
+    );
+    let accounts = resource(&catalog, "Class", "Web::Accounts");
+    assert_eq!(
+        refs(&accounts["parameters"]["before"]),
         ["Class[Mysite::Files]"]
     );
-    assert!(
-        catalog["resources"]
-            .as_array()
-            .expect("resources")
+    let alice = resource(&catalog, "User", "alice");
+    assert_eq!(alice["parameters"]["password"], "$6$...");
+    let list = "/etc/apt/sources.list.d/nginx.list";
+    assert_eq!(
+        content(&catalog, list),
+        recorded(&f, list).replace("nginx.org", "mirror.site.test")
+    );
+}
+
+/// A module with site parameters: its templates pass `puppet epp
+/// validate`, and Puppet's compiler renders the recorded content exactly
+/// by default, and the site's value everywhere the literal was when it
+/// comes from a class declaration, from Hiera (both as the README shows),
+/// or is given to the part alone, as a site's own class would.
+#[test]
+fn site_parameters_compile_to_recorded_and_site_values() {
+    let f = common::site();
+    let opts = ModuleOptions {
+        params: common::site_params(),
+        ..ModuleOptions::new("mail")
+    };
+    let judged = check_with(&f, &opts);
+    let dir = judged.dir.path();
+    let templated = ["/etc/app/app.ini", "/etc/app/mail.conf"];
+    for path in templated {
+        assert_eq!(content(&judged.catalog, path), recorded(&f, path), "{path}");
+    }
+    let motd = resource(&judged.catalog, "File", "/etc/app/motd");
+    assert_eq!(
+        motd["parameters"]["source"], "puppet:///modules/mail/etc/app/motd",
+        "a file without a parameter keeps its source"
+    );
+    let with = |path: &str, hub: &str, port: &str| {
+        recorded(&f, path)
+            .replace("smtp.example.com", hub)
+            .replace("2525", port)
+    };
+
+    let declaration = readme_blocks(&judged.module, "puppet")
+        .into_iter()
+        .find(|b| b.starts_with("class { 'mail':"))
+        .expect("declaration example")
+        .replacen("'...'", "'mail.site.test'", 1)
+        .replacen("'...'", "'25'", 1);
+    let catalog = compile(dir, &declaration);
+    for path in templated {
+        assert_eq!(content(&catalog, path), with(path, "mail.site.test", "25"));
+    }
+
+    let data = readme_blocks(&judged.module, "yaml")
+        .into_iter()
+        .next()
+        .expect("Hiera example")
+        .replacen("'...'", "'mail.hiera.test'", 1)
+        .replacen("'...'", "'2526'", 1);
+    let catalog = compile_with(dir, "include mail\n", &hiera(dir, &data));
+    for path in templated {
+        assert_eq!(
+            content(&catalog, path),
+            with(path, "mail.hiera.test", "2526")
+        );
+    }
+
+    let catalog = compile(
+        dir,
+        "class { 'mail::files': mailhub => 'part.site.test' }\n",
+    );
+    for path in templated {
+        assert_eq!(
+            content(&catalog, path),
+            with(path, "part.site.test", "2525")
+        );
+    }
+}
+
+/// Defaults that puppet-lint would warn about (`${`, a line past 140
+/// characters) or that need escaping (a quote, a backslash) still pass
+/// lint and compile back to the recorded text.
+#[test]
+fn awkward_site_defaults_pass_lint_and_compile_exactly() {
+    let long = "x".repeat(150);
+    let mut f = Fixture::new("awk");
+    let text = format!("home=${{HOME}}/x\nlong={long}\nquote=it's a \\ here\n");
+    f.created_file(b"/etc/awk.conf", text.as_bytes(), 0o644);
+    let params = [
+        "home=/etc/awk.conf:${HOME}/x".to_string(),
+        format!("long=/etc/awk.conf:{long}"),
+        "quote=/etc/awk.conf:it's a \\ here".to_string(),
+    ];
+    let opts = ModuleOptions {
+        params: params
             .iter()
-            .all(|r| r["type"] != "User"),
-        "web::accounts (which reads the parameters) is left out"
+            .map(|a| manifest_gen::SiteParam::parse(a).expect("valid"))
+            .collect(),
+        ..ModuleOptions::new("awk")
+    };
+    let judged = check_with(&f, &opts);
+    assert_eq!(content(&judged.catalog, "/etc/awk.conf"), text);
+    let init = String::from_utf8(judged.module.files["manifests/init.pp"].clone()).expect("UTF-8");
+    assert!(
+        init.contains(
+            "  String $home = '${HOME}/x', # lint:ignore:single_quote_string_with_variables\n"
+        ),
+        "{init}"
+    );
+    assert!(init.contains("x', # lint:ignore:140chars\n"), "{init}");
+    assert!(
+        init.contains("  String $quote = 'it\\'s a \\\\ here',\n"),
+        "{init}"
     );
 }

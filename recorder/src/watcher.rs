@@ -187,6 +187,8 @@ pub struct Watcher {
     /// the pause (inotify itself carries no times).
     woke_ns: Option<i64>,
     stamp_ns: i64,
+    /// The time given to the last event sent.
+    last_ns: i64,
     /// Test hook: sleep this long before each read, to force an overflow.
     stall: Option<Duration>,
 }
@@ -215,6 +217,7 @@ impl Watcher {
             out: Vec::new(),
             woke_ns: None,
             stamp_ns: 0,
+            last_ns: 0,
             stall,
         })
     }
@@ -443,8 +446,13 @@ impl Watcher {
         } else {
             self.last = None;
         }
+        // Strictly increasing within a batch: queue order is the order
+        // things happened (a file written after dpkg let go of its lock
+        // must not share the lock's time).
+        let time_ns = self.stamp_ns.max(self.last_ns.saturating_add(1));
+        self.last_ns = time_ns;
         self.out.push(Event {
-            time_ns: self.stamp_ns,
+            time_ns,
             kind,
             path: Some(path),
             path_to: to,

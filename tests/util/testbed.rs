@@ -44,12 +44,15 @@ impl Rootfs {
         Rootfs(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
     }
 
-    /// A path where `puppet-apply-in-root.sh` extracts a root itself.
+    /// A path where `puppet-apply-in-root.sh` extracts a root itself;
+    /// unique within the process too, so a test may apply several times.
     pub fn empty() -> Rootfs {
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let dir = std::env::var("TESTBED_DIR").unwrap_or_else(|_| "/var/tmp/cft-testbed".into());
         let base = PathBuf::from(dir).join("roots");
         std::fs::create_dir_all(&base).unwrap();
-        let p = base.join(format!("applied.{}", std::process::id()));
+        let p = base.join(format!("applied.{}.{n}", std::process::id()));
         let _ = std::fs::remove_dir(&p);
         Rootfs(p)
     }
@@ -133,6 +136,19 @@ pub fn check_and_apply(
     root: &Rootfs,
     reports: &std::path::Path,
 ) -> String {
+    check_and_apply_env(module, class, manifest, root, reports, &[])
+}
+
+/// [`check_and_apply`] with more environment for `puppet-apply-in-root.sh`
+/// (`PUPPET_ARGS`...).
+pub fn check_and_apply_env(
+    module: &std::path::Path,
+    class: &str,
+    manifest: &str,
+    root: &Rootfs,
+    reports: &std::path::Path,
+    env: &[(&str, &str)],
+) -> String {
     let check = Command::new(script("puppet-check.sh"))
         .arg(module)
         .env("STRICT", "1")
@@ -150,6 +166,7 @@ pub fn check_and_apply(
         .arg(class)
         .env("MANIFEST", manifest)
         .env("REPORT_DIR", reports)
+        .envs(env.iter().copied())
         .output()
         .unwrap();
     let out = format!(

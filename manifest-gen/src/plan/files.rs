@@ -1,8 +1,10 @@
 //! File changes: which `file` resource (if any) expresses each one, where
-//! captured content goes, which secrets become class parameters. Only the
+//! captured content goes, which secrets become class parameters and which
+//! files become templates of site parameters. Only the
 //! admin's changes are files; package sources go to their own class so
 //! they are in place before any package is installed.
 
+use super::site::{self, SitePlan};
 use super::{refs, Input, Param, ParamFor, Part, Plan, Resource, Row, Value};
 use crate::{puppet, Error, Skipped};
 use recorder::model::{display_path, is_within, Change, ChangeKind, ContentHash, Entry, EntryKind};
@@ -45,6 +47,7 @@ pub(super) fn plan_files(
     input: &Input<'_>,
     blobs: &dyn BlobSource,
     package_titles: &[String],
+    site: &mut SitePlan,
     plan: &mut Plan,
 ) -> Result<(), Error> {
     let mut sorted: Vec<&Change> = input.changes.iter().collect();
@@ -53,6 +56,7 @@ pub(super) fn plan_files(
         blobs,
         include_secrets: input.include_secrets,
         package_titles,
+        site,
         plan,
         removed_dirs: Vec::new(),
     };
@@ -84,6 +88,7 @@ struct Planner<'a> {
     blobs: &'a dyn BlobSource,
     include_secrets: bool,
     package_titles: &'a [String],
+    site: &'a mut SitePlan,
     plan: &'a mut Plan,
     /// Directories removed (or replaced) with `force => true`: whatever was
     /// below them goes with them and needs no resource of its own.
@@ -117,13 +122,13 @@ impl Planner<'_> {
                 .find(|d| d.len() < c.path.len() && is_within(&c.path, d));
             if let Some(dir) = covering {
                 let describe = ("removed with".to_string(), Some(display_path(dir)));
-                self.row(c, part, describe, None);
+                self.row(c, part, describe, Vec::new());
                 return Ok(());
             }
         }
         let force = c.kind == ChangeKind::TypeChanged;
         let mut attrs: Vec<(&'static str, Value)> = Vec::new();
-        let mut param = None;
+        let mut params = Vec::new();
         let describe: Describe;
         match (&c.after, c.kind) {
             (None, _) | (_, ChangeKind::Removed | ChangeKind::DirRemoved) => {
@@ -139,7 +144,7 @@ impl Planner<'_> {
                 }
             }
             (Some(after), _) => match after.kind {
-                EntryKind::File => describe = self.file(c, after, &mut attrs, &mut param)?,
+                EntryKind::File => describe = self.file(c, after, &mut attrs, &mut params)?,
                 EntryKind::Dir => {
                     attrs.push(("ensure", Value::Word("directory")));
                     ownership(after, true, &mut attrs);
@@ -200,7 +205,7 @@ impl Planner<'_> {
             title,
             attrs,
         });
-        self.row(c, part, describe, param);
+        self.row(c, part, describe, params);
         Ok(())
     }
 
@@ -210,14 +215,46 @@ impl Planner<'_> {
         c: &Change,
         after: &Entry,
         attrs: &mut Vec<(&'static str, Value)>,
-        param: &mut Option<usize>,
+        params: &mut Vec<usize>,
     ) -> Result<Describe, Error> {
         attrs.push(("ensure", Value::Word("file")));
         ownership(after, true, attrs);
+        let uses = self.site.take(&c.path);
+        if let Some(uses) = &uses {
+            let path = display_path(&c.path);
+            if c.secret {
+                return Err(site::refuse(uses, format!(
+                    "{path} is a secret: its whole content is withheld as a parameter of its own (or, with secrets included, shipped readable by its owner only), never put in a template"
+                )));
+            }
+            if c.kind == ChangeKind::Metadata {
+                return Err(site::refuse(uses, format!(
+                    "only the ownership or mode of {path} changed in the session, so the module does not manage its content"
+                )));
+            }
+        }
         if c.kind == ChangeKind::Metadata {
             return Ok(words("file: ownership and mode"));
         }
         let captured = self.captured(c, after)?;
+        if let Some(uses) = uses {
+            let bytes = match captured {
+                Captured::Bytes(bytes) => bytes,
+                Captured::Missing(reason) => {
+                    return Err(site::refuse(
+                        &uses,
+                        format!("{}: {reason}", display_path(&c.path)),
+                    ))
+                }
+            };
+            let (rel, value) = site::template(&c.path, &bytes, &uses, self.plan)?;
+            attrs.push(("content", value));
+            params.extend(uses.iter().map(|(i, _)| *i));
+            return Ok((
+                "file: template".to_string(),
+                Some(format!("templates/{rel}")),
+            ));
+        }
         if c.secret {
             let (ty, why) = match captured {
                 Captured::Bytes(bytes) if self.include_secrets => {
@@ -237,7 +274,7 @@ impl Planner<'_> {
                     format!("a secret that was not captured: {reason}"),
                 ),
             };
-            *param = Some(self.plan.params.len());
+            params.push(self.plan.params.len());
             attrs.push(("content", Value::Param(self.plan.params.len())));
             self.plan.params.push(Param {
                 target: ParamFor::Content(c.path.clone()),
@@ -315,14 +352,14 @@ impl Planner<'_> {
         });
     }
 
-    fn row(&mut self, c: &Change, part: Part, (puppet, detail): Describe, param: Option<usize>) {
+    fn row(&mut self, c: &Change, part: Part, (puppet, detail): Describe, params: Vec<usize>) {
         self.plan.rows.push(Row {
             part,
             path: display_path(&c.path),
             change: c.kind,
             puppet,
             detail,
-            param,
+            params,
         });
     }
 }

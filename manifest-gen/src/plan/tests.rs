@@ -4,7 +4,7 @@
 use super::*;
 use recorder::model::{Change, ContentHash, Entry, EntryKind};
 
-fn entry(path: &[u8], kind: EntryKind, mode: u32) -> Entry {
+pub(super) fn entry(path: &[u8], kind: EntryKind, mode: u32) -> Entry {
     Entry {
         path: path.to_vec(),
         kind,
@@ -21,7 +21,11 @@ fn entry(path: &[u8], kind: EntryKind, mode: u32) -> Entry {
     }
 }
 
-fn file(path: &[u8], content: &[u8], blobs: &mut HashMap<ContentHash, Vec<u8>>) -> Entry {
+pub(super) fn file(
+    path: &[u8],
+    content: &[u8],
+    blobs: &mut HashMap<ContentHash, Vec<u8>>,
+) -> Entry {
     let hash = ContentHash::of(content);
     blobs.insert(hash, content.to_vec());
     Entry {
@@ -39,7 +43,7 @@ fn link(path: &[u8], target: &[u8]) -> Entry {
     }
 }
 
-fn change(kind: ChangeKind, before: Option<Entry>, after: Option<Entry>) -> Change {
+pub(super) fn change(kind: ChangeKind, before: Option<Entry>, after: Option<Entry>) -> Change {
     let path = after
         .as_ref()
         .or(before.as_ref())
@@ -73,6 +77,7 @@ fn run(changes: &[Change], blobs: &HashMap<ContentHash, Vec<u8>>, include_secret
         pin_versions: false,
         why: &Default::default(),
         execs: &[],
+        site: &[],
     };
     plan(&input, blobs).expect("plan")
 }

@@ -41,6 +41,7 @@ impl Case {
             pin_versions: self.pin_versions,
             why: &Default::default(),
             execs: &[],
+            site: &[],
         };
         plan(&input, blobs).expect("plan")
     }

@@ -1,7 +1,10 @@
 //! The classes under `manifests/`: `init.pp` (the module's class, with
 //! every parameter, containing the parts in order) and one file per part.
-//! Every value is a literal escaped by `puppet::quote` (or a number, a bare
-//! word, a reference); the layout follows puppet-lint 3.0.1.
+//! A part takes the parameters its resources use as class parameters of
+//! its own, and the main class passes its values on: a site can declare
+//! the parts without the main class and replace one of them. Every value
+//! is a literal escaped by `puppet::quote` (or a number, a bare word, a
+//! reference, a parameter); the layout follows puppet-lint 3.0.1.
 
 use super::render_template;
 use crate::plan::{Param, ParamFor, Part, Plan, Ref, Resource, Value};
@@ -25,14 +28,17 @@ struct InitView {
 #[derive(Serialize)]
 struct ParamView {
     name: String,
-    puppet_type: &'static str,
     doc: String,
+    /// The declaration: `Type $name[ = default],` and any lint control.
+    line: String,
 }
 
 #[derive(Serialize)]
 struct PartLine {
     class: String,
     what: &'static str,
+    /// The parameters the main class passes to the part.
+    pass: Vec<AttrView>,
 }
 
 #[derive(Serialize)]
@@ -42,6 +48,7 @@ struct PartView {
     module: String,
     class: String,
     about: Vec<String>,
+    params: Vec<ParamView>,
     resources: Vec<ResourceView>,
     class_wide_140chars: bool,
 }
@@ -90,20 +97,29 @@ pub(super) fn manifests(
         ),
         session: session.clone(),
         name: module.to_string(),
-        params: plan
-            .params
-            .iter()
-            .map(|p| ParamView {
-                name: p.name.clone(),
-                puppet_type: p.puppet_type,
-                doc: param_doc(p),
-            })
+        params: ordered(plan, 0..plan.params.len())
+            .into_iter()
+            .map(|i| param_view(&plan.params[i]))
             .collect(),
         parts: parts
             .iter()
-            .map(|p| PartLine {
-                class: format!("{module}::{}", p.name()),
-                what: part_summary(*p),
+            .map(|p| {
+                let names: Vec<&str> = part_params(plan, *p)
+                    .into_iter()
+                    .map(|i| plan.params[i].name.as_str())
+                    .collect();
+                let width = names.iter().map(|n| n.len()).max().unwrap_or(0);
+                PartLine {
+                    class: format!("{module}::{}", p.name()),
+                    what: part_summary(*p),
+                    pass: names
+                        .iter()
+                        .map(|n| AttrView {
+                            key: format!("{n:<width$}"),
+                            value: format!("${n}"),
+                        })
+                        .collect(),
+                }
             })
             .collect(),
         chain: parts
@@ -112,6 +128,7 @@ pub(super) fn manifests(
             .map(|p| PartLine {
                 class: format!("{module}::{}", p.name()),
                 what: part_summary(*p),
+                pass: Vec::new(),
             })
             .collect(),
     };
@@ -177,13 +194,13 @@ fn part_view(
         Part::Accounts => about.push("Accounts that packages create are left to them.".into()),
         _ => {}
     }
-    let reads_params = plan
-        .resources
-        .iter()
-        .any(|r| r.part == part && r.attrs.iter().any(|(_, v)| matches!(v, Value::Param(_))));
-    if reads_params {
+    let params: Vec<ParamView> = part_params(plan, part)
+        .into_iter()
+        .map(|i| param_view(&plan.params[i]))
+        .collect();
+    if !params.is_empty() {
         about.push(format!(
-            "Reads parameters of class {module}: declare that class, not this one alone."
+            "Class {module} declares it, passing on the values of the parameters below."
         ));
     }
     Ok(PartView {
@@ -192,6 +209,7 @@ fn part_view(
         module: module.to_string(),
         class: format!("{module}::{}", part.name()),
         about,
+        params,
         resources,
         class_wide_140chars,
     })
@@ -221,6 +239,57 @@ pub(super) fn resource_text(
     Ok(text.trim_end_matches('\n').to_string())
 }
 
+/// Indices of the parameters the resources of `part` use, in declaration
+/// order.
+pub(super) fn part_params(plan: &Plan, part: Part) -> Vec<usize> {
+    let mut used = std::collections::BTreeSet::new();
+    for r in plan.resources.iter().filter(|r| r.part == part) {
+        for (_, v) in &r.attrs {
+            match v {
+                Value::Param(i) => {
+                    used.insert(*i);
+                }
+                Value::Epp { params, .. } => used.extend(params.iter().copied()),
+                _ => {}
+            }
+        }
+    }
+    ordered(plan, used)
+}
+
+/// Mandatory parameters before those with a default (puppet-lint's
+/// `parameter_order`), each group in plan order.
+fn ordered(plan: &Plan, indices: impl IntoIterator<Item = usize>) -> Vec<usize> {
+    let mut v: Vec<usize> = indices.into_iter().collect();
+    v.sort_by_key(|&i| (plan.params[i].default().is_some(), i));
+    v
+}
+
+fn param_view(p: &Param) -> ParamView {
+    let mut line = format!("{} ${}", p.puppet_type, p.name);
+    if let Some(default) = p.default() {
+        line.push_str(" = ");
+        line.push_str(&puppet::quote(default));
+    }
+    line.push(',');
+    let mut checks = Vec::new();
+    // `${` in a single-quoted default is the recorded text, on purpose.
+    if line.contains("${") {
+        checks.push("lint:ignore:single_quote_string_with_variables");
+    }
+    if puppet::has_long_line(&format!("  {line}")) {
+        checks.push("lint:ignore:140chars");
+    }
+    if !checks.is_empty() {
+        line = format!("{line} # {}", checks.join(" "));
+    }
+    ParamView {
+        name: p.name.clone(),
+        doc: param_doc(p),
+        line,
+    }
+}
+
 /// Arrays up to this many characters stay on the attribute's line.
 const INLINE_ARRAY: usize = 60;
 
@@ -230,7 +299,25 @@ fn literal(v: &Value, module: &str, params: &[Param]) -> String {
         Value::Str(s) => puppet::quote(s),
         Value::Mode(bits) => puppet::mode(*bits),
         Value::Int(n) => n.to_string(),
-        Value::Param(i) => format!("${module}::{}", params[*i].name),
+        Value::Param(i) => format!("${}", params[*i].name),
+        Value::Epp { rel, params: used } => {
+            let template = puppet::quote(&format!("{module}/{rel}"));
+            let names: Vec<&str> = used.iter().map(|i| params[*i].name.as_str()).collect();
+            let width = names.iter().map(|n| n.len() + 2).max().unwrap_or(0);
+            let entries: Vec<String> = names
+                .iter()
+                .map(|n| format!("{:<width$} => ${n}", puppet::quote(n)))
+                .collect();
+            match entries.as_slice() {
+                [one] => format!("epp({template}, {{ {one} }})"),
+                many => format!(
+                    "epp({template}, {{\n{}    }})",
+                    many.iter()
+                        .map(|e| format!("      {e},\n"))
+                        .collect::<String>()
+                ),
+            }
+        }
         Value::Source(rel) => puppet::quote(&format!("puppet:///modules/{module}/{rel}")),
         Value::Sensitive(s) => format!("Sensitive({})", puppet::quote(s)),
         Value::Strs(items) => {
@@ -283,6 +370,13 @@ fn param_doc(p: &Param) -> String {
             ),
             "Password hash of a user (as in /etc/shadow); README.md names the user.",
         ),
+        ParamFor::Site { .. } => (
+            format!(
+                "Site value in {}; the default is the recorded one.",
+                p.subject()
+            ),
+            "Site value (the default is the recorded one); README.md lists its files.",
+        ),
     };
     let line = format!("#   {doc}");
     if doc.chars().any(char::is_control) || puppet::has_long_line(&line) {
@@ -327,7 +421,7 @@ mod tests {
         let long: Vec<String> = (0..12).map(|i| format!("group{i}")).collect();
         let cases: Vec<(&str, Value, String)> = vec![
             ("number", Value::Int(1001), "1001".into()),
-            ("parameter", Value::Param(0), "$web::alice_password".into()),
+            ("parameter", Value::Param(0), "$alice_password".into()),
             (
                 "sensitive",
                 Value::Sensitive("$6$a'b".into()),

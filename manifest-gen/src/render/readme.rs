@@ -1,11 +1,13 @@
 //! `README.md`: what the module manages part by part, which class
-//! parameters must be supplied and how, how to override a part, and what
-//! could not be expressed. Every value is escaped for Markdown here; the
+//! parameters must be supplied and how, which site values are parameters
+//! and how a site gives its own, how to override a part, and what could
+//! not be expressed. Every value is escaped for Markdown here; the
 //! template only lays it out.
 
+use super::manifests::part_params;
 use super::manifests::part_summary;
 use super::render_template;
-use crate::plan::{Cell, ParamFor, Part, Plan, Row, SysRow, Value};
+use crate::plan::{Cell, Param, ParamFor, Part, Plan, Row, SysRow, Value};
 use crate::{puppet, Error};
 use minijinja::Environment;
 use recorder::model::{display_path, Facts, Notice};
@@ -20,7 +22,9 @@ struct ReadmeView {
     recorded_on: Option<String>,
     /// Secret content was copied into the module (include_secrets).
     ships_secrets: bool,
+    /// The mandatory parameters.
     params: Vec<ReadmeParam>,
+    site: Vec<SiteRow>,
     parts: Vec<PartRow>,
     sources: Vec<ReadmeRow>,
     refresh: Option<String>,
@@ -53,6 +57,18 @@ struct ReadmeParam {
     example: &'static str,
 }
 
+/// A site parameter: its name (and padded for the example), the recorded
+/// value as Markdown code, and the files using it.
+#[derive(Serialize)]
+struct SiteRow {
+    name: String,
+    key: String,
+    default: String,
+    /// The default as a Puppet literal, as Markdown code.
+    literal: String,
+    files: String,
+}
+
 #[derive(Serialize)]
 struct PartRow {
     class: String,
@@ -79,16 +95,17 @@ struct ReadmeSkip {
 }
 
 /// How to override a part: which part the example replaces, and (when
-/// the module has several parts) the example's classes and chain, and a
-/// sentence naming the parts that cannot be used without the main class.
+/// the module has several parts) the example's declarations and chain.
 #[derive(Serialize)]
 struct Overriding {
     replaced: String,
+    /// Lines of the example class (a declaration may span several).
     contain: Vec<String>,
     chain: Vec<String>,
-    needs_main: Option<String>,
     /// The kept parts that refer to resources of the replaced one.
     refer: Option<String>,
+    /// A kept part's parameter as a Hiera key: `web::accounts::x`.
+    hiera: Option<String>,
 }
 
 pub(super) fn readme(
@@ -97,7 +114,19 @@ pub(super) fn readme(
     plan: &Plan,
     module: &str,
 ) -> Result<String, Error> {
-    let width = plan.params.iter().map(|p| p.name.len()).max().unwrap_or(0);
+    let mandatory: Vec<&Param> = plan
+        .params
+        .iter()
+        .filter(|p| p.default().is_none())
+        .collect();
+    let width = mandatory.iter().map(|p| p.name.len()).max().unwrap_or(0);
+    let site_width = plan
+        .params
+        .iter()
+        .filter(|p| p.default().is_some())
+        .map(|p| p.name.len())
+        .max()
+        .unwrap_or(0);
     let parts: Vec<Part> = Part::ALL
         .into_iter()
         .filter(|p| plan.has_part(*p))
@@ -128,8 +157,7 @@ pub(super) fn readme(
         recorded_on: recorded_on(&cs.session.facts),
         ships_secrets: plan.rows.iter().any(|r| r.puppet.starts_with("secret "))
             || !plan.secret_parts.is_empty(),
-        params: plan
-            .params
+        params: mandatory
             .iter()
             .map(|p| ReadmeParam {
                 name: p.name.clone(),
@@ -143,13 +171,28 @@ pub(super) fn readme(
                         "the password hash (as in `/etc/shadow`) of user {}",
                         md_code(&display_path(user.as_bytes()), false)
                     ),
+                    ParamFor::Site { .. } => String::new(),
                 },
                 why: md_text(&p.why),
-                example: match (&p.target, p.puppet_type) {
-                    (ParamFor::Password(_), _) => "Sensitive('$6$...')",
-                    (_, "Sensitive[Binary]") => "Sensitive(Binary('BASE64...'))",
-                    _ => "Sensitive('...')",
-                },
+                example: example(p),
+            })
+            .collect(),
+        site: plan
+            .params
+            .iter()
+            .filter_map(|p| match &p.target {
+                ParamFor::Site { literal, paths } => Some(SiteRow {
+                    name: p.name.clone(),
+                    key: format!("{:<site_width$}", p.name),
+                    default: md_code(literal, true),
+                    literal: md_code(&puppet::quote(literal), false),
+                    files: paths
+                        .iter()
+                        .map(|path| md_code(&display_path(path), true))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                }),
+                _ => None,
             })
             .collect(),
         parts: parts
@@ -241,13 +284,29 @@ fn changelog(why: &recorder::why::Why, plan: &Plan) -> Vec<String> {
         .collect()
 }
 
+/// A value for the parameter in the README's examples.
+fn example(p: &Param) -> &'static str {
+    match (&p.target, p.puppet_type) {
+        (ParamFor::Password(_), _) => "Sensitive('$6$...')",
+        (ParamFor::Site { .. }, _) => "'...'",
+        (_, "Sensitive[Binary]") => "Sensitive(Binary('BASE64...'))",
+        _ => "Sensitive('...')",
+    }
+}
+
 fn readme_row(r: &Row, plan: &Plan) -> ReadmeRow {
     let mut puppet = r.puppet.clone();
     if let Some(d) = &r.detail {
         puppet = format!("{puppet} {}", md_code(d, true));
     }
-    if let Some(i) = r.param {
-        puppet = format!("{puppet} `${}`", plan.params[i].name);
+    if !r.params.is_empty() {
+        let names: Vec<String> = r
+            .params
+            .iter()
+            .map(|i| format!("`${}`", plan.params[*i].name))
+            .collect();
+        let with = if r.detail.is_some() { " with" } else { "" };
+        puppet = format!("{puppet}{with} {}", names.join(", "));
     }
     ReadmeRow {
         path: md_code(&r.path, true),
@@ -301,11 +360,6 @@ fn overriding(plan: &Plan, parts: &[Part], module: &str) -> Option<Overriding> {
         .copied()
         .find(|p| *p == Part::Files)
         .or_else(|| parts.last().copied())?;
-    let reads_params = |part: Part| {
-        plan.resources
-            .iter()
-            .any(|r| r.part == part && r.attrs.iter().any(|(_, v)| matches!(v, Value::Param(_))))
-    };
     // Resources of the replaced part that other parts refer to (a
     // service subscribing to a file): the replacement must declare them.
     let replaced_titles: Vec<(String, &str)> = plan
@@ -326,23 +380,46 @@ fn overriding(plan: &Plan, parts: &[Part], module: &str) -> Option<Overriding> {
             })
         })
     };
+    let mut classes = Vec::new();
     let mut contain = Vec::new();
-    let mut needs_main = Vec::new();
     let mut refer = Vec::new();
+    let mut hiera = None;
     for &p in parts {
         if p == replaced {
-            contain.push(format!("mysite::{}", p.name()));
-        } else if reads_params(p) {
-            needs_main.push(format!("`{module}::{}`", p.name()));
-        } else {
-            contain.push(format!("{module}::{}", p.name()));
-            if refers_to_replaced(p) {
-                refer.push(format!("`{module}::{}`", p.name()));
-            }
+            let class = format!("mysite::{}", p.name());
+            contain.push(format!("contain {class}"));
+            classes.push(class);
+            continue;
         }
+        let class = format!("{module}::{}", p.name());
+        let params = part_params(plan, p);
+        // A site value: Hiera gives a Sensitive secret only with lookup_options.
+        if let Some(&i) = params.iter().find(|&&i| plan.params[i].default().is_some()) {
+            hiera.get_or_insert_with(|| format!("{class}::{}", plan.params[i].name));
+        }
+        // Mandatory values passed in the example; defaults left to Hiera.
+        let mandatory: Vec<&Param> = params
+            .iter()
+            .map(|&i| &plan.params[i])
+            .filter(|p| p.default().is_none())
+            .collect();
+        if !mandatory.is_empty() {
+            let width = mandatory.iter().map(|p| p.name.len()).max().unwrap_or(0);
+            let mut decl = format!("class {{ '{class}':\n");
+            for m in &mandatory {
+                decl.push_str(&format!("      {:<width$} => {},\n", m.name, example(m)));
+            }
+            decl.push_str("    }");
+            contain.push(decl);
+        }
+        contain.push(format!("contain {class}"));
+        if refers_to_replaced(p) {
+            refer.push(format!("`{class}`"));
+        }
+        classes.push(class);
     }
     let commands = format!("{module}::{}", Part::Commands.name());
-    let chain = contain
+    let chain = classes
         .iter()
         .filter(|c| **c != commands)
         .enumerate()
@@ -351,14 +428,13 @@ fn overriding(plan: &Plan, parts: &[Part], module: &str) -> Option<Overriding> {
             format!("{arrow}Class['{c}']")
         })
         .collect::<Vec<_>>();
-    let needs_main = subject(&needs_main, "reads", "read");
     let refer = subject(&refer, "refers", "refer");
     Some(Overriding {
         replaced: format!("{module}::{}", replaced.name()),
         contain: if parts.len() > 1 { contain } else { Vec::new() },
         chain: if chain.len() > 1 { chain } else { Vec::new() },
-        needs_main,
         refer,
+        hiera: if parts.len() > 1 { hiera } else { None },
     })
 }
 

@@ -284,6 +284,37 @@ pub fn carriage_return() -> Fixture {
     f
 }
 
+/// (e) Site values: a mail relay recorded in two files and a port in one,
+/// around text that looks like template syntax; and a file without any.
+pub fn site() -> Fixture {
+    let mut f = Fixture::new("mail");
+    f.created_dir(b"/etc/app", 0o755);
+    f.created_file(
+        b"/etc/app/mail.conf",
+        b"# outgoing mail\nrelayhost = smtp.example.com\n# stays text: <% x %> <%= y %> %%> $z\nfallback_relay = [smtp.example.com]:587\n",
+        0o644,
+    );
+    f.created_file(
+        b"/etc/app/app.ini",
+        b"[mail]\r\nhub = smtp.example.com\r\nport = 2525\r\n",
+        0o640,
+    );
+    f.created_file(b"/etc/app/motd", b"Mail via smtp.example.com\n", 0o644);
+    f
+}
+
+/// The site parameters of [`site`].
+pub fn site_params() -> Vec<manifest_gen::SiteParam> {
+    [
+        "mailhub=/etc/app/mail.conf:smtp.example.com",
+        "mailhub=/etc/app/app.ini:smtp.example.com",
+        "smtp_port=/etc/app/app.ini:2525",
+    ]
+    .iter()
+    .map(|a| manifest_gen::SiteParam::parse(a).expect("valid"))
+    .collect()
+}
+
 /// The password hash of the system scenario's user: must never appear in
 /// a module generated without secrets.
 pub const ALICE_HASH: &str = "$6$rounds=5000$salt$K9p0m1tZq2Yx";

@@ -1,0 +1,139 @@
+//! `cft manifest --param`: a bad argument is a usage error naming it, a
+//! parameter the session cannot honour fails naming it, and a good one
+//! turns the file into a template and is announced. Temporary `--root`
+//! trees, the real binary.
+
+mod util;
+
+use util::{stderr, write, Env};
+
+fn recorded() -> Env {
+    let env = Env::new();
+    env.begin("mail", &[]);
+    std::fs::create_dir_all(env.p("/etc/app")).unwrap();
+    write(
+        &env.p("/etc/app/mail.conf"),
+        "relay smtp.example.com\n<% kept %>\nfallback smtp.example.com:25\n",
+    );
+    write(&env.p("/etc/app/other.conf"), "plain\n");
+    env.finish("mail");
+    env
+}
+
+#[test]
+fn param_makes_a_template_and_is_announced() {
+    let env = recorded();
+    let out_dir = env.tmp.path().join("mail");
+    let out = env.ok([
+        "manifest",
+        "mail",
+        "-o",
+        out_dir.to_str().unwrap(),
+        "--param",
+        "mailhub=/etc/app/mail.conf:smtp.example.com",
+    ]);
+    assert!(
+        out.contains("site parameter $mailhub (default 'smtp.example.com'): /etc/app/mail.conf"),
+        "{out}"
+    );
+    assert!(!out.contains("must be supplied"), "{out}");
+    let template =
+        std::fs::read_to_string(out_dir.join("templates/etc/app/mail.conf.epp")).unwrap();
+    assert_eq!(
+        template,
+        "<%- | String $mailhub | -%>\nrelay <%= $mailhub %>\n<%% kept %>\nfallback <%= $mailhub %>:25\n"
+    );
+    assert!(!out_dir.join("files/etc/app/mail.conf").exists());
+    assert!(out_dir.join("files/etc/app/other.conf").exists());
+    let init = std::fs::read_to_string(out_dir.join("manifests/init.pp")).unwrap();
+    assert!(
+        init.contains("String $mailhub = 'smtp.example.com',"),
+        "{init}"
+    );
+
+    // Without the parameter the template goes: no stale templates/.
+    env.ok(["manifest", "mail", "-o", out_dir.to_str().unwrap()]);
+    assert!(!out_dir.join("templates").exists());
+    assert!(out_dir.join("files/etc/app/mail.conf").exists());
+}
+
+#[test]
+fn malformed_param_is_a_usage_error_naming_it() {
+    let env = recorded();
+    let out_dir = env.tmp.path().join("m");
+    let cases = [
+        ("mailhub", "expected NAME=PATH:LITERAL"),
+        ("mailhub=/etc/app/mail.conf", "no ':' after the path"),
+        (
+            "Mail=/etc/app/mail.conf:smtp",
+            "cannot name a class parameter",
+        ),
+        ("mailhub=/etc/app/mail.conf:", "is empty"),
+    ];
+    for (arg, want) in cases {
+        let out = env.run([
+            "manifest",
+            "mail",
+            "-o",
+            out_dir.to_str().unwrap(),
+            "--param",
+            arg,
+        ]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{arg}: {err}");
+        assert!(err.contains("--param"), "{arg}: names the flag: {err}");
+        assert!(
+            err.contains(&format!("'{arg}'")),
+            "{arg}: names the value: {err}"
+        );
+        assert!(err.contains(want), "{arg}: {err}");
+        assert!(!out_dir.exists(), "{arg}: nothing written");
+    }
+}
+
+#[test]
+fn param_the_session_cannot_honour_fails_naming_it() {
+    let env = recorded();
+    let out_dir = env.tmp.path().join("m");
+    let cases = [
+        (
+            "mailhub=/etc/app/mail.conf:mail.example.org",
+            "'mail.example.org' does not occur in the recorded content of /etc/app/mail.conf",
+        ),
+        (
+            "mailhub=/etc/app/nothere.conf:smtp",
+            "/etc/app/nothere.conf is not among the files the session changed",
+        ),
+    ];
+    for (arg, want) in cases {
+        let out = env.run([
+            "manifest",
+            "mail",
+            "-o",
+            out_dir.to_str().unwrap(),
+            "--param",
+            arg,
+        ]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{arg}: {err}");
+        assert!(
+            err.contains(&format!("site parameter '{arg}'")),
+            "{arg}: {err}"
+        );
+        assert!(err.contains(want), "{arg}: {err}");
+        assert!(!out_dir.exists(), "{arg}: nothing written");
+    }
+    let out = env.run([
+        "manifest",
+        "mail",
+        "-o",
+        out_dir.to_str().unwrap(),
+        "--param",
+        "mailhub=/etc/app/mail.conf:smtp.example.com",
+        "--param",
+        "mailhub=/etc/app/other.conf:plain",
+    ]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("one parameter has one default"), "{err}");
+}
