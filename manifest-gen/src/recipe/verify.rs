@@ -135,6 +135,9 @@ pub fn verify_with(bundle: &Path, tools: &Tools) -> Result<VerifyReport, Error> 
     for m in modules {
         r.checks.push(metadata(&u, &m));
         r.checks.push(manifests(&u, &m, tools));
+        if let Some(c) = templates(&u, &m, tools) {
+            r.checks.push(c);
+        }
     }
     Ok(r)
 }
@@ -320,6 +323,43 @@ fn metadata(u: &Unpacked, module: &str) -> Check {
             "{full}, version {}",
             meta["version"].as_str().unwrap_or_default()
         ),
+    )
+}
+
+/// `puppet epp validate` on the module's EPP templates (site parameters),
+/// when it has any.
+fn templates(u: &Unpacked, module: &str, tools: &Tools) -> Option<Check> {
+    let prefix = format!("{MODULES}/{module}/templates/");
+    let epps: Vec<PathBuf> = u
+        .files
+        .keys()
+        .filter(|p| p.starts_with(&prefix) && p.ends_with(".epp"))
+        .map(|p| u.root.join(p))
+        .collect();
+    if epps.is_empty() {
+        return None;
+    }
+    let name = format!(
+        "puppet epp validate ({MODULES}/{module}, {} templates)",
+        epps.len()
+    );
+    let Some(puppet) = &tools.puppet else {
+        return Some(check(
+            &name,
+            Outcome::Skipped,
+            "skipped: puppet not found on PATH (install puppet-agent to check the templates)",
+        ));
+    };
+    Some(
+        match run(
+            Command::new(puppet)
+                .args(["epp", "validate", "--color=false"])
+                .args(&epps),
+            "puppet epp validate",
+        ) {
+            Ok(_) => ok(&name, "every template parses"),
+            Err(out) => fail(&name, out.replace(&format!("{}/", u.root.display()), "")),
+        },
     )
 }
 
