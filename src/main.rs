@@ -143,11 +143,11 @@ enum Command {
     Descriptor(recipe_cmd::DescriptorArgs),
     /// Appliance recipes: one .tar.gz with the descriptor, the partial kickstart, the module
     ///
-    /// `create` bundles a finished session; `verify` checks a bundle (checksums, the
-    /// descriptor, the kickstart, the module); `install` puts its module into a Puppet
-    /// modulepath; `instantiate` merges its partial kickstart with a site kickstart.
-    #[command(subcommand)]
-    Recipe(recipe_cmd::RecipeCommand),
+    /// `cft recipe NAME -o FILE` (or `create NAME -o FILE`) bundles a finished session;
+    /// `verify` checks a bundle (checksums, the descriptor, the kickstart, the module);
+    /// `install` puts its module into a Puppet modulepath; `instantiate` merges its partial
+    /// kickstart with a site kickstart.
+    Recipe(recipe_cmd::RecipeArgs),
     /// Wrap admin tools (apt-get, systemctl, useradd…) so each run is recorded as an intent
     #[command(subcommand)]
     Shim(shim_cmd::ShimCommand),

@@ -92,6 +92,26 @@ fn finished(store: &recorder::Store, name: &str) -> Result<recorder::ChangeSet> 
     Ok(cs)
 }
 
+/// `cft recipe NAME -o FILE` (the same as `cft recipe create NAME -o FILE`)
+/// or `cft recipe SUBCOMMAND`.
+#[derive(Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct RecipeArgs {
+    #[command(subcommand)]
+    command: Option<RecipeCommand>,
+    /// The finished session to bundle (as `create`)
+    #[arg(requires = "output")]
+    name: Option<String>,
+    /// The bundle to write, e.g. NAME-VERSION.tar.gz (replaced if it exists)
+    #[arg(short = 'o', long, value_name = "FILE", requires = "name")]
+    output: Option<PathBuf>,
+    /// Appliance spec (TOML) overriding the recorded facts, as for `cft descriptor`
+    #[arg(long, value_name = "FILE")]
+    spec: Option<PathBuf>,
+    #[command(flatten)]
+    module: ModuleArgs,
+}
+
 #[derive(Subcommand)]
 pub enum RecipeCommand {
     /// Bundle a finished session into one .tar.gz
@@ -166,7 +186,19 @@ pub struct CreateArgs {
     module: ModuleArgs,
 }
 
-pub fn recipe(db: &Path, cmd: RecipeCommand) -> Result<ExitCode> {
+pub fn recipe(db: &Path, args: RecipeArgs) -> Result<ExitCode> {
+    let cmd = match (args.command, args.name, args.output) {
+        (Some(cmd), _, _) => cmd,
+        (None, Some(name), Some(output)) => RecipeCommand::Create(CreateArgs {
+            name,
+            output,
+            spec: args.spec,
+            module: args.module,
+        }),
+        _ => bail!(
+            "cft recipe: give a session (cft recipe NAME -o FILE) or a subcommand; see `cft recipe --help`"
+        ),
+    };
     match cmd {
         RecipeCommand::Create(args) => create(db, &args)?,
         RecipeCommand::Verify { file } => return verify(&file),

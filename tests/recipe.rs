@@ -137,6 +137,20 @@ fn create_is_deterministic_and_verifies() {
         std::fs::read(&a).unwrap() == std::fs::read(&b).unwrap(),
         "two builds of one session differ"
     );
+    // `cft recipe NAME -o FILE` is `create` without the word.
+    let c = env.tmp.path().join("short.tar.gz");
+    env.ok([
+        "recipe",
+        "web",
+        "-o",
+        c.to_str().unwrap(),
+        "--spec",
+        spec_arg,
+    ]);
+    assert!(
+        std::fs::read(&a).unwrap() == std::fs::read(&c).unwrap(),
+        "`cft recipe NAME -o` differs from `cft recipe create NAME -o`"
+    );
 
     let v = verify(&env, &a);
     let text = stdout(&v);

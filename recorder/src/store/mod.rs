@@ -121,14 +121,13 @@ impl Store {
     /// not create anything.
     pub fn open_existing(path: &Path) -> Result<Store> {
         if !path.exists() {
-            return Err(Error::io(
-                path,
-                std::io::Error::new(
-                    std::io::ErrorKind::NotFound,
+            return Err(Error::BadInput {
+                path: path.to_path_buf(),
+                message:
                     "no cft database here yet (nothing recorded: start with `cft begin NAME`, \
-                     or name the database with --db)",
-                ),
-            ));
+                          or name the database with --db)"
+                        .into(),
+            });
         }
         let mut store = Store::connect(path)?;
         store.migrate()?;
