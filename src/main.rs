@@ -362,6 +362,13 @@ fn record(
                 "; only bash and zsh have hooks for typed lines"
             }
         );
+        if report.session.root != b"/" {
+            println!(
+                "note: the shell runs on this system, not inside {}; commands that should \
+                 change it act on its paths (or run `cft record` inside it)",
+                recorder::model::display_path(&report.session.root)
+            );
+        }
         let mut command = prepared.command;
         (run_child(&mut command), sh.into_os_string())
     } else {
