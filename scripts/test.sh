@@ -11,7 +11,7 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 # No doc tests exist; leaving them out keeps the last closing line a real one.
 set +e
-cargo test --workspace --locked --lib --bins --tests -- --test-threads="${TEST_THREADS:-4}" 2>&1 | tee "$log"
+cargo test --workspace --locked --no-fail-fast --lib --bins --tests -- --test-threads="${TEST_THREADS:-4}" 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 set -e
 # One closing line over every test binary.
