@@ -213,6 +213,9 @@ fn is_read_only(i: &Intent) -> bool {
         "source",
         ".",
         "sleep",
+        // cft's own commands and hooks.
+        "cft",
+        "cft_unhook",
     ];
     let commands = i.commands();
     !commands.is_empty()
