@@ -390,32 +390,9 @@ fn record(
 /// Run the command in the foreground. cft ignores SIGINT/SIGQUIT while it
 /// runs (like a shell), so Ctrl-C stops the command and cft still finishes.
 fn run_child(command: &mut std::process::Command) -> std::io::Result<std::process::ExitStatus> {
-    use nix::sys::signal::{signal, SigHandler, Signal};
-    use std::os::unix::process::CommandExt;
-    // Ignored before the spawn, so no Ctrl-C can kill cft between the two;
-    // the command gets the previous dispositions back before exec.
-    // SAFETY: setting a signal disposition to SIG_IGN installs no handler code.
-    let old = unsafe {
-        (
-            signal(Signal::SIGINT, SigHandler::SigIgn).unwrap_or(SigHandler::SigDfl),
-            signal(Signal::SIGQUIT, SigHandler::SigIgn).unwrap_or(SigHandler::SigDfl),
-        )
-    };
-    // SAFETY: only signal(2), which is async-signal-safe, runs in the child.
-    unsafe {
-        command.pre_exec(move || {
-            let _ = signal(Signal::SIGINT, old.0);
-            let _ = signal(Signal::SIGQUIT, old.1);
-            Ok(())
-        });
-    }
-    let status = command.spawn().and_then(|mut child| child.wait());
-    // SAFETY: as above, restoring the previous dispositions.
-    unsafe {
-        let _ = signal(Signal::SIGINT, old.0);
-        let _ = signal(Signal::SIGQUIT, old.1);
-    }
-    status
+    // Ctrl-C reaches the command; cft survives it and still finishes.
+    let _keys = recorder::stop_keys::StopKeys::catch();
+    command.spawn().and_then(|mut c| c.wait())
 }
 
 fn exit_code_of(status: std::process::ExitStatus) -> ExitCode {

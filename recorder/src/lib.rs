@@ -23,6 +23,7 @@ pub mod reconcile;
 pub mod secret;
 pub mod session;
 pub mod snapshot;
+pub mod stop_keys;
 pub mod store;
 pub mod system;
 pub mod target;

@@ -25,7 +25,7 @@
 mod record;
 mod resolve;
 
-use nix::sys::signal::{signal, SigHandler, Signal};
+use recorder::stop_keys::StopKeys;
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
@@ -81,24 +81,11 @@ fn main() {
         eprintln!("{}: {err}", real.display());
         std::process::exit(code);
     }
-    // Ignore Ctrl-C before the spawn (a signal between the spawn and the
-    // change would kill the shim and orphan the tool); the tool gets the
-    // caller's dispositions back between fork and exec.
-    // SAFETY: SIG_IGN installs no handler code.
-    let (old_int, old_quit) = unsafe {
-        (
-            signal(Signal::SIGINT, SigHandler::SigIgn).unwrap_or(SigHandler::SigDfl),
-            signal(Signal::SIGQUIT, SigHandler::SigIgn).unwrap_or(SigHandler::SigDfl),
-        )
-    };
-    // SAFETY: only signal(2), which is async-signal-safe, runs in the child.
-    unsafe {
-        cmd.pre_exec(move || {
-            let _ = signal(Signal::SIGINT, old_int);
-            let _ = signal(Signal::SIGQUIT, old_quit);
-            Ok(())
-        });
-    }
+    // Ctrl-C and Ctrl-\ reach the tool, not the shim: caught by a handler
+    // that does nothing, set before the spawn so no signal can kill the
+    // shim first. exec resets caught signals to their default, so the
+    // tool starts as if run directly (and keeps an ignored one ignored).
+    let _stop_keys = StopKeys::catch();
     let mut child = match cmd.spawn() {
         Ok(c) => c,
         Err(e) => {
