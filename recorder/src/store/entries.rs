@@ -1,0 +1,205 @@
+//! Entries: the metadata (and contents) of every path in a snapshot,
+//! baseline (with contents in the session's pack) or final.
+
+use super::*;
+
+impl Store {
+    /// Store a batch of entries (and their contents) in one transaction.
+    pub fn insert_entries(
+        &mut self,
+        session: i64,
+        snapshot: Snapshot,
+        batch: &[EntryWithContent],
+    ) -> Result<()> {
+        let path = self.path.clone();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| db_err(&path, e))?;
+        insert_entries_raw(&tx, session, snapshot, batch, Contents::Blobs)
+            .map_err(|e| db_err(&path, e))?;
+        tx.commit().map_err(|e| db_err(&path, e))
+    }
+
+    /// A new pack file for this session's baseline contents.
+    pub fn pack_writer(&self, session: &Session) -> Result<pack::PackWriter> {
+        pack::PackWriter::create(&self.path, pack_name(session))
+    }
+
+    /// Like `insert_entries`, with contents appended to `pack` instead of
+    /// the database.
+    pub fn insert_entries_packed(
+        &mut self,
+        session: i64,
+        snapshot: Snapshot,
+        batch: &[EntryWithContent],
+        pack: &mut pack::PackWriter,
+    ) -> Result<()> {
+        let path = self.path.clone();
+        let mut offsets = Vec::with_capacity(batch.len());
+        for item in batch {
+            offsets.push(match (&item.content, &item.entry.hash) {
+                (Some(data), Some(h)) => Some(pack.append(h, data)?),
+                _ => None,
+            });
+        }
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| db_err(&path, e))?;
+        insert_entries_raw(&tx, session, snapshot, batch, Contents::Packed(&offsets))
+            .map_err(|e| db_err(&path, e))?;
+        tx.commit().map_err(|e| db_err(&path, e))
+    }
+
+    /// The entry at `path`, if the snapshot has one.
+    pub fn entry(&self, session: i64, snapshot: Snapshot, path: &[u8]) -> Result<Option<Entry>> {
+        self.conn
+            .query_row(
+                &format!(
+                    "SELECT {ENTRY_COLS} FROM entries
+                     WHERE session_id = ?1 AND snapshot = ?2 AND path = ?3"
+                ),
+                params![session, snapshot as i64, path],
+                entry_from_row,
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// `dir` itself and every entry below it, sorted by path.
+    pub fn entries_under(
+        &self,
+        session: i64,
+        snapshot: Snapshot,
+        dir: &[u8],
+    ) -> Result<Vec<Entry>> {
+        let mut out = Vec::new();
+        if let Some(e) = self.entry(session, snapshot, dir)? {
+            out.push(e);
+        }
+        // Children sort between "dir/" and "dir0" ('0' follows '/').
+        let (lo, hi) = if dir == b"/" {
+            (b"/".to_vec(), b"0".to_vec())
+        } else {
+            let mut lo = dir.to_vec();
+            lo.push(b'/');
+            let mut hi = dir.to_vec();
+            hi.push(b'0');
+            (lo, hi)
+        };
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {ENTRY_COLS} FROM entries
+                 WHERE session_id = ?1 AND snapshot = ?2 AND path >= ?3 AND path < ?4
+                 ORDER BY path"
+            ))
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![session, snapshot as i64, lo, hi], entry_from_row)
+            .map_err(|e| self.err(e))?;
+        for r in rows {
+            let e = r.map_err(|e| self.err(e))?;
+            if e.path != dir {
+                out.push(e);
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn entry_count(&self, session: i64, snapshot: Snapshot) -> Result<u64> {
+        self.conn
+            .query_row(
+                "SELECT count(*) FROM entries WHERE session_id = ?1 AND snapshot = ?2",
+                params![session, snapshot as i64],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n as u64)
+            .map_err(|e| self.err(e))
+    }
+}
+
+pub(super) fn entry_from_row(r: &Row) -> rusqlite::Result<Entry> {
+    let kind: String = r.get(1)?;
+    let hash: Option<Vec<u8>> = r.get(9)?;
+    Ok(Entry {
+        path: r.get(0)?,
+        kind: EntryKind::parse(&kind).ok_or_else(|| {
+            rusqlite::Error::FromSqlConversionFailure(
+                1,
+                rusqlite::types::Type::Text,
+                format!("unknown entry kind '{kind}'").into(),
+            )
+        })?,
+        mode: r.get(2)?,
+        uid: r.get(3)?,
+        gid: r.get(4)?,
+        owner: r.get(5)?,
+        group: r.get(6)?,
+        size: r.get::<_, i64>(7)? as u64,
+        mtime_ns: r.get(8)?,
+        hash: hash.as_deref().and_then(ContentHash::from_slice),
+        content_stored: r.get(10)?,
+        link_target: r.get(11)?,
+    })
+}
+
+/// Where the contents of a batch of entries go.
+pub(super) enum Contents<'a> {
+    /// Into the `blobs` table.
+    Blobs,
+    /// Already appended to the session's pack, at these offsets.
+    Packed(&'a [Option<u64>]),
+}
+
+pub(super) fn insert_entries_raw(
+    tx: &Transaction,
+    session: i64,
+    snapshot: Snapshot,
+    batch: &[EntryWithContent],
+    contents: Contents,
+) -> rusqlite::Result<()> {
+    let mut ins = tx.prepare_cached(
+        "INSERT OR REPLACE INTO entries
+           (session_id, snapshot, path, kind, mode, uid, gid, owner, grp, size, mtime_ns,
+            hash, content_stored, link_target, pack_offset)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+    )?;
+    let mut blob = tx.prepare_cached(
+        "INSERT INTO blobs (hash, size, data) VALUES (?1, ?2, ?3) ON CONFLICT (hash) DO NOTHING",
+    )?;
+    for (i, item) in batch.iter().enumerate() {
+        let e = &item.entry;
+        let mut pack_offset = None;
+        let stored = match (&item.content, &e.hash, &contents) {
+            (Some(data), Some(h), Contents::Blobs) => {
+                blob.execute(params![&h.0[..], data.len() as i64, data])?;
+                true
+            }
+            (Some(_), Some(_), Contents::Packed(offsets)) => {
+                pack_offset = offsets.get(i).copied().flatten();
+                pack_offset.is_some()
+            }
+            _ => false,
+        };
+        ins.execute(params![
+            session,
+            snapshot as i64,
+            e.path,
+            e.kind.as_str(),
+            e.mode,
+            e.uid,
+            e.gid,
+            e.owner,
+            e.group,
+            e.size as i64,
+            e.mtime_ns,
+            e.hash.as_ref().map(|h| &h.0[..]),
+            stored,
+            e.link_target,
+            pack_offset.map(|o| o as i64),
+        ])?;
+    }
+    Ok(())
+}
