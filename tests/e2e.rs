@@ -9,9 +9,7 @@
 
 mod util;
 
-use std::os::unix::fs::MetadataExt;
-use std::path::Path;
-use util::testbed::{cft, check_and_apply, require_tools, AbortOnPanic, Rootfs};
+use util::testbed::{cft, check_and_apply, compare_paths, require_tools, AbortOnPanic, Rootfs};
 
 /// The scenario: what an admin does by hand in a fresh VM.
 const SCENARIO: &str = r#"
@@ -144,7 +142,7 @@ fn recorded_changes_reapply_with_real_puppet() {
 
     let mut mismatches = Vec::new();
     for c in &cs.changes {
-        if let Some(m) = compare(&recorded.host(&c.path), &applied.host(&c.path)) {
+        if let Some(m) = compare_paths(&recorded.host(&c.path), &applied.host(&c.path)) {
             mismatches.push(format!("{}: {m}", String::from_utf8_lossy(&c.path)));
         }
     }
@@ -153,46 +151,4 @@ fn recorded_changes_reapply_with_real_puppet() {
         "the applied system differs:\n{}",
         mismatches.join("\n")
     );
-}
-
-/// Compare one path on both systems with plain lstat/readlink/read.
-fn compare(a: &Path, b: &Path) -> Option<String> {
-    match (std::fs::symlink_metadata(a), std::fs::symlink_metadata(b)) {
-        (Err(_), Err(_)) => None,
-        (Ok(_), Err(_)) => Some("missing on the applied system".into()),
-        (Err(_), Ok(_)) => Some("still present on the applied system".into()),
-        (Ok(ma), Ok(mb)) => {
-            let ta = ma.file_type();
-            let tb = mb.file_type();
-            if (ta.is_file(), ta.is_dir(), ta.is_symlink())
-                != (tb.is_file(), tb.is_dir(), tb.is_symlink())
-            {
-                return Some(format!("type {ta:?} vs {tb:?}"));
-            }
-            if ta.is_symlink() {
-                let (la, lb) = (std::fs::read_link(a).ok(), std::fs::read_link(b).ok());
-                return (la != lb).then(|| format!("link {la:?} vs {lb:?}"));
-            }
-            if ma.mode() & 0o7777 != mb.mode() & 0o7777 {
-                return Some(format!(
-                    "mode {:o} vs {:o}",
-                    ma.mode() & 0o7777,
-                    mb.mode() & 0o7777
-                ));
-            }
-            if (ma.uid(), ma.gid()) != (mb.uid(), mb.gid()) {
-                return Some(format!(
-                    "owner {}:{} vs {}:{}",
-                    ma.uid(),
-                    ma.gid(),
-                    mb.uid(),
-                    mb.gid()
-                ));
-            }
-            if ta.is_file() && std::fs::read(a).ok() != std::fs::read(b).ok() {
-                return Some("content differs".into());
-            }
-            None
-        }
-    }
 }

@@ -14,10 +14,9 @@
 mod util;
 
 use std::ffi::OsStr;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use util::testbed::{require_tools, AbortOnPanic, Rootfs, SETUP};
+use util::testbed::{compare_paths, require_tools, AbortOnPanic, Rootfs, SETUP};
 
 const SCENARIO: &str = r#"
 printf 'Welcome to the recipe appliance\n' > /etc/motd
@@ -126,7 +125,7 @@ fn a_recipe_installs_and_applies_in_a_fresh_root() {
     assert!(cs.changes.len() >= 5, "{:#?}", cs.changes);
     let mut mismatches = Vec::new();
     for c in &cs.changes {
-        if let Some(m) = compare(&recorded.host(&c.path), &applied.host(&c.path)) {
+        if let Some(m) = compare_paths(&recorded.host(&c.path), &applied.host(&c.path)) {
             mismatches.push(format!("{}: {m}", String::from_utf8_lossy(&c.path)));
         }
     }
@@ -187,42 +186,4 @@ fn apply_twice(root: &Rootfs, code: &str) {
         apply.contains("run 1: exit 2") && apply.contains("run 2: exit 0"),
         "puppet apply {code} (changes, then idempotent):\n{apply}"
     );
-}
-
-/// Compare one path on both systems with plain lstat/readlink/read.
-fn compare(a: &Path, b: &Path) -> Option<String> {
-    match (std::fs::symlink_metadata(a), std::fs::symlink_metadata(b)) {
-        (Err(_), Err(_)) => None,
-        (Ok(_), Err(_)) => Some("missing on the applied system".into()),
-        (Err(_), Ok(_)) => Some("still present on the applied system".into()),
-        (Ok(ma), Ok(mb)) => {
-            let (ta, tb) = (ma.file_type(), mb.file_type());
-            if (ta.is_file(), ta.is_dir(), ta.is_symlink())
-                != (tb.is_file(), tb.is_dir(), tb.is_symlink())
-            {
-                return Some(format!("type {ta:?} vs {tb:?}"));
-            }
-            if ta.is_symlink() {
-                let (la, lb) = (std::fs::read_link(a).ok(), std::fs::read_link(b).ok());
-                return (la != lb).then(|| format!("link {la:?} vs {lb:?}"));
-            }
-            let (pa, pb) = (ma.mode() & 0o7777, mb.mode() & 0o7777);
-            if pa != pb {
-                return Some(format!("mode {pa:o} vs {pb:o}"));
-            }
-            if (ma.uid(), ma.gid()) != (mb.uid(), mb.gid()) {
-                return Some(format!(
-                    "owner {}:{} vs {}:{}",
-                    ma.uid(),
-                    ma.gid(),
-                    mb.uid(),
-                    mb.gid()
-                ));
-            }
-            if ta.is_file() && std::fs::read(a).ok() != std::fs::read(b).ok() {
-                return Some("content differs".into());
-            }
-            None
-        }
-    }
 }

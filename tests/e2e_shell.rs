@@ -15,9 +15,9 @@ mod util;
 
 use recorder::intent::IntentSource;
 use recorder::why::Subject;
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
+use util::feed;
 use util::testbed::{cft, check_and_apply, require_tools, script, Rootfs};
 
 const TYPED: &str = r#"apt-get install -y -q --no-install-recommends jq >/dev/null 2>&1
@@ -42,8 +42,8 @@ fn record_in_root(root: &Rootfs, state: &Path, typed: &str) -> String {
         bin.join("cft-shim").is_file(),
         "cft-shim is not built next to cft: run the tests with `cargo test --workspace` (scripts/test.sh)"
     );
-    let mut child = Command::new(script("in-root.sh"))
-        .arg(&root.0)
+    let mut cmd = Command::new(script("in-root.sh"));
+    cmd.arg(&root.0)
         .args([
             "/run/cft/bin/cft",
             "--db",
@@ -59,25 +59,9 @@ fn record_in_root(root: &Rootfs, state: &Path, typed: &str) -> String {
                 state.display()
             ),
         )
-        .env("IN_ROOT_ENV", "CFT_IGNORE_FILE=/nonexistent")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("in-root.sh");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(typed.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let text = format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "cft record in the root:\n{text}");
+        .env("IN_ROOT_ENV", "CFT_IGNORE_FILE=/nonexistent");
+    let (ok, text) = feed(cmd, typed);
+    assert!(ok, "cft record in the root:\n{text}");
     text
 }
 

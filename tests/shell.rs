@@ -8,34 +8,8 @@ mod util;
 
 use recorder::intent::IntentSource;
 use recorder::why::Subject;
-use std::io::Write;
-use std::process::{Command, Stdio};
-use util::Env;
-
-/// Run `cmd` with `typed` on its stdin; returns (success, stdout+stderr).
-fn feed(mut cmd: Command, typed: &str) -> (bool, String) {
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(typed.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
-}
+use std::process::Command;
+use util::{feed, Env};
 
 fn record_cmd(env: &Env, shell: &str, runtime: &std::path::Path) -> Command {
     let mut c = env.cmd();

@@ -112,19 +112,9 @@ const RESERVED_PARAMS: &[&str] = &[
 /// Why `name` cannot be a class (and EPP template) parameter, if it cannot.
 /// Stricter than Puppet: lowercase only, as puppet-lint wants.
 pub fn param_name_problem(name: &str) -> Option<&'static str> {
-    let mut chars = name.chars();
-    match chars.next() {
-        None => return Some("it is empty"),
-        Some(c) if !c.is_ascii_lowercase() => {
-            return Some("it must start with a lowercase ASCII letter")
-        }
-        Some(_) => {}
-    }
-    if !chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
-        return Some("use only lowercase ASCII letters, digits and '_'");
-    }
-    if RESERVED.contains(&name) {
-        return Some("it is a reserved word in Puppet");
+    // The same spelling rules as a module name, and more reserved words.
+    if let Some(problem) = module_name_problem(name) {
+        return Some(problem);
     }
     if RESERVED_PARAMS.contains(&name) {
         return Some("Puppet reserves it for a built-in variable or a metaparameter");

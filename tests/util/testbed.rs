@@ -180,3 +180,46 @@ pub fn check_and_apply_env(
     );
     out
 }
+
+/// Compare one path on both systems with plain lstat/readlink/read.
+pub fn compare_paths(a: &std::path::Path, b: &std::path::Path) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::symlink_metadata(a), std::fs::symlink_metadata(b)) {
+        (Err(_), Err(_)) => None,
+        (Ok(_), Err(_)) => Some("missing on the applied system".into()),
+        (Err(_), Ok(_)) => Some("still present on the applied system".into()),
+        (Ok(ma), Ok(mb)) => {
+            let ta = ma.file_type();
+            let tb = mb.file_type();
+            if (ta.is_file(), ta.is_dir(), ta.is_symlink())
+                != (tb.is_file(), tb.is_dir(), tb.is_symlink())
+            {
+                return Some(format!("type {ta:?} vs {tb:?}"));
+            }
+            if ta.is_symlink() {
+                let (la, lb) = (std::fs::read_link(a).ok(), std::fs::read_link(b).ok());
+                return (la != lb).then(|| format!("link {la:?} vs {lb:?}"));
+            }
+            if ma.mode() & 0o7777 != mb.mode() & 0o7777 {
+                return Some(format!(
+                    "mode {:o} vs {:o}",
+                    ma.mode() & 0o7777,
+                    mb.mode() & 0o7777
+                ));
+            }
+            if (ma.uid(), ma.gid()) != (mb.uid(), mb.gid()) {
+                return Some(format!(
+                    "owner {}:{} vs {}:{}",
+                    ma.uid(),
+                    ma.gid(),
+                    mb.uid(),
+                    mb.gid()
+                ));
+            }
+            if ta.is_file() && std::fs::read(a).ok() != std::fs::read(b).ok() {
+                return Some("content differs".into());
+            }
+            None
+        }
+    }
+}
