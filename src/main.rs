@@ -229,7 +229,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Hook { shell: kind, name } => {
             let name = match name {
-                Some(n) => n,
+                Some(n) => {
+                    let recording = session::status(&db)?;
+                    if !recording.iter().any(|s| s.session.name == n) {
+                        bail!("session '{n}' is not recording (`cft status` lists those that are)");
+                    }
+                    n
+                }
                 None => recording_session(&db)?,
             };
             shell::print_hook(&db, kind, &name)?;

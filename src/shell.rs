@@ -85,9 +85,20 @@ pub fn hook_call(db: &Path, cmd: HookCommand) {
     }
 }
 
-/// Quote for bash and zsh alike.
-fn q(s: &[u8]) -> String {
-    format!("'{}'", String::from_utf8_lossy(s).replace('\'', r"'\''"))
+/// Quote for bash and zsh alike (always quoted: the script is `eval`ed).
+fn q(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// A path the hook script can carry exactly: the script is text.
+fn utf8_path(p: &Path, what: &str) -> Result<String> {
+    match p.to_str() {
+        Some(s) => Ok(s.to_string()),
+        None => bail!(
+            "{what} {} is not UTF-8, which the shell hooks cannot carry",
+            p.display()
+        ),
+    }
 }
 
 /// The hook script for `shell`, recording into `session` of `db` and
@@ -98,30 +109,35 @@ pub fn hook_script(
     db: &Path,
     session: &str,
     shims: Option<&Path>,
-) -> String {
+) -> Result<String> {
+    // Names are checked at begin; checked again because this text is eval'ed.
+    recorder::session::validate_name(session)?;
     let mut s = String::new();
     s.push_str(&format!(
-        "# cft: record every command line typed here into session '{session}'.\n\
+        "# cft: record every command line typed here into a cft session.\n\
          # Undo with `cft_unhook`.\n\
          __cft_bin={}\n\
          export CFT_DB={}\n\
          export CFT_SESSION={}\n\
          __cft_ps1=$PS1\n\
          __cft_path=$PATH\n",
-        q(cft.as_os_str().as_bytes()),
-        q(db.as_os_str().as_bytes()),
-        q(session.as_bytes()),
+        q(&utf8_path(cft, "the cft executable")?),
+        q(&utf8_path(db, "the database")?),
+        q(session),
     ));
     if let Some(dir) = shims {
-        let d = q(dir.as_os_str().as_bytes());
+        let d = q(&utf8_path(dir, "the shim directory")?);
         s.push_str(&format!("PATH={d}:$PATH; export PATH\n"));
     }
     s.push_str(match shell {
         Shell::Bash => BASH_HOOK,
         Shell::Zsh => ZSH_HOOK,
     });
-    s.push_str(&format!("PS1=\"[cft:{session}] $PS1\"\n"));
-    s
+    s.push_str(&format!(
+        "PS1={}\"$PS1\"\n",
+        q(&format!("[cft:{session}] "))
+    ));
+    Ok(s)
 }
 
 const BASH_HOOK: &str = r#"__cft_armed=
@@ -248,15 +264,12 @@ pub fn prepare(shell: &Path, db: &Path, session: &str) -> Result<Prepared> {
     let cft = std::env::current_exe().context("cannot find the cft executable")?;
     let shim = cft.with_file_name("cft-shim");
     let bin = dir.path().join("bin");
-    std::fs::create_dir(&bin).with_context(|| format!("cannot create {}", bin.display()))?;
-    let mut shims = 0;
-    if shim.is_file() {
-        for t in crate::shim_cmd::DEFAULT_TOOLS {
-            std::os::unix::fs::symlink(&shim, bin.join(t))
-                .with_context(|| format!("cannot link {} in {}", t, bin.display()))?;
-            shims += 1;
-        }
-    }
+    let shims = if shim.is_file() {
+        crate::shim_cmd::install_quiet(&bin, &shim)?
+    } else {
+        std::fs::create_dir(&bin).with_context(|| format!("cannot create {}", bin.display()))?;
+        0
+    };
     let db = std::path::absolute(db).unwrap_or_else(|_| db.to_path_buf());
     let mut command = std::process::Command::new(shell);
     command.env("CFT_DB", &db).env("CFT_SESSION", session);
@@ -270,8 +283,11 @@ pub fn prepare(shell: &Path, db: &Path, session: &str) -> Result<Prepared> {
                 "[ -f /etc/bash.bashrc ] && . /etc/bash.bashrc\n\
                  [ -f ~/.bashrc ] && . ~/.bashrc\n\
                  HISTFILE={}\n{}",
-                q(dir.path().join("history").as_os_str().as_bytes()),
-                hook_script(Shell::Bash, &cft, &db, session, Some(&bin))
+                q(&utf8_path(
+                    &dir.path().join("history"),
+                    "the private directory"
+                )?),
+                hook_script(Shell::Bash, &cft, &db, session, Some(&bin))?
             );
             std::fs::write(&rc, text).with_context(|| format!("cannot write {}", rc.display()))?;
             command.arg("--rcfile").arg(&rc).arg("-i");
@@ -281,7 +297,7 @@ pub fn prepare(shell: &Path, db: &Path, session: &str) -> Result<Prepared> {
             let user = std::env::var_os("ZDOTDIR")
                 .or_else(|| std::env::var_os("HOME"))
                 .unwrap_or_else(|| "/".into());
-            let user = q(user.as_bytes());
+            let user = q(&utf8_path(Path::new(&user), "ZDOTDIR or HOME")?);
             std::fs::write(
                 dir.path().join(".zshenv"),
                 format!("[ -f {user}/.zshenv ] && . {user}/.zshenv\n"),
@@ -292,8 +308,11 @@ pub fn prepare(shell: &Path, db: &Path, session: &str) -> Result<Prepared> {
                 format!(
                     "ZDOTDIR={user}\n[ -f \"$ZDOTDIR/.zshrc\" ] && . \"$ZDOTDIR/.zshrc\"\n\
                      HISTFILE={}\n{}",
-                    q(dir.path().join("history").as_os_str().as_bytes()),
-                    hook_script(Shell::Zsh, &cft, &db, session, Some(&bin))
+                    q(&utf8_path(
+                        &dir.path().join("history"),
+                        "the private directory"
+                    )?),
+                    hook_script(Shell::Zsh, &cft, &db, session, Some(&bin))?
                 ),
             )
             .context("cannot write the zsh start-up files")?;
@@ -333,7 +352,7 @@ pub fn print_hook(db: &Path, shell: Shell, session: &str) -> Result<()> {
     };
     print!(
         "{}",
-        hook_script(shell, &cft, &db, session, shims.as_deref())
+        hook_script(shell, &cft, &db, session, shims.as_deref())?
     );
     Ok(())
 }

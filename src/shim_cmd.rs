@@ -112,9 +112,10 @@ fn install(dir: &Path, shim: &Path, tools: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// The default links in `dir` (made 0700 if new), without a word: for
-/// `cft hook`, whose output is a script.
-pub fn install_quiet(dir: &Path, shim: &Path) -> Result<()> {
+/// The default links in `dir` (made 0700 if new), without a word (for the
+/// recording shell and `cft hook`, whose output is a script); returns how
+/// many links were made.
+pub fn install_quiet(dir: &Path, shim: &Path) -> Result<usize> {
     use std::os::unix::fs::DirBuilderExt;
     if !dir.exists() {
         std::fs::DirBuilder::new()
@@ -124,8 +125,7 @@ pub fn install_quiet(dir: &Path, shim: &Path) -> Result<()> {
             .with_context(|| format!("cannot create {}", dir.display()))?;
     }
     let tools: Vec<String> = DEFAULT_TOOLS.iter().map(|t| t.to_string()).collect();
-    link_tools(dir, shim, &tools)?;
-    Ok(())
+    Ok(link_tools(dir, shim, &tools)?.0)
 }
 
 /// Link each tool in `dir` to `shim`, replacing links to cft-shim and

@@ -141,6 +141,19 @@ fn hooks_never_disturb_the_shell() {
         env.begin(name, &[]);
         env.finish(name);
     }
+    // A name that is not a recording session is refused, never printed
+    // into a script that will be eval'ed.
+    let marker = env.tmp.path().join("pwned");
+    for name in [format!("x$(touch {})", marker.display()), "s1".to_string()] {
+        let out = env.run(["hook", "bash", &name]);
+        assert!(!out.status.success(), "{name}: {out:?}");
+        assert!(out.stdout.is_empty(), "{name}: {out:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("is not recording"),
+            "{out:?}"
+        );
+    }
+    assert!(!marker.exists());
     // `cft hook` with no session recording says what to do.
     let out = env.run(["hook", "bash"]);
     assert!(!out.status.success());
