@@ -78,6 +78,27 @@ fn exec_errors_name_the_argument() {
             }
         }
     }
+    // A password on the command line stays out unless secrets are asked for.
+    let mut g = common::commands();
+    let mut secret = g.why.intents[3].clone();
+    secret.id = 11;
+    secret.argv = vec![b"mysql -uroot -pS3cret app < /root/schema.sql".to_vec()];
+    secret.start_ns += 90_000_000_000;
+    g.why.intents.push(secret);
+    let mut opts = g.options(false);
+    opts.execs = vec![manifest_gen::ExecSpec::parse("11:creates=/srv/x").unwrap()];
+    let e = generate(&g.change_set(), &g.blobs, &opts)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("--exec 11:") && e.contains("password"), "{e}");
+    let readme = String::from_utf8(module(&g, false).files["README.md"].clone()).unwrap();
+    assert!(
+        readme.contains("-p***") && !readme.contains("S3cret"),
+        "{readme}"
+    );
+    opts.include_secrets = true;
+    let m = generate(&g.change_set(), &g.blobs, &opts).expect("asked for");
+    assert!(String::from_utf8_lossy(&m.files["manifests/commands.pp"]).contains("-pS3cret"));
     // Unguarded, with nothing recorded before it to trigger it once.
     let mut opts = f.options(false);
     opts.execs = vec![manifest_gen::ExecSpec::parse("1").unwrap()];

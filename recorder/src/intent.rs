@@ -63,9 +63,10 @@ pub struct Intent {
 
 impl Intent {
     /// The command as a reader should see it: the typed line, or the
-    /// tool's arguments quoted for a POSIX shell (so it can be rerun).
+    /// tool's arguments quoted for a POSIX shell, with every password it
+    /// carries masked as `***` (see [`Intent::secrets`]).
     pub fn text(&self) -> String {
-        match self.source {
+        let mut text = match self.source {
             IntentSource::Line => self
                 .argv
                 .first()
@@ -77,9 +78,27 @@ impl Intent {
                 .map(|a| sh_quote(&String::from_utf8_lossy(a)))
                 .collect::<Vec<_>>()
                 .join(" "),
+        };
+        for secret in self.secrets() {
+            text = text.replace(&secret, "***");
         }
+        text
     }
 
+    /// Passwords on the command line: `useradd -p HASH`, `--password=X`,
+    /// `mysql -pX`, `htpasswd -b FILE USER PW`, `pass:X`, and the password
+    /// of a `scheme://user:password@host` URL. Longest first.
+    pub fn secrets(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .commands()
+            .iter()
+            .flat_map(|c| secrets_of(c))
+            .filter(|s| !s.is_empty() && s != "***")
+            .collect();
+        out.sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
+        out.dedup();
+        out
+    }
     /// The command as an exact shell command (None when it is not UTF-8,
     /// which a Puppet string cannot carry).
     pub fn shell_command(&self) -> Option<String> {
@@ -106,8 +125,9 @@ impl Intent {
     /// The words of each simple command it ran, as far as we can tell: a
     /// tool's argv (argv[0] reduced to its file name), or a typed line
     /// split like a shell would at `;`, `&&`, `||` and `|`, with leading
-    /// `VAR=value` assignments, `sudo` and `env` dropped. A line that does
-    /// not split (an unclosed quote) gives nothing.
+    /// `VAR=value` assignments, `sudo` and `env` dropped. Every command has
+    /// at least one word. A line that does not split (an unclosed quote), or
+    /// a tool with no arguments at all, gives nothing.
     pub fn commands(&self) -> Vec<Vec<String>> {
         match self.source {
             IntentSource::Tool => {
@@ -116,9 +136,12 @@ impl Intent {
                     .iter()
                     .map(|a| String::from_utf8_lossy(a).into_owned())
                     .collect();
-                if let Some(first) = words.first_mut() {
-                    *first = basename(first).to_string();
-                }
+                // Every command has at least its name (a row written by
+                // something else may have no arguments at all).
+                let Some(first) = words.first_mut() else {
+                    return Vec::new();
+                };
+                *first = basename(first).to_string();
                 vec![words]
             }
             IntentSource::Line => {
@@ -131,6 +154,62 @@ impl Intent {
             }
         }
     }
+}
+
+/// The password values in one command's words.
+fn secrets_of(words: &[String]) -> Vec<String> {
+    let Some((tool, args)) = words.split_first() else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let value_flags: &[&str] = match tool.as_str() {
+        "useradd" | "usermod" | "groupadd" | "groupmod" => &["-p", "--password"],
+        "mysql" | "mysqladmin" | "mysqldump" | "mariadb" | "mariadb-dump" => &["--password"],
+        _ => &[],
+    };
+    let mut next_is_secret = false;
+    for (i, w) in args.iter().enumerate() {
+        if next_is_secret {
+            out.push(w.clone());
+            next_is_secret = false;
+            continue;
+        }
+        if value_flags.contains(&w.as_str()) {
+            next_is_secret = true;
+        } else if let Some((key, value)) = w.split_once('=') {
+            let key = key.trim_start_matches('-').to_ascii_lowercase();
+            if key.contains("password") || key.contains("passwd") || key == "pass" {
+                out.push(value.to_string());
+            }
+        } else if let Some(v) = w.strip_prefix("pass:") {
+            out.push(v.to_string());
+        }
+        if matches!(
+            tool.as_str(),
+            "mysql" | "mysqladmin" | "mysqldump" | "mariadb" | "mariadb-dump"
+        ) {
+            if let Some(v) = w.strip_prefix("-p").filter(|v| !v.is_empty()) {
+                out.push(v.to_string());
+            }
+        }
+        if tool == "htpasswd"
+            && i + 1 == args.len()
+            && args
+                .iter()
+                .any(|a| a.starts_with("-b") || (a.starts_with('-') && a.contains('b')))
+        {
+            out.push(w.clone());
+        }
+        // scheme://user:password@host
+        if let Some(rest) = w.split_once("://").map(|(_, r)| r) {
+            if let Some((userinfo, _)) = rest.split_once('@') {
+                if let Some((_, pw)) = userinfo.split_once(':') {
+                    out.push(pw.to_string());
+                }
+            }
+        }
+    }
+    out
 }
 
 /// Quote a word for a POSIX shell (only when it needs it).
@@ -674,6 +753,58 @@ mod tests {
                 .collect();
             assert_eq!(got, want, "{name}");
         }
+    }
+
+    #[test]
+    fn passwords_are_masked_for_people() {
+        let cases = [
+            (
+                "useradd -m -p '$6$salt$hash' alice",
+                "useradd -m -p '***' alice",
+            ),
+            (
+                "usermod --password=$6$x$y bob",
+                "usermod --password=*** bob",
+            ),
+            (
+                "mysql -uroot -pS3cret app < schema.sql",
+                "mysql -uroot -p*** app < schema.sql",
+            ),
+            (
+                "htpasswd -b /etc/htpasswd admin hunter2",
+                "htpasswd -b /etc/htpasswd admin ***",
+            ),
+            (
+                "psql postgresql://app:pw1@db/app -f s.sql",
+                "psql postgresql://app:***@db/app -f s.sql",
+            ),
+            (
+                "openssl rsa -passin pass:abc -in k",
+                "openssl rsa -passin pass:*** -in k",
+            ),
+            ("mkdir -p /srv/app", "mkdir -p /srv/app"),
+            ("createdb app", "createdb app"),
+        ];
+        for (typed, shown) in cases {
+            let i = line(typed);
+            assert_eq!(i.text(), shown, "{typed}");
+            assert_eq!(i.secrets().is_empty(), typed == shown, "{typed}");
+        }
+        let tool = Intent {
+            source: IntentSource::Tool,
+            argv: vec![
+                b"useradd".to_vec(),
+                b"-p".to_vec(),
+                b"$6$a$b".to_vec(),
+                b"u".to_vec(),
+            ],
+            ..line("")
+        };
+        assert_eq!(tool.text(), "useradd -p '***' u");
+        assert!(
+            tool.shell_command().unwrap().contains("$6$a$b"),
+            "exact for --exec"
+        );
     }
 
     #[test]

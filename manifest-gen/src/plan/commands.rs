@@ -42,6 +42,13 @@ pub(super) fn plan_commands(input: &Input<'_>, plan: &mut Plan) -> Result<(), Er
                 spec.id
             )));
         };
+        if !intent.secrets().is_empty() && !input.include_secrets {
+            return Err(err(
+                "the command holds a password, which would be copied into the module: \
+                 pass --include-secrets to replay it anyway"
+                    .into(),
+            ));
+        }
         let Some(command) = intent.shell_command().filter(|c| !c.is_empty()) else {
             return Err(err(
                 "the command is empty or not UTF-8, which a Puppet string cannot hold".into(),

@@ -146,3 +146,15 @@ fn unexpressed_commands_exclude_viewers_failures_and_changers() {
     let ids: Vec<i64> = why.unexpressed().iter().map(|i| i.id).collect();
     assert_eq!(ids, [1]);
 }
+
+#[test]
+fn an_intent_without_arguments_is_no_command() {
+    let mut empty = intent(1, IntentSource::Tool, None, &[], (0, 1));
+    empty.argv.clear();
+    assert!(empty.commands().is_empty());
+    let why = Why {
+        intents: vec![empty],
+        attributions: Vec::new(),
+    };
+    assert_eq!(why.unexpressed().len(), 1, "listed, not a panic");
+}
