@@ -179,7 +179,8 @@ fn repositories(cs: &ChangeSet) -> (Vec<String>, Vec<String>) {
 }
 
 /// `repo --name=ID --baseurl=URL` (or `--mirrorlist`, `--metalink`); None
-/// for a repository with no location, or one a kickstart line cannot hold.
+/// for a repository with no location, credentials in its URL, or one a
+/// kickstart line cannot hold.
 fn repo_line(r: &recorder::model::RepoFact) -> Option<String> {
     let safe = |s: &str| !s.is_empty() && !s.chars().any(|c| c.is_whitespace() || c == '"');
     if !safe(&r.id) {
@@ -192,6 +193,13 @@ fn repo_line(r: &recorder::model::RepoFact) -> Option<String> {
     } else {
         ("metalink", r.metalink.as_ref()?)
     };
+    // Credentials in the URL stay out of the kickstart.
+    let authority = url
+        .split_once("://")
+        .map_or("", |(_, rest)| rest.split('/').next().unwrap_or_default());
+    if authority.contains('@') {
+        return None;
+    }
     safe(url).then(|| format!("repo --name={} --{opt}={url}", r.id))
 }
 
@@ -221,6 +229,14 @@ mod tests {
             (r("none", None, None), None),
             (r("bad id", Some("http://x"), None), None),
             (r("sp", Some("http://x y"), None), None),
+            (
+                r("creds", Some("https://u:pw@repo.example/el9/"), None),
+                None,
+            ),
+            (
+                r("at-in-path", Some("https://repo.example/~u@x/"), None),
+                Some("repo --name=at-in-path --baseurl=https://repo.example/~u@x/"),
+            ),
         ];
         for (repo, want) in cases {
             assert_eq!(repo_line(&repo).as_deref(), want, "{repo:?}");

@@ -78,8 +78,10 @@ impl Target {
     /// running kernel (a chroot shares it).
     pub fn facts(&self) -> Facts {
         let mut f = Facts::default();
-        let os = std::fs::read(self.host_path(b"/etc/os-release"))
-            .or_else(|_| std::fs::read(self.host_path(b"/usr/lib/os-release")))
+        // Read inside the root, never through a link out of it (Debian's
+        // /etc/os-release is a link: its target is read the same way).
+        let os = crate::probe::fs::read_target(self, b"/etc/os-release")
+            .or_else(|| crate::probe::fs::read_target(self, b"/usr/lib/os-release"))
             .unwrap_or_default();
         for line in String::from_utf8_lossy(&os).lines() {
             let Some((k, v)) = line.split_once('=') else {
@@ -95,9 +97,13 @@ impl Target {
             }
         }
         let uts = nix::sys::utsname::uname().ok();
-        f.hostname = std::fs::read_to_string(self.host_path(b"/etc/hostname"))
-            .ok()
-            .and_then(|s| s.lines().next().map(|l| l.trim().to_string()))
+        f.hostname = crate::probe::fs::read_target(self, b"/etc/hostname")
+            .and_then(|s| {
+                String::from_utf8_lossy(&s)
+                    .lines()
+                    .next()
+                    .map(|l| l.trim().to_string())
+            })
             .filter(|s| !s.is_empty())
             .or_else(|| {
                 uts.as_ref()
@@ -124,8 +130,8 @@ impl Target {
         let host_mounts = std::fs::read_to_string("/proc/self/mounts")
             .map(|s| parse_fstab(&s))
             .unwrap_or_default();
-        let mut fss = std::fs::read_to_string(self.host_path(b"/etc/fstab"))
-            .map(|s| parse_fstab(&s))
+        let mut fss = crate::probe::fs::read_target(self, b"/etc/fstab")
+            .map(|s| parse_fstab(&String::from_utf8_lossy(&s)))
             .unwrap_or_default();
         if self.prefix.is_empty() {
             // The running system: mounted block devices fstab does not list

@@ -506,15 +506,14 @@ fn diff_accounts(
 
 /// The maintainer scripts of these packages, as text.
 fn maintainer_scripts(target: &Target, packages: &[String]) -> Vec<(String, String)> {
-    let dir = target.host_path(b"/var/lib/dpkg/info");
-    let Ok(rd) = std::fs::read_dir(&dir) else {
+    let Ok(Some((dir, entries))) = crate::probe::fs::read_dir(target, b"/var/lib/dpkg/info") else {
         return Vec::new();
     };
-    let mut names: Vec<String> = rd
-        .flatten()
-        .filter_map(|e| e.file_name().into_string().ok())
+    let names: Vec<String> = entries
+        .into_iter()
+        .filter(|e| e.file_type.is_file())
+        .filter_map(|e| String::from_utf8(e.name).ok())
         .collect();
-    names.sort();
     let mut out = Vec::new();
     for n in names {
         let Some((stem, ext)) = n.rsplit_once('.') else {
@@ -525,7 +524,8 @@ fn maintainer_scripts(target: &Target, packages: &[String]) -> Vec<(String, Stri
         }
         let pkg = stem.split(':').next().unwrap_or(stem);
         if packages.iter().any(|p| p == pkg) {
-            if let Ok(text) = std::fs::read(dir.join(&n)) {
+            let path = crate::model::join(&dir, n.as_bytes());
+            if let Some(text) = crate::probe::fs::read_target(target, &path) {
                 out.push((pkg.to_string(), String::from_utf8_lossy(&text).into_owned()));
             }
         }
@@ -657,7 +657,7 @@ fn subscriptions(
         format!("/etc/init.d/{stem}"),
         format!("/etc/default/{stem}"),
     ] {
-        if let Ok(t) = std::fs::read(inp.target.host_path(p.as_bytes())) {
+        if let Some(t) = crate::probe::fs::read_target(inp.target, p.as_bytes()) {
             text.extend_from_slice(&t);
             text.push(b'\n');
         }

@@ -99,6 +99,13 @@ pub(super) fn read_file(target: &Target, path: &[u8]) -> Result<Option<(PathBuf,
     Ok(read_host_file(&hp)?.map(|data| (hp, data)))
 }
 
+/// A regular file of the target, read the safe way, or `None` (missing,
+/// a symlink, a fifo, unreadable): for best-effort reads outside the
+/// probes (facts, attribution hints).
+pub(crate) fn read_target(target: &Target, path: &[u8]) -> Option<Vec<u8>> {
+    read_file(target, path).ok().flatten().map(|(_, data)| data)
+}
+
 /// Read `hp` without following a final symlink; `None` if it is missing.
 pub(super) fn read_host_file(hp: &Path) -> Result<Option<Vec<u8>>> {
     let flags = libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC;
@@ -127,14 +134,14 @@ pub(super) fn read_host_file(hp: &Path) -> Result<Option<Vec<u8>>> {
 }
 
 /// One entry of a directory of the target, not followed.
-pub(super) struct DirEntry {
+pub(crate) struct DirEntry {
     pub name: Vec<u8>,
     pub file_type: FileType,
 }
 
 /// The entries of a target directory sorted by name, with the directory's
 /// resolved target path; `None` if it does not exist.
-pub(super) fn read_dir(target: &Target, dir: &[u8]) -> Result<Option<(Vec<u8>, Vec<DirEntry>)>> {
+pub(crate) fn read_dir(target: &Target, dir: &[u8]) -> Result<Option<(Vec<u8>, Vec<DirEntry>)>> {
     let Some(resolved) = resolve(target, dir)? else {
         return Ok(None);
     };

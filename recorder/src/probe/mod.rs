@@ -12,7 +12,7 @@
 
 pub mod accounts;
 pub mod dpkg;
-mod fs;
+pub(crate) mod fs;
 pub mod repos;
 pub mod rpm;
 pub mod services;

@@ -14,7 +14,7 @@
 use super::{db_err, Store};
 use crate::error::Result;
 use crate::why::{Attribution, Subject};
-use rusqlite::{params, Connection, OpenFlags, Row};
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -124,6 +124,23 @@ impl IntentLog {
         let argv = encode_argv(s.argv);
         if s.source == IntentSource::Line && self.version < LINES_SCHEMA {
             // An older cft made this database; its schema has no typed lines.
+            return Ok(None);
+        }
+        // A read first: with no session recording, the shim never takes the
+        // write lock (the daemon may be flushing a burst of events).
+        let recording: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT s.id FROM sessions s
+                 WHERE s.state = 'recording'
+                   AND CASE WHEN ?1 IS NULL THEN s.root = ?2 ELSE s.name = ?1 END
+                 LIMIT 1",
+                params![s.session, &b"/"[..]],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| db_err(&self.path, e))?;
+        if recording.is_none() {
             return Ok(None);
         }
         let n = self

@@ -17,6 +17,7 @@ pub(super) fn apt_history(target: &Target, ctx: &Ctx) -> HashMap<String, i64> {
         .admin_commands()
         .filter(|(i, w)| {
             i.source == IntentSource::Tool
+                && i.succeeded()
                 && matches!(
                     w.first().map(String::as_str),
                     Some("apt" | "apt-get" | "aptitude")
@@ -28,7 +29,7 @@ pub(super) fn apt_history(target: &Target, ctx: &Ctx) -> HashMap<String, i64> {
     if apt.is_empty() {
         return out;
     }
-    let Ok(text) = std::fs::read(target.host_path(b"/var/log/apt/history.log")) else {
+    let Some(text) = crate::probe::fs::read_target(target, b"/var/log/apt/history.log") else {
         return out;
     };
     let text = String::from_utf8_lossy(&text);
@@ -54,16 +55,19 @@ pub(super) fn apt_history(target: &Target, ctx: &Ctx) -> HashMap<String, i64> {
             }
         }
     }
-    let mut intents = apt.iter().rev().peekable();
-    for (cmd, names) in blocks.iter().rev() {
-        let Some((i, want)) = intents.peek() else {
+    // Newest first. A run that logged nothing (nothing to do) is skipped;
+    // a log entry is never skipped, so an older entry with the same
+    // command line cannot stand in for a newer one.
+    let mut blocks = blocks.iter().rev().peekable();
+    for (i, want) in apt.iter().rev() {
+        let Some((cmd, names)) = blocks.peek() else {
             break;
         };
         if cmd == want {
             for n in names {
                 out.entry(n.clone()).or_insert(i.id);
             }
-            intents.next();
+            blocks.next();
         }
     }
     out

@@ -1,4 +1,4 @@
-use super::apt::history_names;
+use super::apt::{self, history_names};
 use super::*;
 
 fn intent(
@@ -157,4 +157,62 @@ fn an_intent_without_arguments_is_no_command() {
         attributions: Vec::new(),
     };
     assert_eq!(why.unexpressed().len(), 1, "listed, not a panic");
+}
+
+#[test]
+fn apt_history_maps_dependencies_to_their_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(tmp.path().join("var/log/apt")).unwrap();
+    std::fs::write(
+        tmp.path().join("var/log/apt/history.log"),
+        "\
+Start-Date: 2026-01-01  10:00:00
+Commandline: apt-get install -y jq
+Install: jq:amd64 (1.5), libold:amd64 (1, automatic)
+End-Date: 2026-01-01  10:00:05
+
+Start-Date: 2026-11-26  10:00:00
+Commandline: /usr/bin/apt-get install -y nginx
+Install: nginx:amd64 (1.22.1-9), nginx-common:amd64 (1.22.1-9, automatic)
+End-Date: 2026-11-26  10:00:09
+
+Start-Date: 2026-11-26  10:01:00
+Commandline: apt-get purge -y cowsay
+Purge: cowsay:amd64 (3.03)
+End-Date: 2026-11-26  10:01:02
+",
+    )
+    .unwrap();
+    let target = Target::new(tmp.path().as_os_str().as_encoded_bytes());
+    let intents = vec![
+        intent(
+            1,
+            IntentSource::Tool,
+            None,
+            &["apt-get", "install", "-y", "nginx"],
+            (0, 10),
+        ),
+        // Nothing to do: logged nothing; must not take the older jq entry.
+        intent(
+            2,
+            IntentSource::Tool,
+            None,
+            &["apt-get", "install", "-y", "jq"],
+            (20, 30),
+        ),
+        intent(
+            3,
+            IntentSource::Tool,
+            None,
+            &["apt-get", "purge", "-y", "cowsay"],
+            (40, 50),
+        ),
+    ];
+    let ctx = Ctx::new(&intents);
+    let got = apt::apt_history(&target, &ctx);
+    assert_eq!(got.get("nginx"), Some(&1));
+    assert_eq!(got.get("nginx-common"), Some(&1));
+    assert_eq!(got.get("cowsay"), Some(&3));
+    assert_eq!(got.get("libold"), None, "{got:?}");
+    assert_eq!(got.get("jq"), None, "{got:?}");
 }
