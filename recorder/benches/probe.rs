@@ -170,6 +170,7 @@ fn main() {
             stock_md5: &stock,
             contents: &contents,
             intents: &[],
+            events_lost: false,
         };
         let mut c = changes.clone();
         attribute(&before, &snap, &mut c, &inputs);

@@ -384,6 +384,7 @@ fn system_changes(
         owner_of: &owner_of,
         stock_md5: &stock_md5,
         contents: &contents,
+        events_lost: outcome.full_rescan.is_some(),
     };
     let changes = attribute::attribute(&before, &after, &mut outcome.changes, &inputs);
     Ok(Some((changes, after)))

@@ -44,6 +44,9 @@ pub struct Inputs<'a> {
     pub contents: &'a HashMap<Vec<u8>, Vec<u8>>,
     /// The commands run during the session (shim and recording shell).
     pub intents: &'a [crate::intent::Intent],
+    /// Events may have been lost (a queue overflow, a dead daemon): a lock
+    /// that never closed then proves nothing.
+    pub events_lost: bool,
 }
 
 /// Diff the snapshots, attribute `changes` (setting `origin` and
@@ -92,7 +95,7 @@ pub fn attribute(
         .filter(|p| p.kind == PackageChangeKind::Removed || p.kind == PackageChangeKind::Purged)
         .map(|p| p.name.split(':').next().unwrap_or(&p.name))
         .collect();
-    let windows = activity_windows(inp.events);
+    let windows = activity_windows(inp.events, !inp.events_lost);
     let seen = event_times(inp.events);
 
     for c in changes.iter_mut() {
@@ -209,7 +212,7 @@ fn is_service_link(c: &Change) -> bool {
 
 /// Runs of the package manager: from the first open of one of its lock
 /// files to the matching close (a lock still held at finish runs on).
-fn activity_windows(events: &[(i64, EventKind, Vec<u8>)]) -> Vec<(i64, i64)> {
+fn activity_windows(events: &[(i64, EventKind, Vec<u8>)], keep_open: bool) -> Vec<(i64, i64)> {
     let mut open: HashMap<&[u8], (u32, i64)> = HashMap::new();
     let mut out: Vec<(i64, i64)> = Vec::new();
     for (t, kind, path) in events {
@@ -234,11 +237,16 @@ fn activity_windows(events: &[(i64, EventKind, Vec<u8>)]) -> Vec<(i64, i64)> {
             _ => {}
         }
     }
-    out.extend(
-        open.values()
-            .filter(|(n, _)| *n > 0)
-            .map(|(_, start)| (*start, i64::MAX)),
-    );
+    // Still held at finish: a package manager is running. Unless its close
+    // may have been lost, when claiming every later change for packages
+    // would drop the admin's: those are kept as the admin's instead.
+    if keep_open {
+        out.extend(
+            open.values()
+                .filter(|(n, _)| *n > 0)
+                .map(|(_, start)| (*start, i64::MAX)),
+        );
+    }
     out.sort_unstable();
     let mut merged: Vec<(i64, i64)> = Vec::new();
     for (a, b) in out {
