@@ -41,6 +41,8 @@ pub struct WatchSet {
     map: Arc<Mutex<HashMap<WatchDescriptor, Vec<u8>>>>,
     limit_hit: Arc<AtomicBool>,
     count: Arc<AtomicUsize>,
+    /// Lock directories watched for their locks alone.
+    lock_only: Arc<Mutex<Vec<Vec<u8>>>>,
 }
 
 impl WatchSet {
@@ -51,9 +53,29 @@ impl WatchSet {
         self.add_with(host, dir, tx, watch_mask());
     }
 
-    /// Watch a package manager's lock directory: opens and closes only.
+    /// Watch a package manager's lock directory for opens and closes. If
+    /// the directory is watched as part of a tree already, the lock events
+    /// are added to that watch (a second add would replace its mask, and
+    /// changes to the other files there would go unseen).
     pub fn add_locks(&self, host: &std::path::Path, dir: &[u8], tx: &Sender<Msg>) {
-        self.add_with(host, dir, tx, lock_mask());
+        if self.watches_dir(dir) {
+            self.add_with(host, dir, tx, lock_mask() | inotify::WatchMask::MASK_ADD);
+        } else {
+            self.lock_only
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(dir.to_vec());
+            self.add_with(host, dir, tx, lock_mask());
+        }
+    }
+
+    /// Is `dir` watched for its locks only (not as part of a tree)?
+    fn is_lock_only(&self, dir: &[u8]) -> bool {
+        self.lock_only
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .any(|d| d == dir)
     }
 
     fn add_with(
@@ -201,6 +223,7 @@ impl Watcher {
             map: Arc::new(Mutex::new(HashMap::new())),
             limit_hit: Arc::new(AtomicBool::new(false)),
             count: Arc::new(AtomicUsize::new(0)),
+            lock_only: Arc::new(Mutex::new(Vec::new())),
         };
         let stall = std::env::var("CFT_TEST_STALL_READER_MS")
             .ok()
@@ -341,7 +364,9 @@ impl Watcher {
             if let (true, Some(kind), Some(n)) = (is_lock, translate_lock(mask), &name) {
                 self.send(kind, join(&dir, n), None, EventSource::Watcher);
             }
-            return;
+            if is_lock || self.set.is_lock_only(&dir) {
+                return;
+            }
         }
         let path = match &name {
             Some(n) if !n.is_empty() => join(&dir, n),
