@@ -101,9 +101,4 @@ impl Recording {
 
 pub use recorder::store::intents::log_failure as log_line;
 
-fn now_ns() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as i64)
-        .unwrap_or(0)
-}
+use recorder::watcher::now_ns;

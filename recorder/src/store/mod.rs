@@ -98,12 +98,7 @@ pub fn default_db_path() -> PathBuf {
     state.join("cft").join("cft.db")
 }
 
-fn now_ns() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as i64)
-        .unwrap_or(0)
-}
+use crate::watcher::now_ns;
 
 impl Store {
     /// Open (creating if needed) the database at `path` and bring its schema

@@ -74,7 +74,7 @@ pub struct Attribution {
 /// The commands of a session and what each one changed.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Why {
-    /// In the order they started.
+    /// In the order they started (which is the order of their ids).
     pub intents: Vec<Intent>,
     /// Sorted by subject, then name.
     pub attributions: Vec<Attribution>,
@@ -82,7 +82,12 @@ pub struct Why {
 
 impl Why {
     pub fn intent(&self, id: i64) -> Option<&Intent> {
-        self.intents.iter().find(|i| i.id == id)
+        // Ids are given in the order intents start, so the list is sorted
+        // by id (the store reads them so); a list built otherwise still works.
+        match self.intents.binary_search_by_key(&id, |i| i.id) {
+            Ok(k) => Some(&self.intents[k]),
+            Err(_) => self.intents.iter().find(|i| i.id == id),
+        }
     }
 
     /// The intent a change is attributed to.
