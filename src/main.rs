@@ -412,10 +412,7 @@ fn exit_code_of(status: std::process::ExitStatus) -> ExitCode {
 
 fn manifest(db: &Path, name: &str, out: &Path, module: &module_args::ModuleArgs) -> Result<()> {
     let store = recorder::Store::open_existing(db)?;
-    let cs = store.change_set(name)?;
-    if cs.session.state != recorder::model::SessionState::Finished {
-        bail!("session '{name}' is still recording: run `cft finish {name}` first");
-    }
+    let cs = recipe_cmd::finished(&store, name)?;
     let opts = module.options(name)?;
     let module = manifest_gen::generate(&cs, &store, &opts)
         .with_context(|| format!("cannot generate the module of session '{name}'"))?;

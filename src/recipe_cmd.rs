@@ -84,7 +84,9 @@ fn load_spec(path: Option<&Path>) -> Result<manifest_gen::descriptor::Spec> {
     manifest_gen::descriptor::Spec::parse(&text).with_context(|| format!("in {}", p.display()))
 }
 
-fn finished(store: &recorder::Store, name: &str) -> Result<recorder::ChangeSet> {
+/// The change set of a finished session; a recording one is an error that
+/// says what to do.
+pub fn finished(store: &recorder::Store, name: &str) -> Result<recorder::ChangeSet> {
     let cs = store.change_set(name)?;
     if cs.session.state != recorder::model::SessionState::Finished {
         bail!("session '{name}' is still recording: run `cft finish {name}` first");
