@@ -9,6 +9,7 @@ mod util;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use util::testbed::tool;
 use util::{stderr, stdout, write, Env};
 
 const SETUP: &str =
@@ -29,16 +30,6 @@ fn recorded() -> Env {
     write(&env.p("/etc/postgresql.conf"), "listen_addresses = '*'\n");
     env.finish("pg-server");
     env
-}
-
-fn tool(name: &str) -> PathBuf {
-    std::env::var_os("PATH")
-        .and_then(|p| {
-            std::env::split_paths(&p)
-                .map(|d| d.join(name))
-                .find(|p| p.is_file())
-        })
-        .unwrap_or_else(|| panic!("{name} is missing: {SETUP}"))
 }
 
 fn check(cmd: &mut Command) {

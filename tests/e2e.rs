@@ -9,7 +9,7 @@
 
 mod util;
 
-use util::testbed::{cft, check_and_apply, compare_paths, require_tools, AbortOnPanic, Rootfs};
+use util::testbed::{assert_same_paths, cft, check_and_apply, require_tools, AbortOnPanic, Rootfs};
 
 /// The scenario: what an admin does by hand in a fresh VM.
 const SCENARIO: &str = r#"
@@ -140,15 +140,5 @@ fn recorded_changes_reapply_with_real_puppet() {
         &tmp.path().join("reports"),
     );
 
-    let mut mismatches = Vec::new();
-    for c in &cs.changes {
-        if let Some(m) = compare_paths(&recorded.host(&c.path), &applied.host(&c.path)) {
-            mismatches.push(format!("{}: {m}", String::from_utf8_lossy(&c.path)));
-        }
-    }
-    assert!(
-        mismatches.is_empty(),
-        "the applied system differs:\n{}",
-        mismatches.join("\n")
-    );
+    assert_same_paths(&cs.changes, &recorded, &applied);
 }

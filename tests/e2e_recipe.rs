@@ -14,9 +14,9 @@
 mod util;
 
 use std::ffi::OsStr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-use util::testbed::{compare_paths, require_tools, AbortOnPanic, Rootfs, SETUP};
+use util::testbed::{assert_same_paths, ksvalidator_dir, require_tools, AbortOnPanic, Rootfs};
 
 const SCENARIO: &str = r#"
 printf 'Welcome to the recipe appliance\n' > /etc/motd
@@ -30,15 +30,7 @@ rm /etc/issue.net
 
 /// cft with a private database and ksvalidator on PATH; returns the output.
 fn cft(db: &Path, args: &[&OsStr]) -> std::process::Output {
-    let testbed = std::env::var_os("TESTBED_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/var/tmp/cft-testbed"));
-    let venv = testbed.join("venv-pykickstart/bin");
-    assert!(
-        venv.join("ksvalidator").is_file(),
-        "{} is missing: {SETUP}",
-        venv.join("ksvalidator").display()
-    );
+    let venv = ksvalidator_dir();
     let path = std::env::var("PATH").unwrap_or_default();
     Command::new(env!("CARGO_BIN_EXE_cft"))
         .arg("--db")
@@ -123,17 +115,7 @@ fn a_recipe_installs_and_applies_in_a_fresh_root() {
     let store = recorder::Store::open_existing(&db).unwrap();
     let cs = store.change_set("e2r").unwrap();
     assert!(cs.changes.len() >= 5, "{:#?}", cs.changes);
-    let mut mismatches = Vec::new();
-    for c in &cs.changes {
-        if let Some(m) = compare_paths(&recorded.host(&c.path), &applied.host(&c.path)) {
-            mismatches.push(format!("{}: {m}", String::from_utf8_lossy(&c.path)));
-        }
-    }
-    assert!(
-        mismatches.is_empty(),
-        "the applied system differs:\n{}",
-        mismatches.join("\n")
-    );
+    assert_same_paths(&cs.changes, &recorded, &applied);
     let conf = std::fs::read(applied.host(b"/srv/app/conf/app.conf")).unwrap();
     assert_eq!(conf, b"listen = 8080\n$HOME <%= x %>\n");
 

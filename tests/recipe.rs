@@ -10,6 +10,7 @@ mod util;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use util::testbed::{ksvalidator_dir, tool};
 use util::{stderr, stdout, write, Env};
 
 const SETUP: &str = "run scripts/setup-host.sh as root (installs libxml2-utils, puppet-agent and the pykickstart venv)";
@@ -33,39 +34,17 @@ echo 'site post' > /root/site-post
 %end
 ";
 
-/// The directory holding ksvalidator (pykickstart's venv).
-fn venv_bin() -> PathBuf {
-    let testbed = std::env::var_os("TESTBED_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/var/tmp/cft-testbed"));
-    let bin = testbed.join("venv-pykickstart/bin");
-    assert!(
-        bin.join("ksvalidator").is_file(),
-        "{} is missing: {SETUP}",
-        bin.join("ksvalidator").display()
-    );
-    bin
-}
-
-fn on_path(name: &str) -> PathBuf {
-    std::env::var_os("PATH")
-        .and_then(|p| {
-            std::env::split_paths(&p)
-                .map(|d| d.join(name))
-                .find(|p| p.is_file())
-        })
-        .unwrap_or_else(|| panic!("{name} is missing: {SETUP}"))
-}
-
 /// A finished session `web` with a data filesystem, and cft seeing every
 /// validator (ksvalidator through PATH, as a user would set it up).
 fn recorded() -> Env {
     let mut env = Env::new();
-    on_path("xmllint");
-    on_path("puppet");
+    tool("xmllint");
+    tool("puppet");
     let path = std::env::var("PATH").unwrap_or_default();
-    env.extra_env
-        .push(("PATH".into(), format!("{}:{path}", venv_bin().display())));
+    env.extra_env.push((
+        "PATH".into(),
+        format!("{}:{path}", ksvalidator_dir().display()),
+    ));
     write(
         &env.p("/etc/fstab"),
         "UUID=6f1c-root / ext4 errors=remount-ro 0 1\n/dev/vdb1 /srv ext4 defaults 0 2\n",
@@ -338,7 +317,7 @@ fn install_into_a_modulepath() {
 }
 
 fn ksvalidator(file: &Path) {
-    let out = Command::new(venv_bin().join("ksvalidator"))
+    let out = Command::new(ksvalidator_dir().join("ksvalidator"))
         .arg(file)
         .output()
         .unwrap_or_else(|e| panic!("ksvalidator: {e}: {SETUP}"));

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-pub const SETUP: &str = "run scripts/setup-host.sh as root (installs puppet-agent, puppet-lint, debootstrap, zstd and builds the cached root filesystem)";
+pub const SETUP: &str = "run scripts/setup-host.sh as root (installs puppet-agent, puppet-lint, debootstrap, zstd, libxml2-utils, libvirt-clients, zsh and the pykickstart venv, and builds the cached root filesystem)";
 
 pub fn script(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -222,4 +222,46 @@ pub fn compare_paths(a: &std::path::Path, b: &std::path::Path) -> Option<String>
             None
         }
     }
+}
+
+/// A tool on PATH, or a failure naming the set-up command.
+pub fn tool(name: &str) -> PathBuf {
+    std::env::var_os("PATH")
+        .and_then(|p| {
+            std::env::split_paths(&p)
+                .map(|d| d.join(name))
+                .find(|p| p.is_file())
+        })
+        .unwrap_or_else(|| panic!("{name} is missing: {SETUP}"))
+}
+
+/// The directory holding ksvalidator (pykickstart's venv, made by set-up).
+pub fn ksvalidator_dir() -> PathBuf {
+    let testbed = std::env::var_os("TESTBED_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/var/tmp/cft-testbed"));
+    let bin = testbed.join("venv-pykickstart/bin");
+    assert!(
+        bin.join("ksvalidator").is_file(),
+        "{} is missing: {SETUP}",
+        bin.join("ksvalidator").display()
+    );
+    bin
+}
+
+/// Every recorded path is the same on both systems (type, link target,
+/// mode, owner, content); panics listing those that differ.
+pub fn assert_same_paths(changes: &[recorder::model::Change], recorded: &Rootfs, applied: &Rootfs) {
+    let mismatches: Vec<String> = changes
+        .iter()
+        .filter_map(|c| {
+            compare_paths(&recorded.host(&c.path), &applied.host(&c.path))
+                .map(|m| format!("{}: {m}", String::from_utf8_lossy(&c.path)))
+        })
+        .collect();
+    assert!(
+        mismatches.is_empty(),
+        "the applied system differs:\n{}",
+        mismatches.join("\n")
+    );
 }
