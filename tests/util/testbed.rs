@@ -32,13 +32,24 @@ pub struct Rootfs(pub PathBuf);
 
 impl Rootfs {
     pub fn new() -> Rootfs {
+        Rootfs::variant(&["--puppet"])
+    }
+
+    /// A fresh copy of the base root filesystem (no Puppet): a machine as
+    /// an admin finds it.
+    pub fn new_base() -> Rootfs {
+        Rootfs::variant(&[])
+    }
+
+    fn variant(args: &[&str]) -> Rootfs {
         let out = Command::new(script("make-rootfs.sh"))
-            .args(["new", "--puppet"])
+            .arg("new")
+            .args(args)
             .output()
             .expect("make-rootfs.sh");
         assert!(
             out.status.success(),
-            "make-rootfs.sh new --puppet failed: {}\n{SETUP}",
+            "make-rootfs.sh new {args:?} failed: {}\n{SETUP}",
             String::from_utf8_lossy(&out.stderr)
         );
         Rootfs(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
