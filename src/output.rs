@@ -40,7 +40,19 @@ pub fn print_begin(r: &BeginReport, db: &Path) {
             display_path(&s.root)
         );
     }
-    println!("  watching: {}", roots(&s.watched));
+    let present: Vec<Vec<u8>> = s
+        .watched
+        .iter()
+        .filter(|w| !r.ready.pending.contains(&display_path(w)))
+        .cloned()
+        .collect();
+    println!("  watching: {}", roots(&present));
+    if !r.ready.pending.is_empty() {
+        println!(
+            "  later:    {} (not there yet: recorded if they appear)",
+            r.ready.pending.join(", ")
+        );
+    }
     if r.ready.entries > 0 {
         println!(
             "  baseline: {} entries, {} directories watched",

@@ -635,6 +635,7 @@ fn record_runs_the_command_and_returns_its_status() {
 fn bad_input_gets_clear_errors_and_loses_nothing() {
     let env = Env::new();
     let root = env.root.to_str().unwrap().to_string();
+    std::os::unix::fs::symlink("/etc", env.p("/linked")).unwrap();
     let cases: &[(&[&str], &str)] = &[
         (&["finish", "nosuch"], "no cft database"),
         (&["show", "nosuch"], "no cft database"),
@@ -643,8 +644,8 @@ fn bad_input_gets_clear_errors_and_loses_nothing() {
             "invalid session name 'bad/name'",
         ),
         (
-            &["begin", "w", "--root", &root, "--watch", "/missing"],
-            "/missing",
+            &["begin", "w", "--root", &root, "--watch", "/linked/below"],
+            "--watch: /linked is a symbolic link, which cft never follows",
         ),
         (
             &["begin", "w", "--root", &root, "--watch", "relative"],
@@ -826,5 +827,89 @@ fn a_directory_renamed_from_an_ignored_name_is_watched_dpkg_new() {
     assert!(
         !c.iter().any(|(_, p)| p.starts_with(b"/etc/app.dpkg-new")),
         "{c:?}"
+    );
+}
+
+/// Issue 9: `apt-get install nginx` makes `/var/www`, a default root that
+/// did not exist at begin; `--watch DIR` of a directory still to come was
+/// refused. Both are recorded once they appear, deep trees made at once
+/// included.
+#[test]
+fn roots_that_appear_during_the_session_are_recorded() {
+    let env = Env::new();
+    let out = env.begin_with("later", &["--watch", "/data/app/conf"]);
+    assert!(out.contains("later:") && out.contains("/var/www"), "{out}");
+    assert!(out.contains("/data/app/conf"), "{out}");
+    std::fs::create_dir_all(env.p("/var/www/html/deep/er")).unwrap();
+    write(&env.p("/var/www/html/deep/er/index.html"), "hi\n");
+    std::fs::create_dir_all(env.p("/data/app/conf")).unwrap();
+    write(&env.p("/data/app/conf/app.ini"), "x=1\n");
+    write(&env.p("/data/app/outside"), "not under a root\n");
+    env.finish("later");
+    let c = env.changes("later");
+    for (k, p) in [
+        ("dir_created", &b"/var/www"[..]),
+        ("dir_created", b"/var/www/html/deep/er"),
+        ("created", b"/var/www/html/deep/er/index.html"),
+        ("dir_created", b"/data/app/conf"),
+        ("created", b"/data/app/conf/app.ini"),
+    ] {
+        assert!(
+            has(&c, k, p),
+            "missing {k} {}: {c:?}",
+            String::from_utf8_lossy(p)
+        );
+    }
+    assert!(
+        !c.iter()
+            .any(|(_, p)| p == b"/data/app/outside" || p == b"/data/app"),
+        "only the root and below: {c:?}"
+    );
+}
+
+/// A root deleted during the session is waited for again; one moved away
+/// is recorded as removed, and what is then written to it elsewhere is not
+/// recorded.
+#[test]
+fn a_root_removed_or_moved_away_is_recorded_and_waited_for_again() {
+    let env = Env::new();
+    std::fs::create_dir_all(env.p("/data/a")).unwrap();
+    write(&env.p("/data/a/old"), "old\n");
+    std::fs::create_dir_all(env.p("/data/b")).unwrap();
+    write(&env.p("/data/b/f"), "f\n");
+    env.begin_with(
+        "again",
+        &[
+            "--no-default-watch",
+            "--watch",
+            "/data/a",
+            "--watch",
+            "/data/b",
+        ],
+    );
+    std::fs::remove_dir_all(env.p("/data/a")).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    std::fs::create_dir_all(env.p("/data/a/sub")).unwrap();
+    write(&env.p("/data/a/sub/new"), "new\n");
+    std::fs::rename(env.p("/data/b"), env.p("/moved")).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    write(&env.p("/moved/late"), "written after the move\n");
+    env.finish("again");
+    let c = env.changes("again");
+    for (k, p) in [
+        ("removed", &b"/data/a/old"[..]),
+        ("created", b"/data/a/sub/new"),
+        ("dir_removed", b"/data/b"),
+        ("removed", b"/data/b/f"),
+    ] {
+        assert!(
+            has(&c, k, p),
+            "missing {k} {}: {c:?}",
+            String::from_utf8_lossy(p)
+        );
+    }
+    assert!(
+        !c.iter().any(|(_, p)| p.starts_with(b"/moved")),
+        "outside every root: {c:?}"
     );
 }

@@ -11,12 +11,13 @@
 use crate::error::{Error, Result};
 use crate::event::{Event, EventKind};
 use crate::ignore_rules::Ignore;
+use crate::model::display_path;
 use crate::model::SessionState;
 use crate::snapshot::{Scanned, Scanner};
 use crate::store::pack::PackWriter;
 use crate::store::{Phase, Snapshot, Store};
 use crate::target::Target;
-use crate::watcher::{daemon_event, Msg, Watcher};
+use crate::watcher::{daemon_event, root_state, Msg, RootState, Watcher};
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use serde::{Deserialize, Serialize};
@@ -35,6 +36,9 @@ pub struct Ready {
     pub watches: u64,
     pub notices: u64,
     pub watch_limit: bool,
+    /// Roots that do not exist yet: recorded once they appear.
+    #[serde(default)]
+    pub pending: Vec<String>,
 }
 
 pub struct DaemonArgs {
@@ -118,8 +122,25 @@ fn start(args: &DaemonArgs) -> Result<(Ready, Handles, Option<PackWriter>)> {
     let target = Target::new(&session.root);
     let ignore = Ignore::new(&session.ignore_patterns)?;
     let (tx, rx) = mpsc::channel::<Msg>();
+    // Roots that are not there yet are waited for; a root behind a symlink
+    // or a file is not watched at all, and begin says so.
+    let mut notices = Vec::new();
+    let mut present = Vec::new();
+    let mut pending = Vec::new();
+    for root in &session.watched {
+        match root_state(&target, root) {
+            RootState::Present => present.push(root.clone()),
+            RootState::Pending { .. } => pending.push(root.clone()),
+            RootState::Blocked { at, what } => notices.push(Notice {
+                path: Some(root.clone()),
+                kind: crate::model::NoticeKind::Other,
+                message: format!("not watched: {} is {what}", display_path(&at)),
+            }),
+        }
+    }
     let watcher = Watcher::new(target.clone(), ignore.clone(), tx.clone())
-        .map_err(|e| Error::Daemon(format!("inotify_init: {e}")))?;
+        .map_err(|e| Error::Daemon(format!("inotify_init: {e}")))?
+        .with_roots(&session.watched, &pending);
     let set = watcher.set.clone();
 
     let db = args.db.clone();
@@ -142,14 +163,13 @@ fn start(args: &DaemonArgs) -> Result<(Ready, Handles, Option<PackWriter>)> {
         ignore: &ignore,
         content_cap: session.content_cap,
     };
-    let mut notices = Vec::new();
     let mut entries = 0u64;
     let mut pack = if args.resume {
         None
     } else {
         Some(store.pack_writer(&session)?)
     };
-    for root in &session.watched {
+    for root in &present {
         if args.resume {
             // The baseline stays; only the watches are needed again.
             walk_dirs(&target, &ignore, root, |host, dir| set.add(host, dir, &tx));
@@ -228,6 +248,7 @@ fn start(args: &DaemonArgs) -> Result<(Ready, Handles, Option<PackWriter>)> {
         watches: set.count() as u64,
         notices: notices.len() as u64,
         watch_limit: set.limit_hit(),
+        pending: pending.iter().map(|p| display_path(p)).collect(),
     };
     Ok((
         ready,

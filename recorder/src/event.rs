@@ -142,6 +142,13 @@ pub fn watch_mask() -> inotify::WatchMask {
         | W::EXCL_UNLINK
 }
 
+/// The mask on the nearest existing ancestor of a root that does not
+/// exist yet: only names appearing there, and the directory itself going.
+pub fn pending_mask() -> inotify::WatchMask {
+    use inotify::WatchMask as W;
+    W::CREATE | W::MOVED_TO | W::DELETE_SELF | W::MOVE_SELF | W::DONT_FOLLOW | W::ONLYDIR
+}
+
 /// Package managers' lock files: held open for exactly one run.
 pub const PACKAGE_LOCKS: &[(&str, &[&str])] = &[
     ("/var/lib/dpkg", &["lock", "lock-frontend"]),

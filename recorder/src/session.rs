@@ -17,6 +17,7 @@ use crate::store::Snapshot;
 use crate::store::{Activity, NewSession, Store};
 use crate::system::SystemChanges;
 use crate::target::Target;
+use crate::watcher::{root_state, RootState};
 use crate::why;
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
@@ -32,9 +33,11 @@ use std::time::{Duration, Instant};
 /// `EXE __daemon --db DB [--resume] --ready-fd 3 NAME`.
 pub const DAEMON_SUBCOMMAND: &str = "__daemon";
 
-/// Roots watched unless `--no-default-watch` (those that exist).
+/// Roots watched unless `--no-default-watch`; those that do not exist at
+/// `begin` are recorded once they appear.
 pub const DEFAULT_ROOTS: &[&str] = &[
     "/etc",
+    "/home",
     "/root",
     "/srv",
     "/opt",
@@ -522,14 +525,17 @@ fn canonical_root(root: &Path) -> Result<Vec<u8>> {
 }
 
 /// Normalise the watched roots: absolute target paths, no `.`/`..`, no
-/// duplicates or roots nested in others; `--watch` roots must exist.
+/// duplicates or roots nested in others. A root that does not exist yet is
+/// kept (the daemon waits for it to appear); one that is there must be a
+/// directory reached without following a link.
 fn watched_roots(root: &[u8], extra: &[PathBuf], defaults: bool) -> Result<Vec<Vec<u8>>> {
     let target = Target::new(root);
     let mut out: Vec<Vec<u8>> = Vec::new();
     if defaults {
         for d in DEFAULT_ROOTS {
-            let host = target.host_path(d.as_bytes());
-            if std::fs::symlink_metadata(&host).is_ok_and(|m| m.is_dir()) {
+            // A default root that is a link or a file here is not this
+            // system's idea of that directory: leave it out.
+            if !matches!(root_state(&target, d.as_bytes()), RootState::Blocked { .. }) {
                 out.push(d.as_bytes().to_vec());
             }
         }
@@ -557,10 +563,8 @@ fn watched_roots(root: &[u8], extra: &[PathBuf], defaults: bool) -> Result<Vec<V
         if norm.is_empty() {
             norm.push(b'/');
         }
-        let md =
-            std::fs::symlink_metadata(target.host_path(&norm)).map_err(|e| bad(&format!("{e}")))?;
-        if !md.is_dir() {
-            return Err(bad("not a directory (symlinks are not followed)"));
+        if let RootState::Blocked { at, what } = root_state(&target, &norm) {
+            return Err(bad(&format!("{} is {what}", display_path(&at))));
         }
         out.push(norm);
     }
@@ -626,8 +630,36 @@ mod tests {
             true,
         )
         .unwrap();
-        assert_eq!(got, vec![b"/data".to_vec(), b"/etc".to_vec()]);
-        for bad in ["relative", "/etc/../x", "/missing", "/link"] {
+        assert_eq!(
+            got,
+            [
+                "/data",
+                "/etc",
+                "/home",
+                "/opt",
+                "/root",
+                "/srv",
+                "/usr/local",
+                "/var/spool/cron",
+                "/var/www"
+            ]
+            .map(|p| p.as_bytes().to_vec()),
+            "default roots are kept whether they exist yet or not"
+        );
+        let later = watched_roots(root, &[PathBuf::from("/missing/deeper")], false).unwrap();
+        assert_eq!(
+            later,
+            vec![b"/missing/deeper".to_vec()],
+            "a root may appear later"
+        );
+        std::fs::write(r.join("file"), "x").unwrap();
+        for bad in [
+            "relative",
+            "/etc/../x",
+            "/link",
+            "/link/below",
+            "/file/below",
+        ] {
             let err = watched_roots(root, &[PathBuf::from(bad)], false).unwrap_err();
             assert!(err.to_string().contains("--watch"), "{bad}: {err}");
         }

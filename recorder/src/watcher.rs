@@ -7,16 +7,22 @@
 //! already holds is recorded (`mkdir -p a/b/c && echo x > a/b/c/f` is not
 //! lost). Renames are paired by cookie. A queue overflow becomes an event
 //! and a rescan mark: never "carry on".
+//!
+//! A root that does not exist yet (`/var/www` before nginx is installed) is
+//! *pending*: its nearest existing ancestor gets a narrow watch (creations
+//! and moves in, nothing else) until the root appears, and then the root is
+//! watched and read like any new directory. A root that is deleted or moved
+//! away during the session becomes pending again.
 
 use crate::event::{
-    lock_mask, translate, translate_lock, watch_mask, Event, EventKind, EventSource, Translated,
-    PACKAGE_LOCKS,
+    lock_mask, pending_mask, translate, translate_lock, watch_mask, Event, EventKind, EventSource,
+    Translated, PACKAGE_LOCKS,
 };
 use crate::ignore_rules::Ignore;
 use crate::model::{is_within, join};
 use crate::target::Target;
 use inotify::{Inotify, WatchDescriptor, Watches};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -67,6 +73,17 @@ impl WatchSet {
                 .push(dir.to_vec());
             self.add_with(host, dir, tx, lock_mask());
         }
+    }
+
+    /// Watch the nearest existing ancestor of a pending root for the next
+    /// component to appear, adding to an existing watch of the directory
+    /// rather than replacing it.
+    fn add_pending(&self, host: &std::path::Path, dir: &[u8], tx: &Sender<Msg>) {
+        let mut mask = pending_mask();
+        if self.watches_dir(dir) {
+            mask |= inotify::WatchMask::MASK_ADD;
+        }
+        self.add_with(host, dir, tx, mask);
     }
 
     /// Is `dir` watched for its locks only (not as part of a tree)?
@@ -175,6 +192,48 @@ impl WatchSet {
     }
 }
 
+/// Where a watched root stands in the target system.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RootState {
+    /// A directory, reached without following a link.
+    Present,
+    /// Not there yet; `ancestor` is the nearest directory that is.
+    Pending { ancestor: Vec<u8> },
+    /// `at` (the root itself or one of its parents) is not a directory:
+    /// a symlink, which is never followed, or something else.
+    Blocked { at: Vec<u8>, what: &'static str },
+}
+
+/// Look at each component of `root` in turn with `lstat`, following no
+/// link, so a root is never reached through one.
+pub fn root_state(target: &Target, root: &[u8]) -> RootState {
+    let mut cur = b"/".to_vec();
+    for comp in root.split(|&b| b == b'/').filter(|c| !c.is_empty()) {
+        let next = join(&cur, comp);
+        match std::fs::symlink_metadata(target.host_path(&next)) {
+            Ok(md) if md.is_dir() => cur = next,
+            Ok(md) => {
+                let what = if md.file_type().is_symlink() {
+                    "a symbolic link, which cft never follows"
+                } else {
+                    "not a directory"
+                };
+                return RootState::Blocked { at: next, what };
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return RootState::Pending { ancestor: cur }
+            }
+            Err(_) => {
+                return RootState::Blocked {
+                    at: next,
+                    what: "unreadable",
+                }
+            }
+        }
+    }
+    RootState::Present
+}
+
 pub fn now_ns() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -213,6 +272,10 @@ pub struct Watcher {
     last_ns: i64,
     /// Test hook: sleep this long before each read, to force an overflow.
     stall: Option<Duration>,
+    /// The session's roots, to tell a root's own removal or move.
+    roots: Vec<Vec<u8>>,
+    /// Pending roots and the ancestor each one waits below.
+    pending: BTreeMap<Vec<u8>, Vec<u8>>,
 }
 
 impl Watcher {
@@ -242,7 +305,96 @@ impl Watcher {
             stamp_ns: 0,
             last_ns: 0,
             stall,
+            roots: Vec::new(),
+            pending: BTreeMap::new(),
         })
+    }
+
+    /// The session's roots, and those of them that are not there yet (to
+    /// wait for from the start of `run`).
+    pub fn with_roots(mut self, roots: &[Vec<u8>], pending: &[Vec<u8>]) -> Watcher {
+        self.roots = roots.to_vec();
+        for p in pending {
+            self.pending.insert(p.clone(), Vec::new());
+        }
+        self
+    }
+
+    /// The ancestors that pending roots wait below.
+    fn pending_dirs(&self) -> BTreeSet<&[u8]> {
+        self.pending.values().map(Vec::as_slice).collect()
+    }
+
+    /// Wait for `root` to appear below its nearest existing ancestor, or,
+    /// if it is there now, watch and read it. The ancestor's watch goes on
+    /// first and the root is looked for afterwards, so a root made in
+    /// between is not missed.
+    fn arm(&mut self, root: &[u8]) {
+        for _ in 0..64 {
+            match root_state(&self.target, root) {
+                RootState::Present => {
+                    self.pending.remove(root);
+                    self.send(EventKind::Created, root.to_vec(), None, EventSource::Rescan);
+                    self.add_tree(root);
+                    return;
+                }
+                RootState::Blocked { at, what } => {
+                    self.pending.remove(root);
+                    if at == root {
+                        // The root appeared as a link or a file: that is the
+                        // change (reconciliation records the entry itself).
+                        self.send(EventKind::Created, root.to_vec(), None, EventSource::Rescan);
+                    } else {
+                        tracing::warn!(
+                            "{} is not watched: {} is {what}",
+                            crate::model::display_path(root),
+                            crate::model::display_path(&at)
+                        );
+                    }
+                    return;
+                }
+                RootState::Pending { ancestor } => {
+                    if self.pending.get(root) == Some(&ancestor) {
+                        return;
+                    }
+                    let host = self.target.host_path(&ancestor);
+                    self.set.add_pending(&host, &ancestor, &self.tx);
+                    self.pending.insert(root.to_vec(), ancestor.clone());
+                    // Looked at again now that the watch is on.
+                    if root_state(&self.target, root) == (RootState::Pending { ancestor }) {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// A name appeared in a directory pending roots wait below.
+    fn pending_child(&mut self, dir: &[u8], name: &[u8]) {
+        let child = join(dir, name);
+        let roots: Vec<Vec<u8>> = self
+            .pending
+            .iter()
+            .filter(|(r, a)| a.as_slice() == dir && is_within(r, &child))
+            .map(|(r, _)| r.clone())
+            .collect();
+        for r in roots {
+            self.arm(&r);
+        }
+    }
+
+    /// Roots waiting below `dir`, whose watch is gone: wait further up.
+    fn rearm_below(&mut self, dir: &[u8]) {
+        let roots: Vec<Vec<u8>> = self
+            .pending
+            .iter()
+            .filter(|(_, a)| a.as_slice() == dir)
+            .map(|(r, _)| r.clone())
+            .collect();
+        for r in roots {
+            self.pending.insert(r.clone(), Vec::new());
+            self.arm(&r);
+        }
     }
 
     /// Read events until `stop` becomes readable, then drain what the kernel
@@ -250,6 +402,12 @@ impl Watcher {
     pub fn run(mut self, stop: BorrowedFd<'_>) {
         use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
         let mut buf = vec![0u8; 256 * 1024];
+        self.stamp_ns = now_ns();
+        let pending: Vec<Vec<u8>> = self.pending.keys().cloned().collect();
+        for root in pending {
+            self.arm(&root);
+        }
+        self.flush_out();
         loop {
             let (ready_events, ready_stop) = {
                 let ino = self.inotify.as_fd();
@@ -351,12 +509,33 @@ impl Watcher {
             return;
         }
         if t == Translated::WatchGone {
+            let dir = self.set.dir_of(&wd);
             self.set.forget(&wd);
+            if let Some(dir) = dir {
+                self.rearm_below(&dir);
+            }
             return;
         }
         let Some(dir) = self.set.dir_of(&wd) else {
             return;
         };
+        if self.pending_dirs().contains(dir.as_slice()) {
+            let appeared = matches!(
+                t,
+                Translated::Plain {
+                    kind: EventKind::Created,
+                    ..
+                } | Translated::MoveTo { .. }
+            );
+            if let (true, Some(n)) = (appeared, &name) {
+                self.pending_child(&dir, n);
+            }
+            let tree = self.roots.iter().any(|r| is_within(&dir, r));
+            let locks = PACKAGE_LOCKS.iter().any(|(d, _)| d.as_bytes() == dir);
+            if !tree && !locks {
+                return;
+            }
+        }
         if let Some((_, names)) = PACKAGE_LOCKS.iter().find(|(d, _)| d.as_bytes() == dir) {
             let is_lock = name
                 .as_deref()
@@ -377,14 +556,25 @@ impl Watcher {
                 if self.ignore.is_ignored(&path, is_dir) {
                     return;
                 }
+                let is_root = name.is_none() && self.roots.contains(&path);
                 // Events about a watched directory itself moving are told by
-                // its parent's MOVED_FROM/MOVED_TO.
+                // its parent's MOVED_FROM/MOVED_TO; a root's parent is not
+                // watched, so a root's own move is told here, and its
+                // watches, which went with it, are dropped.
                 if name.is_none() && mask.contains(inotify::EventMask::MOVE_SELF) {
+                    if is_root {
+                        self.set.drop_prefix(&path);
+                        self.send(EventKind::Removed, path.clone(), None, EventSource::Watcher);
+                        self.arm(&path);
+                    }
                     return;
                 }
                 self.send(kind, path.clone(), None, EventSource::Watcher);
                 if kind == EventKind::Created && is_dir {
                     self.add_tree(&path);
+                }
+                if is_root && kind == EventKind::Removed {
+                    self.arm(&path);
                 }
             }
             Translated::MoveFrom { cookie, is_dir } => {

@@ -117,6 +117,18 @@ impl Env {
         self.ok(&args)
     }
 
+    /// `cft begin NAME --root ROOT ARGS...`: the roots are the caller's.
+    pub fn begin_with(&self, name: &str, args: &[&str]) -> String {
+        let mut all: Vec<String> = vec![
+            "begin".into(),
+            name.into(),
+            "--root".into(),
+            self.root.display().to_string(),
+        ];
+        all.extend(args.iter().map(|s| s.to_string()));
+        self.ok(&all)
+    }
+
     pub fn finish(&self, name: &str) -> String {
         self.ok(["finish", name])
     }
