@@ -60,6 +60,12 @@ pub fn print_begin(r: &BeginReport, db: &Path) {
         );
     } else {
         println!("  resumed:  {} directories watched again", r.ready.watches);
+        if r.ready.gap > 0 {
+            println!(
+                "  gap:      {} paths changed since the session finished; they will be recorded",
+                r.ready.gap
+            );
+        }
     }
     if r.ready.notices > 0 {
         println!(

@@ -321,6 +321,57 @@ fn resume_continues_a_finished_session() {
     assert!(!has(&env.changes("long"), "modified", b"/etc/a"));
 }
 
+/// Issue 9: `--resume` ignored the files changed between the two
+/// recordings (while it picked up packages and users): an edit made in the
+/// gap was dropped. The gap is now swept at resume, and said.
+#[test]
+fn resume_records_what_changed_between_the_recordings() {
+    let env = Env::new();
+    write(&env.p("/etc/stock"), "stock\n");
+    write(&env.p("/etc/keep"), "keep\n");
+    env.begin("gap", &[]);
+    write(&env.p("/etc/app.conf"), "v1\n");
+    env.finish("gap");
+    // Nothing records now.
+    write(&env.p("/etc/app.conf"), "v2, same size? no\n");
+    write(&env.p("/etc/new-in-gap"), "new\n");
+    std::fs::remove_file(env.p("/etc/stock")).unwrap();
+    std::fs::set_permissions(env.p("/etc/keep"), std::fs::Permissions::from_mode(0o600)).unwrap();
+    let out = env.ok(["begin", "--resume", "gap"]);
+    assert!(
+        out.contains("gap:") && out.contains("4 paths changed"),
+        "{out}"
+    );
+    write(&env.p("/srv/later"), "after the resume\n");
+    let fin = env.finish("gap");
+    assert!(fin.contains("not recording"), "the gap is told: {fin}");
+    let c = env.changes("gap");
+    for (k, p) in [
+        ("created", &b"/etc/app.conf"[..]),
+        ("created", b"/etc/new-in-gap"),
+        ("removed", b"/etc/stock"),
+        ("metadata", b"/etc/keep"),
+        ("created", b"/srv/later"),
+    ] {
+        assert!(
+            has(&c, k, p),
+            "missing {k} {}: {c:?}",
+            String::from_utf8_lossy(p)
+        );
+    }
+    let cs = env.change_set("gap");
+    let conf = cs
+        .changes
+        .iter()
+        .find(|c| c.path == b"/etc/app.conf")
+        .unwrap();
+    assert_eq!(
+        conf.after.as_ref().and_then(|a| a.hash),
+        Some(recorder::model::ContentHash::of(b"v2, same size? no\n")),
+        "the gap's content, not the first recording's"
+    );
+}
+
 #[test]
 fn ignore_rules_builtin_file_and_flags() {
     let env = Env::new();

@@ -62,7 +62,8 @@ fn recorded_changes_reapply_with_real_puppet() {
         recorded.0.as_os_str(),
     ]);
     assert!(
-        began.contains("/etc, /opt, /root, /srv, /usr/local"),
+        began.contains("/etc, /home, /opt, /root, /srv, /usr/local")
+            && began.contains("later:    /var/spool/cron, /var/www"),
         "{began}"
     );
     let guard = AbortOnPanic(db.clone());

@@ -12,6 +12,8 @@
 mod accounts;
 mod commands;
 pub(crate) use commands::exec_title;
+mod derived;
+mod dpkg;
 mod files;
 mod packages;
 mod services;
@@ -105,6 +107,11 @@ pub(crate) struct Plan {
     pub rows: Vec<Row>,
     /// README lines of the other sections.
     pub packages: Vec<SysRow>,
+    /// Alternatives and diversions.
+    pub dpkg: Vec<SysRow>,
+    /// Commands that regenerate what managed files feed: (command, what
+    /// it makes, the files).
+    pub derived: Vec<(String, &'static str, Vec<String>)>,
     pub accounts: Vec<SysRow>,
     pub services: Vec<SysRow>,
     /// Package changes left to the package manager (dependencies).
@@ -171,6 +178,9 @@ pub(crate) enum Value {
     Sensitive(String),
     /// An array of string literals.
     Strs(Vec<String>),
+    /// Commands as arrays of arguments (an exec's `unless`/`onlyif`): no
+    /// shell ever parses a recorded value.
+    Cmds(Vec<Vec<String>>),
     /// One reference (`Type['title']`) or an array of them.
     Refs(Vec<Ref>),
 }
@@ -263,7 +273,7 @@ pub(crate) struct SysRow {
 }
 
 /// A table cell, before Markdown escaping.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum Cell {
     Text(String),
     /// Names shown as code, separated by commas.
@@ -292,6 +302,8 @@ pub(crate) fn plan(input: &Input<'_>, blobs: &dyn BlobSource) -> Result<Plan, Er
     files::plan_files(input, blobs, &package_titles, &mut site, &mut plan)?;
     site.check_all_used(input.changes)?;
     packages::plan_refresh(input, &mut plan);
+    dpkg::plan_dpkg(input, &mut plan);
+    derived::plan_derived(input, &mut plan);
     accounts::plan_accounts(input, &mut plan);
     services::plan_services(input, &mut plan);
     commands::plan_commands(input, &mut plan)?;
@@ -359,6 +371,11 @@ impl Value {
             Value::Source(rel) => format!("source:{rel}"),
             Value::Sensitive(s) => format!("Sensitive('{s}')"),
             Value::Strs(v) => format!("[{}]", v.join(",")),
+            Value::Cmds(v) => v
+                .iter()
+                .map(|c| format!("[{}]", c.join(",")))
+                .collect::<Vec<_>>()
+                .join(";"),
             Value::Refs(v) => v
                 .iter()
                 .map(|r| format!("{}['{}']", r.kind, r.title))
@@ -386,6 +403,8 @@ impl Plan {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_dpkg;
 #[cfg(test)]
 mod tests_site;
 #[cfg(test)]

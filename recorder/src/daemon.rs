@@ -39,6 +39,9 @@ pub struct Ready {
     /// Roots that do not exist yet: recorded once they appear.
     #[serde(default)]
     pub pending: Vec<String>,
+    /// Resumed: paths that changed while the session was not recording.
+    #[serde(default)]
+    pub gap: u64,
 }
 
 pub struct DaemonArgs {
@@ -169,10 +172,19 @@ fn start(args: &DaemonArgs) -> Result<(Ready, Handles, Option<PackWriter>)> {
     } else {
         Some(store.pack_writer(&session)?)
     };
+    let mut gap = 0usize;
     for root in &present {
         if args.resume {
-            // The baseline stays; only the watches are needed again.
-            walk_dirs(&target, &ignore, root, |host, dir| set.add(host, dir, &tx));
+            // The baseline stays; the watches are needed again, and what
+            // changed while nothing watched is looked at again at finish.
+            let hints =
+                crate::gap::sweep(&store, &session, &target, &ignore, root, |host, dir| {
+                    set.add(host, dir, &tx)
+                })?;
+            gap += hints.len();
+            if !hints.is_empty() {
+                let _ = tx.send(Msg::Events(hints));
+            }
             continue;
         }
         let (btx, brx) = mpsc::sync_channel::<Vec<Scanned>>(4);
@@ -236,6 +248,17 @@ fn start(args: &DaemonArgs) -> Result<(Ready, Handles, Option<PackWriter>)> {
             set.add_locks(&host, dir.as_bytes(), &tx);
         }
     }
+    let unreadable = notices.len() as u64;
+    if gap > 0 {
+        notices.push(Notice {
+            path: None,
+            kind: crate::model::NoticeKind::Other,
+            message: format!(
+                "{gap} paths changed while the session was not recording (between its finish \
+                 and the resume); they are recorded, made by no recorded command"
+            ),
+        });
+    }
     if !notices.is_empty() {
         store.add_notices(sid, Phase::Begin, &notices)?;
     }
@@ -246,8 +269,9 @@ fn start(args: &DaemonArgs) -> Result<(Ready, Handles, Option<PackWriter>)> {
         error: None,
         entries,
         watches: set.count() as u64,
-        notices: notices.len() as u64,
+        notices: unreadable,
         watch_limit: set.limit_hit(),
+        gap: gap as u64,
         pending: pending.iter().map(|p| display_path(p)).collect(),
     };
     Ok((
@@ -264,32 +288,6 @@ use crate::model::Notice;
 
 const BATCH: usize = 2048;
 const BATCH_BYTES: usize = 32 << 20;
-
-/// Walk directories only (no contents), for resuming a session.
-fn walk_dirs(
-    target: &Target,
-    ignore: &Ignore,
-    root: &[u8],
-    mut on_dir: impl FnMut(&std::path::Path, &[u8]),
-) {
-    let mut it = walkdir::WalkDir::new(target.host_path(root))
-        .follow_links(false)
-        .follow_root_links(false)
-        .into_iter();
-    while let Some(Ok(de)) = it.next() {
-        if !de.file_type().is_dir() {
-            continue;
-        }
-        let Some(tp) = target.target_path(de.path()) else {
-            continue;
-        };
-        if ignore.is_ignored(&tp, true) {
-            it.skip_current_dir();
-            continue;
-        }
-        on_dir(de.path(), &tp);
-    }
-}
 
 /// The writer thread: batch events into the store. Ends when every sender
 /// is gone (the reader stopped), after a final flush.

@@ -15,6 +15,7 @@ pub mod changeset;
 pub mod daemon;
 pub mod error;
 pub mod event;
+pub mod gap;
 pub mod ignore_rules;
 pub mod intent;
 pub mod model;

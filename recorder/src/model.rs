@@ -265,6 +265,10 @@ pub enum Origin {
     /// A service enablement link (`*.wants/`, masks, `/etc/rc?.d`):
     /// expressed by `service` resources, never as a file.
     Service,
+    /// A link in `/etc/alternatives`, or a file a diversion moved aside:
+    /// expressed by the `update-alternatives` or `dpkg-divert` exec, which
+    /// also keeps dpkg's own database right.
+    DpkgState,
 }
 
 impl Origin {
@@ -279,6 +283,7 @@ impl Origin {
             Origin::Package(p) => format!("package {p}"),
             Origin::Accounts => "accounts (user and group resources)".into(),
             Origin::Service => "service state (service resources)".into(),
+            Origin::DpkgState => "dpkg's alternatives and diversions (their exec resources)".into(),
         }
     }
 }

@@ -277,6 +277,9 @@ pub fn finish(db: &Path, name: Option<&str>) -> Result<FinishReport> {
     let session = store.session_by_id(session.id)?;
     let mut outcome = reconcile::reconcile(&store, &session, extra.as_deref())?;
     let intents = store.intents(session.id)?;
+    // A rename from an ignored name (`editor.dpkg-tmp` -> `editor`) is an
+    // event about both; attribution only cares about the names kept.
+    let ignore = Ignore::new(&session.ignore_patterns)?;
     let events: Vec<(i64, crate::event::EventKind, Vec<u8>)> = store
         .events(session.id)?
         .into_iter()
@@ -284,6 +287,7 @@ pub fn finish(db: &Path, name: Option<&str>) -> Result<FinishReport> {
             let (t, k) = (e.time_ns, e.kind);
             e.path.into_iter().chain(e.path_to).map(move |p| (t, k, p))
         })
+        .filter(|(_, _, p)| !ignore.is_ignored(p, false))
         .collect();
     let system = system_changes(&store, &session, &mut outcome, &events, &intents)?;
     let why = why::Why {

@@ -20,6 +20,8 @@ pub enum PackageChangeKind {
     Purged,
     Upgraded,
     Downgraded,
+    /// Only its hold mark changed (`apt-mark hold`/`unhold`).
+    Marked,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,6 +36,33 @@ pub struct PackageChange {
     /// explicit packages become resources; dependencies are left to the
     /// package manager.
     pub explicit: bool,
+    /// The hold mark, where the session changed it: `Some(true)` held at
+    /// its version, `Some(false)` released.
+    #[serde(default)]
+    pub hold: Option<bool>,
+}
+
+/// An alternative the admin chose by hand (`update-alternatives --set`),
+/// or gave back to the priorities (`--auto`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlternativeChange {
+    pub name: String,
+    /// The generic name, e.g. `/usr/bin/editor`.
+    pub link: String,
+    /// The choice set by hand; `None`: automatic again.
+    pub manual: Option<String>,
+    /// Slave names: their links in `/etc/alternatives` follow the master.
+    pub slaves: Vec<String>,
+}
+
+/// A local diversion (`dpkg-divert --local`) added or removed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiversionChange {
+    pub from: Vec<u8>,
+    pub to: Vec<u8>,
+    pub added: bool,
+    /// The file was moved along (`--rename`).
+    pub renamed: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -109,4 +138,8 @@ pub struct SystemChanges {
     pub groups: Vec<GroupChange>,
     pub users: Vec<UserChange>,
     pub services: Vec<ServiceChange>,
+    #[serde(default)]
+    pub alternatives: Vec<AlternativeChange>,
+    #[serde(default)]
+    pub diversions: Vec<DiversionChange>,
 }

@@ -191,6 +191,12 @@ pub const VOLATILE: &[Volatile] = &[
     },
     Volatile {
         kind: Kind::File,
+        id: "/etc/aliases.db",
+        link_to: None,
+        reason: "newaliases rebuilds it from /etc/aliases; two builds of the same table differ (Berkeley DB pages hold stale bytes)",
+    },
+    Volatile {
+        kind: Kind::File,
         id: "/etc/ssl/certs/*",
         link_to: Some("ssl-cert-snakeoil.pem"),
         reason: "the hash link of the per-machine snakeoil certificate",

@@ -16,7 +16,7 @@ use std::collections::BTreeSet;
 
 /// Where an exec looks for commands (Puppet needs a `path` or absolute
 /// commands).
-const PATH: &[&str] = &[
+pub(super) const PATH: &[&str] = &[
     "/usr/local/sbin",
     "/usr/local/bin",
     "/usr/sbin",

@@ -15,8 +15,24 @@ pub(super) fn plan_packages(input: &Input<'_>, plan: &mut Plan) -> Vec<String> {
     for p in &input.system.packages {
         if p.explicit {
             explicit.push(p);
-        } else {
-            plan.dependencies += 1;
+            continue;
+        }
+        plan.dependencies += 1;
+        // A version change apt made for an install is listed, so a reader
+        // sees it, but stays the package manager's: no resource.
+        if matches!(
+            p.kind,
+            PackageChangeKind::Upgraded | PackageChangeKind::Downgraded
+        ) {
+            plan.packages.push(SysRow {
+                cells: vec![
+                    Cell::code(&p.name),
+                    Cell::text(kind_name(p)),
+                    versions(p),
+                    Cell::text("not managed: changed by apt for another package"),
+                ],
+                param: None,
+            });
         }
     }
     explicit.sort_by(|a, b| (&a.name, &a.arch).cmp(&(&b.name, &b.arch)));
@@ -38,16 +54,30 @@ pub(super) fn plan_packages(input: &Input<'_>, plan: &mut Plan) -> Vec<String> {
         {
             plan.unpinned_version_changes += 1;
         }
+        let mut attrs = vec![("ensure", ensure)];
+        let mut puppet = puppet;
+        // Puppet cannot mark a package it removes.
+        let present = !matches!(
+            p.kind,
+            PackageChangeKind::Removed | PackageChangeKind::Purged
+        );
+        if let (Some(held), true) = (p.hold, present) {
+            attrs.push((
+                "mark",
+                Value::Str(if held { "hold" } else { "none" }.into()),
+            ));
+            puppet.push_str(if held { ", held" } else { ", not held" });
+        }
         plan.resources.push(Resource {
             part: Part::Packages,
             kind: "package",
             title: p.name.clone(),
-            attrs: vec![("ensure", ensure)],
+            attrs,
         });
         plan.packages.push(SysRow {
             cells: vec![
                 Cell::code(&p.name),
-                Cell::text(kind_name(p.kind)),
+                Cell::text(kind_name(p)),
                 versions(p),
                 Cell::text(puppet),
             ],
@@ -55,6 +85,7 @@ pub(super) fn plan_packages(input: &Input<'_>, plan: &mut Plan) -> Vec<String> {
         });
         titles.push(p.name.clone());
     }
+    plan.packages.sort_by(|a, b| a.cells[0].cmp(&b.cells[0]));
     titles
 }
 
@@ -63,6 +94,7 @@ fn ensure(p: &PackageChange, pin_versions: bool) -> (Value, String) {
     match p.kind {
         PackageChangeKind::Removed => (Value::Word("absent"), "absent".into()),
         PackageChangeKind::Purged => (Value::Word("purged"), "purged".into()),
+        PackageChangeKind::Marked => (Value::Word("installed"), "installed".into()),
         PackageChangeKind::Installed
         | PackageChangeKind::Upgraded
         | PackageChangeKind::Downgraded => match &p.after_version {
@@ -77,13 +109,15 @@ fn ensure(p: &PackageChange, pin_versions: bool) -> (Value, String) {
     }
 }
 
-fn kind_name(k: PackageChangeKind) -> &'static str {
-    match k {
+fn kind_name(p: &PackageChange) -> &'static str {
+    match p.kind {
         PackageChangeKind::Installed => "installed",
         PackageChangeKind::Removed => "removed",
         PackageChangeKind::Purged => "purged",
         PackageChangeKind::Upgraded => "upgraded",
         PackageChangeKind::Downgraded => "downgraded",
+        PackageChangeKind::Marked if p.hold == Some(false) => "released",
+        PackageChangeKind::Marked => "held",
     }
 }
 

@@ -11,16 +11,16 @@ use recorder::system::{
 
 const HASH: &str = "$6$salt$0123456789abcdef";
 
-struct Case {
-    system: SystemChanges,
-    changes: Vec<Change>,
+pub(super) struct Case {
+    pub(super) system: SystemChanges,
+    pub(super) changes: Vec<Change>,
     include_secrets: bool,
     pin_versions: bool,
     os: (&'static str, &'static str),
 }
 
 impl Case {
-    fn new(system: SystemChanges) -> Case {
+    pub(super) fn new(system: SystemChanges) -> Case {
         Case {
             system,
             changes: Vec::new(),
@@ -30,7 +30,7 @@ impl Case {
         }
     }
 
-    fn run(&self, blobs: &HashMap<ContentHash, Vec<u8>>) -> Plan {
+    pub(super) fn run(&self, blobs: &HashMap<ContentHash, Vec<u8>>) -> Plan {
         let input = Input {
             module: "web",
             changes: &self.changes,
@@ -47,13 +47,14 @@ impl Case {
     }
 }
 
-fn pkg(
+pub(super) fn pkg(
     name: &str,
     kind: PackageChangeKind,
     before: Option<&str>,
     after: Option<&str>,
 ) -> PackageChange {
     PackageChange {
+        hold: None,
         name: name.into(),
         arch: "amd64".into(),
         kind,
@@ -135,7 +136,7 @@ fn svc(
 }
 
 /// An admin's new regular file with content, its blob in `blobs`.
-fn file_change(path: &str, blobs: &mut HashMap<ContentHash, Vec<u8>>) -> Change {
+pub(super) fn file_change(path: &str, blobs: &mut HashMap<ContentHash, Vec<u8>>) -> Change {
     let content = format!("content of {path}\n").into_bytes();
     let hash = ContentHash::of(&content);
     blobs.insert(hash, content.clone());

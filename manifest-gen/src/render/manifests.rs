@@ -36,7 +36,7 @@ struct ParamView {
 #[derive(Serialize)]
 struct PartLine {
     class: String,
-    what: &'static str,
+    what: String,
     /// The parameters the main class passes to the part.
     pass: Vec<AttrView>,
 }
@@ -67,8 +67,16 @@ struct AttrView {
 }
 
 /// What a part manages, in a few words (class comments and README).
-pub(super) fn part_summary(part: Part) -> &'static str {
-    match part {
+pub(super) fn part_summary(part: Part, plan: &Plan) -> String {
+    let execs = |tool: &str| {
+        plan.resources.iter().any(|r| {
+            r.part == part && r.kind == "exec" && r.attrs.iter().any(|(k, v)| {
+                *k == "command"
+                    && matches!(v, Value::Strs(c) if c.first().is_some_and(|t| t.ends_with(tool)))
+            })
+        })
+    };
+    let mut s = match part {
         Part::Sources => "Package sources: repositories, their keys and preferences",
         Part::Packages => "Packages the admin installed, upgraded or removed",
         Part::Accounts => "Groups and users",
@@ -76,6 +84,14 @@ pub(super) fn part_summary(part: Part) -> &'static str {
         Part::Services => "Services: enablement, running state, restarts",
         Part::Commands => "Recorded commands replayed, each at its place in the order",
     }
+    .to_string();
+    if part == Part::Sources && execs("/dpkg-divert") {
+        s.push_str("; dpkg diversions");
+    }
+    if part == Part::Files && execs("/update-alternatives") {
+        s.push_str("; alternatives chosen by hand");
+    }
+    s
 }
 
 /// `manifests/<name>.pp` -> text, for init and every part with resources.
@@ -111,7 +127,7 @@ pub(super) fn manifests(
                 let width = names.iter().map(|n| n.len()).max().unwrap_or(0);
                 PartLine {
                     class: format!("{module}::{}", p.name()),
-                    what: part_summary(*p),
+                    what: part_summary(*p, plan),
                     pass: names
                         .iter()
                         .map(|n| AttrView {
@@ -127,7 +143,7 @@ pub(super) fn manifests(
             .filter(|p| p.chained())
             .map(|p| PartLine {
                 class: format!("{module}::{}", p.name()),
-                what: part_summary(*p),
+                what: part_summary(*p, plan),
                 pass: Vec::new(),
             })
             .collect(),
@@ -204,7 +220,7 @@ fn part_view(
         ));
     }
     Ok(PartView {
-        summary: part_summary(part).to_string(),
+        summary: part_summary(part, plan),
         session: session.to_string(),
         module: module.to_string(),
         class: format!("{module}::{}", part.name()),
@@ -327,6 +343,18 @@ fn literal(v: &Value, module: &str, params: &[Param]) -> String {
         Value::Refs(refs) => {
             let items: Vec<String> = refs.iter().map(reference).collect();
             array(items, false)
+        }
+        Value::Cmds(cmds) => {
+            let mut out = String::from("[\n");
+            for cmd in cmds {
+                out.push_str("      [\n");
+                for arg in cmd {
+                    out.push_str(&format!("        {},\n", puppet::quote(arg)));
+                }
+                out.push_str("      ],\n");
+            }
+            out.push_str("    ]");
+            out
         }
     }
 }

@@ -35,7 +35,10 @@ struct ReadmeView {
     accounts: Vec<TableRow>,
     by_package: Vec<String>,
     services: Vec<TableRow>,
+    dpkg: Vec<TableRow>,
     files: Vec<ReadmeRow>,
+    /// Commands run when the files that feed them change.
+    derived: Vec<String>,
     elsewhere: Vec<String>,
     overriding: Option<Overriding>,
     /// The recorded commands, in order, and what each one changed.
@@ -73,7 +76,7 @@ struct SiteRow {
 struct PartRow {
     class: String,
     file: String,
-    what: &'static str,
+    what: String,
 }
 
 #[derive(Serialize)]
@@ -200,7 +203,7 @@ pub(super) fn readme(
             .map(|p| PartRow {
                 class: format!("{module}::{}", p.name()),
                 file: format!("manifests/{}.pp", p.name()),
-                what: part_summary(*p),
+                what: part_summary(*p, plan),
             })
             .collect(),
         sources: file_rows(Part::Sources),
@@ -225,7 +228,24 @@ pub(super) fn readme(
             })
             .collect(),
         services: table(&plan.services, plan),
+        dpkg: table(&plan.dpkg, plan),
         files: file_rows(Part::Files),
+        derived: plan
+            .derived
+            .iter()
+            .map(|(command, makes, files)| {
+                format!(
+                    "{} remakes {} when {} changes",
+                    md_code(command, false),
+                    md_text(makes),
+                    files
+                        .iter()
+                        .map(|f| md_code(f, false))
+                        .collect::<Vec<_>>()
+                        .join(" or ")
+                )
+            })
+            .collect(),
         elsewhere: plan
             .elsewhere
             .iter()

@@ -394,6 +394,7 @@ pub fn system() -> Fixture {
             before_version: before.map(String::from),
             after_version: after.map(String::from),
             explicit,
+            hold: None,
         };
     let mut alice = user("alice", 1001, 1001, &["adm", "web"]);
     alice.gecos = "Alice Admin".into();
@@ -525,6 +526,7 @@ pub fn system() -> Fixture {
                 &[],
             ),
         ],
+        ..SystemChanges::default()
     };
     f
 }

@@ -14,8 +14,8 @@ use crate::probe::{
     Accounts, Enablement, PackageSnapshot, PackageState, Service, Services, SystemSnapshot,
 };
 use crate::system::{
-    AccountChangeKind, Enable, GroupChange, PackageChange, PackageChangeKind, Running,
-    ServiceChange, SystemChanges, UserChange,
+    AccountChangeKind, AlternativeChange, DiversionChange, Enable, GroupChange, PackageChange,
+    PackageChangeKind, Running, ServiceChange, SystemChanges, UserChange,
 };
 use crate::target::Target;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -116,6 +116,10 @@ pub fn attribute(
         changes,
         inp.target,
     );
+    homes_from_skel(changes, &users, inp.target);
+    let alternatives = diff_alternatives(&before.packages, &after.packages);
+    let diversions = diff_diversions(&before.packages, &after.packages, inp.target);
+    dpkg_state_files(changes, &alternatives, &diversions);
     let services = diff_services(&before.services, &after.services, &touched, changes, inp);
     SystemChanges {
         family: after.packages.family.or(before.packages.family),
@@ -123,6 +127,102 @@ pub fn attribute(
         groups,
         users,
         services,
+        alternatives,
+        diversions,
+    }
+}
+
+/// Alternatives the admin set by hand, or gave back to the priorities.
+/// What the priorities chose as packages came and went is the package
+/// manager's.
+fn diff_alternatives(before: &PackageSnapshot, after: &PackageSnapshot) -> Vec<AlternativeChange> {
+    let mut out = Vec::new();
+    for (name, a) in &after.alternatives {
+        let b = before.alternatives.get(name);
+        let manual = match (b, a.manual) {
+            (Some(b), true) if b.manual && b.value == a.value => continue,
+            (_, true) => match &a.value {
+                Some(v) => Some(v.clone()),
+                None => continue,
+            },
+            (Some(b), false) if b.manual => None,
+            _ => continue,
+        };
+        out.push(AlternativeChange {
+            name: name.clone(),
+            link: a.link.clone(),
+            manual,
+            slaves: a.slaves.clone(),
+        });
+    }
+    out
+}
+
+/// Local diversions added or removed; those of packages are theirs.
+fn diff_diversions(
+    before: &PackageSnapshot,
+    after: &PackageSnapshot,
+    target: &Target,
+) -> Vec<DiversionChange> {
+    let local = |s: &PackageSnapshot| -> BTreeMap<Vec<u8>, Vec<u8>> {
+        s.diversions
+            .iter()
+            .filter(|d| d.package.is_none())
+            .map(|d| (d.from.clone(), d.to.clone()))
+            .collect()
+    };
+    let (b, a) = (local(before), local(after));
+    let exists = |p: &[u8]| std::fs::symlink_metadata(target.host_path(p)).is_ok();
+    let mut out = Vec::new();
+    for (from, to) in &a {
+        if b.get(from) != Some(to) {
+            out.push(DiversionChange {
+                from: from.clone(),
+                to: to.clone(),
+                added: true,
+                renamed: exists(to),
+            });
+        }
+    }
+    for (from, to) in &b {
+        if !a.contains_key(from) {
+            out.push(DiversionChange {
+                from: from.clone(),
+                to: to.clone(),
+                added: false,
+                renamed: !exists(to),
+            });
+        }
+    }
+    out.sort_by(|x, y| x.from.cmp(&y.from));
+    out
+}
+
+/// The links in /etc/alternatives of a changed alternative, and the files
+/// a diversion moved, are what the exec of that change does.
+fn dpkg_state_files(
+    changes: &mut [Change],
+    alternatives: &[AlternativeChange],
+    diversions: &[DiversionChange],
+) {
+    let mut paths: BTreeSet<Vec<u8>> = BTreeSet::new();
+    for a in alternatives {
+        for n in std::iter::once(&a.name).chain(&a.slaves) {
+            paths.insert(crate::model::join(
+                crate::probe::dpkg::state::ALTERNATIVES_LINKS,
+                n.as_bytes(),
+            ));
+        }
+    }
+    for c in changes.iter_mut() {
+        let moved = diversions.iter().any(|d| {
+            // The renamed file: where it went, and, unless the admin put a
+            // file of their own there, where it came from.
+            d.renamed && (c.path == d.to || (c.path == d.from && c.after.is_none() == d.added))
+        });
+        if c.origin.is_admin() && (paths.contains(&c.path) || moved) {
+            c.origin = Origin::DpkgState;
+        }
     }
 }
 
@@ -287,10 +387,12 @@ fn all_in_windows(path: &[u8], windows: &[(i64, i64)], seen: &HashMap<&[u8], Vec
     }
 }
 
-/// Files a package installed in this session that the admin then deleted:
-/// created and removed within the session, so no change by the state
-/// difference, yet the module must remove them after installing the
-/// package.
+/// Files a package installed in this session, or that its maintainer
+/// scripts made while it ran, which the admin then deleted. They were
+/// created and removed within the session, so the state difference shows
+/// nothing, yet on a fresh machine the package makes them again: the module
+/// must remove them after installing the package (nginx's
+/// `sites-enabled/default`, apache's `000-default.conf`).
 fn removed_package_files(
     changes: &[Change],
     touched: &BTreeSet<&str>,
@@ -299,33 +401,55 @@ fn removed_package_files(
     inp: &Inputs,
 ) -> Vec<Change> {
     let known: BTreeSet<&[u8]> = changes.iter().map(|c| &c.path[..]).collect();
-    let mut out = Vec::new();
+    let in_window = |t: i64| windows.iter().any(|(a, b)| *a <= t && t <= *b);
+    let base = |p: &str| p.split(':').next().unwrap_or(p).to_string();
+    let mut gone: BTreeMap<&[u8], Option<String>> = BTreeMap::new();
     for (path, times) in seen {
+        let (Some(first), Some(last)) = (times.iter().min(), times.iter().max()) else {
+            continue;
+        };
         if known.contains(path)
+            || in_window(*last)
             || !inp.watched.iter().any(|w| is_within(path, w))
             || std::fs::symlink_metadata(inp.target.host_path(path)).is_ok()
         {
             continue;
         }
-        let Some(owner) = (inp.owner_of)(path) else {
-            continue;
+        let package = match (inp.owner_of)(path) {
+            Some(owner) if touched.contains(base(&owner).as_str()) => Some(owner),
+            Some(_) => continue,
+            // Not shipped, but made while the package manager ran: a
+            // maintainer script's, credited to the package owning the
+            // nearest directory above it.
+            None if in_window(*first) && !touched.is_empty() => {
+                owning_ancestor_where(path, inp.owner_of, &|o| touched.contains(base(o).as_str()))
+            }
+            None => continue,
         };
-        let plain = owner.split(':').next().unwrap_or(&owner).to_string();
-        let last = times.iter().max().copied().unwrap_or(0);
-        let removed_by_admin = !windows.iter().any(|(a, b)| *a <= last && last <= *b);
-        if touched.contains(plain.as_str()) && removed_by_admin {
-            out.push(Change {
+        gone.insert(path, package);
+    }
+    let paths: Vec<&[u8]> = gone.keys().copied().collect();
+    gone.into_iter()
+        .map(|(path, package)| {
+            // Something removed below it was in it: it was a directory.
+            let dir = paths
+                .iter()
+                .any(|p| p.len() > path.len() && is_within(p, path));
+            Change {
                 path: path.to_vec(),
-                kind: ChangeKind::Removed,
+                kind: if dir {
+                    ChangeKind::DirRemoved
+                } else {
+                    ChangeKind::Removed
+                },
                 before: None,
                 after: None,
                 secret: false,
                 origin: Origin::Admin,
-                package: Some(owner),
-            });
-        }
-    }
-    out
+                package,
+            }
+        })
+        .collect()
 }
 
 /// Installed, removed, purged, upgraded and downgraded packages; only what
@@ -376,7 +500,13 @@ pub fn diff_packages(before: &PackageSnapshot, after: &PackageSnapshot) -> Vec<P
                     PackageChangeKind::Downgraded
                 }
             }
+            (Some(b), Some(a)) if a.held != b.held => PackageChangeKind::Marked,
             _ => continue,
+        };
+        // `apt-mark hold` is the admin's, whatever else changed.
+        let hold = match (&b, &a) {
+            (_, Some(a)) if a.held != b.as_ref().is_some_and(|b| b.held) => Some(a.held),
+            _ => None,
         };
         let explicit = match kind {
             PackageChangeKind::Installed => {
@@ -390,8 +520,13 @@ pub fn diff_packages(before: &PackageSnapshot, after: &PackageSnapshot) -> Vec<P
             PackageChangeKind::Removed | PackageChangeKind::Purged => {
                 !b.as_ref().is_some_and(|p| p.auto)
             }
-            _ => !a.as_ref().is_some_and(|p| p.auto),
-        };
+            // apt upgrades what an install needs newer (`perl-base`,
+            // `libssl3`): the package manager's business, unless a command
+            // line named the package (set by the caller).
+            PackageChangeKind::Upgraded => false,
+            PackageChangeKind::Downgraded => !a.as_ref().is_some_and(|p| p.auto),
+            PackageChangeKind::Marked => true,
+        } || hold == Some(true);
         out.push(PackageChange {
             name,
             arch: any.arch.clone(),
@@ -399,6 +534,7 @@ pub fn diff_packages(before: &PackageSnapshot, after: &PackageSnapshot) -> Vec<P
             before_version: b.map(|p| p.version),
             after_version: a.map(|p| p.version),
             explicit,
+            hold,
         });
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));
@@ -411,7 +547,7 @@ pub fn diff_packages(before: &PackageSnapshot, after: &PackageSnapshot) -> Vec<P
             .filter(|c| c.kind == PackageChangeKind::Installed)
         {
             let plain = c.name.split(':').next().unwrap_or(&c.name);
-            c.explicit = leaves.contains(plain);
+            c.explicit = leaves.contains(plain) || c.hold == Some(true);
         }
     }
     out
@@ -512,6 +648,60 @@ fn diff_accounts(
     (groups, users)
 }
 
+/// A home that `useradd -m` made, and what it copied there from
+/// `/etc/skel`, are the user resource's (`managehome`), not files: only
+/// what the admin changed or added afterwards stays the admin's.
+fn homes_from_skel(changes: &mut [Change], users: &[UserChange], target: &Target) {
+    let defs = crate::probe::fs::read_target(target, b"/etc/login.defs").unwrap_or_default();
+    let setting = |key: &str| {
+        String::from_utf8_lossy(&defs).lines().find_map(|l| {
+            let mut w = l.split_whitespace();
+            (w.next() == Some(key))
+                .then(|| {
+                    w.next()
+                        .and_then(|v| u32::from_str_radix(v.trim_start_matches("0o"), 8).ok())
+                })
+                .flatten()
+        })
+    };
+    let home_mode = setting("HOME_MODE").unwrap_or(0o777 & !setting("UMASK").unwrap_or(0o022));
+    for u in users {
+        let Some(user) = u.after.as_ref().filter(|_| u.home_created) else {
+            continue;
+        };
+        let home = user.home.as_bytes();
+        if home.len() < 2 || !home.starts_with(b"/") {
+            continue;
+        }
+        for c in changes
+            .iter_mut()
+            .filter(|c| c.origin.is_admin() && is_within(&c.path, home))
+        {
+            let Some(a) = c.after.as_ref() else {
+                continue;
+            };
+            let rel = &c.path[home.len()..];
+            let from_useradd = if rel.is_empty() {
+                a.kind == EntryKind::Dir && a.uid == user.uid && a.mode == home_mode
+            } else {
+                let mut skel = b"/etc/skel".to_vec();
+                skel.extend_from_slice(rel);
+                match a.kind {
+                    EntryKind::Dir => {
+                        crate::probe::fs::read_dir(target, &skel).is_ok_and(|d| d.is_some())
+                    }
+                    EntryKind::File => crate::probe::fs::read_target(target, &skel)
+                        .is_some_and(|data| a.hash == Some(crate::model::ContentHash::of(&data))),
+                    _ => false,
+                }
+            };
+            if from_useradd && c.kind != ChangeKind::Metadata {
+                c.origin = Origin::Accounts;
+            }
+        }
+    }
+}
+
 /// The maintainer scripts of these packages, as text.
 fn maintainer_scripts(target: &Target, packages: &[String]) -> Vec<(String, String)> {
     let Ok(Some((dir, entries))) = crate::probe::fs::read_dir(target, b"/var/lib/dpkg/info") else {
@@ -594,8 +784,12 @@ fn diff_services(
         let enable = if new_pkg && b.is_none() {
             // The package's default is what its postinst did: enabled where
             // deb-systemd-helper recorded it.
+            // A mask shipped below /lib (sudo masks its unit) is the
+            // package's too; only one in /etc is the admin's.
             let default = if dsh_enabled(inp.target, u) {
                 Enable::True
+            } else if ea == Some(Enable::Mask) && !admin_mask(inp.target, u) {
+                Enable::Mask
             } else {
                 Enable::False
             };
@@ -605,16 +799,25 @@ fn diff_services(
         } else {
             None
         };
+        let asked = wanted.contains_key(u.as_str());
+        // A service that runs (as its package left it, or as the admin set
+        // it) restarts when the admin changes its configuration, even if
+        // its enablement stays the package's.
+        // Only a service restarts; a timer or socket would not reread it.
+        let runs = u.ends_with(".service") && (asked || enable_of(a) == Some(Enable::True));
+        let subscribe = if runs || enable.is_some() {
+            subscriptions(u, package.as_deref(), changes, inp)
+        } else {
+            Vec::new()
+        };
+        if enable.is_none() && !asked && subscribe.is_empty() {
+            continue;
+        }
         let ensure = if live {
             running_state(u)
         } else {
             wanted.get(u.as_str()).copied()
         };
-        let asked = wanted.contains_key(u.as_str());
-        if enable.is_none() && !asked {
-            continue;
-        }
-        let subscribe = subscriptions(u, package.as_deref(), changes, inp);
         out.push(ServiceChange {
             unit: u.clone(),
             before: b.cloned(),
@@ -641,6 +844,13 @@ fn unit_package(unit: &str, s: Option<&Service>, inp: &Inputs) -> Option<String>
         .iter()
         .find_map(|p| (inp.owner_of)(p.as_bytes()))
         .map(|p| p.split(':').next().unwrap_or(&p).to_string())
+}
+
+/// Is `unit` masked in /etc (by the admin), rather than by its vendor?
+fn admin_mask(target: &Target, unit: &str) -> bool {
+    let path = format!("/etc/systemd/system/{unit}");
+    std::fs::read_link(target.host_path(path.as_bytes()))
+        .is_ok_and(|t| t == std::path::Path::new("/dev/null"))
 }
 
 fn dsh_enabled(target: &Target, unit: &str) -> bool {
@@ -670,23 +880,53 @@ fn subscriptions(
             text.push(b'\n');
         }
     }
+    let drop_ins = format!("/etc/systemd/system/{unit}.d");
+    let own_dir = format!("/etc/{}", stem.split('@').next().unwrap_or(stem));
     let mut out: BTreeMap<Vec<u8>, ()> = BTreeMap::new();
     for c in changes {
-        let is_file = c.after.as_ref().is_some_and(|a| a.kind == EntryKind::File);
-        if !is_file || !c.origin.is_admin() {
+        // What a file resource manages and a restart can depend on:
+        // files, links and removals, not directories.
+        let managed = match &c.after {
+            Some(a) => matches!(a.kind, EntryKind::File | EntryKind::Symlink),
+            None => c.kind == ChangeKind::Removed,
+        };
+        if !managed || !c.origin.is_admin() {
             continue;
         }
+        // Its package's own files, and anything in the configuration
+        // directory named after it (`/etc/nginx/sites-available/app`).
         let owned = package.is_some()
             && c.package
                 .as_deref()
                 .map(|p| p.split(':').next().unwrap_or(p))
                 == package;
+        let in_own_dir = is_within(&c.path, own_dir.as_bytes());
         let named = text.windows(c.path.len()).any(|w| w == &c.path[..]);
-        if owned || named || c.path.ends_with(format!("/{unit}").as_bytes()) {
+        let unit_file = c.path.ends_with(format!("/{unit}").as_bytes())
+            || is_within(&c.path, drop_ins.as_bytes());
+        if owned || in_own_dir || named || unit_file {
             out.insert(c.path.clone(), ());
         }
     }
     out.into_keys().collect()
+}
+
+/// The package owning the nearest directory above `path` that `accept`
+/// takes, below the top level (`/etc` itself belongs to base-files and
+/// says nothing).
+fn owning_ancestor_where(
+    path: &[u8],
+    owner_of: &dyn Fn(&[u8]) -> Option<String>,
+    accept: &dyn Fn(&str) -> bool,
+) -> Option<String> {
+    let mut up = parent(path);
+    while let Some(dir) = up.filter(|d| d.len() > 1 && parent(d) != Some(b"/")) {
+        if let Some(o) = owner_of(dir).filter(|o| accept(o)) {
+            return Some(o);
+        }
+        up = parent(dir);
+    }
+    None
 }
 
 fn running_state(unit: &str) -> Option<Running> {

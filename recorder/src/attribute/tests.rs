@@ -9,6 +9,7 @@ fn pkg(name: &str, version: &str, state: PackageState, auto: bool) -> Package {
         version: version.into(),
         state,
         auto,
+        held: false,
         depends: vec![],
         provides: vec![],
     }
@@ -19,6 +20,7 @@ fn snap(pkgs: Vec<Package>) -> PackageSnapshot {
         family: Some(PackageFamily::Dpkg),
         packages: pkgs.into_iter().map(|p| (p.key(), p)).collect(),
         marks_known: true,
+        ..PackageSnapshot::default()
     }
 }
 
@@ -32,7 +34,17 @@ fn package_diff_kinds_and_explicitness() {
         pkg("up", "1:1.0-1", Installed, false),
         pkg("down", "2.0", Installed, false),
         pkg("autodep", "1.0", Installed, true),
+        pkg("jq", "1.6", Installed, false),
+        pkg("released", "1.0", Installed, false),
     ]);
+    let mut jq = pkg("jq", "1.6", Installed, false);
+    jq.held = true;
+    let mut held_new = pkg("held-new", "1.0", Installed, true);
+    held_new.held = true;
+    let mut released = before.packages["released:amd64"].clone();
+    released.held = false;
+    let mut before = before;
+    before.packages.get_mut("released:amd64").unwrap().held = true;
     let after = snap(vec![
         pkg("dpkg", "1.21", Installed, false),
         pkg("old", "1.0", ConfigFiles, false),
@@ -40,22 +52,30 @@ fn package_diff_kinds_and_explicitness() {
         pkg("down", "1.9~rc1", Installed, false),
         pkg("nginx", "1.22", Installed, false),
         pkg("nginx-common", "1.22", Installed, true),
+        jq,
+        held_new,
+        released,
     ]);
-    let got: Vec<(String, PackageChangeKind, bool)> = diff_packages(&before, &after)
+    let got: Vec<(String, PackageChangeKind, bool, Option<bool>)> = diff_packages(&before, &after)
         .into_iter()
-        .map(|c| (c.name, c.kind, c.explicit))
+        .map(|c| (c.name, c.kind, c.explicit, c.hold))
         .collect();
     use PackageChangeKind as K;
     assert_eq!(
         got,
         vec![
-            ("autodep".into(), K::Purged, false),
-            ("down".into(), K::Downgraded, true),
-            ("nginx".into(), K::Installed, true),
-            ("nginx-common".into(), K::Installed, false),
-            ("old".into(), K::Removed, true),
-            ("purged".into(), K::Purged, true),
-            ("up".into(), K::Upgraded, true),
+            ("autodep".into(), K::Purged, false, None),
+            ("down".into(), K::Downgraded, true, None),
+            ("held-new".into(), K::Installed, true, Some(true)),
+            ("jq".into(), K::Marked, true, Some(true)),
+            ("nginx".into(), K::Installed, true, None),
+            ("nginx-common".into(), K::Installed, false, None),
+            ("old".into(), K::Removed, true, None),
+            ("purged".into(), K::Purged, true, None),
+            ("released".into(), K::Marked, true, Some(false)),
+            // Issue 9: apt upgrading perl-base or libssl3 for an install is
+            // not the admin asking for them, manual mark or not.
+            ("up".into(), K::Upgraded, false, None),
         ]
     );
 }
@@ -202,4 +222,284 @@ fn words_in_maintainer_scripts() {
     assert!(!contains_word(text, "www"));
     assert!(!contains_word(text, "postgres"));
     assert!(contains_word(text, "postgres-x"));
+}
+
+/// Issue 9: nginx's postinst makes `sites-enabled/default` (no package
+/// ships it) and the admin removes it; a fresh machine's postinst makes it
+/// again, so the module must remove it. A file the admin made and removed,
+/// or one the package manager made and removed, is no change.
+#[test]
+fn removed_after_the_package_made_it() {
+    use EventKind::*;
+    let tmp = tempfile::tempdir().unwrap();
+    let target = Target::new(tmp.path().as_os_str().as_encoded_bytes());
+    let s = 1_000_000_000;
+    let ev = |t: i64, k: EventKind, p: &str| (t, k, p.as_bytes().to_vec());
+    let events = vec![
+        ev(10 * s, LockOpened, "/var/lib/dpkg/lock"),
+        ev(11 * s, Created, "/etc/nginx/sites-enabled/default"),
+        ev(11 * s, Created, "/etc/nginx/koi-utf"),
+        ev(11 * s, Created, "/etc/nginx/tmp.conf"),
+        ev(11 * s, Removed, "/etc/nginx/tmp.conf"),
+        ev(11 * s, Created, "/etc/nginx/modules-enabled"),
+        ev(11 * s, Created, "/etc/nginx/modules-enabled/50-x.conf"),
+        ev(12 * s, LockClosed, "/var/lib/dpkg/lock"),
+        ev(13 * s, Removed, "/etc/nginx/sites-enabled/default"),
+        ev(13 * s, Removed, "/etc/nginx/koi-utf"),
+        ev(13 * s, Removed, "/etc/nginx/modules-enabled/50-x.conf"),
+        ev(13 * s, Removed, "/etc/nginx/modules-enabled"),
+        ev(14 * s, Created, "/etc/scratch"),
+        ev(15 * s, Removed, "/etc/scratch"),
+    ];
+    let windows = activity_windows(&events, true);
+    let seen = event_times(&events);
+    let owner_of = |p: &[u8]| -> Option<String> {
+        match p {
+            b"/etc/nginx/koi-utf" | b"/etc/nginx/sites-enabled" | b"/etc/nginx" => {
+                Some("nginx-common".into())
+            }
+            b"/etc" => Some("base-files".into()),
+            _ => None,
+        }
+    };
+    let none = |_: &[u8]| None;
+    let contents = HashMap::new();
+    let watched = vec![b"/etc".to_vec()];
+    let inp = Inputs {
+        target: &target,
+        watched: &watched,
+        events: &events,
+        owner_of: &owner_of,
+        stock_md5: &none,
+        contents: &contents,
+        intents: &[],
+        events_lost: false,
+    };
+    let touched: BTreeSet<&str> = ["nginx", "nginx-common"].into();
+    let got: Vec<(String, ChangeKind, Option<String>)> =
+        removed_package_files(&[], &touched, &windows, &seen, &inp)
+            .into_iter()
+            .map(|c| (String::from_utf8(c.path).unwrap(), c.kind, c.package))
+            .collect();
+    let nc = Some("nginx-common".to_string());
+    assert_eq!(
+        got,
+        vec![
+            ("/etc/nginx/koi-utf".into(), ChangeKind::Removed, nc.clone()),
+            (
+                "/etc/nginx/modules-enabled".into(),
+                ChangeKind::DirRemoved,
+                nc.clone()
+            ),
+            (
+                "/etc/nginx/modules-enabled/50-x.conf".into(),
+                ChangeKind::Removed,
+                nc.clone()
+            ),
+            (
+                "/etc/nginx/sites-enabled/default".into(),
+                ChangeKind::Removed,
+                nc
+            ),
+        ]
+    );
+    let nothing_new: BTreeSet<&str> = BTreeSet::new();
+    assert!(
+        removed_package_files(&[], &nothing_new, &windows, &seen, &inp).is_empty(),
+        "no package was installed: nothing to make them again"
+    );
+}
+
+fn file_change(path: &[u8], package: Option<&str>) -> Change {
+    let mut c = link(path, b"");
+    let a = c.after.as_mut().unwrap();
+    a.kind = EntryKind::File;
+    a.link_target = None;
+    c.kind = ChangeKind::Modified;
+    c.package = package.map(str::to_string);
+    c
+}
+
+/// Issue 9: editing `nginx.conf` of a service its package enabled gave no
+/// `service` to restart. It now subscribes to its package's edited files,
+/// new files in its package's directories and its drop-ins; `ensure` stays
+/// unset where nothing tells it.
+#[test]
+fn a_package_enabled_service_restarts_for_the_admins_edits() {
+    let tmp = tempfile::tempdir().unwrap();
+    let target = Target::new(tmp.path().as_os_str().as_encoded_bytes());
+    let svc = |unit: &str, enablement: Enablement| Service {
+        unit: unit.into(),
+        enablement,
+        wanted_by: vec!["multi-user.target".into()],
+        sysv_start_runlevels: vec![],
+        has_unit_file: true,
+        has_init_script: false,
+    };
+    let mut after = Services::default();
+    after.units.insert(
+        "nginx.service".into(),
+        svc("nginx.service", Enablement::Enabled),
+    );
+    after.units.insert(
+        "idle.service".into(),
+        svc("idle.service", Enablement::Disabled),
+    );
+    let owner_of = |p: &[u8]| -> Option<String> {
+        match p {
+            b"/lib/systemd/system/nginx.service"
+            | b"/etc/nginx/nginx.conf"
+            | b"/etc/nginx/sites-available"
+            | b"/etc/nginx" => Some("nginx-common".into()),
+            b"/lib/systemd/system/idle.service" | b"/etc/idle/idle.conf" => Some("idle".into()),
+            _ => None,
+        }
+    };
+    let none = |_: &[u8]| None;
+    let contents = HashMap::new();
+    let inp = Inputs {
+        target: &target,
+        watched: &[],
+        events: &[],
+        owner_of: &owner_of,
+        stock_md5: &none,
+        contents: &contents,
+        intents: &[],
+        events_lost: false,
+    };
+    let changes = vec![
+        file_change(b"/etc/idle/idle.conf", Some("idle")),
+        file_change(b"/etc/nginx/nginx.conf", Some("nginx-common")),
+        file_change(b"/etc/nginx/sites-available/app", None),
+        file_change(b"/etc/systemd/system/nginx.service.d/limits.conf", None),
+        file_change(b"/srv/unrelated", None),
+    ];
+    let touched: BTreeSet<&str> = BTreeSet::new();
+    let got = diff_services(&after, &after, &touched, &changes, &inp);
+    assert_eq!(
+        got.len(),
+        1,
+        "a disabled unit restarts for nothing: {got:#?}"
+    );
+    let nginx = &got[0];
+    assert_eq!(nginx.unit, "nginx.service");
+    assert_eq!((nginx.enable, nginx.ensure), (None, None));
+    let subs: Vec<&[u8]> = nginx.subscribe.iter().map(Vec::as_slice).collect();
+    assert_eq!(
+        subs,
+        [
+            &b"/etc/nginx/nginx.conf"[..],
+            b"/etc/nginx/sites-available/app",
+            b"/etc/systemd/system/nginx.service.d/limits.conf"
+        ]
+    );
+}
+
+fn alt(manual: bool, value: &str) -> crate::probe::Alternative {
+    crate::probe::Alternative {
+        manual,
+        link: "/usr/bin/editor".into(),
+        slaves: vec!["editor.1.gz".into()],
+        value: Some(value.into()),
+        choices: vec!["/bin/nano".into(), "/usr/bin/vim.tiny".into()],
+    }
+}
+
+/// Issue 9: `update-alternatives --set` and `dpkg-divert` are dpkg's state:
+/// the admin's choices become changes of their own, and the links and
+/// moved files are theirs, not the admin's files.
+#[test]
+fn alternatives_and_diversions_the_admin_made() {
+    let mut before = snap(vec![]);
+    let mut after = snap(vec![]);
+    before
+        .alternatives
+        .insert("pager".into(), alt(false, "/bin/more"));
+    after
+        .alternatives
+        .insert("pager".into(), alt(false, "/usr/bin/less"));
+    after
+        .alternatives
+        .insert("editor".into(), alt(true, "/usr/bin/vim.tiny"));
+    before
+        .alternatives
+        .insert("awk".into(), alt(true, "/usr/bin/gawk"));
+    after
+        .alternatives
+        .insert("awk".into(), alt(false, "/usr/bin/mawk"));
+    before.alternatives.insert("same".into(), alt(true, "/x"));
+    after.alternatives.insert("same".into(), alt(true, "/x"));
+    let got: Vec<(String, Option<String>)> = diff_alternatives(&before, &after)
+        .into_iter()
+        .map(|a| (a.name, a.manual))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("awk".into(), None),
+            ("editor".into(), Some("/usr/bin/vim.tiny".into())),
+        ],
+        "a priority's new choice (pager) is the package manager's"
+    );
+
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(tmp.path().join("etc")).unwrap();
+    std::fs::write(tmp.path().join("etc/issue.distrib"), "stock").unwrap();
+    let target = Target::new(tmp.path().as_os_str().as_encoded_bytes());
+    let div = |from: &str, to: &str, package: Option<&str>| crate::probe::Diversion {
+        from: from.into(),
+        to: to.into(),
+        package: package.map(str::to_string),
+    };
+    before.diversions = vec![div("/etc/gone", "/etc/gone.real", None)];
+    after.diversions = vec![
+        div("/bin/sh", "/bin/sh.distrib", Some("dash")),
+        div("/etc/issue", "/etc/issue.distrib", None),
+    ];
+    let d = diff_diversions(&before, &after, &target);
+    let got: Vec<(&[u8], bool, bool)> = d
+        .iter()
+        .map(|d| (&d.from[..], d.added, d.renamed))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (&b"/etc/gone"[..], false, true),
+            (b"/etc/issue", true, true)
+        ],
+        "a package's diversion is the package's"
+    );
+
+    let alts = diff_alternatives(&before, &after);
+    let mut changes = vec![
+        link(b"/etc/alternatives/editor", b"/usr/bin/vim.tiny"),
+        link(
+            b"/etc/alternatives/editor.1.gz",
+            b"/usr/share/man/man1/vim.1.gz",
+        ),
+        link(b"/etc/alternatives/pager", b"/usr/bin/less"),
+        file_change(b"/etc/issue", None),
+        file_change(b"/etc/issue.distrib", None),
+    ];
+    dpkg_state_files(&mut changes, &alts, &d);
+    let origins: Vec<(String, bool)> = changes
+        .iter()
+        .map(|c| {
+            (
+                String::from_utf8(c.path.clone()).unwrap(),
+                c.origin.is_admin(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        origins,
+        vec![
+            ("/etc/alternatives/editor".into(), false),
+            ("/etc/alternatives/editor.1.gz".into(), false),
+            ("/etc/alternatives/pager".into(), true),
+            ("/etc/issue".into(), true),
+            ("/etc/issue.distrib".into(), false),
+        ],
+        "the admin's new /etc/issue stays the admin's"
+    );
 }

@@ -106,6 +106,24 @@ pub(crate) fn read_target(target: &Target, path: &[u8]) -> Option<Vec<u8>> {
     read_file(target, path).ok().flatten().map(|(_, data)| data)
 }
 
+/// The target of a symbolic link of the target (its directories resolved
+/// inside the root), `None` if it is missing or not a link.
+pub(super) fn read_link(target: &Target, path: &[u8]) -> Result<Option<Vec<u8>>> {
+    let (dir, name) = match path.iter().rposition(|&b| b == b'/') {
+        Some(i) => (&path[..i], &path[i + 1..]),
+        None => (&b""[..], path),
+    };
+    let Some(dir) = resolve(target, dir)? else {
+        return Ok(None);
+    };
+    let hp = target.host_path(&crate::model::join(&dir, name));
+    match std::fs::read_link(&hp) {
+        Ok(t) => Ok(Some(t.as_os_str().as_bytes().to_vec())),
+        Err(e) if is_missing(&e) || e.raw_os_error() == Some(libc::EINVAL) => Ok(None),
+        Err(e) => Err(Error::io(hp, e)),
+    }
+}
+
 /// Read `hp` without following a final symlink; `None` if it is missing.
 pub(super) fn read_host_file(hp: &Path) -> Result<Option<Vec<u8>>> {
     let flags = libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC;

@@ -45,6 +45,9 @@ pub struct Package {
     pub depends: Vec<String>,
     /// Virtual names it provides.
     pub provides: Vec<String>,
+    /// Held at its version (`apt-mark hold`: dpkg's selection is `hold`).
+    #[serde(default)]
+    pub held: bool,
 }
 
 impl Package {
@@ -76,6 +79,36 @@ pub struct PackageSnapshot {
     /// Whether auto/manual marks were available (apt extended_states
     /// present, or dnf user-installed info).
     pub marks_known: bool,
+    /// dpkg's alternatives, by name.
+    #[serde(default)]
+    pub alternatives: BTreeMap<String, Alternative>,
+    /// dpkg's diversions, sorted by the diverted path.
+    #[serde(default)]
+    pub diversions: Vec<Diversion>,
+}
+
+/// One of dpkg's alternatives (`update-alternatives`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Alternative {
+    /// Set by hand (`--set`) rather than chosen by priority.
+    pub manual: bool,
+    /// The generic name, e.g. `/usr/bin/editor`.
+    pub link: String,
+    /// Slave names, whose links in `/etc/alternatives` follow the master.
+    pub slaves: Vec<String>,
+    /// The choice `/etc/alternatives/NAME` points to.
+    pub value: Option<String>,
+    /// Every installed choice.
+    pub choices: Vec<String>,
+}
+
+/// A dpkg diversion: the packaged file `from` goes to `to` instead.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Diversion {
+    pub from: Vec<u8>,
+    pub to: Vec<u8>,
+    /// The diverting package; `None` for a local diversion (the admin's).
+    pub package: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -317,6 +350,7 @@ mod tests {
             version: "1".into(),
             state: PackageState::Installed,
             auto: false,
+            held: false,
             depends: depends.iter().map(|s| s.to_string()).collect(),
             provides: provides.iter().map(|s| s.to_string()).collect(),
         }

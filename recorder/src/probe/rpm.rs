@@ -63,6 +63,7 @@ pub fn probe(target: &Target) -> Result<Option<PackageSnapshot>> {
         family: Some(PackageFamily::Rpm),
         packages,
         marks_known: user.is_some(),
+        ..PackageSnapshot::default()
     }))
 }
 
@@ -182,6 +183,7 @@ pub fn parse_qa(text: &str) -> Result<Vec<Package>> {
             version,
             state: PackageState::Installed,
             auto: false,
+            held: false,
             depends: list(requires),
             provides: list(provides),
         });

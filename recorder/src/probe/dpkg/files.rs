@@ -5,10 +5,8 @@
 
 use super::{parse_status, DIVERSIONS, INFO_DIR, STATUS};
 use crate::error::Result;
-use crate::probe::fs::{at_line, read_dir, read_file, read_host_file, resolve, utf8_line};
+use crate::probe::fs::{at_line, read_dir, read_file, read_host_file, resolve};
 use crate::target::Target;
-use std::collections::BTreeMap;
-use std::path::Path;
 
 /// `md5sum` of some bytes, as lower-case hex (dpkg's `md5sums` format).
 pub fn md5_hex(data: &[u8]) -> String {
@@ -48,8 +46,7 @@ struct Span {
     len: u32,
 }
 
-/// `from` -> (`to`, diverting package or `None` for a local diversion).
-type Diversions = BTreeMap<Vec<u8>, (Vec<u8>, Option<String>)>;
+use super::state::{parse_diversions, Diversions};
 
 /// Top-level directories that merged-/usr systems link into `/usr`.
 const USR_MERGED: &[&[u8]] = &[b"/bin", b"/sbin", b"/lib", b"/lib32", b"/lib64", b"/libx32"];
@@ -264,27 +261,6 @@ fn hex32(b: &[u8]) -> Option<[u8; 32]> {
 /// `/var/lib/dpkg/diversions`: triples of lines `from`, `to`, `package`
 /// (`:` for a local diversion). A diversion by another package (or a local
 /// one) moves a package's file to `to`.
-fn parse_diversions(path: &Path, data: &[u8]) -> Result<Diversions> {
-    let mut lines: Vec<&[u8]> = data.split(|&b| b == b'\n').collect();
-    if lines.last() == Some(&&b""[..]) {
-        lines.pop();
-    }
-    if lines.len() % 3 != 0 {
-        return Err(at_line(
-            path,
-            lines.len(),
-            "truncated: expected lines in threes (from, to, package)",
-        ));
-    }
-    let mut out = Diversions::new();
-    for (i, t) in lines.chunks(3).enumerate() {
-        let by = utf8_line(path, i * 3 + 3, t[2])?;
-        let by = (by != ":").then(|| by.to_string());
-        out.entry(t[0].to_vec()).or_insert((t[1].to_vec(), by));
-    }
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -440,7 +416,8 @@ mod tests {
     fn md5_hex_matches_md5sum() {
         assert_eq!(md5_hex(b""), "d41d8cd98f00b204e9800998ecf8427e");
         assert_eq!(md5_hex(b"abc"), "900150983cd24fb0d6963f7d28e17f72");
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/probe/bookworm");
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/probe/bookworm");
         let dash = std::fs::read(dir.join("var/lib/dpkg/info/dash.list")).unwrap();
         assert_eq!(
             md5_hex(&dash),

@@ -14,6 +14,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 mod files;
+pub mod state;
 pub use files::{md5_hex, DpkgFiles};
 
 pub const STATUS: &[u8] = b"/var/lib/dpkg/status";
@@ -60,6 +61,8 @@ pub fn probe(target: &Target) -> Result<Option<PackageSnapshot>> {
         family: Some(PackageFamily::Dpkg),
         packages,
         marks_known: marks.is_some(),
+        alternatives: state::alternatives(target)?,
+        diversions: state::diversions(target)?,
     }))
 }
 
@@ -235,6 +238,7 @@ pub fn parse_status(path: &Path, data: &[u8]) -> Result<Vec<StatusEntry>> {
                 version: p.text(path, "version")?.unwrap_or_default(),
                 state,
                 auto: false,
+                held: words[0] == "hold",
                 depends,
                 provides: relation_names(&p.text(path, "provides")?.unwrap_or_default()),
             },
