@@ -105,7 +105,7 @@ fn cases(group: &str) -> Vec<Case> {
             for line in text.lines() {
                 if let Some(s) = line.strip_prefix("#@ ") {
                     current = Some(s.trim().to_string());
-                    let known = ["before", "session", "gap", "resume"];
+                    let known = ["before", "session", "gap", "resume", "expect"];
                     assert!(
                         known.contains(&s.trim()),
                         "{}: unknown section {s}",
@@ -211,6 +211,9 @@ fn run_group(group: &str) {
             module.as_os_str(),
         ]);
         let manifest = declaration(&module_name, &made, &recorded);
+        if let Some(expect) = case.section("expect") {
+            check_expectations(group, name, expect, &module);
+        }
         check_and_apply(
             &module,
             &module_name,
@@ -263,10 +266,56 @@ fn run_group(group: &str) {
         }
     }
     eprintln!("{table}");
+    // scripts/test.sh prints these after the run: a passing test's output
+    // is captured, and the figures belong in the log.
+    let dir = PathBuf::from(
+        std::env::var("TESTBED_DIR").unwrap_or_else(|_| "/var/tmp/cft-testbed".into()),
+    )
+    .join("reports/corpus");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(format!("{group}.md")), &table).unwrap();
     assert!(
         rows.iter().all(|r| r.unexplained.is_empty()),
         "the applied system differs from the recorded one:{table}"
     );
+}
+
+/// What a state comparison cannot show (a restart relationship, a
+/// resource that must not be there): `has: TEXT` and `lacks: TEXT` lines,
+/// matched against the module's manifests, with runs of white space
+/// folded so alignment does not matter.
+fn check_expectations(group: &str, name: &str, expect: &str, module: &Path) {
+    let fold = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(module.join("manifests"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    let manifests = fold(
+        &files
+            .iter()
+            .map(|f| std::fs::read_to_string(f).unwrap())
+            .collect::<String>(),
+    );
+    for line in expect
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    {
+        let (want, text) = if let Some(t) = line.strip_prefix("has: ") {
+            (true, t)
+        } else if let Some(t) = line.strip_prefix("lacks: ") {
+            (false, t)
+        } else {
+            panic!("{group}/{name}: expect lines are 'has: TEXT' or 'lacks: TEXT', not: {line}");
+        };
+        assert_eq!(
+            manifests.contains(&fold(text)),
+            want,
+            "{group}/{name}: the module {} {text:?}:\n{manifests}",
+            if want { "lacks" } else { "has" }
+        );
+    }
 }
 
 /// `wrote module 'x' to DIR: N resources, M files` -> N.

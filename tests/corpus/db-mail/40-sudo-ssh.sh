@@ -10,3 +10,9 @@ chown -R deploy:deploy /home/deploy/.ssh
 echo 'deploy ALL=(root) NOPASSWD: /usr/bin/systemctl restart nginx' > /etc/sudoers.d/deploy
 chmod 440 /etc/sudoers.d/deploy
 echo 'deploy:correct horse battery staple' | chpasswd
+#@ expect
+# useradd -m's copies of /etc/skel are the user resource's (managehome).
+lacks: /home/deploy/.bashrc
+has: managehome => true,
+# sudo masks its own unit: not the admin's doing.
+lacks: service { 'sudo.service'

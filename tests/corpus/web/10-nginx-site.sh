@@ -15,3 +15,9 @@ SITE
 ln -s /etc/nginx/sites-available/app /etc/nginx/sites-enabled/app
 rm /etc/nginx/sites-enabled/default
 sed -i 's/worker_connections 768;/worker_connections 1024;/' /etc/nginx/nginx.conf
+#@ expect
+# The package enabled nginx; the edited configuration restarts it, and
+# nothing says it runs (a chroot cannot tell).
+has: service { 'nginx.service': subscribe => [ File['/etc/nginx/nginx.conf'], File['/etc/nginx/sites-available/app'], File['/etc/nginx/sites-enabled/app'], File['/etc/nginx/sites-enabled/default'], ], }
+has: file { '/etc/nginx/sites-enabled/default': ensure => absent, }
+lacks: ensure => running
