@@ -155,6 +155,10 @@ fn floor() -> &'static [Difference] {
             "floor: {} differences between untouched roots {by_kind:?}",
             d.len()
         );
+        let listing: String = d.iter().map(|x| format!("{x}\n")).collect();
+        let dir = reports_dir();
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("floor.txt"), listing).unwrap();
         d
     })
 }
@@ -268,10 +272,7 @@ fn run_group(group: &str) {
     eprintln!("{table}");
     // scripts/test.sh prints these after the run: a passing test's output
     // is captured, and the figures belong in the log.
-    let dir = PathBuf::from(
-        std::env::var("TESTBED_DIR").unwrap_or_else(|_| "/var/tmp/cft-testbed".into()),
-    )
-    .join("reports/corpus");
+    let dir = reports_dir();
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join(format!("{group}.md")), &table).unwrap();
     assert!(
@@ -316,6 +317,13 @@ fn check_expectations(group: &str, name: &str, expect: &str, module: &Path) {
             if want { "lacks" } else { "has" }
         );
     }
+}
+
+/// Where the tables and the floor go: outside the repository, beside the
+/// test bed's other reports.
+fn reports_dir() -> PathBuf {
+    PathBuf::from(std::env::var("TESTBED_DIR").unwrap_or_else(|_| "/var/tmp/cft-testbed".into()))
+        .join("reports/corpus")
 }
 
 /// `wrote module 'x' to DIR: N resources, M files` -> N.

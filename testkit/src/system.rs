@@ -4,7 +4,7 @@
 //! package set, accounts, unit enablement, alternatives, diversions and
 //! locales of one Debian root. Two snapshots are compared item by item
 //! ([`diff`]) and the differences judged ([`judge`]): what two untouched
-//! roots of the two variants already differ in (the floor) is subtracted,
+//! roots of the two variants already differ in, exactly (the floor), is subtracted,
 //! [`VOLATILE`] differences are set aside with their reasons, and what the
 //! module's README says it could not express is explained. Everything else
 //! is a failure.
@@ -115,13 +115,6 @@ pub struct Difference {
     pub attr: &'static str,
     pub recorded: Option<String>,
     pub applied: Option<String>,
-}
-
-impl Difference {
-    /// What the floor is matched on: the item and attribute, not the values.
-    pub fn key(&self) -> (Kind, &str, &str) {
-        (self.kind, &self.id, self.attr)
-    }
 }
 
 impl fmt::Display for Difference {
@@ -277,7 +270,9 @@ pub struct Verdict {
     /// Listed by the module as something it could not express, with why.
     pub explained: Vec<(Difference, String)>,
     pub volatile: Vec<(Difference, &'static str)>,
-    /// Also between two untouched roots of the two variants.
+    /// Exactly as between two untouched roots of the two variants (values
+    /// included: "only in the applied root" in the floor does not excuse
+    /// "only in the recorded root").
     pub floor: Vec<Difference>,
 }
 
@@ -297,10 +292,10 @@ pub fn judge(
     floor: &[Difference],
     explain: &dyn Fn(&Difference) -> Option<String>,
 ) -> Verdict {
-    let floor_keys: BTreeSet<(Kind, &str, &str)> = floor.iter().map(Difference::key).collect();
+    let floor: BTreeSet<&Difference> = floor.iter().collect();
     let mut v = Verdict::default();
     for d in diff(recorded, applied) {
-        if floor_keys.contains(&d.key()) {
+        if floor.contains(&d) {
             v.floor.push(d);
         } else if let Some(vol) = VOLATILE
             .iter()

@@ -161,6 +161,9 @@ fn judge_sets_aside_the_floor_the_volatile_and_the_explained() {
     std::fs::write(a.path().join("etc/machine-id"), "1\n").unwrap();
     std::fs::write(b.path().join("etc/machine-id"), "2\n").unwrap();
     std::fs::write(b.path().join("etc/puppet.conf"), "x").unwrap();
+    // In the floor as only in the applied root, here only in the recorded
+    // one: the floor does not excuse it.
+    std::fs::write(a.path().join("etc/flipped"), "x").unwrap();
     std::fs::write(b.path().join("etc/unexplained"), "x").unwrap();
     std::fs::write(b.path().join("etc/explained"), "x").unwrap();
     std::os::unix::fs::symlink("ssl-cert-snakeoil.pem", a.path().join("etc/abcd1234.0")).unwrap();
@@ -175,13 +178,17 @@ fn judge_sets_aside_the_floor_the_volatile_and_the_explained() {
         Snapshot::take(a.path(), PROBE).unwrap(),
         Snapshot::take(b.path(), PROBE).unwrap(),
     );
-    let floor = vec![Difference {
+    let only_applied = |id: &str| Difference {
         kind: Kind::File,
-        id: "/etc/puppet.conf".into(),
+        id: id.into(),
         attr: "present",
         recorded: None,
         applied: Some("present".into()),
-    }];
+    };
+    let floor = vec![
+        only_applied("/etc/puppet.conf"),
+        only_applied("/etc/flipped"),
+    ];
     let v = judge(&sa, &sb, &floor, &|d| {
         (d.id == "/etc/explained").then(|| "cannot".to_string())
     });
@@ -189,6 +196,7 @@ fn judge_sets_aside_the_floor_the_volatile_and_the_explained() {
         ids(&v.unexplained),
         vec![
             "file /etc/abcd1234.0: only in the recorded root",
+            "file /etc/flipped: only in the recorded root",
             "file /etc/unexplained: only in the applied root"
         ],
         "a snakeoil-named link outside /etc/ssl/certs is no excuse"
@@ -202,7 +210,7 @@ fn judge_sets_aside_the_floor_the_volatile_and_the_explained() {
     assert_eq!(vol, vec!["/etc/machine-id", "/etc/ssl/certs/abcd1234.0"]);
     assert_eq!(
         v.report(),
-        "file /etc/abcd1234.0: only in the recorded root\nfile /etc/unexplained: only in the applied root\n"
+        "file /etc/abcd1234.0: only in the recorded root\nfile /etc/flipped: only in the recorded root\nfile /etc/unexplained: only in the applied root\n"
     );
 }
 
