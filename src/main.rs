@@ -186,7 +186,7 @@ struct BeginArgs {
     #[arg(long, value_name = "PATTERN")]
     ignore: Vec<String>,
     /// Rules file of ignore patterns, one per line
-    #[arg(long, value_name = "PATH", env = "CFT_IGNORE_FILE", default_value = recorder::ignore_rules::RULES_FILE)]
+    #[arg(long, value_name = "PATH", env = "CFT_IGNORE_FILE", default_value = recorder::session::RULES_FILE)]
     ignore_file: PathBuf,
     /// Baseline files larger than this keep only a hash (bytes)
     #[arg(long, value_name = "BYTES", default_value_t = session::DEFAULT_CONTENT_CAP)]

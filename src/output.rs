@@ -2,9 +2,9 @@
 //! display form (non-UTF-8 bytes as `\xNN`).
 
 use anyhow::Result;
+use recorder::model::SystemChanges;
 use recorder::model::{display_path, NoticeKind, SessionState};
 use recorder::session::{BeginReport, FinishReport, Status};
-use recorder::system::SystemChanges;
 use recorder::Store;
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -173,7 +173,7 @@ fn short(text: &str) -> String {
     }
 }
 
-fn status_of(i: &recorder::intent::Intent) -> String {
+fn status_of(i: &recorder::model::Intent) -> String {
     match (i.exit_code, i.signal, i.end_ns) {
         (_, Some(sig), _) => format!("killed by signal {sig}"),
         (Some(0), _, _) => "ok".into(),
@@ -184,13 +184,13 @@ fn status_of(i: &recorder::intent::Intent) -> String {
 }
 
 /// Every command, the tools it ran, and what each one changed.
-fn print_commands(why: &recorder::why::Why) {
+fn print_commands(why: &recorder::model::Why) {
     println!("commands ({}):", why.intents.len());
-    fn walk(why: &recorder::why::Why, i: &recorder::intent::Intent, depth: usize) {
+    fn walk(why: &recorder::model::Why, i: &recorder::model::Intent, depth: usize) {
         let pad = "  ".repeat(depth + 1);
         let kind = match i.source {
-            recorder::intent::IntentSource::Line => "typed",
-            recorder::intent::IntentSource::Tool => "ran",
+            recorder::model::IntentSource::Line => "typed",
+            recorder::model::IntentSource::Tool => "ran",
         };
         println!(
             "{pad}#{:<5} {kind} {}  [{}]",
@@ -200,7 +200,7 @@ fn print_commands(why: &recorder::why::Why) {
         );
         for a in why.attributions.iter().filter(|a| a.intent == i.id) {
             let name = match a.subject {
-                recorder::why::Subject::File => display_path(&a.name),
+                recorder::model::Subject::File => display_path(&a.name),
                 _ => String::from_utf8_lossy(&a.name).into_owned(),
             };
             println!("{pad}       changed {} {name}", a.subject.as_str());
@@ -330,7 +330,7 @@ pub fn print_show(store: &Store, name: &str, events: bool) -> Result<()> {
         if !c.origin.is_admin() {
             detail.push_str(&format!(" [{}]", c.origin.describe()));
         }
-        if let Some(i) = cs.why.of(recorder::why::Subject::File, &c.path) {
+        if let Some(i) = cs.why.of(recorder::model::Subject::File, &c.path) {
             detail.push_str(&format!("  <- #{}", i.id));
         }
         println!(

@@ -86,7 +86,7 @@ fn load_spec(path: Option<&Path>) -> Result<manifest_gen::descriptor::Spec> {
 
 /// The change set of a finished session; a recording one is an error that
 /// says what to do.
-pub fn finished(store: &recorder::Store, name: &str) -> Result<recorder::ChangeSet> {
+pub fn finished(store: &recorder::Store, name: &str) -> Result<recorder::model::ChangeSet> {
     let cs = store.change_set(name)?;
     if cs.session.state != recorder::model::SessionState::Finished {
         bail!("session '{name}' is still recording: run `cft finish {name}` first");

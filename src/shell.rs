@@ -58,7 +58,7 @@ pub fn hook_call(db: &Path, cmd: HookCommand) {
                     uid: nix::unistd::getuid().as_raw(),
                     pid,
                     ppid: nix::unistd::getppid().as_raw(),
-                    start_ns: recorder::watcher::now_ns(),
+                    start_ns: recorder::clock::now_ns(),
                 };
                 if let Some(id) = log.start(&start)? {
                     println!("{id}");
@@ -67,7 +67,7 @@ pub fn hook_call(db: &Path, cmd: HookCommand) {
             HookCommand::End { id, status } => log.end(
                 id,
                 &IntentEnd {
-                    end_ns: recorder::watcher::now_ns(),
+                    end_ns: recorder::clock::now_ns(),
                     exit_code: Some(status),
                     signal: None,
                 },

@@ -72,7 +72,7 @@ fn records_every_kind_of_file_change() {
         .find(|c| c.path == b"/etc/app.conf")
         .unwrap();
     let store = env.store();
-    use recorder::BlobSource;
+    use recorder::model::BlobSource;
     let after = app.after.as_ref().unwrap();
     assert_eq!(store.blob(&after.hash.unwrap()).unwrap().unwrap(), b"new\n");
     let before = app.before.as_ref().unwrap();
@@ -460,7 +460,7 @@ fn awkward_names_and_contents_are_recorded_exactly() {
     let cs = env.change_set("odd");
     let find = |p: &[u8]| cs.changes.iter().find(|c| c.path == p);
     let store = env.store();
-    use recorder::BlobSource;
+    use recorder::model::BlobSource;
     for n in &names {
         let c = find(n).unwrap_or_else(|| panic!("missing {:?}", String::from_utf8_lossy(n)));
         let h = c.after.as_ref().unwrap().hash.unwrap();

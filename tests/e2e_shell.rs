@@ -13,8 +13,8 @@
 
 mod util;
 
-use recorder::intent::IntentSource;
-use recorder::why::Subject;
+use recorder::model::IntentSource;
+use recorder::model::Subject;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use util::feed;
@@ -130,7 +130,7 @@ fn typed_session_is_attributed_and_promoted_exec_is_idempotent() {
     assert_eq!(apt.exit_code, Some(0));
     let useradd = tool("useradd");
     assert_eq!(useradd.parent, Some(line_id("useradd")));
-    let starts: Vec<&recorder::intent::Intent> = why
+    let starts: Vec<&recorder::model::Intent> = why
         .intents
         .iter()
         .filter(|i| {
@@ -197,7 +197,7 @@ fn typed_session_is_attributed_and_promoted_exec_is_idempotent() {
         .iter()
         .find(|s| s.unit == "app.service")
         .expect("app.service");
-    assert_eq!(app.ensure, Some(recorder::system::Running::Running));
+    assert_eq!(app.ensure, Some(recorder::model::Running::Running));
 
     // The command cft has no resource for is listed, and only it.
     let mkdir = line_id("mkdir -p /var/lib/app");

@@ -6,8 +6,8 @@
 
 mod util;
 
-use recorder::intent::IntentSource;
-use recorder::why::Subject;
+use recorder::model::IntentSource;
+use recorder::model::Subject;
 use std::process::Command;
 use util::{feed, Env};
 

@@ -10,8 +10,8 @@
 //! name), because kickstart lines are shell-like words.
 
 use crate::descriptor::{appliance, dev_name, Error, Spec};
-use recorder::probe::PackageFamily;
-use recorder::ChangeSet;
+use recorder::model::ChangeSet;
+use recorder::model::PackageFamily;
 use serde::Serialize;
 
 const TEMPLATE: &str = include_str!("../templates/kickstart.ks.j2");

@@ -179,8 +179,8 @@ pub fn validate_module_name(name: &str) -> Result<(), Error> {
 /// Render the module for a change set, reading captured contents from
 /// `blobs`. Nothing is written to disk.
 pub fn generate(
-    cs: &recorder::ChangeSet,
-    blobs: &dyn recorder::BlobSource,
+    cs: &recorder::model::ChangeSet,
+    blobs: &dyn recorder::model::BlobSource,
     opts: &ModuleOptions,
 ) -> Result<Module, Error> {
     validate_module_name(&opts.module_name)?;

@@ -20,9 +20,9 @@ mod services;
 mod site;
 
 use crate::{puppet, Error, SiteParam, Skipped};
+use recorder::model::BlobSource;
+use recorder::model::SystemChanges;
 use recorder::model::{display_path, ChangeKind};
-use recorder::system::SystemChanges;
-use recorder::BlobSource;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// The parts of a module, one class each, in the order Puppet applies
@@ -82,7 +82,7 @@ pub(crate) struct Input<'a> {
     pub include_secrets: bool,
     pub pin_versions: bool,
     /// The session's commands and what each one changed.
-    pub why: &'a recorder::why::Why,
+    pub why: &'a recorder::model::Why,
     /// Commands to replay as `exec` resources.
     pub execs: &'a [crate::ExecSpec],
     /// Site parameters, checked by `site::check_all` (sorted).

@@ -13,7 +13,7 @@ use crate::plan::{ParamFor, Plan};
 use crate::{puppet, Error, Module, ModuleOptions, Parameter, Report, SiteParameter};
 use minijinja::{AutoEscape, Environment, UndefinedBehavior};
 use recorder::model::display_path;
-use recorder::ChangeSet;
+use recorder::model::ChangeSet;
 use serde::Serialize;
 use std::collections::BTreeMap;
 

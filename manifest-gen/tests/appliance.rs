@@ -15,8 +15,8 @@ mod common;
 
 use manifest_gen::descriptor::{self, Spec};
 use manifest_gen::kickstart;
+use recorder::model::ChangeSet;
 use recorder::model::{FsFact, NetInterface};
-use recorder::ChangeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -444,7 +444,7 @@ fn rpm_repositories_become_repo_lines() {
     let mut cs = db_server();
     cs.session.facts.os_id = "rocky".into();
     cs.session.facts.os_version_id = "9.4".into();
-    cs.system.family = Some(recorder::probe::PackageFamily::Rpm);
+    cs.system.family = Some(recorder::model::PackageFamily::Rpm);
     let repo = |id: &str, base: Option<&str>, mirror: Option<&str>, enabled| RepoFact {
         id: id.into(),
         name: format!("{id} repository"),

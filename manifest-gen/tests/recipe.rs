@@ -11,8 +11,8 @@ use flate2::read::GzDecoder;
 use manifest_gen::descriptor::Spec;
 use manifest_gen::recipe::{self, InstallOutcome, Outcome, Tools};
 use manifest_gen::ModuleOptions;
+use recorder::model::ChangeSet;
 use recorder::model::FsFact;
-use recorder::ChangeSet;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 

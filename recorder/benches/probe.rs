@@ -11,8 +11,9 @@
 //! Prints medians and ratios; it asserts nothing.
 
 use recorder::attribute::{attribute, Inputs};
+use recorder::model::SystemSnapshot;
 use recorder::model::{Change, ChangeKind, ContentHash, Entry, EntryKind, Origin};
-use recorder::probe::{self, dpkg::DpkgFiles, SystemSnapshot};
+use recorder::probe::{self, dpkg::DpkgFiles};
 use recorder::target::Target;
 use std::collections::HashMap;
 use std::os::unix::ffi::OsStrExt;

@@ -9,10 +9,10 @@
 //! dead daemon and rescans everything, so nothing is silently lost.
 
 use crate::error::{Error, Result};
-use crate::event::{Event, EventKind};
 use crate::ignore_rules::Ignore;
 use crate::model::display_path;
 use crate::model::SessionState;
+use crate::model::{Event, EventKind};
 use crate::snapshot::{Scanned, Scanner};
 use crate::store::pack::PackWriter;
 use crate::store::{Phase, Snapshot, Store};

@@ -5,13 +5,13 @@
 //! difference becomes a hint event, so the next finish re-reads it like
 //! anything the watcher saw; nothing made in the gap is lost silently.
 
+use crate::clock::now_ns;
 use crate::error::Result;
-use crate::event::{Event, EventKind, EventSource};
 use crate::ignore_rules::Ignore;
 use crate::model::{is_within, Entry, EntryKind, Session};
+use crate::model::{Event, EventKind, EventSource};
 use crate::store::{Snapshot, Store};
 use crate::target::Target;
-use crate::watcher::now_ns;
 use std::collections::BTreeMap;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::Path;

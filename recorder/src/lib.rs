@@ -2,35 +2,38 @@
 //! watcher, the recorder daemon and the reconciliation of a session into a
 //! change set.
 //!
-//! Map: `model` (vocabulary) · `store` (SQLite, the only SQL) · `snapshot`
-//! (safe walks and reads) · `event` + `watcher` (inotify) · `daemon`
-//! (threads, handshake) · `reconcile` (baseline vs now) · `session`
-//! (lifecycle) · `ignore_rules`, `secret`, `target` (policy and context) ·
-//! `probe` (packages, accounts, services) · `system` + `attribute` (their
-//! diff, and who made each file change) · `intent` + `why` (the commands
-//! run, and which change each one made).
+//! Public: `model` (the vocabulary: plain data, no I/O), `store` (SQLite,
+//! the only SQL), `session` (lifecycle: begin, finish, resume, abort),
+//! `daemon` (what `begin` starts), `probe` (packages, accounts, services),
+//! `target` (the observed system's paths and names), `attribute` (who made
+//! each change), `clock`, `stop_keys`.
+//!
+//! Inside: `snapshot` (safe walks and reads) · `event` + `watcher`
+//! (inotify) · `gap` (a resumed session's gap) · `reconcile` (baseline vs
+//! now) · `ignore_rules`, `secret` (policy) · `facts` (the machine) ·
+//! `intent` (what a command line means) · `why` (which command made each
+//! change).
 
 pub mod attribute;
-pub mod changeset;
+pub mod clock;
 pub mod daemon;
 pub mod error;
-pub mod event;
-pub mod gap;
-pub mod ignore_rules;
-pub mod intent;
+pub(crate) mod event;
+pub(crate) mod facts;
+pub(crate) mod gap;
+pub(crate) mod ignore_rules;
+pub(crate) mod intent;
 pub mod model;
 pub mod probe;
-pub mod reconcile;
-pub mod secret;
+pub(crate) mod reconcile;
+pub(crate) mod secret;
 pub mod session;
-pub mod snapshot;
+pub(crate) mod snapshot;
 pub mod stop_keys;
 pub mod store;
-pub mod system;
 pub mod target;
-pub mod watcher;
-pub mod why;
+pub(crate) mod watcher;
+pub(crate) mod why;
 
-pub use changeset::{BlobSource, ChangeSet};
 pub use error::{Error, Result};
 pub use store::Store;

@@ -211,8 +211,8 @@ pub fn plan(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{Event, EventKind, EventSource};
     use crate::model::Facts;
+    use crate::model::{Event, EventKind, EventSource};
     use crate::store::NewSession;
     use std::os::unix::ffi::OsStrExt;
 

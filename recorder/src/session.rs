@@ -8,14 +8,17 @@
 use crate::attribute;
 use crate::daemon::{self, Ready};
 use crate::error::{Error, Result};
-use crate::ignore_rules::{read_rules_file, Ignore, RULES_FILE};
-use crate::intent::Intent;
+/// The user's ignore rules, one gitignore pattern a line (`--ignore-file`).
+pub use crate::ignore_rules::RULES_FILE;
+use crate::ignore_rules::{read_rules_file, Ignore};
+use crate::model::Intent;
+use crate::model::SystemChanges;
+use crate::model::SystemSnapshot;
 use crate::model::{display_path, ChangeKind, Notice, NoticeKind, Session, SessionState};
-use crate::probe::{self, SystemSnapshot};
+use crate::probe::{self};
 use crate::reconcile;
 use crate::store::Snapshot;
 use crate::store::{Activity, NewSession, Store};
-use crate::system::SystemChanges;
 use crate::target::Target;
 use crate::watcher::{root_state, RootState};
 use crate::why;
@@ -112,7 +115,7 @@ pub fn begin(db: &Path, opts: &BeginOptions, launcher: &Launcher) -> Result<Begi
         }
     }
     Ignore::new(&patterns)?; // reject bad patterns before anything is stored
-    let facts = Target::new(&root).facts();
+    let facts = crate::facts::facts(&Target::new(&root));
     let mut store = Store::open(db)?;
     let session = store.create_session(&NewSession {
         name: opts.name.clone(),
@@ -280,7 +283,7 @@ pub fn finish(db: &Path, name: Option<&str>) -> Result<FinishReport> {
     // A rename from an ignored name (`editor.dpkg-tmp` -> `editor`) is an
     // event about both; attribution only cares about the names kept.
     let ignore = Ignore::new(&session.ignore_patterns)?;
-    let events: Vec<(i64, crate::event::EventKind, Vec<u8>)> = store
+    let events: Vec<(i64, crate::model::EventKind, Vec<u8>)> = store
         .events(session.id)?
         .into_iter()
         .flat_map(|e| {
@@ -290,7 +293,7 @@ pub fn finish(db: &Path, name: Option<&str>) -> Result<FinishReport> {
         .filter(|(_, _, p)| !ignore.is_ignored(p, false))
         .collect();
     let system = system_changes(&store, &session, &mut outcome, &events, &intents)?;
-    let why = why::Why {
+    let why = crate::model::Why {
         attributions: why::attribute(&why::Inputs {
             target: &Target::new(&session.root),
             intents: &intents,
@@ -336,7 +339,7 @@ fn system_changes(
     store: &Store,
     session: &Session,
     outcome: &mut reconcile::Outcome,
-    events: &[(i64, crate::event::EventKind, Vec<u8>)],
+    events: &[(i64, crate::model::EventKind, Vec<u8>)],
     intents: &[Intent],
 ) -> Result<Option<(SystemChanges, SystemSnapshot)>> {
     let Some(before) = store.system_snapshot::<SystemSnapshot>(session.id, Snapshot::Baseline)?

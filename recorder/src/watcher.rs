@@ -14,12 +14,13 @@
 //! watched and read like any new directory. A root that is deleted or moved
 //! away during the session becomes pending again.
 
+use crate::clock::now_ns;
 use crate::event::{
-    lock_mask, pending_mask, translate, translate_lock, watch_mask, Event, EventKind, EventSource,
-    Translated, PACKAGE_LOCKS,
+    lock_mask, pending_mask, translate, translate_lock, watch_mask, Translated, PACKAGE_LOCKS,
 };
 use crate::ignore_rules::Ignore;
 use crate::model::{is_within, join};
+use crate::model::{Event, EventKind, EventSource};
 use crate::target::Target;
 use inotify::{Inotify, WatchDescriptor, Watches};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -232,13 +233,6 @@ pub fn root_state(target: &Target, root: &[u8]) -> RootState {
         }
     }
     RootState::Present
-}
-
-pub fn now_ns() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as i64)
-        .unwrap_or(0)
 }
 
 pub fn daemon_event(kind: EventKind, path: Option<&[u8]>) -> Event {

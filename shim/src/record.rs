@@ -101,4 +101,4 @@ impl Recording {
 
 pub use recorder::store::intents::log_failure as log_line;
 
-use recorder::watcher::now_ns;
+use recorder::clock::now_ns;

@@ -148,7 +148,7 @@ impl Env {
             .collect()
     }
 
-    pub fn change_set(&self, name: &str) -> recorder::ChangeSet {
+    pub fn change_set(&self, name: &str) -> recorder::model::ChangeSet {
         self.store().change_set(name).unwrap()
     }
 

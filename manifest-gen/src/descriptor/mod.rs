@@ -14,8 +14,8 @@ mod xml;
 
 pub use xml::{descriptor, libvirt_domain, xml_escape};
 
+use recorder::model::ChangeSet;
 use recorder::model::{Facts, FsFact};
-use recorder::ChangeSet;
 use serde::Deserialize;
 
 /// What can go wrong turning a session into an appliance.

@@ -3,7 +3,7 @@
 //! text value. The decisions are all in the parent module.
 
 use super::{appliance, dev_name, Appliance, Error, Spec};
-use recorder::ChangeSet;
+use recorder::model::ChangeSet;
 use std::fmt::Write as _;
 use std::path::Path;
 

@@ -6,7 +6,7 @@
 
 use super::{refs, Cell, Input, Param, ParamFor, Part, Plan, Resource, SysRow, Value};
 use crate::Skipped;
-use recorder::system::{AccountChangeKind, GroupChange, UserChange};
+use recorder::model::{AccountChangeKind, GroupChange, UserChange};
 use std::collections::{BTreeMap, BTreeSet};
 
 pub(super) fn plan_accounts(input: &Input<'_>, plan: &mut Plan) {

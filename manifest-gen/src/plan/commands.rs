@@ -10,8 +10,8 @@
 
 use super::{Input, Part, Plan, Ref, Resource, Value};
 use crate::{Error, ExecGuard, ExecSpec};
-use recorder::intent::Intent;
-use recorder::why::Subject;
+use recorder::model::Intent;
+use recorder::model::Subject;
 use std::collections::BTreeSet;
 
 /// Where an exec looks for commands (Puppet needs a `path` or absolute

@@ -7,8 +7,8 @@
 use super::site::{self, SitePlan};
 use super::{refs, Input, Param, ParamFor, Part, Plan, Resource, Row, Value};
 use crate::{puppet, Error, Skipped};
+use recorder::model::BlobSource;
 use recorder::model::{display_path, is_within, Change, ChangeKind, ContentHash, Entry, EntryKind};
-use recorder::BlobSource;
 
 /// Paths that tell the package manager where packages come from (and how
 /// to trust and choose them): managed by the `sources` class, which

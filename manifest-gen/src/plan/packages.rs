@@ -6,8 +6,8 @@
 use super::{refs, Cell, Input, Part, Plan, Resource, SysRow, Value};
 use crate::Skipped;
 use recorder::model::is_within;
-use recorder::probe::PackageFamily;
-use recorder::system::{PackageChange, PackageChangeKind};
+use recorder::model::PackageFamily;
+use recorder::model::{PackageChange, PackageChangeKind};
 
 /// Add the package resources; returns their titles.
 pub(super) fn plan_packages(input: &Input<'_>, plan: &mut Plan) -> Vec<String> {

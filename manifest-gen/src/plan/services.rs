@@ -5,7 +5,7 @@
 use super::{Cell, Input, Part, Plan, Ref, Resource, SysRow, Value};
 use crate::Skipped;
 use recorder::model::display_path;
-use recorder::system::{Enable, Running, ServiceChange};
+use recorder::model::{Enable, Running, ServiceChange};
 use std::collections::BTreeSet;
 
 pub(super) fn plan_services(input: &Input<'_>, plan: &mut Plan) {

@@ -3,7 +3,7 @@
 
 use super::tests_system::{file_change, pkg, Case};
 use super::*;
-use recorder::system::{AlternativeChange, DiversionChange, PackageChangeKind};
+use recorder::model::{AlternativeChange, DiversionChange, PackageChangeKind};
 
 #[test]
 fn holds_are_marks_and_dependency_upgrades_are_listed_not_managed() {

@@ -2,12 +2,12 @@
 //! file changes stay out of the files class.
 
 use super::*;
-use recorder::model::{Change, ContentHash, Entry, EntryKind, Origin};
-use recorder::probe::{Enablement, Group, PackageFamily, Service, User};
-use recorder::system::{
+use recorder::model::{
     AccountChangeKind, Enable, GroupChange, PackageChange, PackageChangeKind, Running,
     ServiceChange, UserChange,
 };
+use recorder::model::{Change, ContentHash, Entry, EntryKind, Origin};
+use recorder::model::{Enablement, Group, PackageFamily, Service, User};
 
 const HASH: &str = "$6$salt$0123456789abcdef";
 

@@ -12,7 +12,7 @@ use crate::descriptor::{self, Spec};
 use crate::render::{md_code, md_text};
 use crate::{kickstart, ModuleOptions};
 use flate2::{Compression, GzBuilder};
-use recorder::ChangeSet;
+use recorder::model::ChangeSet;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
@@ -87,7 +87,7 @@ struct DiskView {
 /// Build the recipe of a finished change set (see the module doc).
 pub fn build(
     cs: &ChangeSet,
-    blobs: &dyn recorder::BlobSource,
+    blobs: &dyn recorder::model::BlobSource,
     opts: &ModuleOptions,
     spec: &Spec,
 ) -> Result<Bundle, Error> {

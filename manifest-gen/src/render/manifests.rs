@@ -11,7 +11,7 @@ use crate::plan::{Param, ParamFor, Part, Plan, Ref, Resource, Value};
 use crate::{puppet, Error};
 use minijinja::Environment;
 use recorder::model::display_path;
-use recorder::ChangeSet;
+use recorder::model::ChangeSet;
 use serde::Serialize;
 
 #[derive(Serialize)]

@@ -10,8 +10,8 @@ use super::render_template;
 use crate::plan::{Cell, Param, ParamFor, Part, Plan, Row, SysRow, Value};
 use crate::{puppet, Error};
 use minijinja::Environment;
+use recorder::model::ChangeSet;
 use recorder::model::{display_path, Facts, Notice};
-use recorder::ChangeSet;
 use serde::Serialize;
 
 #[derive(Serialize)]
@@ -262,8 +262,8 @@ pub(super) fn readme(
 
 /// One line per top-level command: what it was, how it ended, and every
 /// change made during it (by the tools it ran too).
-fn changelog(why: &recorder::why::Why, plan: &Plan) -> Vec<String> {
-    use recorder::why::Subject;
+fn changelog(why: &recorder::model::Why, plan: &Plan) -> Vec<String> {
+    use recorder::model::Subject;
     why.top_level()
         .map(|i| {
             let status = match (i.exit_code, i.signal) {

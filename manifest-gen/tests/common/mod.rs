@@ -2,12 +2,12 @@
 //! builders, and the scenarios both of them exercise.
 #![allow(dead_code)]
 
+use recorder::model::ChangeSet;
+use recorder::model::SystemChanges;
 use recorder::model::{
     Change, ChangeKind, ContentHash, Entry, EntryKind, Facts, Notice, NoticeKind, Session,
     SessionState,
 };
-use recorder::system::SystemChanges;
-use recorder::ChangeSet;
 use std::collections::HashMap;
 
 /// A change set under construction, with the blobs its files refer to.
@@ -18,7 +18,7 @@ pub struct Fixture {
     pub notices: Vec<Notice>,
     pub blobs: HashMap<ContentHash, Vec<u8>>,
     pub system: SystemChanges,
-    pub why: recorder::why::Why,
+    pub why: recorder::model::Why,
     /// `--exec` arguments.
     pub execs: Vec<String>,
 }
@@ -319,8 +319,8 @@ pub fn site_params() -> Vec<manifest_gen::SiteParam> {
 /// a module generated without secrets.
 pub const ALICE_HASH: &str = "$6$rounds=5000$salt$K9p0m1tZq2Yx";
 
-fn user(name: &str, uid: u32, gid: u32, groups: &[&str]) -> recorder::probe::User {
-    recorder::probe::User {
+fn user(name: &str, uid: u32, gid: u32, groups: &[&str]) -> recorder::model::User {
+    recorder::model::User {
         name: name.into(),
         uid,
         gid,
@@ -338,11 +338,11 @@ fn user(name: &str, uid: u32, gid: u32, groups: &[&str]) -> recorder::probe::Use
 /// the packages and account tools did on their own.
 pub fn system() -> Fixture {
     use recorder::model::Origin;
-    use recorder::probe::{Enablement, Group, PackageFamily, Service};
-    use recorder::system::{
+    use recorder::model::{
         AccountChangeKind as A, Enable, GroupChange, PackageChange, PackageChangeKind as P,
         Running, ServiceChange, UserChange,
     };
+    use recorder::model::{Enablement, Group, PackageFamily, Service};
     let mut f = Fixture::new("web");
     f.created_file(
         b"/etc/apt/sources.list.d/nginx.list",
@@ -399,13 +399,13 @@ pub fn system() -> Fixture {
     let mut alice = user("alice", 1001, 1001, &["adm", "web"]);
     alice.gecos = "Alice Admin".into();
     alice.password = Some(ALICE_HASH.into());
-    let games_before = recorder::probe::User {
+    let games_before = recorder::model::User {
         home: "/usr/games".into(),
         shell: "/usr/sbin/nologin".into(),
         gecos: "games".into(),
         ..user("games", 5, 60, &[])
     };
-    let games_after = recorder::probe::User {
+    let games_after = recorder::model::User {
         shell: "/bin/sh".into(),
         ..games_before.clone()
     };
@@ -535,8 +535,8 @@ pub fn system() -> Fixture {
 /// they ran, what each changed, and two commands replayed as execs (one
 /// guarded by `creates`, one not).
 pub fn commands() -> Fixture {
-    use recorder::intent::{Intent, IntentSource};
-    use recorder::why::{Attribution, Subject, Why};
+    use recorder::model::{Attribution, Subject, Why};
+    use recorder::model::{Intent, IntentSource};
     let mut f = system();
     let sec = 1_000_000_000i64;
     let base = 1_700_000_000 * sec;

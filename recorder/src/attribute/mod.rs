@@ -8,14 +8,14 @@
 //! timeline: the daemon also watches the package managers' lock files,
 //! which dpkg, apt and rpm hold open for exactly one run.
 
-use crate::event::EventKind;
+use crate::model::EventKind;
 use crate::model::{is_within, parent, Change, ChangeKind, EntryKind, Origin};
-use crate::probe::{
-    Accounts, Enablement, PackageSnapshot, PackageState, Service, Services, SystemSnapshot,
-};
-use crate::system::{
+use crate::model::{
     AccountChangeKind, AlternativeChange, DiversionChange, Enable, GroupChange, PackageChange,
     PackageChangeKind, Running, ServiceChange, SystemChanges, UserChange,
+};
+use crate::model::{
+    Accounts, Enablement, PackageSnapshot, PackageState, Service, Services, SystemSnapshot,
 };
 use crate::target::Target;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -43,7 +43,7 @@ pub struct Inputs<'a> {
     /// Final contents of changed files, by path.
     pub contents: &'a HashMap<Vec<u8>, Vec<u8>>,
     /// The commands run during the session (shim and recording shell).
-    pub intents: &'a [crate::intent::Intent],
+    pub intents: &'a [crate::model::Intent],
     /// Events may have been lost (a queue overflow, a dead daemon): a lock
     /// that never closed then proves nothing.
     pub events_lost: bool,

@@ -1,6 +1,6 @@
 use super::*;
 use crate::model::Entry;
-use crate::probe::{Package, PackageFamily};
+use crate::model::{Package, PackageFamily};
 
 fn pkg(name: &str, version: &str, state: PackageState, auto: bool) -> Package {
     Package {
@@ -395,8 +395,8 @@ fn a_package_enabled_service_restarts_for_the_admins_edits() {
     );
 }
 
-fn alt(manual: bool, value: &str) -> crate::probe::Alternative {
-    crate::probe::Alternative {
+fn alt(manual: bool, value: &str) -> crate::model::Alternative {
+    crate::model::Alternative {
         manual,
         link: "/usr/bin/editor".into(),
         slaves: vec!["editor.1.gz".into()],
@@ -446,7 +446,7 @@ fn alternatives_and_diversions_the_admin_made() {
     std::fs::create_dir_all(tmp.path().join("etc")).unwrap();
     std::fs::write(tmp.path().join("etc/issue.distrib"), "stock").unwrap();
     let target = Target::new(tmp.path().as_os_str().as_encoded_bytes());
-    let div = |from: &str, to: &str, package: Option<&str>| crate::probe::Diversion {
+    let div = |from: &str, to: &str, package: Option<&str>| crate::model::Diversion {
         from: from.into(),
         to: to.into(),
         package: package.map(str::to_string),

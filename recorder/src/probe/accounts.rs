@@ -11,8 +11,8 @@
 //! `shadow` or `gshadow` (not running as root) means no password data.
 
 use super::fs::{at_line, read_file, utf8_line};
-use super::{Accounts, Group, User};
 use crate::error::{Error, Result};
+use crate::model::{Accounts, Group, User};
 use crate::target::Target;
 use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;

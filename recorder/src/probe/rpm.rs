@@ -5,8 +5,8 @@
 //! exercised end to end here.
 
 use super::fs::{bad_input, os};
-use super::{Package, PackageFamily, PackageSnapshot, PackageState};
 use crate::error::{Error, Result};
+use crate::model::{Package, PackageFamily, PackageSnapshot, PackageState};
 use crate::target::Target;
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};

@@ -13,7 +13,7 @@
 
 use super::{db_err, Store};
 use crate::error::Result;
-use crate::why::{Attribution, Subject};
+use crate::model::{Attribution, Subject};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -27,7 +27,7 @@ const INTENTS_SCHEMA: i64 = 3;
 /// The first schema version that records typed lines (`intents.source`).
 const LINES_SCHEMA: i64 = 5;
 
-pub use crate::intent::{Intent, IntentSource};
+pub use crate::model::{Intent, IntentSource};
 
 /// What the shim knows when it launches the real tool.
 #[derive(Clone, Debug)]
@@ -285,7 +285,7 @@ pub fn log_failure(db: &Path, tool: &std::ffi::OsStr, what: &str, err: &dyn std:
     };
     let line = format!(
         "{} pid {} {}: {what}: {err}\n",
-        crate::watcher::now_ns() / 1_000_000_000,
+        crate::clock::now_ns() / 1_000_000_000,
         std::process::id(),
         tool.to_string_lossy()
     );

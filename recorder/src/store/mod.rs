@@ -6,17 +6,15 @@
 //! lets `cft status` and `cft list` read while the daemon writes. Numbered
 //! migrations are tracked in `PRAGMA user_version`.
 
-use crate::changeset::{BlobSource, ChangeSet};
 use crate::error::{Error, Result};
+use crate::model::Attribution;
+use crate::model::SystemChanges;
+use crate::model::SystemSnapshot;
+use crate::model::{BlobSource, ChangeSet};
 use crate::model::{
     Change, ChangeKind, ContentHash, Entry, EntryKind, Facts, Notice, Session, SessionState,
 };
-use crate::probe::SystemSnapshot;
-use crate::system::SystemChanges;
-use crate::why::Attribution;
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
-use std::ffi::OsStr;
-use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -72,12 +70,7 @@ pub struct Activity {
     pub baseline_entries: u64,
 }
 
-/// An entry plus the content to store with it (if captured).
-#[derive(Debug)]
-pub struct EntryWithContent {
-    pub entry: Entry,
-    pub content: Option<Vec<u8>>,
-}
+pub use crate::model::EntryWithContent;
 
 pub struct Store {
     conn: Connection,
@@ -98,7 +91,7 @@ pub fn default_db_path() -> PathBuf {
     state.join("cft").join("cft.db")
 }
 
-use crate::watcher::now_ns;
+use crate::clock::now_ns;
 
 impl Store {
     /// Open (creating if needed) the database at `path` and bring its schema
@@ -517,7 +510,7 @@ impl Store {
         }
         let notices = self.notices(session.id)?;
         let system = self.system_changes(session.id)?.unwrap_or_default();
-        let why = crate::why::Why {
+        let why = crate::model::Why {
             intents: self.intents(session.id)?,
             attributions: self.attributions(session.id)?,
         };
@@ -641,10 +634,7 @@ fn create_private(path: &Path) -> Result<()> {
     }
 }
 
-/// A path stored as bytes, for error messages and host file access.
-pub fn os_path(bytes: &[u8]) -> &Path {
-    Path::new(OsStr::from_bytes(bytes))
-}
+pub use crate::model::os_path;
 
 mod entries;
 pub mod intents;

@@ -3,7 +3,7 @@
 
 use super::{db_err, Activity, Phase, Snapshot, Store};
 use crate::error::Result;
-use crate::event::{Event, EventKind};
+use crate::model::{Event, EventKind};
 use crate::model::{Notice, NoticeKind};
 use rusqlite::{params, Transaction, TransactionBehavior};
 
@@ -116,9 +116,9 @@ impl Store {
                     path: r.get(2)?,
                     path_to: r.get(3)?,
                     source: match source.as_str() {
-                        "watcher" => crate::event::EventSource::Watcher,
-                        "rescan" => crate::event::EventSource::Rescan,
-                        _ => crate::event::EventSource::Daemon,
+                        "watcher" => crate::model::EventSource::Watcher,
+                        "rescan" => crate::model::EventSource::Rescan,
+                        _ => crate::model::EventSource::Daemon,
                     },
                 })
             })

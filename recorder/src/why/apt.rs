@@ -3,7 +3,8 @@
 //! apt intents by their command line.
 
 use super::Ctx;
-use crate::intent::{package_op, Intent, IntentSource};
+use crate::intent::package_op;
+use crate::model::{Intent, IntentSource};
 use crate::target::Target;
 use std::collections::HashMap;
 

@@ -7,8 +7,8 @@
 //! subprocess, so a whole system is read in milliseconds, chroots included.
 
 use super::fs::{at_line, read_file, utf8_line};
-use super::{Package, PackageFamily, PackageSnapshot, PackageState};
 use crate::error::Result;
+use crate::model::{Package, PackageFamily, PackageSnapshot, PackageState};
 use crate::target::Target;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;

@@ -7,7 +7,7 @@
 
 use super::super::fs::{at_line, read_dir, read_file, read_link, utf8_line};
 use crate::error::Result;
-use crate::probe::{Alternative, Diversion};
+use crate::model::{Alternative, Diversion};
 use crate::target::Target;
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -10,8 +10,8 @@
 //! logged and reported as `Unknown` rather than failing the whole probe.
 
 use super::fs::{read_dir, read_file, read_host_file, resolve};
-use super::{Enablement, Service, Services};
 use crate::error::Result;
+use crate::model::{Enablement, Service, Services};
 use crate::target::Target;
 use std::collections::{BTreeMap, BTreeSet};
 

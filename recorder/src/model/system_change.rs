@@ -1,13 +1,8 @@
-//! System-level changes of a session: packages, users and groups, and
-//! services, diffed from the probes' snapshots at `begin` and `finish`; and
-//! the attribution of file changes to whoever made them (the admin, a
-//! package, or state that other resources express).
-//!
-//! The generators only see these plain types; the probes that fill the
-//! snapshots live in `probe`.
+//! System-level changes of a session: packages, users and groups,
+//! services, alternatives and diversions, diffed from the probes'
+//! snapshots at `begin` and `finish`.
 
-pub use crate::model::Origin;
-use crate::probe::{Group, PackageFamily, Service, User};
+use super::system::{Group, PackageFamily, Service, User};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

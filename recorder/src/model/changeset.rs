@@ -1,8 +1,7 @@
-//! A finished session's reconciled change set, as handed to the generators.
+//! A finished session's change set: the one value that flows from
+//! recording (or, later, extraction and import) to the generators.
 
-use crate::model::{Change, ContentHash, Notice, Session};
-use crate::system::SystemChanges;
-use crate::why::Why;
+use super::{Change, ContentHash, Notice, Session, SystemChanges, Why};
 use crate::Error;
 
 /// Everything a generator needs to know about a finished session.

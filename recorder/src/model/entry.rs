@@ -1,0 +1,155 @@
+//! Filesystem entries as seen at one point in time, and their content
+//! hashes: what a snapshot holds for every path.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// The type of a filesystem entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EntryKind {
+    File,
+    Dir,
+    Symlink,
+    Fifo,
+    Socket,
+    CharDevice,
+    BlockDevice,
+}
+
+impl EntryKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntryKind::File => "file",
+            EntryKind::Dir => "dir",
+            EntryKind::Symlink => "symlink",
+            EntryKind::Fifo => "fifo",
+            EntryKind::Socket => "socket",
+            EntryKind::CharDevice => "chardev",
+            EntryKind::BlockDevice => "blockdev",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<EntryKind> {
+        Some(match s {
+            "file" => EntryKind::File,
+            "dir" => EntryKind::Dir,
+            "symlink" => EntryKind::Symlink,
+            "fifo" => EntryKind::Fifo,
+            "socket" => EntryKind::Socket,
+            "chardev" => EntryKind::CharDevice,
+            "blockdev" => EntryKind::BlockDevice,
+            _ => return None,
+        })
+    }
+
+    /// Special files are recorded but never opened, and Puppet cannot create them.
+    pub fn is_special(self) -> bool {
+        matches!(
+            self,
+            EntryKind::Fifo | EntryKind::Socket | EntryKind::CharDevice | EntryKind::BlockDevice
+        )
+    }
+}
+
+impl fmt::Display for EntryKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A BLAKE3 content hash; blobs are deduplicated by it.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ContentHash(pub [u8; 32]);
+
+impl ContentHash {
+    pub fn of(data: &[u8]) -> ContentHash {
+        ContentHash(*blake3::hash(data).as_bytes())
+    }
+
+    pub fn to_hex(&self) -> String {
+        blake3::Hash::from(self.0).to_hex().to_string()
+    }
+
+    pub fn from_slice(b: &[u8]) -> Option<ContentHash> {
+        Some(ContentHash(b.try_into().ok()?))
+    }
+}
+
+impl fmt::Debug for ContentHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ContentHash({})", self.to_hex())
+    }
+}
+
+/// One filesystem entry as seen at a point in time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    /// Absolute path in the target system.
+    pub path: Vec<u8>,
+    pub kind: EntryKind,
+    /// Permission bits including setuid, setgid and sticky (`0o7777` mask).
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    /// User name of `uid` in the target system's `/etc/passwd`, if any.
+    pub owner: Option<String>,
+    /// Group name of `gid` in the target system's `/etc/group`, if any.
+    pub group: Option<String>,
+    pub size: u64,
+    pub mtime_ns: i64,
+    /// Content hash of a regular file (absent when it could not be read).
+    pub hash: Option<ContentHash>,
+    /// Whether the content itself is in the blob store (false past the size cap).
+    pub content_stored: bool,
+    /// Target of a symbolic link, as bytes.
+    pub link_target: Option<Vec<u8>>,
+}
+
+impl Entry {
+    /// Does `other` differ from `self` in a way a configuration change cares
+    /// about? Directory mtimes and sizes are noise; file mtimes are too
+    /// (content is compared by hash).
+    pub fn differences(&self, other: &Entry) -> Differences {
+        Differences {
+            kind: self.kind != other.kind,
+            content: self.kind == EntryKind::File
+                && other.kind == EntryKind::File
+                && match (&self.hash, &other.hash) {
+                    (Some(a), Some(b)) => a != b,
+                    // Unreadable both times: size and mtime are all we have.
+                    (None, None) => self.size != other.size || self.mtime_ns != other.mtime_ns,
+                    _ => true,
+                },
+            mode: self.kind != EntryKind::Symlink && self.mode != other.mode,
+            owner: self.uid != other.uid,
+            group: self.gid != other.gid,
+            target: self.link_target != other.link_target,
+        }
+    }
+}
+
+/// Which attributes differ between two entries at the same path.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Differences {
+    pub kind: bool,
+    pub content: bool,
+    pub mode: bool,
+    pub owner: bool,
+    pub group: bool,
+    pub target: bool,
+}
+
+impl Differences {
+    pub fn any(&self) -> bool {
+        self.kind || self.content || self.mode || self.owner || self.group || self.target
+    }
+}
+
+/// An entry plus the content read for it (if captured): what a snapshot
+/// stores.
+#[derive(Debug)]
+pub struct EntryWithContent {
+    pub entry: Entry,
+    pub content: Option<Vec<u8>>,
+}
