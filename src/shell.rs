@@ -85,9 +85,9 @@ pub fn hook_call(db: &Path, cmd: HookCommand) {
     }
 }
 
-/// Quote for bash and zsh alike (always quoted: the script is `eval`ed).
+/// Quote for bash and zsh alike (the script is `eval`ed).
 fn q(s: &str) -> String {
-    format!("'{}'", s.replace('\'', r"'\''"))
+    recorder::tools::sh_quote(s)
 }
 
 /// A path the hook script can carry exactly: the script is text.

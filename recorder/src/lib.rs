@@ -6,7 +6,8 @@
 //! the only SQL), `session` (lifecycle: begin, finish, resume, abort),
 //! `daemon` (what `begin` starts), `probe` (packages, accounts, services),
 //! `target` (the observed system's paths and names), `attribute` (who made
-//! each change), `clock`, `stop_keys`.
+//! each change), `tools` (finding and quoting programs), `clock`,
+//! `stop_keys`.
 //!
 //! Inside: `snapshot` (safe walks and reads) · `event` + `watcher`
 //! (inotify) · `gap` (a resumed session's gap) · `reconcile` (baseline vs
@@ -32,6 +33,7 @@ pub(crate) mod snapshot;
 pub mod stop_keys;
 pub mod store;
 pub mod target;
+pub mod tools;
 pub(crate) mod watcher;
 pub(crate) mod why;
 

@@ -8,14 +8,11 @@
 //! following links), so the shim directory listed twice, or under another
 //! name, still cannot recurse. No shell is involved.
 
+use recorder::tools::{find_on_path, is_executable, DEFAULT_PATH};
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-
-/// The search path used when `PATH` is unset (glibc's `execvp` default,
-/// plus the sbin directories where the wrapped admin tools live).
-const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// Identity of a file: (device, inode) after following links.
 pub type FileId = (u64, u64);
@@ -52,20 +49,17 @@ pub fn find_real(
     };
     let default = OsString::from(DEFAULT_PATH);
     let path = path.unwrap_or(&default);
-    for dir in path.as_bytes().split(|&b| b == b':') {
-        let dir = non_empty_dir(OsStr::from_bytes(dir));
-        let candidate = dir.join(tool);
-        if !is_executable(&candidate) || is_me(&candidate) {
-            continue;
+    let accept = |candidate: &Path| {
+        if is_me(candidate) {
+            return false;
         }
-        if let Some(own) = &own_dir {
-            if std::fs::canonicalize(dir).ok().as_ref() == Some(own) {
-                continue;
-            }
+        let dir = candidate.parent().map(Path::as_os_str).unwrap_or_default();
+        match &own_dir {
+            Some(own) => std::fs::canonicalize(non_empty_dir(dir)).ok().as_ref() != Some(own),
+            None => true,
         }
-        return Some(candidate);
-    }
-    None
+    };
+    find_on_path(tool, path, &accept)
 }
 
 /// An empty `PATH` entry means the current directory, as for `execvp`.
@@ -77,16 +71,11 @@ fn non_empty_dir(dir: &OsStr) -> &Path {
     }
 }
 
-fn is_executable(p: &Path) -> bool {
-    std::fs::metadata(p)
-        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        .unwrap_or(false)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::os::unix::fs::symlink;
+    use std::os::unix::fs::PermissionsExt;
 
     fn exe(path: &Path) {
         std::fs::write(path, "#!/bin/sh\n").unwrap();

@@ -111,17 +111,10 @@ impl Error {
     }
 }
 
-/// An executable called `name` in a directory of `PATH`, as a shell would
-/// find it (validators are run by path, never through a shell).
+/// An executable called `name` in an absolute directory of `PATH`
+/// (validators are run by path, never through a shell).
 pub fn find_tool(name: &str) -> Option<PathBuf> {
-    use std::os::unix::fs::PermissionsExt;
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .filter(|d| d.is_absolute())
-        .map(|d| d.join(name))
-        .find(|p| {
-            std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        })
+    recorder::tools::find_program(name)
 }
 
 /// Lowercase hex of a digest.

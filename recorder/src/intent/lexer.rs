@@ -1,18 +1,7 @@
 //! A typed line split into simple commands the way a shell would, and
-//! words quoted for a POSIX shell.
+//! words quoted for a POSIX shell (`crate::tools::sh_quote`).
 
-/// Quote a word for a POSIX shell (only when it needs it).
-pub fn sh_quote(word: &str) -> String {
-    let plain = !word.is_empty()
-        && word
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_./=:,+@%".contains(&b));
-    if plain {
-        word.to_string()
-    } else {
-        format!("'{}'", word.replace('\'', r"'\''"))
-    }
-}
+pub use crate::tools::sh_quote;
 
 pub(super) fn basename(s: &str) -> &str {
     s.rsplit('/').next().unwrap_or(s)

@@ -11,7 +11,7 @@ mod lexer;
 mod secrets;
 mod verbs;
 
-pub use lexer::sh_quote;
+use lexer::sh_quote;
 pub(crate) use verbs::{account_names, package_op, service_names, service_op, PackageOp};
 
 use crate::model::{Intent, IntentSource};

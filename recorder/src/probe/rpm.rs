@@ -10,7 +10,7 @@ use crate::model::{Package, PackageFamily, PackageSnapshot, PackageState};
 use crate::target::Target;
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 /// Where rpm databases live (first match wins), and a file that shows one
@@ -28,7 +28,7 @@ pub fn probe(target: &Target) -> Result<Option<PackageSnapshot>> {
     let Some(dbpath) = DB_DIRS.iter().copied().find(|d| has_db(target, d)) else {
         return Ok(None);
     };
-    let Some(rpm) = find_program("rpm") else {
+    let Some(rpm) = crate::tools::find_program("rpm") else {
         tracing::warn!(
             "{} holds an rpm database but there is no rpm program on this host; packages are not recorded",
             target.host_path(dbpath).display()
@@ -53,7 +53,7 @@ pub fn probe(target: &Target) -> Result<Option<PackageSnapshot>> {
             }
         }
     }
-    let user = find_program("dnf").and_then(|dnf| user_installed(&dnf, &root));
+    let user = crate::tools::find_program("dnf").and_then(|dnf| user_installed(&dnf, &root));
     if let Some(user) = &user {
         for p in packages.values_mut() {
             p.auto = !user.contains(&(p.name.clone(), p.arch.clone()));
@@ -73,17 +73,6 @@ fn has_db(target: &Target, dir: &[u8]) -> bool {
         && DB_FILES
             .iter()
             .any(|f| std::fs::symlink_metadata(hp.join(f)).is_ok_and(|m| m.is_file()))
-}
-
-/// A program on the host's `PATH`.
-fn find_program(name: &str) -> Option<PathBuf> {
-    use std::os::unix::fs::PermissionsExt;
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join(name))
-        .find(|p| {
-            std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        })
 }
 
 fn run(mut cmd: Command, program: &Path) -> Result<String> {
