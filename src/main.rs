@@ -6,6 +6,7 @@
 //! argument); 2 bad usage; `cft record` returns the recorded command's own
 //! status (128+N when it was killed by signal N).
 
+mod advice;
 mod module_args;
 mod output;
 mod recipe_cmd;
@@ -208,7 +209,11 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("cft: error: {e:#}");
+            let (message, hints) = advice::explain(&e);
+            eprintln!("cft: error: {message}");
+            for h in hints {
+                eprintln!("cft: hint: {h}");
+            }
             ExitCode::from(1)
         }
     }

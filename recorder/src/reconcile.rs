@@ -123,7 +123,7 @@ pub fn reconcile(store: &Store, session: &Session, extra_reason: Option<&str>) -
                         &path,
                         NoticeKind::Secret,
                         "holds a secret: its content is withheld from generated output \
-                         unless --include-secrets is given",
+                         unless secrets are asked for",
                     ));
                 }
                 if e.hash.is_some() && !e.content_stored {

@@ -417,7 +417,7 @@ pub fn erase(db: &Path, name: &str) -> Result<()> {
         return Err(Error::WrongState {
             name: name.into(),
             state: "recording".into(),
-            expected: "finished (use `cft abort` to stop and discard a recording session)".into(),
+            expected: "finished".into(),
         });
     }
     store.erase_session(session.id)?;
@@ -462,11 +462,15 @@ fn pick_recording(store: &Store, name: Option<&str>) -> Result<Session> {
         None => {
             let mut active = store.recording_sessions()?;
             match active.len() {
-                0 => return Err(Error::NoActiveSession),
+                0 => {
+                    return Err(Error::NoActiveSession {
+                        db: store.path().to_path_buf(),
+                    })
+                }
                 1 => active.remove(0),
                 _ => {
                     let names: Vec<String> = active.into_iter().map(|s| s.name).collect();
-                    return Err(Error::AmbiguousSession(names.join(", ")));
+                    return Err(Error::AmbiguousSession(names));
                 }
             }
         }
@@ -518,14 +522,14 @@ pub fn validate_name(name: &str) -> Result<()> {
 }
 
 fn canonical_root(root: &Path) -> Result<Vec<u8>> {
-    let c = std::fs::canonicalize(root).map_err(|e| Error::BadInput {
+    let c = std::fs::canonicalize(root).map_err(|e| Error::BadRoot {
         path: root.to_path_buf(),
-        message: format!("--root: {e}"),
+        reason: e.to_string(),
     })?;
     if !c.is_dir() {
-        return Err(Error::BadInput {
+        return Err(Error::BadRoot {
             path: root.to_path_buf(),
-            message: "--root must be a directory".into(),
+            reason: "not a directory".into(),
         });
     }
     Ok(c.as_os_str().as_bytes().to_vec())
@@ -549,9 +553,9 @@ fn watched_roots(root: &[u8], extra: &[PathBuf], defaults: bool) -> Result<Vec<V
     }
     for w in extra {
         let bytes = w.as_os_str().as_bytes();
-        let bad = |msg: &str| Error::BadInput {
+        let bad = |msg: &str| Error::BadWatch {
             path: w.clone(),
-            message: format!("--watch: {msg}"),
+            reason: msg.to_string(),
         };
         if !bytes.starts_with(b"/") {
             return Err(bad("must be an absolute path in the observed system"));
@@ -576,11 +580,9 @@ fn watched_roots(root: &[u8], extra: &[PathBuf], defaults: bool) -> Result<Vec<V
         out.push(norm);
     }
     if out.is_empty() {
-        return Err(Error::BadInput {
+        return Err(Error::BadRoot {
             path: PathBuf::from(std::ffi::OsStr::from_bytes(root)),
-            message:
-                "nothing to watch: none of the default roots exist here; name one with --watch"
-                    .into(),
+            reason: "nothing to watch: no default roots and no other root was named".into(),
         });
     }
     out.sort();
@@ -668,7 +670,7 @@ mod tests {
             "/file/below",
         ] {
             let err = watched_roots(root, &[PathBuf::from(bad)], false).unwrap_err();
-            assert!(err.to_string().contains("--watch"), "{bad}: {err}");
+            assert!(matches!(err, Error::BadWatch { .. }), "{bad}: {err}");
         }
     }
 }
