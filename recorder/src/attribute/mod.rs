@@ -49,14 +49,21 @@ pub struct Inputs<'a> {
     pub events_lost: bool,
 }
 
-/// Diff the snapshots, attribute `changes` (setting `origin` and
-/// `package`), and return the system-level changes.
+/// The file changes with their origins and packages, and the system
+/// changes.
+pub struct Attributed {
+    pub changes: Vec<Change>,
+    pub system: SystemChanges,
+}
+
+/// Diff the snapshots and decide who made each file change (its `origin`
+/// and `package`); files a package made and the admin removed are added.
 pub fn attribute(
     before: &SystemSnapshot,
     after: &SystemSnapshot,
-    changes: &mut Vec<Change>,
+    mut changes: Vec<Change>,
     inp: &Inputs,
-) -> SystemChanges {
+) -> Attributed {
     let mut packages = diff_packages(&before.packages, &after.packages);
     // Named on an install command line: asked for, whatever apt's marks say.
     let named = crate::why::named_for_install(inp.intents);
@@ -102,7 +109,7 @@ pub fn attribute(
         c.package = (inp.owner_of)(&c.path);
         c.origin = origin_of(c, &touched, &gone, &windows, &seen, inp);
     }
-    let extra = removed_package_files(changes, &touched, &windows, &seen, inp);
+    let extra = removed_package_files(&changes, &touched, &windows, &seen, inp);
     if !extra.is_empty() {
         changes.extend(extra);
         changes.sort_by(|a, b| a.path.cmp(&b.path));
@@ -113,15 +120,15 @@ pub fn attribute(
         &before.accounts,
         &after.accounts,
         &installed,
-        changes,
+        &changes,
         inp.target,
     );
-    homes_from_skel(changes, &users, inp.target);
+    homes_from_skel(&mut changes, &users, inp.target);
     let alternatives = diff_alternatives(&before.packages, &after.packages);
     let diversions = diff_diversions(&before.packages, &after.packages, inp.target);
-    dpkg_state_files(changes, &alternatives, &diversions);
-    let services = diff_services(&before.services, &after.services, &touched, changes, inp);
-    SystemChanges {
+    dpkg_state_files(&mut changes, &alternatives, &diversions);
+    let services = diff_services(&before.services, &after.services, &touched, &changes, inp);
+    let system = SystemChanges {
         family: after.packages.family.or(before.packages.family),
         packages,
         groups,
@@ -129,7 +136,8 @@ pub fn attribute(
         services,
         alternatives,
         diversions,
-    }
+    };
+    Attributed { changes, system }
 }
 
 /// Alternatives the admin set by hand, or gave back to the priorities.

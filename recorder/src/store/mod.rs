@@ -9,8 +9,8 @@
 use crate::clock::now_ns;
 use crate::error::{Error, Result};
 use crate::model::{
-    Attribution, BlobSource, Change, ChangeKind, ChangeSet, ContentHash, Entry, EntryKind, Facts,
-    Notice, Session, SessionState, SystemChanges, SystemSnapshot,
+    BlobSource, Change, ChangeKind, ChangeSet, ContentHash, Entry, EntryKind, Facts, Session,
+    SessionState,
 };
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
@@ -423,18 +423,18 @@ impl Store {
         }
     }
 
-    /// Replace the session's change set, final entries and finish notices,
-    /// and mark it finished, all in one transaction: a crash leaves either
-    /// the old state or the new one.
-    pub fn store_change_set(
-        &mut self,
-        session: i64,
-        changes: &[Change],
-        finals: &[EntryWithContent],
-        notices: &[Notice],
-        system: Option<(&SystemChanges, &SystemSnapshot)>,
-        attributions: &[Attribution],
-    ) -> Result<()> {
+    /// Replace the session's change set, final entries, finish notices,
+    /// system changes and attributions, and mark it finished, all in one
+    /// transaction: a crash leaves either the old state or the new one.
+    pub fn save_finished(&mut self, f: &crate::finish::Finished) -> Result<()> {
+        let (session, changes, finals, notices, attributions) = (
+            f.session,
+            &f.changes,
+            &f.finals,
+            &f.notices,
+            &f.attributions,
+        );
+        let system = f.system.as_ref().map(|(c, s)| (c, s));
         let key = session.to_string();
         let system = system
             .map(|(c, s)| {

@@ -206,14 +206,17 @@ fn change_set_replaces_atomically_and_decodes() {
         package: None,
     };
     for _ in 0..2 {
-        s.store_change_set(
-            id,
-            std::slice::from_ref(&change),
-            std::slice::from_ref(&fin),
-            &[],
-            None,
-            &[],
-        )
+        s.save_finished(&crate::finish::Finished {
+            session: id,
+            changes: vec![change.clone()],
+            finals: vec![EntryWithContent {
+                entry: fin.entry.clone(),
+                content: fin.content.clone(),
+            }],
+            notices: vec![],
+            system: None,
+            attributions: vec![],
+        })
         .unwrap();
     }
     let cs = s.change_set("web").unwrap();
