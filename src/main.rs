@@ -8,6 +8,7 @@
 
 mod advice;
 mod descriptor_cmd;
+mod extract_cmd;
 mod load;
 mod module_args;
 mod output;
@@ -50,6 +51,14 @@ enum Command {
     /// of files up to --content-cap), then returns once the detached recorder daemon is
     /// watching. One session may record a given root at a time.
     Begin(BeginArgs),
+    /// Make a finished session from a machine nobody recorded
+    ///
+    /// Compares the watched roots, the packages, accounts and services with what the packages
+    /// shipped and set (dpkg's checksums and conffiles, the package logs' install boundary,
+    /// deb-systemd-helper's service defaults), or with a pristine reference root (--against),
+    /// and stores what was done by hand as a finished session: `show`, `manifest`, `descriptor`
+    /// and `recipe` then work on it. What it cannot know it lists as notices.
+    Extract(extract_cmd::ExtractArgs),
     /// Show the recording sessions: age, watched roots, activity, daemon health
     Status,
     /// Stop recording, reconcile against the baseline and store the change set
@@ -248,6 +257,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             shell::print_hook(&db, kind, &name)?;
         }
         Command::HookCall(call) => shell::hook_call(&db, call),
+        Command::Extract(args) => extract_cmd::extract(&db, &args)?,
         Command::Status => output::print_status(&session::status(&db)?),
         Command::Finish { name } => {
             let report = session::finish(&db, name.as_deref())?;

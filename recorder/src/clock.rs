@@ -8,3 +8,13 @@ pub fn now_ns() -> i64 {
         .map(|d| d.as_nanos() as i64)
         .unwrap_or(0)
 }
+
+/// A time for people and logs: `2026-12-01T20:18:39Z`.
+pub fn utc(ns: i64) -> String {
+    jiff::Timestamp::from_nanosecond(i128::from(ns))
+        .map(|t| {
+            t.round(jiff::Unit::Second)
+                .map_or_else(|_| t.to_string(), |t| t.to_string())
+        })
+        .unwrap_or_else(|_| ns.to_string())
+}

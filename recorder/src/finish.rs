@@ -179,15 +179,29 @@ pub struct FinishReport {
 /// `reason` says why every root must be re-read, if the session's own
 /// rescan mark does not.
 pub fn run(store: &mut Store, session: &Session, reason: Option<&str>) -> Result<FinishReport> {
+    let files = reconcile::reconcile(store, session, reason)?;
+    let evidence = Evidence::gather(store, session)?;
+    let (probed, notices) = probe_system(store, session)?;
+    complete(store, session, files, evidence, probed, notices)
+}
+
+/// The stages after the file diff, for any source of one (a recording's
+/// reconciliation, an extraction): origins, attributions, one save.
+pub fn complete(
+    store: &mut Store,
+    session: &Session,
+    files: FileDiff,
+    evidence: Evidence,
+    probed: Option<Probed>,
+    more_notices: Vec<Notice>,
+) -> Result<FinishReport> {
     let FileDiff {
         changes,
         finals,
         mut notices,
         full_rescan,
         examined,
-    } = reconcile::reconcile(store, session, reason)?;
-    let evidence = Evidence::gather(store, session)?;
-    let (probed, probe_notices) = probe_system(store, session)?;
+    } = files;
     let (changes, system) = attribute_all(
         session,
         changes,
@@ -204,7 +218,7 @@ pub fn run(store: &mut Store, session: &Session, reason: Option<&str>) -> Result
         system: system.as_ref().unwrap_or(&SystemChanges::default()),
     });
     let counts = count(&changes);
-    notices.extend(probe_notices);
+    notices.extend(more_notices);
     let finished = Finished {
         session: session.id,
         changes,

@@ -20,6 +20,7 @@ pub mod clock;
 pub mod daemon;
 pub mod error;
 pub(crate) mod event;
+pub mod extract;
 pub(crate) mod facts;
 pub(crate) mod finish;
 pub(crate) mod gap;

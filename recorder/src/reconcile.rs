@@ -113,51 +113,7 @@ pub fn reconcile(store: &Store, session: &Session, extra_reason: Option<&str>) -
         let Some(kind) = ChangeKind::classify(b.as_ref(), a.as_ref().map(|s| &s.entry)) else {
             continue;
         };
-        let mut secret = false;
-        if let Some(s) = &a {
-            let e = &s.entry;
-            if e.kind == EntryKind::File && kind != ChangeKind::Metadata {
-                secret = secret::is_secret_path(&path)
-                    || s.content.as_deref().is_some_and(secret::holds_private_key);
-                if secret {
-                    out.notices.push(notice(
-                        &path,
-                        NoticeKind::Secret,
-                        "holds a secret: its content is withheld from generated output \
-                         unless secrets are asked for",
-                    ));
-                }
-                if e.hash.is_some() && !e.content_stored {
-                    out.notices.push(notice(
-                        &path,
-                        NoticeKind::TooLarge,
-                        &format!(
-                            "{} bytes is over the capture limit of {cap} bytes: only its hash was kept",
-                            e.size
-                        ),
-                    ));
-                }
-            }
-            if e.kind.is_special() {
-                out.notices.push(notice(
-                    &path,
-                    NoticeKind::Special,
-                    &format!("a {}: recorded, never opened", e.kind),
-                ));
-            }
-        }
-        out.changes.push(Change {
-            path: path.clone(),
-            kind,
-            before: b,
-            after: a.as_ref().map(|s| s.entry.clone()),
-            secret,
-            origin: Default::default(),
-            package: None,
-        });
-        if let Some(s) = a {
-            out.finals.push(s);
-        }
+        push_change(&mut out, path, kind, b, a, cap);
     }
     // Unreadable paths that are not part of the change set are still worth
     // telling: the user may expect them.
@@ -165,6 +121,64 @@ pub fn reconcile(store: &Store, session: &Session, extra_reason: Option<&str>) -
     notices.dedup();
     out.notices.extend(notices);
     Ok(out)
+}
+
+/// Add one change to `out`: its final entry and content, whether it is a
+/// secret, and the notices it deserves (a secret, content over the cap, a
+/// special file). Shared with extraction, which finds changes otherwise.
+pub(crate) fn push_change(
+    out: &mut FileDiff,
+    path: Vec<u8>,
+    kind: ChangeKind,
+    before: Option<Entry>,
+    after: Option<Scanned>,
+    cap: u64,
+) {
+    let mut secret = false;
+    if let Some(s) = &after {
+        let e = &s.entry;
+        if e.kind == EntryKind::File && kind != ChangeKind::Metadata {
+            secret = secret::is_secret_path(&path)
+                || s.content.as_deref().is_some_and(secret::holds_private_key);
+            if secret {
+                out.notices.push(notice(
+                    &path,
+                    NoticeKind::Secret,
+                    "holds a secret: its content is withheld from generated output \
+                     unless secrets are asked for",
+                ));
+            }
+            if e.hash.is_some() && !e.content_stored {
+                out.notices.push(notice(
+                    &path,
+                    NoticeKind::TooLarge,
+                    &format!(
+                        "{} bytes is over the capture limit of {cap} bytes: only its hash was kept",
+                        e.size
+                    ),
+                ));
+            }
+        }
+        if e.kind.is_special() {
+            out.notices.push(notice(
+                &path,
+                NoticeKind::Special,
+                &format!("a {}: recorded, never opened", e.kind),
+            ));
+        }
+    }
+    out.changes.push(Change {
+        path,
+        kind,
+        before,
+        after: after.as_ref().map(|s| s.entry.clone()),
+        secret,
+        origin: Default::default(),
+        package: None,
+    });
+    if let Some(s) = after {
+        out.finals.push(s);
+    }
 }
 
 fn notice(path: &[u8], kind: NoticeKind, message: &str) -> Notice {

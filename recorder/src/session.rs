@@ -90,6 +90,29 @@ pub struct Launcher {
 /// Start a new session: record it, start the daemon and wait until it
 /// watches every root and holds the baseline.
 pub fn begin(db: &Path, opts: &BeginOptions, launcher: &Launcher) -> Result<BeginReport> {
+    let new = new_session(db, opts)?;
+    let mut store = Store::open(db)?;
+    let session = store.create_session(&new)?;
+    match start_daemon(db, &session, false, launcher) {
+        Ok((ready, log)) => Ok(BeginReport {
+            session: store.session_by_id(session.id)?,
+            ready,
+            log,
+        }),
+        Err(e) => {
+            // Nothing was recorded yet: leave no half-made session behind.
+            stop_daemon(&store.session_by_id(session.id)?);
+            store.erase_session(session.id)?;
+            Err(e)
+        }
+    }
+}
+
+/// A session as `opts` describe it, checked: its name, its root, its
+/// watched roots, its ignore rules (the rules file, the patterns given,
+/// and the database's own directory), and the machine's facts. Nothing is
+/// stored yet.
+pub(crate) fn new_session(db: &Path, opts: &BeginOptions) -> Result<NewSession> {
     validate_name(&opts.name)?;
     let root = canonical_root(&opts.root)?;
     let watched = watched_roots(&root, &opts.watch, opts.default_watch)?;
@@ -107,29 +130,15 @@ pub fn begin(db: &Path, opts: &BeginOptions, launcher: &Launcher) -> Result<Begi
     }
     Ignore::new(&patterns)?; // reject bad patterns before anything is stored
     let facts = crate::facts::facts(&Target::new(&root));
-    let mut store = Store::open(db)?;
-    let session = store.create_session(&NewSession {
+    Ok(NewSession {
         name: opts.name.clone(),
         description: opts.description.clone(),
-        root: root.clone(),
+        root,
         watched,
         content_cap: opts.content_cap,
         ignore_patterns: patterns,
         facts,
-    })?;
-    match start_daemon(db, &session, false, launcher) {
-        Ok((ready, log)) => Ok(BeginReport {
-            session: store.session_by_id(session.id)?,
-            ready,
-            log,
-        }),
-        Err(e) => {
-            // Nothing was recorded yet: leave no half-made session behind.
-            stop_daemon(&store.session_by_id(session.id)?);
-            store.erase_session(session.id)?;
-            Err(e)
-        }
-    }
+    })
 }
 
 /// Continue a finished session: watch again, keep the baseline; the next
@@ -379,7 +388,7 @@ pub fn validate_name(name: &str) -> Result<()> {
     }
 }
 
-fn canonical_root(root: &Path) -> Result<Vec<u8>> {
+pub(crate) fn canonical_root(root: &Path) -> Result<Vec<u8>> {
     let c = std::fs::canonicalize(root).map_err(|e| Error::BadRoot {
         path: root.to_path_buf(),
         reason: e.to_string(),

@@ -8,7 +8,6 @@
 
 use recorder::store::intents::{IntentEnd, IntentLog, IntentSource, IntentStart};
 use std::ffi::OsString;
-use std::fmt::Display;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::PathBuf;
 
@@ -94,7 +93,7 @@ impl Recording {
 
     /// Append one line to `shim.log` beside the database; silently give up
     /// if even that is impossible.
-    pub fn log(&self, what: &str, err: &dyn Display) {
+    pub fn log(&self, what: &str, err: &dyn std::error::Error) {
         log_line(&self.db, &self.tool, what, err);
     }
 }

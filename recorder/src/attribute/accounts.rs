@@ -185,3 +185,27 @@ pub(super) fn contains_word(text: &str, word: &str) -> bool {
         !before.is_some_and(is_word) && !after.is_some_and(is_word)
     })
 }
+
+/// The accounts some installed package's maintainer scripts name: a
+/// system account of a package, not the admin's.
+pub(crate) fn made_by_packages(target: &Target, packages: &[String]) -> BTreeSet<String> {
+    let scripts = maintainer_scripts(target, packages);
+    let mut names = BTreeSet::new();
+    for line in ["/etc/passwd", "/etc/group"]
+        .iter()
+        .filter_map(|f| crate::probe::fs::read_target(target, f.as_bytes()))
+        .flat_map(|d| {
+            String::from_utf8_lossy(&d)
+                .lines()
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+    {
+        if let Some(name) = line.split(':').next().filter(|n| !n.is_empty()) {
+            if scripts.iter().any(|(_, text)| contains_word(text, name)) {
+                names.insert(name.to_string());
+            }
+        }
+    }
+    names
+}

@@ -143,10 +143,12 @@ mod dpkg;
 mod packages;
 mod services;
 
+pub(crate) use accounts::made_by_packages;
 use accounts::{diff_accounts, homes_from_skel};
 use dpkg::{diff_alternatives, diff_diversions, dpkg_state_files};
 pub use packages::diff_packages;
 use services::diff_services;
+pub(crate) use services::{admin_mask, dsh_enabled};
 
 pub(super) fn origin_of(
     c: &Change,

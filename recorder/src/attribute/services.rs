@@ -117,13 +117,13 @@ pub(super) fn unit_package(unit: &str, s: Option<&Service>, inp: &Inputs) -> Opt
 }
 
 /// Is `unit` masked in /etc (by the admin), rather than by its vendor?
-pub(super) fn admin_mask(target: &Target, unit: &str) -> bool {
+pub(crate) fn admin_mask(target: &Target, unit: &str) -> bool {
     let path = format!("/etc/systemd/system/{unit}");
     std::fs::read_link(target.host_path(path.as_bytes()))
         .is_ok_and(|t| t == std::path::Path::new("/dev/null"))
 }
 
-pub(super) fn dsh_enabled(target: &Target, unit: &str) -> bool {
+pub(crate) fn dsh_enabled(target: &Target, unit: &str) -> bool {
     let dir = target.host_path(b"/var/lib/systemd/deb-systemd-helper-enabled");
     dir.join(format!("{unit}.dsh-also")).exists() || dir.join(unit).exists()
 }

@@ -14,6 +14,7 @@ fn pkg(name: &str, version: &str, state: PackageState, auto: bool) -> Package {
         state,
         auto,
         held: false,
+        priority: None,
         depends: vec![],
         provides: vec![],
     }

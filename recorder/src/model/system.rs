@@ -31,6 +31,9 @@ pub struct Package {
     /// Held at its version (`apt-mark hold`: dpkg's selection is `hold`).
     #[serde(default)]
     pub held: bool,
+    /// dpkg's `Priority` (`required`, `important`, `standard`, `optional`).
+    #[serde(default)]
+    pub priority: Option<String>,
 }
 
 impl Package {

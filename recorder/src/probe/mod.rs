@@ -188,6 +188,7 @@ mod tests {
             state: PackageState::Installed,
             auto: false,
             held: false,
+            priority: None,
             depends: depends.iter().map(|s| s.to_string()).collect(),
             provides: provides.iter().map(|s| s.to_string()).collect(),
         }

@@ -173,6 +173,7 @@ pub fn parse_qa(text: &str) -> Result<Vec<Package>> {
             state: PackageState::Installed,
             auto: false,
             held: false,
+            priority: None,
             depends: list(requires),
             provides: list(provides),
         });

@@ -288,7 +288,7 @@ impl IntentRow {
 /// Append one line to `shim.log` beside the database `db` (0600, never
 /// through a symlink): where the shim and the shell hooks report what they
 /// could not record, instead of the terminal. Gives up silently.
-pub fn log_failure(db: &Path, tool: &std::ffi::OsStr, what: &str, err: &dyn std::fmt::Display) {
+pub fn log_failure(db: &Path, tool: &std::ffi::OsStr, what: &str, err: &dyn std::error::Error) {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let Some(dir) = db.parent() else { return };
@@ -306,8 +306,15 @@ pub fn log_failure(db: &Path, tool: &std::ffi::OsStr, what: &str, err: &dyn std:
     else {
         return;
     };
+    // The whole chain: the cause ("database is locked") is a source.
+    let mut err_text = err.to_string();
+    let mut cause = err.source();
+    while let Some(c) = cause {
+        err_text.push_str(&format!(": {c}"));
+        cause = c.source();
+    }
     let line = format!(
-        "{} pid {} {}: {what}: {err}\n",
+        "{} pid {} {}: {what}: {err_text}\n",
         crate::clock::now_ns() / 1_000_000_000,
         std::process::id(),
         tool.to_string_lossy()

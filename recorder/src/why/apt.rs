@@ -76,27 +76,33 @@ pub(super) fn apt_history(target: &Target, ctx: &Ctx) -> HashMap<String, i64> {
 
 /// `nginx:amd64 (1.22.1-9), libfoo:amd64 (1.0, automatic)` → names.
 pub(super) fn history_names(list: &str) -> Vec<String> {
+    history_entries(list).into_iter().map(|(n, _)| n).collect()
+}
+
+/// `nginx:amd64 (1.22.1-9), libfoo:amd64 (1.0, automatic)` → names, each
+/// with whether apt installed it as a dependency.
+pub(crate) fn history_entries(list: &str) -> Vec<(String, bool)> {
     let mut out = Vec::new();
     let mut depth = 0;
-    let mut cur = String::new();
+    let mut name = String::new();
+    let mut inside = String::new();
+    let mut push = |name: &mut String, inside: &mut String| {
+        let n = name.trim().split(':').next().unwrap_or("").to_string();
+        if !n.is_empty() {
+            out.push((n, inside.split(',').any(|w| w.trim() == "automatic")));
+        }
+        name.clear();
+        inside.clear();
+    };
     for c in list.chars() {
         match c {
             '(' => depth += 1,
             ')' => depth -= 1,
-            ',' if depth == 0 => {
-                out.push(std::mem::take(&mut cur));
-                continue;
-            }
-            _ if depth > 0 => continue,
-            _ => {}
-        }
-        if depth == 0 && c != ')' {
-            cur.push(c);
+            ',' if depth == 0 => push(&mut name, &mut inside),
+            c if depth > 0 => inside.push(c),
+            c => name.push(c),
         }
     }
-    out.push(cur);
-    out.iter()
-        .map(|s| s.trim().split(':').next().unwrap_or("").to_string())
-        .filter(|s| !s.is_empty())
-        .collect()
+    push(&mut name, &mut inside);
+    out
 }

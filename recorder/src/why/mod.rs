@@ -21,6 +21,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 mod apt;
 use crate::model::{Attribution, Subject, Why};
 use apt::apt_history;
+pub(crate) use apt::history_entries;
 
 /// An event this long after a command's recorded end still counts as its
 /// own: the watcher stamps events when it reads them, a little later.

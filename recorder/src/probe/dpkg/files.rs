@@ -37,6 +37,8 @@ pub struct DpkgFiles {
     md5s: Vec<(Span, [u8; 32])>,
     /// Merged-/usr: (`/bin`, `/usr/bin`)... when the first is a link to the second.
     aliases: Vec<(Vec<u8>, Vec<u8>)>,
+    /// Conffiles no package ships any more, sorted.
+    obsolete: Vec<Vec<u8>>,
 }
 
 /// A path in `DpkgFiles::arena`.
@@ -104,6 +106,9 @@ impl DpkgFiles {
         if let Some((path, data)) = read_file(target, STATUS)? {
             for entry in parse_status(&path, &data)? {
                 for c in entry.conffiles {
+                    if c.obsolete {
+                        files.obsolete.push(c.path.clone());
+                    }
                     if let Some(m) = hex32(c.md5.as_bytes()) {
                         let span = files.push_path(&diversions, b"", &c.path, &entry.package.name);
                         md5s.push((span, 0, md5s.len(), m));
@@ -122,6 +127,8 @@ impl DpkgFiles {
         md5s.sort_unstable_by(|a, b| at(&a.0).cmp(at(&b.0)).then((a.1, a.2).cmp(&(b.1, b.2))));
         md5s.dedup_by(|a, b| at(&a.0) == at(&b.0));
         files.md5s = md5s.into_iter().map(|(s, _, _, m)| (s, m)).collect();
+        files.obsolete.sort();
+        files.obsolete.dedup();
         files.arena = arena;
         for dir in USR_MERGED {
             let usr = [&b"/usr"[..], dir].concat();
@@ -221,6 +228,25 @@ impl DpkgFiles {
             let (s, m) = self.md5s.get(i)?;
             (self.at(*s) == &name[..]).then(|| std::str::from_utf8(m).ok())?
         })
+    }
+
+    /// Every file a package shipped with a checksum (md5sums and
+    /// conffiles) at or below `dir`, with its owner, sorted: what should be
+    /// there. Conffiles a package no longer ships (obsolete) are left out.
+    pub fn shipped_under(&self, dir: &[u8]) -> Vec<(Vec<u8>, &str)> {
+        let lo = self.md5s.partition_point(|(s, _)| self.at(*s) < dir);
+        self.md5s[lo..]
+            .iter()
+            .map(|(s, _)| self.at(*s))
+            .take_while(|p| p.starts_with(dir))
+            .filter(|p| crate::model::is_within(p, dir))
+            .filter(|p| {
+                self.obsolete
+                    .binary_search_by(|o| o.as_slice().cmp(p))
+                    .is_err()
+            })
+            .filter_map(|p| Some((p.to_vec(), self.owner_of(p)?)))
+            .collect()
     }
 
     /// Number of (path, package) ownership records.

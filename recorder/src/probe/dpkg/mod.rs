@@ -239,6 +239,7 @@ pub fn parse_status(path: &Path, data: &[u8]) -> Result<Vec<StatusEntry>> {
                 state,
                 auto: false,
                 held: words[0] == "hold",
+                priority: p.text(path, "priority")?,
                 depends,
                 provides: relation_names(&p.text(path, "provides")?.unwrap_or_default()),
             },
