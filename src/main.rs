@@ -6,6 +6,9 @@
 //! argument); 2 bad usage; `cft record` returns the recorded command's own
 //! status (128+N when it was killed by signal N).
 
+mod advice;
+mod descriptor_cmd;
+mod load;
 mod module_args;
 mod output;
 mod recipe_cmd;
@@ -140,7 +143,7 @@ enum Command {
     /// interfaces, the filesystems of /etc/fstab: one disk each) and --spec overrides.
     /// --libvirt writes a libvirt domain for one host instead, --kickstart the partial
     /// kickstart (storage, packages, masterless Puppet run; no site settings).
-    Descriptor(recipe_cmd::DescriptorArgs),
+    Descriptor(descriptor_cmd::DescriptorArgs),
     /// Appliance recipes: one .tar.gz with the descriptor, the partial kickstart, the module
     ///
     /// `cft recipe NAME -o FILE` (or `create NAME -o FILE`) bundles a finished session;
@@ -208,7 +211,11 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("cft: error: {e:#}");
+            let (message, hints) = advice::explain(&e);
+            eprintln!("cft: error: {message}");
+            for h in hints {
+                eprintln!("cft: hint: {h}");
+            }
             ExitCode::from(1)
         }
     }
@@ -277,7 +284,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             output: out,
             module,
         } => manifest(&db, &name, &out, &module)?,
-        Command::Descriptor(args) => recipe_cmd::descriptor(&db, &args)?,
+        Command::Descriptor(args) => descriptor_cmd::descriptor(&db, &args)?,
         Command::Recipe(cmd) => return recipe_cmd::recipe(&db, cmd),
         Command::Shim(cmd) => shim_cmd::run(cmd)?,
         Command::Daemon {
@@ -412,7 +419,7 @@ fn exit_code_of(status: std::process::ExitStatus) -> ExitCode {
 
 fn manifest(db: &Path, name: &str, out: &Path, module: &module_args::ModuleArgs) -> Result<()> {
     let store = recorder::Store::open_existing(db)?;
-    let cs = recipe_cmd::finished(&store, name)?;
+    let cs = load::finished(&store, name)?;
     let opts = module.options(name)?;
     let module = manifest_gen::generate(&cs, &store, &opts)
         .with_context(|| format!("cannot generate the module of session '{name}'"))?;

@@ -173,8 +173,7 @@ fn main() {
             intents: &[],
             events_lost: false,
         };
-        let mut c = changes.clone();
-        attribute(&before, &snap, &mut c, &inputs);
+        let c = attribute(&before, &snap, changes.clone(), &inputs).changes;
         let packaged = c
             .iter()
             .filter(|c| matches!(c.origin, Origin::Package(_)))

@@ -1,34 +1,47 @@
-//! The recorder's error type: every variant names what it was working on.
+//! The recorder's one error type. Every variant names what it was working
+//! on (the path, the session, the table and key); none gives advice in
+//! terms of the command line: the binary knows its flags and says what to
+//! do next. A variant with a source does not repeat the source's text (the
+//! binary prints the chain).
 
 use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{path}: {source}")]
+    #[error("{}", path.display())]
     Io {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
-    #[error("database {path}: {source}")]
+    #[error("database {}", path.display())]
     Db {
         path: PathBuf,
         #[source]
         source: rusqlite::Error,
     },
-    #[error("database {path} is newer than this cft (schema version {found}, this cft knows up to {known}); upgrade cft")]
+    /// A row the database holds that this cft cannot read: never replaced
+    /// by a default.
+    #[error("database {}: {table} {key}: {message}", path.display())]
+    Decode {
+        path: PathBuf,
+        table: &'static str,
+        key: String,
+        message: String,
+    },
+    #[error("database {} is newer than this cft (schema version {found}, this cft knows up to {known})", path.display())]
     SchemaTooNew {
         path: PathBuf,
         found: i64,
         known: i64,
     },
-    #[error("no session named '{0}' (see `cft list`)")]
+    #[error("no cft database at {} (nothing has been recorded with it)", path.display())]
+    NoDatabase { path: PathBuf },
+    #[error("no session named '{0}'")]
     NoSuchSession(String),
-    #[error(
-        "a session named '{0}' already exists (choose another name, or `cft erase {0}` first)"
-    )]
+    #[error("a session named '{0}' already exists")]
     SessionExists(String),
-    #[error("session '{active}' is already recording {root}; finish it with `cft finish {active}` or abort it with `cft abort {active}`")]
+    #[error("session '{active}' is already recording {root}")]
     AlreadyRecording { active: String, root: String },
     #[error("session '{name}' is {state}, not {expected}")]
     WrongState {
@@ -36,17 +49,23 @@ pub enum Error {
         state: String,
         expected: String,
     },
-    #[error("no session is recording (start one with `cft begin NAME`)")]
-    NoActiveSession,
-    #[error("several sessions are recording ({0}); name the one you mean")]
-    AmbiguousSession(String),
+    #[error("no session is recording in {}", db.display())]
+    NoActiveSession { db: PathBuf },
+    #[error("several sessions are recording ({})", .0.join(", "))]
+    AmbiguousSession(Vec<String>),
     #[error("invalid session name '{0}': use letters, digits, '.', '_' or '-', starting with a letter or digit (at most 64)")]
     BadSessionName(String),
     #[error("ignore pattern '{pattern}': {message}")]
     BadIgnore { pattern: String, message: String },
-    #[error("{path}: {message}")]
+    /// The observed system's root (`--root` to the binary).
+    #[error("root {}: {reason}", path.display())]
+    BadRoot { path: PathBuf, reason: String },
+    /// A root to watch (`--watch` to the binary).
+    #[error("watched root {}: {reason}", path.display())]
+    BadWatch { path: PathBuf, reason: String },
+    #[error("{}: {message}", path.display())]
     BadInput { path: PathBuf, message: String },
-    #[error("the inotify watch limit was reached while watching {path}; raise fs.inotify.max_user_watches (sysctl -w fs.inotify.max_user_watches=N)")]
+    #[error("the inotify watch limit was reached while watching {}; raise fs.inotify.max_user_watches (sysctl -w fs.inotify.max_user_watches=N)", path.display())]
     WatchLimit { path: PathBuf },
     #[error("recorder daemon: {0}")]
     Daemon(String),

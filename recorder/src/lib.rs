@@ -21,6 +21,7 @@ pub mod daemon;
 pub mod error;
 pub(crate) mod event;
 pub(crate) mod facts;
+pub(crate) mod finish;
 pub(crate) mod gap;
 pub(crate) mod ignore_rules;
 pub(crate) mod intent;

@@ -20,9 +20,10 @@ use std::collections::BTreeMap;
 /// usually smaller; a file the admin created is worth more).
 pub const FINISH_CAPTURE_CAP: u64 = 256 << 20;
 
-/// What a reconciliation found.
+/// What a reconciliation found: the file changes (their origins not yet
+/// known), the final entries with their contents, and the notices.
 #[derive(Debug, Default)]
-pub struct Outcome {
+pub struct FileDiff {
     pub changes: Vec<Change>,
     pub finals: Vec<EntryWithContent>,
     pub notices: Vec<Notice>,
@@ -33,7 +34,7 @@ pub struct Outcome {
 }
 
 /// Work out the change set of `session` (whose daemon is stopped).
-pub fn reconcile(store: &Store, session: &Session, extra_reason: Option<&str>) -> Result<Outcome> {
+pub fn reconcile(store: &Store, session: &Session, extra_reason: Option<&str>) -> Result<FileDiff> {
     let target = Target::new(&session.root);
     let ignore = Ignore::new(&session.ignore_patterns)?;
     let cap = session.content_cap.max(FINISH_CAPTURE_CAP);
@@ -91,10 +92,10 @@ pub fn reconcile(store: &Store, session: &Session, extra_reason: Option<&str>) -
     before.retain(|p, e| !ignore.is_ignored(p, e.kind == EntryKind::Dir));
 
     let examined = before.len().max(after.len());
-    let mut out = Outcome {
+    let mut out = FileDiff {
         full_rescan: reason.clone(),
         examined,
-        ..Outcome::default()
+        ..FileDiff::default()
     };
     if let Some(r) = &reason {
         out.notices.push(Notice {
@@ -123,7 +124,7 @@ pub fn reconcile(store: &Store, session: &Session, extra_reason: Option<&str>) -
                         &path,
                         NoticeKind::Secret,
                         "holds a secret: its content is withheld from generated output \
-                         unless --include-secrets is given",
+                         unless secrets are asked for",
                     ));
                 }
                 if e.hash.is_some() && !e.content_stored {
@@ -262,7 +263,7 @@ mod tests {
         }
     }
 
-    fn kinds(o: &Outcome) -> Vec<(ChangeKind, String)> {
+    fn kinds(o: &FileDiff) -> Vec<(ChangeKind, String)> {
         o.changes
             .iter()
             .map(|c| (c.kind, String::from_utf8_lossy(&c.path).into_owned()))

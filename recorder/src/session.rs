@@ -5,24 +5,15 @@
 //! (`DAEMON_SUBCOMMAND`), in its own session (setsid), its output going to a
 //! private log file next to the database.
 
-use crate::attribute;
 use crate::daemon::{self, Ready};
 use crate::error::{Error, Result};
 /// The user's ignore rules, one gitignore pattern a line (`--ignore-file`).
 pub use crate::ignore_rules::RULES_FILE;
 use crate::ignore_rules::{read_rules_file, Ignore};
-use crate::model::Intent;
-use crate::model::SystemChanges;
-use crate::model::SystemSnapshot;
-use crate::model::{display_path, ChangeKind, Notice, NoticeKind, Session, SessionState};
-use crate::probe::{self};
-use crate::reconcile;
-use crate::store::Snapshot;
+use crate::model::{display_path, Session, SessionState};
 use crate::store::{Activity, NewSession, Store};
 use crate::target::Target;
 use crate::watcher::{root_state, RootState};
-use crate::why;
-use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
@@ -247,21 +238,7 @@ fn start_daemon(
     Ok((ready, log))
 }
 
-/// What `finish` did.
-#[derive(Clone, Debug)]
-pub struct FinishReport {
-    pub session: Session,
-    pub counts: Vec<(ChangeKind, usize)>,
-    pub notices: Vec<Notice>,
-    pub full_rescan: Option<String>,
-    pub examined: usize,
-    pub system: SystemChanges,
-    /// How many commands were recorded (typed lines and wrapped tools).
-    pub intents: usize,
-    /// Commands that changed nothing cft recorded: `cft manifest --exec`
-    /// can replay them.
-    pub unexpressed: Vec<Intent>,
-}
+pub use crate::finish::FinishReport;
 
 /// Stop the daemon, reconcile and store the change set.
 pub fn finish(db: &Path, name: Option<&str>) -> Result<FinishReport> {
@@ -276,128 +253,9 @@ pub fn finish(db: &Path, name: Option<&str>) -> Result<FinishReport> {
     } else {
         Some("the recorder daemon was not running (killed or crashed)".to_string())
     };
-    // The daemon may have marked a rescan while stopping.
+    // The daemon may have marked a rescan while stopping (its reason wins).
     let session = store.session_by_id(session.id)?;
-    let mut outcome = reconcile::reconcile(&store, &session, extra.as_deref())?;
-    let intents = store.intents(session.id)?;
-    // A rename from an ignored name (`editor.dpkg-tmp` -> `editor`) is an
-    // event about both; attribution only cares about the names kept.
-    let ignore = Ignore::new(&session.ignore_patterns)?;
-    let events: Vec<(i64, crate::model::EventKind, Vec<u8>)> = store
-        .events(session.id)?
-        .into_iter()
-        .flat_map(|e| {
-            let (t, k) = (e.time_ns, e.kind);
-            e.path.into_iter().chain(e.path_to).map(move |p| (t, k, p))
-        })
-        .filter(|(_, _, p)| !ignore.is_ignored(p, false))
-        .collect();
-    let system = system_changes(&store, &session, &mut outcome, &events, &intents)?;
-    let why = crate::model::Why {
-        attributions: why::attribute(&why::Inputs {
-            target: &Target::new(&session.root),
-            intents: &intents,
-            events: &events,
-            changes: &outcome.changes,
-            system: system
-                .as_ref()
-                .map(|(c, _)| c)
-                .unwrap_or(&SystemChanges::default()),
-        }),
-        intents,
-    };
-    store.store_change_set(
-        session.id,
-        &outcome.changes,
-        &outcome.finals,
-        &outcome.notices,
-        system.as_ref().map(|(c, s)| (c, s)),
-        &why.attributions,
-    )?;
-    let mut counts: Vec<(ChangeKind, usize)> = ChangeKind::ALL
-        .iter()
-        .map(|k| (*k, outcome.changes.iter().filter(|c| c.kind == *k).count()))
-        .filter(|(_, n)| *n > 0)
-        .collect();
-    counts.sort();
-    Ok(FinishReport {
-        session: store.session_by_id(session.id)?,
-        counts,
-        notices: store.notices(session.id)?,
-        full_rescan: outcome.full_rescan,
-        examined: outcome.examined,
-        system: system.map(|(c, _)| c).unwrap_or_default(),
-        unexpressed: why.unexpressed().into_iter().cloned().collect(),
-        intents: why.intents.len(),
-    })
-}
-
-/// Probe packages, accounts and services again, diff them against the
-/// begin snapshot and attribute the file changes. A probe that fails is a
-/// notice, not a failed finish: the file changes are still stored.
-fn system_changes(
-    store: &Store,
-    session: &Session,
-    outcome: &mut reconcile::Outcome,
-    events: &[(i64, crate::model::EventKind, Vec<u8>)],
-    intents: &[Intent],
-) -> Result<Option<(SystemChanges, SystemSnapshot)>> {
-    let Some(before) = store.system_snapshot::<SystemSnapshot>(session.id, Snapshot::Baseline)?
-    else {
-        return Ok(None);
-    };
-    let target = Target::new(&session.root);
-    let after = match probe::snapshot(&target) {
-        Ok(a) => a,
-        Err(e) => {
-            outcome.notices.push(Notice {
-                path: None,
-                kind: NoticeKind::Other,
-                message: format!("packages, accounts and services were not compared: {e}"),
-            });
-            return Ok(None);
-        }
-    };
-    let files = match probe::dpkg::DpkgFiles::load(&target) {
-        Ok(f) => Some(f),
-        Err(e) => {
-            outcome.notices.push(Notice {
-                path: None,
-                kind: NoticeKind::Other,
-                message: format!("file ownership unknown: {e}"),
-            });
-            None
-        }
-    };
-    let contents: HashMap<Vec<u8>, Vec<u8>> = outcome
-        .finals
-        .iter()
-        .filter_map(|f| Some((f.entry.path.clone(), f.content.clone()?)))
-        .collect();
-    let owner_of = |p: &[u8]| {
-        files
-            .as_ref()
-            .and_then(|f| f.owner_of(p))
-            .map(str::to_string)
-    };
-    let stock_md5 = |p: &[u8]| {
-        files
-            .as_ref()
-            .and_then(|f| f.stock_md5(p))
-            .map(str::to_string)
-    };
-    let inputs = attribute::Inputs {
-        target: &target,
-        watched: &session.watched,
-        events,
-        intents,
-        owner_of: &owner_of,
-        stock_md5: &stock_md5,
-        contents: &contents,
-        events_lost: outcome.full_rescan.is_some(),
-    };
-    let changes = attribute::attribute(&before, &after, &mut outcome.changes, &inputs);
-    Ok(Some((changes, after)))
+    crate::finish::run(&mut store, &session, extra.as_deref())
 }
 
 /// Stop recording and throw the session away.
@@ -417,7 +275,7 @@ pub fn erase(db: &Path, name: &str) -> Result<()> {
         return Err(Error::WrongState {
             name: name.into(),
             state: "recording".into(),
-            expected: "finished (use `cft abort` to stop and discard a recording session)".into(),
+            expected: "finished".into(),
         });
     }
     store.erase_session(session.id)?;
@@ -462,11 +320,15 @@ fn pick_recording(store: &Store, name: Option<&str>) -> Result<Session> {
         None => {
             let mut active = store.recording_sessions()?;
             match active.len() {
-                0 => return Err(Error::NoActiveSession),
+                0 => {
+                    return Err(Error::NoActiveSession {
+                        db: store.path().to_path_buf(),
+                    })
+                }
                 1 => active.remove(0),
                 _ => {
                     let names: Vec<String> = active.into_iter().map(|s| s.name).collect();
-                    return Err(Error::AmbiguousSession(names.join(", ")));
+                    return Err(Error::AmbiguousSession(names));
                 }
             }
         }
@@ -518,14 +380,14 @@ pub fn validate_name(name: &str) -> Result<()> {
 }
 
 fn canonical_root(root: &Path) -> Result<Vec<u8>> {
-    let c = std::fs::canonicalize(root).map_err(|e| Error::BadInput {
+    let c = std::fs::canonicalize(root).map_err(|e| Error::BadRoot {
         path: root.to_path_buf(),
-        message: format!("--root: {e}"),
+        reason: e.to_string(),
     })?;
     if !c.is_dir() {
-        return Err(Error::BadInput {
+        return Err(Error::BadRoot {
             path: root.to_path_buf(),
-            message: "--root must be a directory".into(),
+            reason: "not a directory".into(),
         });
     }
     Ok(c.as_os_str().as_bytes().to_vec())
@@ -549,9 +411,9 @@ fn watched_roots(root: &[u8], extra: &[PathBuf], defaults: bool) -> Result<Vec<V
     }
     for w in extra {
         let bytes = w.as_os_str().as_bytes();
-        let bad = |msg: &str| Error::BadInput {
+        let bad = |msg: &str| Error::BadWatch {
             path: w.clone(),
-            message: format!("--watch: {msg}"),
+            reason: msg.to_string(),
         };
         if !bytes.starts_with(b"/") {
             return Err(bad("must be an absolute path in the observed system"));
@@ -576,11 +438,9 @@ fn watched_roots(root: &[u8], extra: &[PathBuf], defaults: bool) -> Result<Vec<V
         out.push(norm);
     }
     if out.is_empty() {
-        return Err(Error::BadInput {
+        return Err(Error::BadRoot {
             path: PathBuf::from(std::ffi::OsStr::from_bytes(root)),
-            message:
-                "nothing to watch: none of the default roots exist here; name one with --watch"
-                    .into(),
+            reason: "nothing to watch: no default roots and no other root was named".into(),
         });
     }
     out.sort();
@@ -668,7 +528,7 @@ mod tests {
             "/file/below",
         ] {
             let err = watched_roots(root, &[PathBuf::from(bad)], false).unwrap_err();
-            assert!(err.to_string().contains("--watch"), "{bad}: {err}");
+            assert!(matches!(err, Error::BadWatch { .. }), "{bad}: {err}");
         }
     }
 }

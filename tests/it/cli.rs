@@ -695,7 +695,7 @@ fn bad_input_gets_clear_errors_and_loses_nothing() {
         ),
         (
             &["begin", "w", "--root", &root, "--watch", "/linked/below"],
-            "--watch: /linked is a symbolic link, which cft never follows",
+            "--watch /linked/below: /linked is a symbolic link, which cft never follows",
         ),
         (
             &["begin", "w", "--root", &root, "--watch", "relative"],

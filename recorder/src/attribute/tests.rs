@@ -1,6 +1,10 @@
 use super::*;
 use crate::model::Entry;
+use crate::model::{
+    Enablement, PackageChangeKind, PackageSnapshot, PackageState, Service, Services,
+};
 use crate::model::{Package, PackageFamily};
+use accounts::contains_word;
 
 fn pkg(name: &str, version: &str, state: PackageState, auto: bool) -> Package {
     Package {

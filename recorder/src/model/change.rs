@@ -176,16 +176,18 @@ impl NoticeKind {
         }
     }
 
-    pub fn parse(s: &str) -> NoticeKind {
-        match s {
-            "unreadable" => NoticeKind::Unreadable,
-            "too_large" => NoticeKind::TooLarge,
-            "special" => NoticeKind::Special,
-            "secret" => NoticeKind::Secret,
-            "rescan" => NoticeKind::Rescan,
-            "watch_limit" => NoticeKind::WatchLimit,
-            _ => NoticeKind::Other,
-        }
+    pub fn parse(s: &str) -> Option<NoticeKind> {
+        [
+            NoticeKind::Unreadable,
+            NoticeKind::TooLarge,
+            NoticeKind::Special,
+            NoticeKind::Secret,
+            NoticeKind::Rescan,
+            NoticeKind::WatchLimit,
+            NoticeKind::Other,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
     }
 }
 

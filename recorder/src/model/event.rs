@@ -92,6 +92,16 @@ impl EventSource {
             EventSource::Daemon => "daemon",
         }
     }
+
+    pub fn parse(s: &str) -> Option<EventSource> {
+        [
+            EventSource::Watcher,
+            EventSource::Rescan,
+            EventSource::Daemon,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
 }
 
 /// One timeline entry.

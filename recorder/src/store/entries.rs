@@ -11,14 +11,7 @@ impl Store {
         snapshot: Snapshot,
         batch: &[EntryWithContent],
     ) -> Result<()> {
-        let path = self.path.clone();
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| db_err(&path, e))?;
-        insert_entries_raw(&tx, session, snapshot, batch, Contents::Blobs)
-            .map_err(|e| db_err(&path, e))?;
-        tx.commit().map_err(|e| db_err(&path, e))
+        self.write(|tx| insert_entries_raw(tx, session, snapshot, batch, Contents::Blobs))
     }
 
     /// A new pack file for this session's baseline contents.
@@ -35,7 +28,6 @@ impl Store {
         batch: &[EntryWithContent],
         pack: &mut pack::PackWriter,
     ) -> Result<()> {
-        let path = self.path.clone();
         let mut offsets = Vec::with_capacity(batch.len());
         for item in batch {
             offsets.push(match (&item.content, &item.entry.hash) {
@@ -43,19 +35,15 @@ impl Store {
                 _ => None,
             });
         }
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| db_err(&path, e))?;
-        insert_entries_raw(&tx, session, snapshot, batch, Contents::Packed(&offsets))
-            .map_err(|e| db_err(&path, e))?;
-        tx.commit().map_err(|e| db_err(&path, e))
+        self.write(|tx| {
+            insert_entries_raw(tx, session, snapshot, batch, Contents::Packed(&offsets))
+        })
     }
 
     /// The entry at `path`, if the snapshot has one.
     pub fn entry(&self, session: i64, snapshot: Snapshot, path: &[u8]) -> Result<Option<Entry>> {
-        self.conn
-            .query_row(
+        self.read(|c| {
+            Ok(c.query_row(
                 &format!(
                     "SELECT {ENTRY_COLS} FROM entries
                      WHERE session_id = ?1 AND snapshot = ?2 AND path = ?3"
@@ -63,8 +51,8 @@ impl Store {
                 params![session, snapshot as i64, path],
                 entry_from_row,
             )
-            .optional()
-            .map_err(|e| self.err(e))
+            .optional()?)
+        })
     }
 
     /// `dir` itself and every entry below it, sorted by path.
@@ -88,35 +76,32 @@ impl Store {
             hi.push(b'0');
             (lo, hi)
         };
-        let mut stmt = self
-            .conn
-            .prepare_cached(&format!(
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(&format!(
                 "SELECT {ENTRY_COLS} FROM entries
                  WHERE session_id = ?1 AND snapshot = ?2 AND path >= ?3 AND path < ?4
                  ORDER BY path"
-            ))
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map(params![session, snapshot as i64, lo, hi], entry_from_row)
-            .map_err(|e| self.err(e))?;
-        for r in rows {
-            let e = r.map_err(|e| self.err(e))?;
-            if e.path != dir {
-                out.push(e);
+            ))?;
+            for e in stmt.query_map(params![session, snapshot as i64, lo, hi], entry_from_row)? {
+                let e = e?;
+                if e.path != dir {
+                    out.push(e);
+                }
             }
-        }
+            Ok(())
+        })?;
         Ok(out)
     }
 
     pub fn entry_count(&self, session: i64, snapshot: Snapshot) -> Result<u64> {
-        self.conn
-            .query_row(
+        self.read(|c| {
+            let n: i64 = c.query_row(
                 "SELECT count(*) FROM entries WHERE session_id = ?1 AND snapshot = ?2",
                 params![session, snapshot as i64],
-                |r| r.get::<_, i64>(0),
-            )
-            .map(|n| n as u64)
-            .map_err(|e| self.err(e))
+                |r| r.get(0),
+            )?;
+            Ok(n as u64)
+        })
     }
 }
 
@@ -159,7 +144,7 @@ pub(super) fn insert_entries_raw(
     snapshot: Snapshot,
     batch: &[EntryWithContent],
     contents: Contents,
-) -> rusqlite::Result<()> {
+) -> Sql<()> {
     let mut ins = tx.prepare_cached(
         "INSERT OR REPLACE INTO entries
            (session_id, snapshot, path, kind, mode, uid, gid, owner, grp, size, mtime_ns,

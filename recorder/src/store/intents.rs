@@ -11,7 +11,7 @@
 //! `argv` is stored as one BLOB: every argument's bytes followed by a NUL
 //! (arguments cannot contain NUL, so this is unambiguous and byte-exact).
 
-use super::{db_err, Store};
+use super::{Fail, Sql, Store};
 use crate::error::Result;
 use crate::model::{Attribution, Subject};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row};
@@ -95,27 +95,28 @@ impl IntentLog {
         if !db.exists() {
             return Ok(None);
         }
-        let conn = Connection::open_with_flags(
-            db,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(|e| db_err(db, e))?;
-        conn.busy_timeout(SHIM_BUSY_TIMEOUT)
-            .map_err(|e| db_err(db, e))?;
-        // Per connection; FULL would fsync the WAL on every commit.
-        conn.pragma_update(None, "synchronous", "NORMAL")
-            .map_err(|e| db_err(db, e))?;
-        let version: i64 = conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(|e| db_err(db, e))?;
-        if version < INTENTS_SCHEMA {
-            return Ok(None);
-        }
-        Ok(Some(IntentLog {
-            conn,
-            path: db.to_path_buf(),
-            version,
-        }))
+        let open = || -> Sql<Option<IntentLog>> {
+            // The shim's own connection: read-write, never created, never
+            // migrated (its hot path must stay a few milliseconds).
+            #[allow(clippy::disallowed_methods)]
+            let conn = Connection::open_with_flags(
+                db,
+                OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )?;
+            conn.busy_timeout(SHIM_BUSY_TIMEOUT)?;
+            // Per connection; FULL would fsync the WAL on every commit.
+            conn.pragma_update(None, "synchronous", "NORMAL")?;
+            let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+            if version < INTENTS_SCHEMA {
+                return Ok(None);
+            }
+            Ok(Some(IntentLog {
+                conn,
+                path: db.to_path_buf(),
+                version,
+            }))
+        };
+        open().map_err(|e| e.at(db))
     }
 
     /// Record the start of an invocation in the selected recording session,
@@ -126,26 +127,24 @@ impl IntentLog {
             // An older cft made this database; its schema has no typed lines.
             return Ok(None);
         }
-        // A read first: with no session recording, the shim never takes the
-        // write lock (the daemon may be flushing a burst of events).
-        let recording: Option<i64> = self
-            .conn
-            .query_row(
-                "SELECT s.id FROM sessions s
-                 WHERE s.state = 'recording'
-                   AND CASE WHEN ?1 IS NULL THEN s.root = ?2 ELSE s.name = ?1 END
-                 LIMIT 1",
-                params![s.session, &b"/"[..]],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(|e| db_err(&self.path, e))?;
-        if recording.is_none() {
-            return Ok(None);
-        }
-        let n = self
-            .conn
-            .execute(
+        let run = || -> Sql<Option<i64>> {
+            // A read first: with no session recording, the shim never takes
+            // the write lock (the daemon may be flushing a burst of events).
+            let recording: Option<i64> = self
+                .conn
+                .query_row(
+                    "SELECT s.id FROM sessions s
+                     WHERE s.state = 'recording'
+                       AND CASE WHEN ?1 IS NULL THEN s.root = ?2 ELSE s.name = ?1 END
+                     LIMIT 1",
+                    params![s.session, &b"/"[..]],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if recording.is_none() {
+                return Ok(None);
+            }
+            let n = self.conn.execute(
                 if self.version >= LINES_SCHEMA {
                     START_SQL
                 } else {
@@ -163,9 +162,10 @@ impl IntentLog {
                     &b"/"[..],
                     s.source.as_str()
                 ],
-            )
-            .map_err(|e| db_err(&self.path, e))?;
-        Ok((n == 1).then(|| self.conn.last_insert_rowid()))
+            )?;
+            Ok((n == 1).then(|| self.conn.last_insert_rowid()))
+        };
+        run().map_err(|e| e.at(&self.path))
     }
 
     /// Record how the invocation `id` ended.
@@ -175,7 +175,7 @@ impl IntentLog {
                 "UPDATE intents SET end_ns = ?2, exit_code = ?3, signal = ?4 WHERE id = ?1",
                 params![id, end.end_ns, end.exit_code, end.signal],
             )
-            .map_err(|e| db_err(&self.path, e))?;
+            .map_err(|e| Fail::from(e).at(&self.path))?;
         Ok(())
     }
 }
@@ -186,7 +186,7 @@ pub(super) fn replace_attributions(
     tx: &rusqlite::Transaction,
     session: i64,
     attributions: &[Attribution],
-) -> rusqlite::Result<()> {
+) -> Sql<()> {
     tx.execute("DELETE FROM attributions WHERE session_id = ?1", [session])?;
     let mut stmt = tx.prepare_cached(
         "INSERT OR REPLACE INTO attributions (session_id, subject, name, intent)
@@ -202,64 +202,87 @@ impl Store {
     /// Which intent each change of a session happened during, sorted by
     /// subject and name.
     pub fn attributions(&self, session: i64) -> Result<Vec<Attribution>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT subject, name, intent FROM attributions WHERE session_id = ?1")
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map([session], |r| {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT subject, name, intent FROM attributions WHERE session_id = ?1",
+            )?;
+            let rows = stmt.query_map([session], |r| {
                 Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?, r.get(2)?))
-            })
-            .map_err(|e| self.err(e))?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (subject, name, intent) = row.map_err(|e| self.err(e))?;
-            // A subject from a newer cft is not ours to interpret.
-            if let Some(subject) = Subject::parse(&subject) {
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (subject, name, intent) = row?;
+                let subject = Subject::parse(&subject).ok_or_else(|| {
+                    Fail::decode(
+                        "attributions",
+                        format!("session {session}"),
+                        format!("unknown subject '{subject}'"),
+                    )
+                })?;
                 out.push(Attribution {
                     subject,
                     name,
                     intent,
                 });
             }
-        }
-        out.sort();
-        Ok(out)
+            out.sort();
+            Ok(out)
+        })
     }
 
     /// Every intent of a session, in the order they started.
     pub fn intents(&self, session: i64) -> Result<Vec<Intent>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
                 "SELECT id, parent, argv, cwd, uid, pid, ppid, start_ns, end_ns, exit_code, signal,
                         source
                  FROM intents WHERE session_id = ?1 ORDER BY id",
-            )
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map([session], intent_from_row)
-            .map_err(|e| self.err(e))?;
-        rows.collect::<rusqlite::Result<_>>()
-            .map_err(|e| self.err(e))
+            )?;
+            let rows = stmt.query_map([session], IntentRow::read)?;
+            let mut out = Vec::new();
+            for r in rows {
+                out.push(r?.decode()?);
+            }
+            Ok(out)
+        })
     }
 }
 
-fn intent_from_row(r: &Row) -> rusqlite::Result<Intent> {
-    Ok(Intent {
-        id: r.get(0)?,
-        parent: r.get(1)?,
-        argv: decode_argv(&r.get::<_, Vec<u8>>(2)?),
-        cwd: r.get(3)?,
-        uid: r.get(4)?,
-        pid: r.get(5)?,
-        ppid: r.get(6)?,
-        start_ns: r.get(7)?,
-        end_ns: r.get(8)?,
-        exit_code: r.get(9)?,
-        signal: r.get(10)?,
-        source: IntentSource::parse(&r.get::<_, String>(11)?).unwrap_or(IntentSource::Tool),
-    })
+/// An `intents` row as stored; decoded in one place.
+struct IntentRow(Intent, String);
+
+impl IntentRow {
+    fn read(r: &Row) -> rusqlite::Result<IntentRow> {
+        Ok(IntentRow(
+            Intent {
+                id: r.get(0)?,
+                parent: r.get(1)?,
+                argv: decode_argv(&r.get::<_, Vec<u8>>(2)?),
+                cwd: r.get(3)?,
+                uid: r.get(4)?,
+                pid: r.get(5)?,
+                ppid: r.get(6)?,
+                start_ns: r.get(7)?,
+                end_ns: r.get(8)?,
+                exit_code: r.get(9)?,
+                signal: r.get(10)?,
+                source: IntentSource::Tool,
+            },
+            r.get(11)?,
+        ))
+    }
+
+    fn decode(self) -> Sql<Intent> {
+        let IntentRow(mut intent, source) = self;
+        intent.source = IntentSource::parse(&source).ok_or_else(|| {
+            Fail::decode(
+                "intents",
+                intent.id.to_string(),
+                format!("unknown source '{source}'"),
+            )
+        })?;
+        Ok(intent)
+    }
 }
 
 /// Append one line to `shim.log` beside the database `db` (0600, never

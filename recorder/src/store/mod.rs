@@ -6,13 +6,11 @@
 //! lets `cft status` and `cft list` read while the daemon writes. Numbered
 //! migrations are tracked in `PRAGMA user_version`.
 
+use crate::clock::now_ns;
 use crate::error::{Error, Result};
-use crate::model::Attribution;
-use crate::model::SystemChanges;
-use crate::model::SystemSnapshot;
-use crate::model::{BlobSource, ChangeSet};
 use crate::model::{
-    Change, ChangeKind, ContentHash, Entry, EntryKind, Facts, Notice, Session, SessionState,
+    BlobSource, Change, ChangeKind, ChangeSet, ContentHash, Entry, EntryKind, Facts, Session,
+    SessionState,
 };
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
@@ -91,7 +89,67 @@ pub fn default_db_path() -> PathBuf {
     state.join("cft").join("cft.db")
 }
 
-use crate::clock::now_ns;
+/// What went wrong inside a store method, before the database's path is
+/// added: SQL, a row that does not decode, or one of the recorder's own
+/// errors (a session that exists already).
+pub(crate) enum Fail {
+    Sql(rusqlite::Error),
+    Decode {
+        table: &'static str,
+        key: String,
+        message: String,
+    },
+    Other(Error),
+}
+
+impl From<rusqlite::Error> for Fail {
+    fn from(e: rusqlite::Error) -> Fail {
+        Fail::Sql(e)
+    }
+}
+
+impl From<Error> for Fail {
+    fn from(e: Error) -> Fail {
+        Fail::Other(e)
+    }
+}
+
+impl Fail {
+    pub(crate) fn decode(
+        table: &'static str,
+        key: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Fail {
+        Fail::Decode {
+            table,
+            key: key.into(),
+            message: message.into(),
+        }
+    }
+
+    /// The error, naming the database at `path`.
+    pub(crate) fn at(self, path: &Path) -> Error {
+        match self {
+            Fail::Sql(source) => Error::Db {
+                path: path.to_path_buf(),
+                source,
+            },
+            Fail::Decode {
+                table,
+                key,
+                message,
+            } => Error::Decode {
+                path: path.to_path_buf(),
+                table,
+                key,
+                message,
+            },
+            Fail::Other(e) => e,
+        }
+    }
+}
+
+pub(crate) type Sql<T> = std::result::Result<T, Fail>;
 
 impl Store {
     /// Open (creating if needed) the database at `path` and bring its schema
@@ -103,16 +161,12 @@ impl Store {
         Ok(store)
     }
 
-    /// Open an existing database without migrating it; for readers that must
-    /// not create anything.
+    /// Open a database that must exist already (readers never create one);
+    /// an older schema is brought up to date like `open` does.
     pub fn open_existing(path: &Path) -> Result<Store> {
         if !path.exists() {
-            return Err(Error::BadInput {
+            return Err(Error::NoDatabase {
                 path: path.to_path_buf(),
-                message:
-                    "no cft database here yet (nothing recorded: start with `cft begin NAME`, \
-                          or name the database with --db)"
-                        .into(),
             });
         }
         let mut store = Store::connect(path)?;
@@ -121,24 +175,22 @@ impl Store {
     }
 
     fn connect(path: &Path) -> Result<Store> {
-        let conn = Connection::open(path).map_err(|e| db_err(path, e))?;
+        #[allow(clippy::disallowed_methods)] // the store's one connection
+        let conn = Connection::open(path).map_err(|e| Fail::from(e).at(path))?;
         let store = Store {
             conn,
             path: path.to_path_buf(),
         };
-        store
-            .conn
-            .busy_timeout(Duration::from_secs(30))
-            .map_err(|e| store.err(e))?;
-        store
-            .conn
-            .execute_batch(
+        store.read(|c| {
+            c.busy_timeout(Duration::from_secs(30))?;
+            c.execute_batch(
                 "PRAGMA journal_mode = WAL;
                  PRAGMA synchronous = NORMAL;
                  PRAGMA foreign_keys = ON;
                  PRAGMA cache_size = -65536;",
-            )
-            .map_err(|e| store.err(e))?;
+            )?;
+            Ok(())
+        })?;
         Ok(store)
     }
 
@@ -146,15 +198,29 @@ impl Store {
         &self.path
     }
 
-    fn err(&self, e: rusqlite::Error) -> Error {
-        db_err(&self.path, e)
+    /// Run `f` on the connection; any failure names the database.
+    pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection) -> Sql<T>) -> Result<T> {
+        f(&self.conn).map_err(|e| e.at(&self.path))
+    }
+
+    /// Run `f` in one immediate transaction, committed when it succeeds:
+    /// one logical write, all or nothing.
+    pub(crate) fn write<T>(&mut self, f: impl FnOnce(&Transaction) -> Sql<T>) -> Result<T> {
+        let path = self.path.clone();
+        let run = || -> Sql<T> {
+            let tx = self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let out = f(&tx)?;
+            tx.commit()?;
+            Ok(out)
+        };
+        run().map_err(|e| e.at(&path))
     }
 
     fn migrate(&mut self) -> Result<()> {
-        let version: i64 = self
-            .conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(|e| self.err(e))?;
+        let version: i64 =
+            self.read(|c| Ok(c.query_row("PRAGMA user_version", [], |r| r.get(0))?))?;
         let known = MIGRATIONS.len() as i64;
         if version > known {
             return Err(Error::SchemaTooNew {
@@ -163,23 +229,16 @@ impl Store {
                 known,
             });
         }
-        let path = self.path.clone();
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
             // Immediate: two processes migrating at once serialise here.
-            let tx = self
-                .conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(|e| db_err(&path, e))?;
-            let current: i64 = tx
-                .query_row("PRAGMA user_version", [], |r| r.get(0))
-                .map_err(|e| db_err(&path, e))?;
-            if current > i as i64 {
-                continue;
-            }
-            tx.execute_batch(sql).map_err(|e| db_err(&path, e))?;
-            tx.pragma_update(None, "user_version", i as i64 + 1)
-                .map_err(|e| db_err(&path, e))?;
-            tx.commit().map_err(|e| db_err(&path, e))?;
+            self.write(|tx| {
+                let current: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+                if current <= i as i64 {
+                    tx.execute_batch(sql)?;
+                    tx.pragma_update(None, "user_version", i as i64 + 1)?;
+                }
+                Ok(())
+            })?;
         }
         Ok(())
     }
@@ -187,74 +246,69 @@ impl Store {
     // ----------------------------------------------------------- sessions
 
     pub fn create_session(&mut self, new: &NewSession) -> Result<Session> {
-        let path = self.path.clone();
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| db_err(&path, e))?;
-        let exists: bool = tx
-            .query_row(
-                "SELECT 1 FROM sessions WHERE name = ?1",
-                [&new.name],
-                |_| Ok(true),
-            )
-            .optional()
-            .map_err(|e| db_err(&path, e))?
-            .unwrap_or(false);
-        if exists {
-            return Err(Error::SessionExists(new.name.clone()));
-        }
-        let active: Option<String> = tx
-            .query_row(
-                "SELECT name FROM sessions WHERE state = 'recording' AND root = ?1",
-                [&new.root],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(|e| db_err(&path, e))?;
-        if let Some(active) = active {
-            return Err(Error::AlreadyRecording {
-                active,
-                root: crate::model::display_path(&new.root),
-            });
-        }
-        let patterns = serde_json::to_string(&new.ignore_patterns).unwrap_or_default();
-        let facts = serde_json::to_string(&new.facts).unwrap_or_default();
-        tx.execute(
-            "INSERT INTO sessions (name, description, root, state, created_at, content_cap,
-                                   ignore_patterns, facts)
-             VALUES (?1, ?2, ?3, 'recording', ?4, ?5, ?6, ?7)",
-            params![
-                new.name,
-                new.description,
-                new.root,
-                now_ns(),
-                new.content_cap as i64,
-                patterns,
-                facts
-            ],
-        )
-        .map_err(|e| db_err(&path, e))?;
-        let id = tx.last_insert_rowid();
-        for w in &new.watched {
+        let patterns = encode(&new.ignore_patterns, "sessions", &new.name)?;
+        let facts = encode(&new.facts, "sessions", &new.name)?;
+        let id = self.write(|tx| {
+            let exists = tx
+                .query_row(
+                    "SELECT 1 FROM sessions WHERE name = ?1",
+                    [&new.name],
+                    |_| Ok(()),
+                )
+                .optional()?
+                .is_some();
+            if exists {
+                return Err(Error::SessionExists(new.name.clone()).into());
+            }
+            let active: Option<String> = tx
+                .query_row(
+                    "SELECT name FROM sessions WHERE state = 'recording' AND root = ?1",
+                    [&new.root],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if let Some(active) = active {
+                return Err(Error::AlreadyRecording {
+                    active,
+                    root: crate::model::display_path(&new.root),
+                }
+                .into());
+            }
             tx.execute(
-                "INSERT OR IGNORE INTO watched_roots (session_id, path) VALUES (?1, ?2)",
-                params![id, w],
-            )
-            .map_err(|e| db_err(&path, e))?;
-        }
-        tx.commit().map_err(|e| db_err(&path, e))?;
+                "INSERT INTO sessions (name, description, root, state, created_at, content_cap,
+                                       ignore_patterns, facts)
+                 VALUES (?1, ?2, ?3, 'recording', ?4, ?5, ?6, ?7)",
+                params![
+                    new.name,
+                    new.description,
+                    new.root,
+                    now_ns(),
+                    new.content_cap as i64,
+                    patterns,
+                    facts
+                ],
+            )?;
+            let id = tx.last_insert_rowid();
+            for w in &new.watched {
+                tx.execute(
+                    "INSERT OR IGNORE INTO watched_roots (session_id, path) VALUES (?1, ?2)",
+                    params![id, w],
+                )?;
+            }
+            Ok(id)
+        })?;
         self.session_by_id(id)
     }
 
     pub fn session(&self, name: &str) -> Result<Session> {
-        let id: Option<i64> = self
-            .conn
-            .query_row("SELECT id FROM sessions WHERE name = ?1", [name], |r| {
-                r.get(0)
-            })
-            .optional()
-            .map_err(|e| self.err(e))?;
+        let id: Option<i64> = self.read(|c| {
+            Ok(
+                c.query_row("SELECT id FROM sessions WHERE name = ?1", [name], |r| {
+                    r.get(0)
+                })
+                .optional()?,
+            )
+        })?;
         match id {
             Some(id) => self.session_by_id(id),
             None => Err(Error::NoSuchSession(name.to_string())),
@@ -262,41 +316,32 @@ impl Store {
     }
 
     pub fn session_by_id(&self, id: i64) -> Result<Session> {
-        let mut s = self
-            .conn
-            .query_row(
+        self.read(|c| {
+            let row = c.query_row(
                 &format!("SELECT {SESSION_COLS} FROM sessions WHERE id = ?1"),
                 [id],
-                session_from_row,
-            )
-            .map_err(|e| self.err(e))?;
-        s.watched = self.watched_of(id)?;
-        Ok(s)
-    }
-
-    fn watched_of(&self, id: i64) -> Result<Vec<Vec<u8>>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT path FROM watched_roots WHERE session_id = ?1 ORDER BY path")
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map([id], |r| r.get::<_, Vec<u8>>(0))
-            .map_err(|e| self.err(e))?;
-        rows.collect::<rusqlite::Result<_>>()
-            .map_err(|e| self.err(e))
+                SessionRow::read,
+            )?;
+            let mut s = row.decode()?;
+            let mut stmt = c.prepare_cached(
+                "SELECT path FROM watched_roots WHERE session_id = ?1 ORDER BY path",
+            )?;
+            s.watched = stmt
+                .query_map([id], |r| r.get::<_, Vec<u8>>(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            Ok(s)
+        })
     }
 
     /// Every session, oldest first.
     pub fn sessions(&self) -> Result<Vec<Session>> {
-        let ids: Vec<i64> = {
-            let mut stmt = self
-                .conn
-                .prepare("SELECT id FROM sessions ORDER BY created_at, id")
-                .map_err(|e| self.err(e))?;
-            let rows = stmt.query_map([], |r| r.get(0)).map_err(|e| self.err(e))?;
-            rows.collect::<rusqlite::Result<_>>()
-                .map_err(|e| self.err(e))?
-        };
+        let ids: Vec<i64> = self.read(|c| {
+            let mut stmt = c.prepare("SELECT id FROM sessions ORDER BY created_at, id")?;
+            let ids = stmt
+                .query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            Ok(ids)
+        })?;
         ids.into_iter().map(|id| self.session_by_id(id)).collect()
     }
 
@@ -309,110 +354,101 @@ impl Store {
     }
 
     pub fn set_daemon(&self, id: i64, pid: Option<i32>, start: Option<u64>) -> Result<()> {
-        self.conn
-            .execute(
-                "UPDATE sessions SET daemon_pid = ?2, daemon_start = ?3 WHERE id = ?1",
-                params![id, pid, start.map(|s| s as i64)],
-            )
-            .map_err(|e| self.err(e))?;
-        Ok(())
+        self.execute(
+            "UPDATE sessions SET daemon_pid = ?2, daemon_start = ?3 WHERE id = ?1",
+            params![id, pid, start.map(|s| s as i64)],
+        )
     }
 
     /// Mark the session for a full rescan at finish (keeps the first reason).
     pub fn mark_rescan(&self, id: i64, reason: &str) -> Result<()> {
-        self.conn
-            .execute(
-                "UPDATE sessions SET rescan_reason = ?2 WHERE id = ?1 AND rescan_reason IS NULL",
-                params![id, reason],
-            )
-            .map_err(|e| self.err(e))?;
-        Ok(())
+        self.execute(
+            "UPDATE sessions SET rescan_reason = ?2 WHERE id = ?1 AND rescan_reason IS NULL",
+            params![id, reason],
+        )
     }
 
     pub fn set_recording(&self, id: i64) -> Result<()> {
-        self.conn
-            .execute(
-                "UPDATE sessions SET state = 'recording' WHERE id = ?1",
-                [id],
-            )
-            .map_err(|e| self.err(e))?;
-        Ok(())
+        self.execute(
+            "UPDATE sessions SET state = 'recording' WHERE id = ?1",
+            params![id],
+        )
     }
 
     /// Back to finished without touching the change set (a failed resume).
     pub fn set_finished(&self, id: i64) -> Result<()> {
-        self.conn
-            .execute(
-                "UPDATE sessions SET state = 'finished', daemon_pid = NULL, daemon_start = NULL
-                 WHERE id = ?1",
-                [id],
-            )
-            .map_err(|e| self.err(e))?;
-        Ok(())
+        self.execute(
+            "UPDATE sessions SET state = 'finished', daemon_pid = NULL, daemon_start = NULL
+             WHERE id = ?1",
+            params![id],
+        )
+    }
+
+    /// One statement, outside any transaction of ours.
+    fn execute(&self, sql: &str, params: impl rusqlite::Params) -> Result<()> {
+        self.read(|c| {
+            c.execute(sql, params)?;
+            Ok(())
+        })
     }
 
     /// Delete a session and every row that belongs to it, then the blobs no
     /// session refers to any more.
     pub fn erase_session(&mut self, id: i64) -> Result<()> {
-        let path = self.path.clone();
         let pack = pack_name(&self.session_by_id(id)?);
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| db_err(&path, e))?;
-        for sql in [
-            "DELETE FROM entries WHERE session_id = ?1",
-            "DELETE FROM events WHERE session_id = ?1",
-            "DELETE FROM changes WHERE session_id = ?1",
-            "DELETE FROM notices WHERE session_id = ?1",
-            "DELETE FROM watched_roots WHERE session_id = ?1",
-            "DELETE FROM system_snapshots WHERE session_id = ?1",
-            "DELETE FROM system_changes WHERE session_id = ?1",
-            "DELETE FROM sessions WHERE id = ?1",
-        ] {
-            tx.execute(sql, [id]).map_err(|e| db_err(&path, e))?;
-        }
-        tx.execute(
-            "DELETE FROM blobs WHERE hash NOT IN
-               (SELECT hash FROM entries WHERE hash IS NOT NULL AND content_stored = 1)",
-            [],
-        )
-        .map_err(|e| db_err(&path, e))?;
-        tx.commit().map_err(|e| db_err(&path, e))?;
-        let file = pack::packs_dir(&path).join(&pack);
+        self.write(|tx| {
+            for sql in [
+                "DELETE FROM entries WHERE session_id = ?1",
+                "DELETE FROM events WHERE session_id = ?1",
+                "DELETE FROM changes WHERE session_id = ?1",
+                "DELETE FROM notices WHERE session_id = ?1",
+                "DELETE FROM watched_roots WHERE session_id = ?1",
+                "DELETE FROM system_snapshots WHERE session_id = ?1",
+                "DELETE FROM system_changes WHERE session_id = ?1",
+                "DELETE FROM sessions WHERE id = ?1",
+            ] {
+                tx.execute(sql, [id])?;
+            }
+            tx.execute(
+                "DELETE FROM blobs WHERE hash NOT IN
+                   (SELECT hash FROM entries WHERE hash IS NOT NULL AND content_stored = 1)",
+                [],
+            )?;
+            Ok(())
+        })?;
+        let file = pack::packs_dir(&self.path).join(&pack);
         match std::fs::remove_file(&file) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::io(file, e)),
             _ => Ok(()),
         }
     }
 
-    /// Replace the session's change set, final entries and finish notices,
-    /// and mark it finished, all in one transaction: a crash leaves either
-    /// the old state or the new one.
-    pub fn store_change_set(
-        &mut self,
-        session: i64,
-        changes: &[Change],
-        finals: &[EntryWithContent],
-        notices: &[Notice],
-        system: Option<(&SystemChanges, &SystemSnapshot)>,
-        attributions: &[Attribution],
-    ) -> Result<()> {
-        let path = self.path.clone();
+    /// Replace the session's change set, final entries, finish notices,
+    /// system changes and attributions, and mark it finished, all in one
+    /// transaction: a crash leaves either the old state or the new one.
+    pub fn save_finished(&mut self, f: &crate::finish::Finished) -> Result<()> {
+        let (session, changes, finals, notices, attributions) = (
+            f.session,
+            &f.changes,
+            &f.finals,
+            &f.notices,
+            &f.attributions,
+        );
+        let system = f.system.as_ref().map(|(c, s)| (c, s));
+        let key = session.to_string();
         let system = system
             .map(|(c, s)| {
-                Ok::<_, serde_json::Error>((serde_json::to_string(c)?, serde_json::to_string(s)?))
+                Ok::<_, Error>((
+                    encode(c, "system_changes", &key)?,
+                    encode(s, "system_snapshots", &key)?,
+                ))
             })
-            .transpose()
-            .map_err(|e| Error::BadInput {
-                path: path.clone(),
-                message: format!("cannot encode the system changes: {e}"),
-            })?;
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| db_err(&path, e))?;
-        let run = |tx: &Transaction| -> rusqlite::Result<()> {
+            .transpose()?;
+        let origins: Vec<String> = changes
+            .iter()
+            .map(|c| encode(&c.origin, "changes", &crate::model::display_path(&c.path)))
+            .collect::<Result<_>>()?;
+        self.write(|tx| {
             tx.execute("DELETE FROM changes WHERE session_id = ?1", [session])?;
             tx.execute(
                 "DELETE FROM entries WHERE session_id = ?1 AND snapshot = ?2",
@@ -428,8 +464,7 @@ impl Store {
                     "INSERT INTO changes (session_id, path, kind, secret, origin, package)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 )?;
-                for c in changes {
-                    let origin = serde_json::to_string(&c.origin).unwrap_or_default();
+                for (c, origin) in changes.iter().zip(&origins) {
                     stmt.execute(params![
                         session,
                         c.path,
@@ -464,36 +499,39 @@ impl Store {
                 params![session, now_ns()],
             )?;
             Ok(())
-        };
-        run(&tx).map_err(|e| db_err(&path, e))?;
-        tx.commit().map_err(|e| db_err(&path, e))
+        })
     }
 
     /// The stored change set of a session (empty until it is finished).
     pub fn change_set(&self, name: &str) -> Result<ChangeSet> {
         let session = self.session(name)?;
         type Row = (Vec<u8>, String, bool, String, Option<String>);
-        let kinds: Vec<Row> = {
-            let mut stmt = self
-                .conn
-                .prepare(
-                    "SELECT path, kind, secret, origin, package FROM changes
-                     WHERE session_id = ?1 ORDER BY path",
-                )
-                .map_err(|e| self.err(e))?;
+        let rows: Vec<Row> = self.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT path, kind, secret, origin, package FROM changes
+                 WHERE session_id = ?1 ORDER BY path",
+            )?;
             let rows = stmt
                 .query_map([session.id], |r| {
                     Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-                })
-                .map_err(|e| self.err(e))?;
-            rows.collect::<rusqlite::Result<_>>()
-                .map_err(|e| self.err(e))?
-        };
-        let mut changes = Vec::with_capacity(kinds.len());
-        for (path, kind, secret, origin, package) in kinds {
-            let kind = ChangeKind::parse(&kind).ok_or_else(|| Error::BadInput {
-                path: self.path.clone(),
-                message: format!("unknown change kind '{kind}' in the database"),
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            Ok(rows)
+        })?;
+        let mut changes = Vec::with_capacity(rows.len());
+        for (path, kind, secret, origin, package) in rows {
+            let key = crate::model::display_path(&path);
+            let kind = ChangeKind::parse(&kind).ok_or_else(|| {
+                Fail::decode("changes", &key, format!("unknown change kind '{kind}'"))
+                    .at(&self.path)
+            })?;
+            let origin = serde_json::from_str(&origin).map_err(|e| {
+                Fail::decode(
+                    "changes",
+                    &key,
+                    format!("unreadable origin '{origin}': {e}"),
+                )
+                .at(&self.path)
             })?;
             changes.push(Change {
                 before: self.entry(session.id, Snapshot::Baseline, &path)?,
@@ -501,10 +539,7 @@ impl Store {
                 path,
                 kind,
                 secret,
-                origin: serde_json::from_str(&origin).map_err(|e| Error::BadInput {
-                    path: self.path.clone(),
-                    message: format!("unreadable change origin '{origin}' in the database: {e}"),
-                })?,
+                origin,
                 package,
             });
         }
@@ -526,31 +561,34 @@ impl Store {
 
 impl BlobSource for Store {
     fn blob(&self, hash: &ContentHash) -> Result<Option<Vec<u8>>> {
-        let data: Option<Vec<u8>> = self
-            .conn
-            .query_row(
-                "SELECT data FROM blobs WHERE hash = ?1",
-                [&hash.0[..]],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(|e| self.err(e))?;
+        let (data, at) = self.read(|c| {
+            let data: Option<Vec<u8>> = c
+                .query_row(
+                    "SELECT data FROM blobs WHERE hash = ?1",
+                    [&hash.0[..]],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if data.is_some() {
+                return Ok((data, None));
+            }
+            // Baseline contents: a scan, as no index is kept by hash (that
+            // cost more at begin than it saves here; generators read final
+            // contents).
+            let at: Option<(i64, i64, i64, i64)> = c
+                .query_row(
+                    "SELECT s.id, s.created_at, e.pack_offset, e.size
+                     FROM entries e JOIN sessions s ON s.id = e.session_id
+                     WHERE e.hash = ?1 AND e.pack_offset IS NOT NULL LIMIT 1",
+                    [&hash.0[..]],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                )
+                .optional()?;
+            Ok((None, at))
+        })?;
         if data.is_some() {
             return Ok(data);
         }
-        // Baseline contents: a scan, as no index is kept by hash (that cost
-        // more at begin than it saves here; generators read final contents).
-        let at: Option<(i64, i64, i64, i64)> = self
-            .conn
-            .query_row(
-                "SELECT s.id, s.created_at, e.pack_offset, e.size
-                 FROM entries e JOIN sessions s ON s.id = e.session_id
-                 WHERE e.hash = ?1 AND e.pack_offset IS NOT NULL LIMIT 1",
-                [&hash.0[..]],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-            )
-            .optional()
-            .map_err(|e| self.err(e))?;
         at.map(|(id, created, off, size)| {
             let name = pack_name_of(id, created);
             pack::read(&self.path, &name, off as u64, size as u64, hash)
@@ -573,37 +611,81 @@ fn pack_name_of(id: i64, created_at_ns: i64) -> String {
 const SESSION_COLS: &str = "id, name, description, root, state, created_at, finished_at,
     daemon_pid, daemon_start, rescan_reason, content_cap, ignore_patterns, facts";
 
-fn session_from_row(r: &Row) -> rusqlite::Result<Session> {
-    let state: String = r.get(4)?;
-    let patterns: String = r.get(11)?;
-    let facts: String = r.get(12)?;
-    Ok(Session {
-        id: r.get(0)?,
-        name: r.get(1)?,
-        description: r.get(2)?,
-        root: r.get(3)?,
-        watched: Vec::new(),
-        state: SessionState::parse(&state).unwrap_or(SessionState::Finished),
-        created_at_ns: r.get(5)?,
-        finished_at_ns: r.get(6)?,
-        daemon_pid: r.get(7)?,
-        daemon_start: r.get::<_, Option<i64>>(8)?.map(|v| v as u64),
-        rescan_reason: r.get(9)?,
-        content_cap: r.get::<_, i64>(10)? as u64,
-        ignore_patterns: serde_json::from_str(&patterns).unwrap_or_default(),
-        facts: serde_json::from_str(&facts).unwrap_or_default(),
+/// A `sessions` row as stored; [`SessionRow::decode`] is the one place it
+/// becomes a [`Session`], and a column it cannot read is an error.
+struct SessionRow {
+    id: i64,
+    name: String,
+    description: Option<String>,
+    root: Vec<u8>,
+    state: String,
+    created_at_ns: i64,
+    finished_at_ns: Option<i64>,
+    daemon_pid: Option<i32>,
+    daemon_start: Option<i64>,
+    rescan_reason: Option<String>,
+    content_cap: i64,
+    ignore_patterns: String,
+    facts: String,
+}
+
+impl SessionRow {
+    fn read(r: &Row) -> rusqlite::Result<SessionRow> {
+        Ok(SessionRow {
+            id: r.get(0)?,
+            name: r.get(1)?,
+            description: r.get(2)?,
+            root: r.get(3)?,
+            state: r.get(4)?,
+            created_at_ns: r.get(5)?,
+            finished_at_ns: r.get(6)?,
+            daemon_pid: r.get(7)?,
+            daemon_start: r.get(8)?,
+            rescan_reason: r.get(9)?,
+            content_cap: r.get(10)?,
+            ignore_patterns: r.get(11)?,
+            facts: r.get(12)?,
+        })
+    }
+
+    fn decode(self) -> Sql<Session> {
+        let bad = |what: &str, e: &dyn std::fmt::Display| {
+            Fail::decode("sessions", &self.name, format!("unreadable {what}: {e}"))
+        };
+        let state = SessionState::parse(&self.state)
+            .ok_or_else(|| bad("state", &format!("'{}'", self.state)))?;
+        let ignore_patterns =
+            serde_json::from_str(&self.ignore_patterns).map_err(|e| bad("ignore patterns", &e))?;
+        let facts = serde_json::from_str(&self.facts).map_err(|e| bad("facts", &e))?;
+        Ok(Session {
+            id: self.id,
+            name: self.name,
+            description: self.description,
+            root: self.root,
+            watched: Vec::new(),
+            state,
+            created_at_ns: self.created_at_ns,
+            finished_at_ns: self.finished_at_ns,
+            daemon_pid: self.daemon_pid,
+            daemon_start: self.daemon_start.map(|v| v as u64),
+            rescan_reason: self.rescan_reason,
+            content_cap: self.content_cap as u64,
+            ignore_patterns,
+            facts,
+        })
+    }
+}
+
+/// JSON for a column; a value that cannot be encoded is an error naming it.
+fn encode<T: serde::Serialize>(value: &T, table: &'static str, key: &str) -> Result<String> {
+    serde_json::to_string(value).map_err(|e| Error::BadInput {
+        path: PathBuf::from(table),
+        message: format!("{key}: cannot encode for the database: {e}"),
     })
 }
 
 const ENTRY_COLS: &str = "path, kind, mode, uid, gid, owner, grp, size, mtime_ns, hash,
     content_stored, link_target";
-
-fn db_err(path: &Path, source: rusqlite::Error) -> Error {
-    Error::Db {
-        path: path.to_path_buf(),
-        source,
-    }
-}
 
 /// Create the database's directory (0700) and file (0600) if missing, so
 /// SQLite never creates them with the umask's mode.

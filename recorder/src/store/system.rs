@@ -1,7 +1,8 @@
-//! What the system probes saw at begin and finish, and their diff.
+//! What the system probes saw at begin and finish, and their diff, kept as
+//! JSON documents.
 
-use super::{Snapshot, Store};
-use crate::error::{Error, Result};
+use super::{encode, Fail, Snapshot, Store};
+use crate::error::Result;
 use rusqlite::{params, OptionalExtension};
 
 impl Store {
@@ -12,18 +13,15 @@ impl Store {
         snapshot: Snapshot,
         value: &T,
     ) -> Result<()> {
-        let data = serde_json::to_string(value).map_err(|e| Error::BadInput {
-            path: self.path.clone(),
-            message: format!("cannot encode a system snapshot: {e}"),
-        })?;
-        self.conn
-            .execute(
+        let data = encode(value, "system_snapshots", &session.to_string())?;
+        self.read(|c| {
+            c.execute(
                 "INSERT OR REPLACE INTO system_snapshots (session_id, snapshot, data)
                  VALUES (?1, ?2, ?3)",
                 params![session, snapshot as i64, data],
-            )
-            .map_err(|e| self.err(e))?;
-        Ok(())
+            )?;
+            Ok(())
+        })
     }
 
     pub fn system_snapshot<T: serde::de::DeserializeOwned>(
@@ -31,44 +29,43 @@ impl Store {
         session: i64,
         snapshot: Snapshot,
     ) -> Result<Option<T>> {
-        let data: Option<String> = self
-            .conn
-            .query_row(
-                "SELECT data FROM system_snapshots WHERE session_id = ?1 AND snapshot = ?2",
-                params![session, snapshot as i64],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(|e| self.err(e))?;
-        self.decode_json(data)
+        self.read(|c| {
+            let data: Option<String> = c
+                .query_row(
+                    "SELECT data FROM system_snapshots WHERE session_id = ?1 AND snapshot = ?2",
+                    params![session, snapshot as i64],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            decode_json(data, "system_snapshots", session)
+        })
     }
 
     pub fn system_changes<T: serde::de::DeserializeOwned>(
         &self,
         session: i64,
     ) -> Result<Option<T>> {
-        let data: Option<String> = self
-            .conn
-            .query_row(
-                "SELECT data FROM system_changes WHERE session_id = ?1",
-                [session],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(|e| self.err(e))?;
-        self.decode_json(data)
-    }
-
-    fn decode_json<T: serde::de::DeserializeOwned>(
-        &self,
-        data: Option<String>,
-    ) -> Result<Option<T>> {
-        data.map(|d| {
-            serde_json::from_str(&d).map_err(|e| Error::BadInput {
-                path: self.path.clone(),
-                message: format!("unreadable system record in the database: {e}"),
-            })
+        self.read(|c| {
+            let data: Option<String> = c
+                .query_row(
+                    "SELECT data FROM system_changes WHERE session_id = ?1",
+                    [session],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            decode_json(data, "system_changes", session)
         })
-        .transpose()
     }
+}
+
+fn decode_json<T: serde::de::DeserializeOwned>(
+    data: Option<String>,
+    table: &'static str,
+    session: i64,
+) -> Result<Option<T>, Fail> {
+    data.map(|d| {
+        serde_json::from_str(&d)
+            .map_err(|e| Fail::decode(table, format!("session {session}"), e.to_string()))
+    })
+    .transpose()
 }

@@ -206,14 +206,17 @@ fn change_set_replaces_atomically_and_decodes() {
         package: None,
     };
     for _ in 0..2 {
-        s.store_change_set(
-            id,
-            std::slice::from_ref(&change),
-            std::slice::from_ref(&fin),
-            &[],
-            None,
-            &[],
-        )
+        s.save_finished(&crate::finish::Finished {
+            session: id,
+            changes: vec![change.clone()],
+            finals: vec![EntryWithContent {
+                entry: fin.entry.clone(),
+                content: fin.content.clone(),
+            }],
+            notices: vec![],
+            system: None,
+            attributions: vec![],
+        })
         .unwrap();
     }
     let cs = s.change_set("web").unwrap();
@@ -288,4 +291,67 @@ fn baseline_contents_live_in_a_private_pack_that_erase_removes() {
     s.erase_session(session.id).unwrap();
     assert!(!files[0].exists());
     assert_eq!(s.blob(&ContentHash::of(b"alpha")).unwrap(), None);
+}
+
+/// Issue 10: unreadable JSON columns became defaults in the session's row
+/// decoder (facts, ignore patterns, state), while the same problem a few
+/// lines away was an error. Every undecodable column is now an error that
+/// names the table and the row (the state has a CHECK constraint).
+#[test]
+fn an_unreadable_row_is_an_error_never_a_default() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("cft.db");
+    let mut store = Store::open(&db).unwrap();
+    let s = store.create_session(&new_session("web", b"/")).unwrap();
+    let corrupt = |store: &Store, sql: &str| {
+        store
+            .read(|c| {
+                c.execute(sql, [s.id])?;
+                Ok(())
+            })
+            .unwrap()
+    };
+    for (sql, want) in [
+        (
+            "UPDATE sessions SET facts = '{not json' WHERE id = ?1",
+            "unreadable facts",
+        ),
+        (
+            "UPDATE sessions SET facts = '{}', ignore_patterns = '42' WHERE id = ?1",
+            "unreadable ignore patterns",
+        ),
+    ] {
+        corrupt(&store, sql);
+        let err = store.session("web").unwrap_err();
+        assert!(
+            matches!(&err, Error::Decode { table: "sessions", key, .. } if key == "web"),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains(want), "{err}");
+    }
+    corrupt(
+        &store,
+        "UPDATE sessions SET ignore_patterns = '[]' WHERE id = ?1",
+    );
+    store
+        .record_events(
+            s.id,
+            &[Event {
+                time_ns: 1,
+                kind: EventKind::Created,
+                path: Some(b"/etc/x".to_vec()),
+                path_to: None,
+                source: EventSource::Watcher,
+            }],
+        )
+        .unwrap();
+    corrupt(
+        &store,
+        "UPDATE events SET kind = 'teleported' WHERE session_id = ?1",
+    );
+    let err = store.events(s.id).unwrap_err().to_string();
+    assert!(
+        err.contains("events") && err.contains("unknown kind 'teleported'"),
+        "{err}"
+    );
 }

@@ -1,0 +1,240 @@
+//! `finish` as a pipeline of typed stages, each taking values and
+//! returning values:
+//!
+//! 1. [`reconcile`](crate::reconcile::reconcile): baseline vs now → a
+//!    [`FileDiff`] (the file changes, their final entries and contents);
+//! 2. [`Evidence::gather`]: the commands run and the watcher's timeline;
+//! 3. [`probe_system`]: packages, accounts and services now, with the
+//!    package file index → [`Probed`];
+//! 4. [`attribute`](crate::attribute::attribute): who made each file change
+//!    (an origin: the admin, a package, state other resources express) and
+//!    the system changes → [`Attributed`];
+//! 5. [`why::attribute`](crate::why::attribute): which command made each
+//!    change;
+//! 6. one [`Store::save_finished`] of the [`Finished`] value.
+
+use crate::attribute::{self, Attributed};
+use crate::error::Result;
+use crate::ignore_rules::Ignore;
+use crate::model::{
+    Attribution, Change, ChangeKind, EntryWithContent, EventKind, Intent, Notice, NoticeKind,
+    Session, SystemChanges, SystemSnapshot, Why,
+};
+use crate::probe::{self, dpkg::DpkgFiles};
+use crate::reconcile::{self, FileDiff};
+use crate::store::{Snapshot, Store};
+use crate::target::Target;
+use crate::why;
+use std::collections::HashMap;
+
+/// Everything one finish stores, in one transaction.
+pub struct Finished {
+    pub session: i64,
+    pub changes: Vec<Change>,
+    pub finals: Vec<EntryWithContent>,
+    pub notices: Vec<Notice>,
+    /// The system changes and what the probes saw at finish (none when the
+    /// session had no probe at begin, or probing failed now).
+    pub system: Option<(SystemChanges, SystemSnapshot)>,
+    pub attributions: Vec<Attribution>,
+}
+
+/// What the session recorded besides the file states: the commands run
+/// and the watcher's timeline, flattened to one (time, kind, path) per
+/// path an event named.
+pub struct Evidence {
+    pub intents: Vec<Intent>,
+    pub events: Vec<(i64, EventKind, Vec<u8>)>,
+}
+
+impl Evidence {
+    pub fn gather(store: &Store, session: &Session) -> Result<Evidence> {
+        // A rename from an ignored name (`editor.dpkg-tmp` -> `editor`) is
+        // an event about both; attribution only cares about the names kept.
+        let ignore = Ignore::new(&session.ignore_patterns)?;
+        let events = store
+            .events(session.id)?
+            .into_iter()
+            .flat_map(|e| {
+                let (t, k) = (e.time_ns, e.kind);
+                e.path.into_iter().chain(e.path_to).map(move |p| (t, k, p))
+            })
+            .filter(|(_, _, p)| !ignore.is_ignored(p, false))
+            .collect();
+        Ok(Evidence {
+            intents: store.intents(session.id)?,
+            events,
+        })
+    }
+}
+
+/// What the probes say at finish, next to what they said at begin.
+pub struct Probed {
+    pub before: SystemSnapshot,
+    pub after: SystemSnapshot,
+    /// Which package owns a path and what it shipped; `None` when the
+    /// index could not be read (a notice says so).
+    pub files: Option<DpkgFiles>,
+}
+
+/// Probe the system again. `Ok(None)` with nothing to compare against (no
+/// snapshot at begin) or when the probes fail now, which is a notice, not
+/// a failed finish: the file changes are still stored.
+pub fn probe_system(store: &Store, session: &Session) -> Result<(Option<Probed>, Vec<Notice>)> {
+    let Some(before) = store.system_snapshot::<SystemSnapshot>(session.id, Snapshot::Baseline)?
+    else {
+        return Ok((None, Vec::new()));
+    };
+    let target = Target::new(&session.root);
+    let other = |message: String| Notice {
+        path: None,
+        kind: NoticeKind::Other,
+        message,
+    };
+    let after = match probe::snapshot(&target) {
+        Ok(a) => a,
+        Err(e) => {
+            let n = other(format!(
+                "packages, accounts and services were not compared: {e}"
+            ));
+            return Ok((None, vec![n]));
+        }
+    };
+    let (files, notices) = match DpkgFiles::load(&target) {
+        Ok(f) => (Some(f), Vec::new()),
+        Err(e) => (None, vec![other(format!("file ownership unknown: {e}"))]),
+    };
+    Ok((
+        Some(Probed {
+            before,
+            after,
+            files,
+        }),
+        notices,
+    ))
+}
+
+/// Origins and system changes, or the file changes as the admin's when
+/// there is nothing to compare.
+pub fn attribute_all(
+    session: &Session,
+    changes: Vec<Change>,
+    finals: &[EntryWithContent],
+    events_lost: bool,
+    probed: Option<&Probed>,
+    evidence: &Evidence,
+) -> (Vec<Change>, Option<SystemChanges>) {
+    let Some(p) = probed else {
+        return (changes, None);
+    };
+    let target = Target::new(&session.root);
+    let contents: HashMap<Vec<u8>, Vec<u8>> = finals
+        .iter()
+        .filter_map(|f| Some((f.entry.path.clone(), f.content.clone()?)))
+        .collect();
+    let owner_of = |path: &[u8]| {
+        p.files
+            .as_ref()
+            .and_then(|f| f.owner_of(path))
+            .map(str::to_string)
+    };
+    let stock_md5 = |path: &[u8]| {
+        p.files
+            .as_ref()
+            .and_then(|f| f.stock_md5(path))
+            .map(str::to_string)
+    };
+    let inputs = attribute::Inputs {
+        target: &target,
+        watched: &session.watched,
+        events: &evidence.events,
+        intents: &evidence.intents,
+        owner_of: &owner_of,
+        stock_md5: &stock_md5,
+        contents: &contents,
+        events_lost,
+    };
+    let Attributed { changes, system } =
+        attribute::attribute(&p.before, &p.after, changes, &inputs);
+    (changes, Some(system))
+}
+
+/// What `finish` tells the admin.
+#[derive(Clone, Debug)]
+pub struct FinishReport {
+    pub session: Session,
+    pub counts: Vec<(ChangeKind, usize)>,
+    pub notices: Vec<Notice>,
+    pub full_rescan: Option<String>,
+    pub examined: usize,
+    pub system: SystemChanges,
+    /// How many commands were recorded (typed lines and wrapped tools).
+    pub intents: usize,
+    /// Commands that changed nothing cft recorded: candidates for replay
+    /// as `exec` resources.
+    pub unexpressed: Vec<Intent>,
+}
+
+/// Reconcile a stopped session and store its change set, stage by stage.
+/// `reason` says why every root must be re-read, if the session's own
+/// rescan mark does not.
+pub fn run(store: &mut Store, session: &Session, reason: Option<&str>) -> Result<FinishReport> {
+    let FileDiff {
+        changes,
+        finals,
+        mut notices,
+        full_rescan,
+        examined,
+    } = reconcile::reconcile(store, session, reason)?;
+    let evidence = Evidence::gather(store, session)?;
+    let (probed, probe_notices) = probe_system(store, session)?;
+    let (changes, system) = attribute_all(
+        session,
+        changes,
+        &finals,
+        full_rescan.is_some(),
+        probed.as_ref(),
+        &evidence,
+    );
+    let attributions = why::attribute(&why::Inputs {
+        target: &Target::new(&session.root),
+        intents: &evidence.intents,
+        events: &evidence.events,
+        changes: &changes,
+        system: system.as_ref().unwrap_or(&SystemChanges::default()),
+    });
+    let counts = count(&changes);
+    notices.extend(probe_notices);
+    let finished = Finished {
+        session: session.id,
+        changes,
+        finals,
+        notices,
+        system: system.zip(probed.map(|p| p.after)),
+        attributions,
+    };
+    store.save_finished(&finished)?;
+    let why = Why {
+        intents: evidence.intents,
+        attributions: finished.attributions,
+    };
+    Ok(FinishReport {
+        session: store.session_by_id(session.id)?,
+        counts,
+        notices: store.notices(session.id)?,
+        full_rescan,
+        examined,
+        system: finished.system.map(|(c, _)| c).unwrap_or_default(),
+        unexpressed: why.unexpressed().into_iter().cloned().collect(),
+        intents: why.intents.len(),
+    })
+}
+
+/// Changes by kind, the kinds that occur, in order.
+fn count(changes: &[Change]) -> Vec<(ChangeKind, usize)> {
+    ChangeKind::ALL
+        .iter()
+        .map(|k| (*k, changes.iter().filter(|c| c.kind == *k).count()))
+        .filter(|(_, n)| *n > 0)
+        .collect()
+}
