@@ -1,9 +1,15 @@
 //! What cft's tests share and no user of cft needs: the whole-system
-//! comparison of a recorded root with an applied one (`system`), and tier
-//! 2's preconditions (`tools`).
+//! comparison of a recorded root with an applied one (`system`), tier 2's
+//! preconditions (`tools`), the fixture that drives the real `cft` binary
+//! on temporary `--root` trees (`cli`), and the test bed's Debian roots
+//! with real Puppet (`rootfs`).
 //!
 //! Nothing here links against cft's own crates: a judge that used cft's
-//! probes would share their bugs.
+//! probes would share their bugs, and a fixture that used its store would
+//! hide them. The `cft` binary is the test's (`env!("CARGO_BIN_EXE_cft")`),
+//! passed in.
 
+pub mod cli;
+pub mod rootfs;
 pub mod system;
 pub mod tools;

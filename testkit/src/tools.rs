@@ -37,6 +37,12 @@ pub fn require(tools: &[&str]) {
     }
 }
 
+/// Root and the tools every test in a Debian root needs: Puppet to check
+/// and apply, debootstrap and zstd to make roots, unshare to enter them.
+pub fn require_testbed() {
+    require(&["puppet", "puppet-lint", "debootstrap", "zstd", "unshare"]);
+}
+
 /// Where the test bed keeps its roots, caches and reports.
 pub fn testbed_dir() -> PathBuf {
     std::env::var_os("TESTBED_DIR")

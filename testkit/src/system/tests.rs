@@ -34,8 +34,16 @@ fn root() -> tempfile::TempDir {
     let tmp = tempfile::tempdir().unwrap();
     let r = tmp.path();
     std::fs::create_dir_all(r.join("etc/nginx")).unwrap();
-    std::fs::write(r.join("etc/passwd"), "root:x:0:0::/root:/bin/sh\n").unwrap();
-    std::fs::write(r.join("etc/group"), "root:x:0:\n").unwrap();
+    // The files belong to whoever runs the test (root or not): the root's
+    // own account files name that owner, as a real root names its own.
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(r).unwrap();
+    std::fs::write(
+        r.join("etc/passwd"),
+        format!("keeper:x:{}:{}::/:/bin/sh\n", meta.uid(), meta.gid()),
+    )
+    .unwrap();
+    std::fs::write(r.join("etc/group"), format!("keeper:x:{}:\n", meta.gid())).unwrap();
     std::fs::write(r.join("etc/nginx/nginx.conf"), "worker 1;\n").unwrap();
     std::os::unix::fs::symlink("/etc/nginx/nginx.conf", r.join("etc/link")).unwrap();
     tmp
@@ -81,7 +89,7 @@ fn the_probe_output_becomes_items() {
     assert!(get(Kind::Locale, "C.utf8").is_some());
     let conf = get(Kind::File, "/etc/nginx/nginx.conf").unwrap();
     assert_eq!(conf["type"], "file");
-    assert_eq!(conf["owner"], "root");
+    assert_eq!(conf["owner"], "keeper", "by name, from the root's passwd");
     assert!(conf["content"].len() == 64, "{conf:?}");
     let link = get(Kind::File, "/etc/link").unwrap();
     assert_eq!(link["target"], "/etc/nginx/nginx.conf");

@@ -1,17 +1,18 @@
 //! The recording shell and the shell hooks on temporary `--root` trees:
-//! bash and zsh record every typed line (with the wrapped tools nested in
-//! it), other shells get the shims only, `cft hook` works in a shell that
-//! is already open and `cft_unhook` stops it, the private directory is
-//! removed, and a hook never disturbs the shell.
+//! bash (and zsh, tier 2: `scripts/setup-host.sh` installs it) records
+//! every typed line (with the wrapped tools nested in it), other shells get
+//! the shims only, `cft hook` works in a shell that is already open and
+//! `cft_unhook` stops it, the private directory is removed, and a hook
+//! never disturbs the shell.
 
-mod util;
-
+use crate::util::{Stored, CFT};
 use recorder::model::IntentSource;
 use recorder::model::Subject;
+use std::path::Path;
 use std::process::Command;
-use util::{feed, Env};
+use testkit::cli::{feed, Env};
 
-fn record_cmd(env: &Env, shell: &str, runtime: &std::path::Path) -> Command {
+fn record_cmd(env: &Env, shell: &str, runtime: &Path) -> Command {
     let mut c = env.cmd();
     c.args(["record", "s", "--root"])
         .arg(&env.root)
@@ -22,64 +23,70 @@ fn record_cmd(env: &Env, shell: &str, runtime: &std::path::Path) -> Command {
 }
 
 #[test]
-fn bash_and_zsh_record_typed_lines_with_their_tools() {
-    for shell in ["/bin/bash", "/usr/bin/zsh"] {
-        assert!(
-            std::path::Path::new(shell).is_file(),
-            "{shell} is missing: run scripts/setup-host.sh as root"
-        );
-        let env = Env::new();
-        let runtime = env.tmp.path().join("run");
-        std::fs::create_dir(&runtime).unwrap();
-        let typed = format!(
-            "echo one > {root}/etc/one\ndpkg --version >/dev/null\nfalse\nmkdir -p {root}/../elsewhere\n",
-            root = env.root.display()
-        );
-        let (ok, out) = feed(record_cmd(&env, shell, &runtime), &typed);
-        assert!(ok, "{shell}: {out}");
-        assert!(out.contains("[cft:s]"), "{shell}: no prompt marker:\n{out}");
-        assert!(out.contains("every command line recorded"), "{out}");
-        assert_eq!(
-            std::fs::read_dir(&runtime).unwrap().count(),
-            0,
-            "{shell}: the private directory was left behind"
-        );
+fn bash_records_typed_lines_with_its_tools() {
+    records_typed_lines_with_their_tools(Path::new("/bin/bash"));
+}
 
-        let why = env.change_set("s").why;
-        let lines: Vec<(String, Option<i32>)> = why
-            .intents
-            .iter()
-            .filter(|i| i.source == IntentSource::Line)
-            .map(|i| (i.text(), i.exit_code))
-            .collect();
-        assert_eq!(lines.len(), 4, "{shell}: {lines:#?}");
-        assert!(lines[0].0.starts_with("echo one > "), "{lines:#?}");
-        assert_eq!(lines[1], ("dpkg --version >/dev/null".into(), Some(0)));
-        assert_eq!(lines[2], ("false".into(), Some(1)));
-        let dpkg = why
-            .intents
-            .iter()
-            .find(|i| i.source == IntentSource::Tool)
-            .expect("the shim recorded dpkg");
-        assert_eq!(dpkg.argv, [b"dpkg".to_vec(), b"--version".to_vec()]);
-        let line2 = why.intents.iter().find(|i| i.text() == lines[1].0).unwrap();
-        assert_eq!(dpkg.parent, Some(line2.id), "{shell}: not nested");
-        let one = why.of(Subject::File, b"/etc/one").expect("attributed");
-        assert_eq!(one.text(), lines[0].0);
-        // Looking around and failing are not steps; mkdir is.
-        let listed: Vec<String> = why.unexpressed().iter().map(|i| i.text()).collect();
-        assert_eq!(listed.len(), 1, "{listed:?}");
-        assert!(listed[0].starts_with("mkdir -p "), "{listed:?}");
-        assert!(
-            out.contains("commands that changed nothing cft recorded (1)"),
-            "{out}"
-        );
-    }
+/// Tier 2: zsh is not on every machine.
+#[cfg(testbed)]
+#[test]
+fn zsh_records_typed_lines_with_its_tools() {
+    records_typed_lines_with_their_tools(&testkit::tools::tool("zsh"));
+}
+
+fn records_typed_lines_with_their_tools(shell: &Path) {
+    let shell = shell.to_str().unwrap();
+    let env = Env::new(CFT);
+    let runtime = env.tmp.path().join("run");
+    std::fs::create_dir(&runtime).unwrap();
+    let typed = format!(
+        "echo one > {root}/etc/one\ndpkg --version >/dev/null\nfalse\nmkdir -p {root}/../elsewhere\n",
+        root = env.root.display()
+    );
+    let (ok, out) = feed(record_cmd(&env, shell, &runtime), &typed);
+    assert!(ok, "{shell}: {out}");
+    assert!(out.contains("[cft:s]"), "{shell}: no prompt marker:\n{out}");
+    assert!(out.contains("every command line recorded"), "{out}");
+    assert_eq!(
+        std::fs::read_dir(&runtime).unwrap().count(),
+        0,
+        "{shell}: the private directory was left behind"
+    );
+
+    let why = env.change_set("s").why;
+    let lines: Vec<(String, Option<i32>)> = why
+        .intents
+        .iter()
+        .filter(|i| i.source == IntentSource::Line)
+        .map(|i| (i.text(), i.exit_code))
+        .collect();
+    assert_eq!(lines.len(), 4, "{shell}: {lines:#?}");
+    assert!(lines[0].0.starts_with("echo one > "), "{lines:#?}");
+    assert_eq!(lines[1], ("dpkg --version >/dev/null".into(), Some(0)));
+    assert_eq!(lines[2], ("false".into(), Some(1)));
+    let dpkg = why
+        .intents
+        .iter()
+        .find(|i| i.source == IntentSource::Tool)
+        .expect("the shim recorded dpkg");
+    assert_eq!(dpkg.argv, [b"dpkg".to_vec(), b"--version".to_vec()]);
+    let line2 = why.intents.iter().find(|i| i.text() == lines[1].0).unwrap();
+    assert_eq!(dpkg.parent, Some(line2.id), "{shell}: not nested");
+    let one = why.of(Subject::File, b"/etc/one").expect("attributed");
+    assert_eq!(one.text(), lines[0].0);
+    // Looking around and failing are not steps; mkdir is.
+    let listed: Vec<String> = why.unexpressed().iter().map(|i| i.text()).collect();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert!(listed[0].starts_with("mkdir -p "), "{listed:?}");
+    assert!(
+        out.contains("commands that changed nothing cft recorded (1)"),
+        "{out}"
+    );
 }
 
 #[test]
 fn other_shells_get_the_shims_only() {
-    let env = Env::new();
+    let env = Env::new(CFT);
     let runtime = env.tmp.path().join("run");
     std::fs::create_dir(&runtime).unwrap();
     let (ok, out) = feed(
@@ -96,9 +103,9 @@ fn other_shells_get_the_shims_only() {
 
 #[test]
 fn hook_records_an_open_shell_until_unhooked() {
-    let env = Env::new();
+    let env = Env::new(CFT);
     env.begin("s", &[]);
-    let cft = env!("CARGO_BIN_EXE_cft");
+    let cft = CFT;
     let typed = format!(
         "eval \"$({cft} --db {db} hook bash)\"\necho [$PS1] >/dev/null\necho f > {root}/etc/f\ncft_unhook\nsleep 1; echo g > {root}/etc/g\n",
         db = env.db.display(),
@@ -130,7 +137,7 @@ fn hook_records_an_open_shell_until_unhooked() {
 
 #[test]
 fn hooks_never_disturb_the_shell() {
-    let env = Env::new();
+    let env = Env::new(CFT);
     // No database, and a database with no session recording: silent, 0.
     for name in ["s1", "s2"] {
         let out = env.run(["__hook", "start", "--pid", "1", "--", "ls"]);
@@ -165,7 +172,7 @@ fn hooks_never_disturb_the_shell() {
 
 #[test]
 fn exec_arguments_are_checked_against_the_session() {
-    let env = Env::new();
+    let env = Env::new(CFT);
     env.begin("s", &[]);
     std::fs::write(env.p("/etc/x"), "x\n").unwrap();
     env.finish("s");

@@ -11,14 +11,14 @@
 //! Needs root, the Debian mirror, and what `scripts/setup-host.sh`
 //! installs; a missing tool fails the test.
 
-mod util;
-
+use crate::util::CFT;
 use recorder::model::IntentSource;
 use recorder::model::Subject;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use util::feed;
-use util::testbed::{cft, check_and_apply, require_tools, script, Rootfs};
+use testkit::cli::{cft, feed};
+use testkit::rootfs::{check_and_apply, script, Rootfs};
+use testkit::tools::require_testbed;
 
 const TYPED: &str = r#"apt-get install -y -q --no-install-recommends jq >/dev/null 2>&1
 printf 'listen=8080\n' > /etc/app.conf
@@ -37,7 +37,7 @@ systemctl enable app.service 2>/dev/null && systemctl start app.service 2>/dev/n
 
 /// Type `typed` into `cft record web` run inside `root`.
 fn record_in_root(root: &Rootfs, state: &Path, typed: &str) -> String {
-    let bin = Path::new(env!("CARGO_BIN_EXE_cft")).parent().unwrap();
+    let bin = Path::new(CFT).parent().unwrap();
     assert!(
         bin.join("cft-shim").is_file(),
         "cft-shim is not built next to cft: run the tests with `cargo test --workspace` (scripts/test.sh)"
@@ -67,12 +67,12 @@ fn record_in_root(root: &Rootfs, state: &Path, typed: &str) -> String {
 
 #[test]
 fn typed_session_is_attributed_and_promoted_exec_is_idempotent() {
-    require_tools();
+    require_testbed();
     let tmp = tempfile::tempdir().unwrap();
     let state = tmp.path().join("state");
     std::fs::create_dir(&state).unwrap();
     let db: PathBuf = state.join("cft.db");
-    let cft = |args: &[&std::ffi::OsStr]| cft(&db, args);
+    let cft = |args: &[&std::ffi::OsStr]| cft(CFT, &db, args);
 
     let recorded = Rootfs::new();
     let history_before = std::fs::read(recorded.host(b"/root/.bash_history")).ok();

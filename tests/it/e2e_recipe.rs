@@ -11,12 +11,12 @@
 //! Needs root and what `scripts/setup-host.sh` installs; a missing tool
 //! fails the test with that message, it never skips.
 
-mod util;
-
+use crate::util::CFT;
 use std::ffi::OsStr;
 use std::path::Path;
-use std::process::Command;
-use util::testbed::{assert_same_paths, ksvalidator_dir, require_tools, AbortOnPanic, Rootfs};
+use testkit::cli::{command, AbortOnPanic};
+use testkit::rootfs::{assert_same_paths, Rootfs};
+use testkit::tools::{ksvalidator_dir, require_testbed};
 
 const SCENARIO: &str = r#"
 printf 'Welcome to the recipe appliance\n' > /etc/motd
@@ -32,10 +32,7 @@ rm /etc/issue.net
 fn cft(db: &Path, args: &[&OsStr]) -> std::process::Output {
     let venv = ksvalidator_dir();
     let path = std::env::var("PATH").unwrap_or_default();
-    Command::new(env!("CARGO_BIN_EXE_cft"))
-        .arg("--db")
-        .arg(db)
-        .env("CFT_IGNORE_FILE", "/nonexistent")
+    command(CFT, db)
         .env("PATH", format!("{}:{path}", venv.display()))
         .args(args)
         .output()
@@ -55,7 +52,7 @@ fn ok(db: &Path, args: &[&OsStr]) -> String {
 
 #[test]
 fn a_recipe_installs_and_applies_in_a_fresh_root() {
-    require_tools();
+    require_testbed();
     let tmp = tempfile::tempdir().unwrap();
     let db = tmp.path().join("state/cft.db");
     let recorded = Rootfs::new();
@@ -68,7 +65,7 @@ fn a_recipe_installs_and_applies_in_a_fresh_root() {
             recorded.0.as_os_str(),
         ],
     );
-    let guard = AbortOnPanic(db.clone());
+    let guard = AbortOnPanic::new(CFT, &db);
     recorded.sh(SCENARIO);
     ok(&db, &["finish".as_ref(), "e2r".as_ref()]);
     drop(guard);
@@ -115,7 +112,11 @@ fn a_recipe_installs_and_applies_in_a_fresh_root() {
     let store = recorder::Store::open_existing(&db).unwrap();
     let cs = store.change_set("e2r").unwrap();
     assert!(cs.changes.len() >= 5, "{:#?}", cs.changes);
-    assert_same_paths(&cs.changes, &recorded, &applied);
+    assert_same_paths(
+        cs.changes.iter().map(|c| c.path.as_slice()),
+        &recorded,
+        &applied,
+    );
     let conf = std::fs::read(applied.host(b"/srv/app/conf/app.conf")).unwrap();
     assert_eq!(conf, b"listen = 8080\n$HOME <%= x %>\n");
 

@@ -1,15 +1,13 @@
 //! `cft shim install` / `cft shim uninstall` with the real `cft` binary:
 //! which links are made, what is left alone, what is removed.
 
+use crate::util::CFT;
 use std::os::unix::fs::symlink;
 use std::path::Path;
 use std::process::{Command, Output};
 
 fn cft(args: &[&std::ffi::OsStr]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cft"))
-        .args(args)
-        .output()
-        .unwrap()
+    Command::new(CFT).args(args).output().unwrap()
 }
 
 fn target(link: &Path) -> Option<std::path::PathBuf> {

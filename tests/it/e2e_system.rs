@@ -8,11 +8,12 @@
 //! Needs root, network access to the Debian mirror the test root uses, and
 //! what `scripts/setup-host.sh` installs; a missing tool fails the test.
 
-mod util;
-
+use crate::util::CFT;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use util::testbed::{cft, check_and_apply, require_tools, AbortOnPanic, Rootfs};
+use testkit::cli::{cft, AbortOnPanic};
+use testkit::rootfs::{check_and_apply, Rootfs};
+use testkit::tools::require_testbed;
 
 /// Host path of a target path in a root.
 fn host(r: &Rootfs, target: &str) -> PathBuf {
@@ -47,10 +48,10 @@ systemctl disable e2scrub_reap.service 2>/dev/null
 
 #[test]
 fn packages_accounts_and_services_reapply_with_real_puppet() {
-    require_tools();
+    require_testbed();
     let tmp = tempfile::tempdir().unwrap();
     let db = tmp.path().join("state/cft.db");
-    let cft = |args: &[&std::ffi::OsStr]| cft(&db, args);
+    let cft = |args: &[&std::ffi::OsStr]| cft(CFT, &db, args);
 
     let recorded = Rootfs::new();
     let applied = Rootfs::new();
@@ -62,7 +63,7 @@ fn packages_accounts_and_services_reapply_with_real_puppet() {
         "--root".as_ref(),
         recorded.0.as_os_str(),
     ]);
-    let abort = AbortOnPanic(db.clone());
+    let abort = AbortOnPanic::new(CFT, &db);
     recorded.sh(SCENARIO);
     let fin = cft(&["finish".as_ref(), "sys".as_ref()]);
     drop(abort);

@@ -2,13 +2,12 @@
 //! lock directory that is also inside a watched tree keeps reporting the
 //! changes to its other files (the lock watch must not replace the tree's).
 
-mod util;
-
-use util::Env;
+use crate::util::{Stored, CFT};
+use testkit::cli::Env;
 
 #[test]
 fn a_watched_lock_directory_still_reports_its_other_files() {
-    let env = Env::new();
+    let env = Env::new(CFT);
     let dpkg = env.p("/var/lib/dpkg");
     std::fs::create_dir_all(&dpkg).unwrap();
     for f in ["lock", "lock-frontend", "statoverride"] {

@@ -1,36 +1,29 @@
-//! The project's test bed from Rust: fresh Debian root filesystems that are
-//! removed when dropped, commands run inside them, and the tool check that
-//! fails (never skips) when set-up is missing.
+//! The project's test bed (`testbed/`) from Rust, for tier 2: fresh Debian
+//! root filesystems that are removed when dropped, commands run inside
+//! them, a module checked and applied with real Puppet, and a path compared
+//! on two systems. Needs root and what `scripts/setup-host.sh` installs
+//! ([`crate::tools::require_testbed`]).
 
-use std::path::PathBuf;
+use crate::tools::{testbed_dir, SETUP};
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
-pub const SETUP: &str = "run scripts/setup-host.sh as root (installs puppet-agent, puppet-lint, debootstrap, zstd, libxml2-utils, libvirt-clients, zsh and the pykickstart venv, and builds the cached root filesystem)";
-
+/// One of the test bed's scripts, from the repository this crate is in.
 pub fn script(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("testbed")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../testbed")
         .join(name)
 }
 
-/// Fail, naming the set-up command, unless we are root with every tool.
-pub fn require_tools() {
-    assert!(
-        nix::unistd::geteuid().is_root(),
-        "the end-to-end tests need root (chroot, namespaces): {SETUP}"
-    );
-    for tool in ["puppet", "puppet-lint", "debootstrap", "zstd", "unshare"] {
-        let found = std::env::var_os("PATH")
-            .map(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
-            .unwrap_or(false);
-        assert!(found, "{tool} is missing: {SETUP}");
-    }
-}
-
-/// A fresh copy of the cached Debian root filesystem (with Puppet).
+/// A Debian root filesystem at a host path; removed when dropped.
 pub struct Rootfs(pub PathBuf);
 
 impl Rootfs {
+    /// A fresh copy of the cached Debian root filesystem with Puppet.
+    // No `Default`: making one extracts a whole root filesystem.
+    #[allow(clippy::new_without_default)]
     pub fn new() -> Rootfs {
         Rootfs::variant(&["--puppet"])
     }
@@ -60,8 +53,7 @@ impl Rootfs {
     pub fn empty() -> Rootfs {
         static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let dir = std::env::var("TESTBED_DIR").unwrap_or_else(|_| "/var/tmp/cft-testbed".into());
-        let base = PathBuf::from(dir).join("roots");
+        let base = testbed_dir().join("roots");
         std::fs::create_dir_all(&base).unwrap();
         let p = base.join(format!("applied.{}.{n}", std::process::id()));
         let _ = std::fs::remove_dir(&p);
@@ -86,10 +78,9 @@ impl Rootfs {
 
     /// Host path of a target path given as bytes.
     pub fn host(&self, target: &[u8]) -> PathBuf {
-        use std::os::unix::ffi::OsStrExt;
         let mut v = self.0.as_os_str().as_bytes().to_vec();
         v.extend_from_slice(target);
-        PathBuf::from(std::ffi::OsStr::from_bytes(&v))
+        PathBuf::from(OsStr::from_bytes(&v))
     }
 }
 
@@ -104,48 +95,15 @@ impl Drop for Rootfs {
     }
 }
 
-/// Run cft with a private database; insists on success, returns stdout.
-pub fn cft(db: &std::path::Path, args: &[&std::ffi::OsStr]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_cft"))
-        .arg("--db")
-        .arg(db)
-        .env("CFT_IGNORE_FILE", "/nonexistent")
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "cft {args:?}: {}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// Aborts the recording session of `db` if a test panics mid-recording.
-pub struct AbortOnPanic(pub PathBuf);
-
-impl Drop for AbortOnPanic {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            let _ = Command::new(env!("CARGO_BIN_EXE_cft"))
-                .arg("--db")
-                .arg(&self.0)
-                .arg("abort")
-                .output();
-        }
-    }
-}
-
 /// `puppet-check.sh` strict, then `puppet-apply-in-root.sh` (twice,
 /// idempotent) of `module`'s class `class` with `manifest` into `root`.
 /// Returns the apply output; panics with it on failure.
 pub fn check_and_apply(
-    module: &std::path::Path,
+    module: &Path,
     class: &str,
     manifest: &str,
     root: &Rootfs,
-    reports: &std::path::Path,
+    reports: &Path,
 ) -> String {
     check_and_apply_env(module, class, manifest, root, reports, &[])
 }
@@ -153,11 +111,11 @@ pub fn check_and_apply(
 /// [`check_and_apply`] with more environment for `puppet-apply-in-root.sh`
 /// (`PUPPET_ARGS`...).
 pub fn check_and_apply_env(
-    module: &std::path::Path,
+    module: &Path,
     class: &str,
     manifest: &str,
     root: &Rootfs,
-    reports: &std::path::Path,
+    reports: &Path,
     env: &[(&str, &str)],
 ) -> String {
     let check = Command::new(script("puppet-check.sh"))
@@ -193,7 +151,7 @@ pub fn check_and_apply_env(
 }
 
 /// Compare one path on both systems with plain lstat/readlink/read.
-pub fn compare_paths(a: &std::path::Path, b: &std::path::Path) -> Option<String> {
+pub fn compare_paths(a: &Path, b: &Path) -> Option<String> {
     use std::os::unix::fs::MetadataExt;
     match (std::fs::symlink_metadata(a), std::fs::symlink_metadata(b)) {
         (Err(_), Err(_)) => None,
@@ -235,39 +193,18 @@ pub fn compare_paths(a: &std::path::Path, b: &std::path::Path) -> Option<String>
     }
 }
 
-/// A tool on PATH, or a failure naming the set-up command.
-pub fn tool(name: &str) -> PathBuf {
-    std::env::var_os("PATH")
-        .and_then(|p| {
-            std::env::split_paths(&p)
-                .map(|d| d.join(name))
-                .find(|p| p.is_file())
-        })
-        .unwrap_or_else(|| panic!("{name} is missing: {SETUP}"))
-}
-
-/// The directory holding ksvalidator (pykickstart's venv, made by set-up).
-pub fn ksvalidator_dir() -> PathBuf {
-    let testbed = std::env::var_os("TESTBED_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/var/tmp/cft-testbed"));
-    let bin = testbed.join("venv-pykickstart/bin");
-    assert!(
-        bin.join("ksvalidator").is_file(),
-        "{} is missing: {SETUP}",
-        bin.join("ksvalidator").display()
-    );
-    bin
-}
-
-/// Every recorded path is the same on both systems (type, link target,
-/// mode, owner, content); panics listing those that differ.
-pub fn assert_same_paths(changes: &[recorder::model::Change], recorded: &Rootfs, applied: &Rootfs) {
-    let mismatches: Vec<String> = changes
-        .iter()
-        .filter_map(|c| {
-            compare_paths(&recorded.host(&c.path), &applied.host(&c.path))
-                .map(|m| format!("{}: {m}", String::from_utf8_lossy(&c.path)))
+/// Every one of these target paths is the same on both systems (type,
+/// link target, mode, owner, content); panics listing those that differ.
+pub fn assert_same_paths<'a>(
+    paths: impl IntoIterator<Item = &'a [u8]>,
+    recorded: &Rootfs,
+    applied: &Rootfs,
+) {
+    let mismatches: Vec<String> = paths
+        .into_iter()
+        .filter_map(|p| {
+            compare_paths(&recorded.host(p), &applied.host(p))
+                .map(|m| format!("{}: {m}", String::from_utf8_lossy(p)))
         })
         .collect();
     assert!(

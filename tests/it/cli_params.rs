@@ -3,12 +3,11 @@
 //! turns the file into a template and is announced. Temporary `--root`
 //! trees, the real binary.
 
-mod util;
-
-use util::{stderr, write, Env};
+use crate::util::CFT;
+use testkit::cli::{stderr, write, Env};
 
 fn recorded() -> Env {
-    let env = Env::new();
+    let env = Env::new(CFT);
     env.begin("mail", &[]);
     std::fs::create_dir_all(env.p("/etc/app")).unwrap();
     write(

@@ -9,12 +9,11 @@
 //! Needs root and the tools `scripts/setup-host.sh` installs; a missing tool
 //! fails the test with that message, it never skips.
 
-mod util;
-
+use crate::util::CFT;
 use std::os::unix::fs::MetadataExt;
-use util::testbed::{
-    cft, check_and_apply, check_and_apply_env, require_tools, AbortOnPanic, Rootfs,
-};
+use testkit::cli::{cft, AbortOnPanic};
+use testkit::rootfs::{check_and_apply, check_and_apply_env, Rootfs};
+use testkit::tools::require_testbed;
 
 const LITERAL: &str = "smtp.example.com";
 
@@ -32,10 +31,10 @@ printf 'Mail leaves through smtp.example.com\n' > /etc/app/motd
 
 #[test]
 fn site_parameter_applies_default_and_site_values_with_real_puppet() {
-    require_tools();
+    require_testbed();
     let tmp = tempfile::tempdir().unwrap();
     let db = tmp.path().join("state/cft.db");
-    let cft = |args: &[&std::ffi::OsStr]| cft(&db, args);
+    let cft = |args: &[&std::ffi::OsStr]| cft(CFT, &db, args);
     let recorded = Rootfs::new();
     cft(&[
         "begin".as_ref(),
@@ -43,7 +42,7 @@ fn site_parameter_applies_default_and_site_values_with_real_puppet() {
         "--root".as_ref(),
         recorded.0.as_os_str(),
     ]);
-    let guard = AbortOnPanic(db.clone());
+    let guard = AbortOnPanic::new(CFT, &db);
     recorded.sh(SCENARIO);
     cft(&["finish".as_ref(), "mailapp".as_ref()]);
     drop(guard);

@@ -1,14 +1,13 @@
 //! Integration tests of the real `cft` binary on temporary trees (`--root`),
 //! with real inotify and a real SQLite database.
 
-mod util;
-
+use crate::util::{Stored, CFT};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use util::{has, stderr, stdout, write, Env};
+use testkit::cli::{has, stderr, stdout, write, Env};
 
 #[test]
 fn records_every_kind_of_file_change() {
-    let env = Env::new();
+    let env = Env::new(CFT);
     write(&env.p("/etc/app.conf"), "old\n");
     write(&env.p("/etc/gone.conf"), "bye\n");
     write(&env.p("/etc/mode.conf"), "same\n");
@@ -92,7 +91,7 @@ fn records_every_kind_of_file_change() {
 
 #[test]
 fn database_is_private() {
-    let env = Env::new();
+    let env = Env::new(CFT);
     env.begin("priv", &[]);
     env.finish("priv");
     let dir = env.db.parent().unwrap();
@@ -106,7 +105,7 @@ fn database_is_private() {
 
 #[test]
 fn one_recording_session_per_root() {
-    let env = Env::new();
+    let env = Env::new(CFT);
     env.begin("first", &[]);
     let out = env.run([
         "begin",
@@ -131,7 +130,7 @@ fn one_recording_session_per_root() {
 
 #[test]
 fn renames_are_paired_by_cookie() {
-    let env = Env::new();
+    let env = Env::new(CFT);
     write(&env.p("/etc/a.conf"), "a");
     std::fs::create_dir_all(env.p("/srv/dir1/inner")).unwrap();
     write(&env.p("/srv/dir1/inner/f"), "f");
@@ -173,7 +172,7 @@ fn renames_are_paired_by_cookie() {
 
 #[test]
 fn mkdir_race_new_directories_are_read_after_their_watch() {
-    let env = Env::new();
+    let env = Env::new(CFT);
     env.begin("race", &[]);
     let base = env.p("/srv");
     let st = std::process::Command::new("sh")
@@ -204,7 +203,7 @@ fn mkdir_race_new_directories_are_read_after_their_watch() {
 
 #[test]
 fn created_and_removed_within_the_session_is_no_change() {
-    let env = Env::new();
+    let env = Env::new(CFT);
     env.begin("tmp", &[]);
     write(&env.p("/etc/transient"), "x");
     std::thread::sleep(std::time::Duration::from_millis(50));
@@ -224,7 +223,7 @@ fn created_and_removed_within_the_session_is_no_change() {
 
 #[test]
 fn queue_overflow_forces_a_complete_rescan() {
-    let mut env = Env::new();
+    let mut env = Env::new(CFT);
     // Stall the reader so the kernel queue (16384 by default) overflows.
     env.extra_env
         .push(("CFT_TEST_STALL_READER_MS".into(), "3000".into()));
@@ -252,7 +251,7 @@ fn queue_overflow_forces_a_complete_rescan() {
 
 #[test]
 fn a_killed_daemon_is_detected_and_finish_rescans() {
-    let env = Env::new();
+    let env = Env::new(CFT);
     write(&env.p("/etc/before"), "1");
     env.begin("killed", &[]);
     write(&env.p("/etc/before"), "2");
@@ -290,7 +289,7 @@ fn a_killed_daemon_is_detected_and_finish_rescans() {
 
 #[test]
 fn resume_continues_a_finished_session() {
-    let env = Env::new();
+    let env = Env::new(CFT);
     write(&env.p("/etc/a"), "a0");
     write(&env.p("/etc/b"), "b0");
     env.begin("long", &[]);
@@ -326,7 +325,7 @@ fn resume_continues_a_finished_session() {
 /// gap was dropped. The gap is now swept at resume, and said.
 #[test]
 fn resume_records_what_changed_between_the_recordings() {
-    let env = Env::new();
+    let env = Env::new(CFT);
     write(&env.p("/etc/stock"), "stock\n");
     write(&env.p("/etc/keep"), "keep\n");
     env.begin("gap", &[]);
@@ -374,7 +373,7 @@ fn resume_records_what_changed_between_the_recordings() {
 
 #[test]
 fn ignore_rules_builtin_file_and_flags() {
-    let env = Env::new();
+    let env = Env::new(CFT);
     let rules = env.tmp.path().join("rules");
     write(&rules, "# site rules\n/srv/cache/\n");
     let mut cmd = env.cmd();
@@ -417,7 +416,7 @@ fn ignore_rules_builtin_file_and_flags() {
 
 #[test]
 fn awkward_names_and_contents_are_recorded_exactly() {
-    let env = Env::new();
+    let env = Env::new(CFT);
     env.begin("odd", &[]);
     let names: Vec<&[u8]> = vec![
         b"/etc/new\nline",
@@ -521,7 +520,7 @@ fn awkward_names_and_contents_are_recorded_exactly() {
 
 #[test]
 fn secrets_never_reach_the_module_unless_asked() {
-    let env = Env::new();
+    let env = Env::new(CFT);
     std::fs::create_dir_all(env.p("/etc/ssh")).unwrap();
     env.begin("sec", &[]);
     let key = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ\n-----END OPENSSH PRIVATE KEY-----\n";
@@ -612,7 +611,7 @@ fn walk_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 
 #[test]
 fn manifest_output_is_deterministic() {
-    let env = Env::new();
+    let env = Env::new(CFT);
     env.begin("det", &[]);
     for i in 0..20 {
         write(&env.p(&format!("/etc/conf{i}")), format!("value {i}\n"));
@@ -650,7 +649,7 @@ fn manifest_output_is_deterministic() {
 
 #[test]
 fn record_runs_the_command_and_returns_its_status() {
-    let env = Env::new();
+    let env = Env::new(CFT);
     let out_dir = env.tmp.path().join("mod");
     let target = env.p("/etc/recorded.conf");
     let out = env.run([
@@ -684,7 +683,7 @@ fn record_runs_the_command_and_returns_its_status() {
 
 #[test]
 fn bad_input_gets_clear_errors_and_loses_nothing() {
-    let env = Env::new();
+    let env = Env::new(CFT);
     let root = env.root.to_str().unwrap().to_string();
     std::os::unix::fs::symlink("/etc", env.p("/linked")).unwrap();
     let cases: &[(&[&str], &str)] = &[
@@ -749,7 +748,7 @@ fn bad_input_gets_clear_errors_and_loses_nothing() {
 
 #[test]
 fn abort_discards_and_erase_deletes() {
-    let env = Env::new();
+    let env = Env::new(CFT);
     env.begin("gone", &[]);
     write(&env.p("/etc/x"), "x");
     let pid = env.daemon_pid("gone");
@@ -768,32 +767,31 @@ fn abort_discards_and_erase_deletes() {
 
 #[test]
 fn unreadable_files_are_reported_not_fatal() {
-    // Root reads everything, so run cft as an unprivileged user on a tree
-    // it owns, with one file it cannot read.
-    let env = Env::new();
-    let status = std::process::Command::new("chown")
-        .args(["-R", "65534:65534"])
-        .arg(env.tmp.path())
-        .status()
-        .unwrap();
-    assert!(status.success());
-    std::fs::set_permissions(env.tmp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    // One file cft cannot read: a write-only file of our own, or, as root
+    // (who reads everything), root's file read by cft run as `nobody` on a
+    // tree `nobody` owns.
+    use std::os::unix::process::CommandExt;
+    let env = Env::new(CFT);
+    let as_root = nix::unistd::geteuid().is_root();
+    if as_root {
+        chown_tree(env.tmp.path(), 65534, 65534);
+        std::fs::set_permissions(env.tmp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
     write(&env.p("/etc/locked"), "secret");
-    std::os::unix::fs::chown(env.p("/etc/locked"), Some(0), Some(0)).unwrap();
-    std::fs::set_permissions(env.p("/etc/locked"), std::fs::Permissions::from_mode(0o600)).unwrap();
-    let as_nobody = |args: &[&str]| {
-        let mut c = std::process::Command::new("setpriv");
-        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
-            .arg(env!("CARGO_BIN_EXE_cft"))
-            .arg("--db")
-            .arg(&env.db)
-            .env("CFT_IGNORE_FILE", "/nonexistent")
-            .args(args);
-        c.output()
-            .expect("setpriv (util-linux) is needed: run scripts/setup-host.sh")
+    if as_root {
+        std::os::unix::fs::chown(env.p("/etc/locked"), Some(0), Some(0)).unwrap();
+    }
+    let mode = if as_root { 0o600 } else { 0o200 };
+    std::fs::set_permissions(env.p("/etc/locked"), std::fs::Permissions::from_mode(mode)).unwrap();
+    let unprivileged = |args: &[&str]| {
+        let mut c = env.cmd();
+        if as_root {
+            c.uid(65534).gid(65534);
+        }
+        c.args(args).output().expect("run cft")
     };
     let root = env.root.to_str().unwrap().to_string();
-    let out = as_nobody(&[
+    let out = unprivileged(&[
         "begin",
         "nob",
         "--root",
@@ -809,7 +807,7 @@ fn unreadable_files_are_reported_not_fatal() {
         stdout(&out)
     );
     std::fs::write(env.p("/etc/locked"), "changed").unwrap();
-    let fin = as_nobody(&["finish", "nob"]);
+    let fin = unprivileged(&["finish", "nob"]);
     assert!(fin.status.success(), "{}", stderr(&fin));
     let text = stdout(&fin);
     assert!(
@@ -820,46 +818,20 @@ fn unreadable_files_are_reported_not_fatal() {
     );
 }
 
-#[test]
-fn watch_limit_degrades_to_a_rescan_and_names_the_sysctl() {
-    // The watch limit is per user namespace (Linux >= 5.11): lower it in a
-    // private one so nothing else on the machine is affected.
-    let env = Env::new();
-    std::fs::create_dir_all(env.p("/etc/a/b/c/d/e")).unwrap();
-    let script = format!(
-        "echo 3 > /proc/sys/user/max_inotify_watches && exec \"$0\" --db '{}' begin lim --root '{}' --no-default-watch --watch /etc --watch /srv",
-        env.db.display(),
-        env.root.display()
-    );
-    let out = std::process::Command::new("unshare")
-        .args(["--user", "--map-root-user", "sh", "-c", &script])
-        .arg(env!("CARGO_BIN_EXE_cft")) // $0 of the script
-        .env("CFT_IGNORE_FILE", "/nonexistent")
-        .output()
-        .expect("unshare (util-linux) is needed: run scripts/setup-host.sh");
-    assert!(out.status.success(), "{}", stderr(&out));
-    let text = stdout(&out);
-    assert!(
-        text.contains("watch limit was reached") && text.contains("max_user_watches"),
-        "{text}"
-    );
-    write(&env.p("/etc/a/b/c/d/e/unwatched"), "x");
-    let fin = env.finish("lim");
-    assert!(
-        fin.contains("full rescan") && fin.contains("fs.inotify.max_user_watches"),
-        "{fin}"
-    );
-    assert!(has(
-        &env.changes("lim"),
-        "created",
-        b"/etc/a/b/c/d/e/unwatched"
-    ));
+/// `chown -R uid:gid dir`, without following links.
+fn chown_tree(dir: &std::path::Path, uid: u32, gid: u32) {
+    std::os::unix::fs::lchown(dir, Some(uid), Some(gid)).unwrap();
+    if std::fs::symlink_metadata(dir).unwrap().is_dir() {
+        for e in std::fs::read_dir(dir).unwrap() {
+            chown_tree(&e.unwrap().path(), uid, gid);
+        }
+    }
 }
 
 #[test]
 fn a_directory_renamed_from_an_ignored_name_is_watched_dpkg_new() {
     // dpkg unpacks a new directory as `x.dpkg-new` (ignored) and renames it.
-    let env = Env::new();
+    let env = Env::new(CFT);
     env.begin("dpkgnew", &[]);
     std::fs::create_dir_all(env.p("/etc/app.dpkg-new/sub")).unwrap();
     write(&env.p("/etc/app.dpkg-new/sub/f"), "unpacked");
@@ -887,7 +859,7 @@ fn a_directory_renamed_from_an_ignored_name_is_watched_dpkg_new() {
 /// included.
 #[test]
 fn roots_that_appear_during_the_session_are_recorded() {
-    let env = Env::new();
+    let env = Env::new(CFT);
     let out = env.begin_with("later", &["--watch", "/data/app/conf"]);
     assert!(out.contains("later:") && out.contains("/var/www"), "{out}");
     assert!(out.contains("/data/app/conf"), "{out}");
@@ -923,7 +895,7 @@ fn roots_that_appear_during_the_session_are_recorded() {
 /// recorded.
 #[test]
 fn a_root_removed_or_moved_away_is_recorded_and_waited_for_again() {
-    let env = Env::new();
+    let env = Env::new(CFT);
     std::fs::create_dir_all(env.p("/data/a")).unwrap();
     write(&env.p("/data/a/old"), "old\n");
     std::fs::create_dir_all(env.p("/data/b")).unwrap();
@@ -963,4 +935,45 @@ fn a_root_removed_or_moved_away_is_recorded_and_waited_for_again() {
         !c.iter().any(|(_, p)| p.starts_with(b"/moved")),
         "outside every root: {c:?}"
     );
+}
+
+/// Tier 2: a private user namespace (`unshare --user`), which a machine
+/// may refuse to an unprivileged user.
+#[cfg(testbed)]
+#[test]
+fn watch_limit_degrades_to_a_rescan_and_names_the_sysctl() {
+    // The watch limit is per user namespace (Linux >= 5.11): lower it in a
+    // private one so nothing else on the machine is affected.
+    let unshare = testkit::tools::tool("unshare");
+    testkit::tools::require_root();
+    let env = Env::new(CFT);
+    std::fs::create_dir_all(env.p("/etc/a/b/c/d/e")).unwrap();
+    let script = format!(
+        "echo 3 > /proc/sys/user/max_inotify_watches && exec \"$0\" --db '{}' begin lim --root '{}' --no-default-watch --watch /etc --watch /srv",
+        env.db.display(),
+        env.root.display()
+    );
+    let out = std::process::Command::new(unshare)
+        .args(["--user", "--map-root-user", "sh", "-c", &script])
+        .arg(CFT) // $0 of the script
+        .env("CFT_IGNORE_FILE", "/nonexistent")
+        .output()
+        .expect("unshare");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("watch limit was reached") && text.contains("max_user_watches"),
+        "{text}"
+    );
+    write(&env.p("/etc/a/b/c/d/e/unwatched"), "x");
+    let fin = env.finish("lim");
+    assert!(
+        fin.contains("full rescan") && fin.contains("fs.inotify.max_user_watches"),
+        "{fin}"
+    );
+    assert!(has(
+        &env.changes("lim"),
+        "created",
+        b"/etc/a/b/c/d/e/unwatched"
+    ));
 }

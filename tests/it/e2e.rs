@@ -7,9 +7,10 @@
 //! Needs root and the tools `scripts/setup-host.sh` installs; a missing tool
 //! fails the test with that message, it never skips.
 
-mod util;
-
-use util::testbed::{assert_same_paths, cft, check_and_apply, require_tools, AbortOnPanic, Rootfs};
+use crate::util::CFT;
+use testkit::cli::{cft, AbortOnPanic};
+use testkit::rootfs::{assert_same_paths, check_and_apply, Rootfs};
+use testkit::tools::require_testbed;
 
 /// The scenario: what an admin does by hand in a fresh VM.
 const SCENARIO: &str = r#"
@@ -50,10 +51,10 @@ chmod 0600 /srv/app/conf/tls.key
 
 #[test]
 fn recorded_changes_reapply_with_real_puppet() {
-    require_tools();
+    require_testbed();
     let tmp = tempfile::tempdir().unwrap();
     let db = tmp.path().join("state/cft.db");
-    let cft = |args: &[&std::ffi::OsStr]| cft(&db, args);
+    let cft = |args: &[&std::ffi::OsStr]| cft(CFT, &db, args);
     let recorded = Rootfs::new();
     let began = cft(&[
         "begin".as_ref(),
@@ -66,7 +67,7 @@ fn recorded_changes_reapply_with_real_puppet() {
             && began.contains("later:    /var/spool/cron, /var/www"),
         "{began}"
     );
-    let guard = AbortOnPanic(db.clone());
+    let guard = AbortOnPanic::new(CFT, &db);
     recorded.sh(SCENARIO);
     let fin = cft(&["finish".as_ref(), "e2e".as_ref()]);
     drop(guard);
@@ -141,5 +142,9 @@ fn recorded_changes_reapply_with_real_puppet() {
         &tmp.path().join("reports"),
     );
 
-    assert_same_paths(&cs.changes, &recorded, &applied);
+    assert_same_paths(
+        cs.changes.iter().map(|c| c.path.as_slice()),
+        &recorded,
+        &applied,
+    );
 }

@@ -1,0 +1,34 @@
+//! The `cft` package's integration tests: one binary, one module per area.
+//!
+//! Tier 1 (always): the real `cft` binary on temporary `--root` trees, with
+//! real inotify and a real SQLite database, as any user, with nothing
+//! installed but Rust. Tier 2 (`CFT_TESTBED=1` at build time, which
+//! `build.rs` turns into `cfg(testbed)`): real Debian roots (debootstrap,
+//! chroot), real Puppet and the validators, as root; a missing tool fails
+//! the test with the set-up command (`testkit::tools`), nothing is skipped.
+//! `scripts/test.sh` runs both.
+//!
+//! The fixtures are `testkit::cli` and `testkit::rootfs`; what needs cft's
+//! own store is in `util`.
+
+mod util;
+
+mod appliance;
+mod cli;
+mod cli_params;
+mod e2e_corpus;
+mod locks;
+mod recipe;
+mod shell;
+mod shim;
+
+#[cfg(testbed)]
+mod e2e;
+#[cfg(testbed)]
+mod e2e_params;
+#[cfg(testbed)]
+mod e2e_recipe;
+#[cfg(testbed)]
+mod e2e_shell;
+#[cfg(testbed)]
+mod e2e_system;
