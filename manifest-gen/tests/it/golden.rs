@@ -3,9 +3,7 @@
 //! snapshot cannot show at a glance (determinism, exact bytes, no leaked
 //! secret).
 
-mod common;
-
-use common::Fixture;
+use crate::common::{self, Fixture};
 use manifest_gen::{generate, Module, ModuleOptions};
 
 fn module(f: &Fixture, include_secrets: bool) -> Module {
@@ -54,7 +52,7 @@ fn snapshot_text(m: &Module, with_metadata: bool) -> String {
 #[test]
 fn e_commands_replayed_at_their_place() {
     let m = module(&common::commands(), false);
-    insta::assert_snapshot!("e_commands", snapshot_text(&m, false));
+    crate::assert_golden("golden__e_commands", &snapshot_text(&m, false));
 }
 
 #[test]
@@ -111,7 +109,7 @@ fn exec_errors_name_the_argument() {
 #[test]
 fn a_basic_changes() {
     let m = module(&common::basic(), false);
-    insta::assert_snapshot!("a_basic", snapshot_text(&m, true));
+    crate::assert_golden("golden__a_basic", &snapshot_text(&m, true));
     assert_eq!(m.report.resources, 6);
     assert!(m.report.skipped.is_empty(), "{:?}", m.report.skipped);
 }
@@ -120,7 +118,7 @@ fn a_basic_changes() {
 fn b_awkward_names_and_contents() {
     let f = common::awkward();
     let m = module(&f, false);
-    insta::assert_snapshot!("b_awkward", snapshot_text(&m, false));
+    crate::assert_golden("golden__b_awkward", &snapshot_text(&m, false));
 
     // Content is shipped byte for byte, whatever it holds.
     let cs = f.change_set();
@@ -145,7 +143,7 @@ fn b_awkward_names_and_contents() {
 #[test]
 fn c_secret_withheld() {
     let m = module(&common::secrets(), false);
-    insta::assert_snapshot!("c_secret_withheld", snapshot_text(&m, false));
+    crate::assert_golden("golden__c_secret_withheld", &snapshot_text(&m, false));
     for (rel, bytes) in &m.files {
         assert!(
             !bytes.windows(8).any(|w| w == &common::SECRET[..8])
@@ -165,7 +163,7 @@ fn c_secret_withheld() {
 #[test]
 fn c_secret_included() {
     let m = module(&common::secrets(), true);
-    insta::assert_snapshot!("c_secret_included", snapshot_text(&m, false));
+    crate::assert_golden("golden__c_secret_included", &snapshot_text(&m, false));
     assert!(m.report.parameters.is_empty());
     assert_eq!(
         m.files
@@ -178,7 +176,7 @@ fn c_secret_included() {
 #[test]
 fn d_system_secrets_withheld() {
     let m = module(&common::system(), false);
-    insta::assert_snapshot!("d_system_withheld", snapshot_text(&m, false));
+    crate::assert_golden("golden__d_system_withheld", &snapshot_text(&m, false));
     for (rel, bytes) in &m.files {
         assert!(
             !bytes
@@ -213,7 +211,7 @@ fn d_system_secrets_included() {
     let f = common::system();
     let m = module(&f, true);
     let accounts = String::from_utf8(m.files["manifests/accounts.pp"].clone()).expect("UTF-8");
-    insta::assert_snapshot!("d_system_included_accounts", accounts);
+    crate::assert_golden("golden__d_system_included_accounts", &accounts);
     assert!(m.report.parameters.is_empty());
     assert_eq!(
         m.private.iter().map(String::as_str).collect::<Vec<_>>(),
@@ -253,7 +251,7 @@ fn e_site_parameters() {
         ..ModuleOptions::new("mail")
     };
     let m = generate(&f.change_set(), &f.blobs, &opts).expect("generate");
-    insta::assert_snapshot!("e_site_params", snapshot_text(&m, false));
+    crate::assert_golden("golden__e_site_params", &snapshot_text(&m, false));
     assert!(m.report.parameters.is_empty(), "nothing is mandatory");
     let site: Vec<(&str, &str, Vec<&str>)> = m
         .report
