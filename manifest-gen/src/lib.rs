@@ -23,7 +23,7 @@ mod render;
 mod site;
 mod write;
 
-pub use error::Error;
+pub use error::{DomainArg, Error, ExecProblem, Hint};
 pub use site::SiteParam;
 pub use write::write_module;
 
@@ -185,7 +185,9 @@ pub fn generate(
 ) -> Result<Module, Error> {
     validate_module_name(&opts.module_name)?;
     if opts.author.is_empty() || !opts.author.chars().all(|c| c.is_ascii_alphanumeric()) {
-        return Err(Error::InvalidAuthor(opts.author.clone()));
+        return Err(Error::InvalidAuthor {
+            author: opts.author.clone(),
+        });
     }
     let facts = &cs.session.facts;
     let input = plan::Input {

@@ -194,7 +194,7 @@ fn metadata(cs: &ChangeSet, opts: &ModuleOptions) -> Result<Vec<u8>, Error> {
         }],
         tags: [CFT_TAG],
     };
-    let mut out = serde_json::to_vec_pretty(&m).map_err(Error::Metadata)?;
+    let mut out = serde_json::to_vec_pretty(&m).map_err(|source| Error::Metadata { source })?;
     out.push(b'\n');
     Ok(out)
 }

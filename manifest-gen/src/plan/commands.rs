@@ -9,7 +9,7 @@
 //! runs once when those are first put in place.
 
 use super::{Input, Part, Plan, Ref, Resource, Value};
-use crate::{Error, ExecGuard, ExecSpec};
+use crate::{Error, ExecGuard, ExecProblem, ExecSpec};
 use recorder::model::Intent;
 use recorder::model::Subject;
 use std::collections::BTreeSet;
@@ -29,30 +29,18 @@ pub(super) fn plan_commands(input: &Input<'_>, plan: &mut Plan) -> Result<(), Er
     let why = input.why;
     let mut seen = BTreeSet::new();
     for spec in input.execs {
-        let err = |reason: String| Error::Exec {
-            arg: spec.arg.clone(),
-            reason,
-        };
+        let err = |problem| Error::exec(&spec.arg, problem);
         if !seen.insert(spec.id) {
-            return Err(err(format!("command #{} is given twice", spec.id)));
+            return Err(err(ExecProblem::Twice { id: spec.id }));
         }
         let Some(intent) = why.intent(spec.id) else {
-            return Err(err(format!(
-                "the session has no command #{} (`cft show SESSION` lists them)",
-                spec.id
-            )));
+            return Err(err(ExecProblem::NoSuchCommand { id: spec.id }));
         };
         if !intent.secrets().is_empty() && !input.include_secrets {
-            return Err(err(
-                "the command holds a password, which would be copied into the module: \
-                 pass --include-secrets to replay it anyway"
-                    .into(),
-            ));
+            return Err(err(ExecProblem::HoldsPassword));
         }
         let Some(command) = intent.shell_command().filter(|c| !c.is_empty()) else {
-            return Err(err(
-                "the command is empty or not UTF-8, which a Puppet string cannot hold".into(),
-            ));
+            return Err(err(ExecProblem::NotText));
         };
         let start = why.top(intent.id).map_or(intent.start_ns, |t| t.start_ns);
         let (before, after) = neighbours(input, plan, intent, start);
@@ -75,13 +63,7 @@ pub(super) fn plan_commands(input: &Input<'_>, plan: &mut Plan) -> Result<(), Er
         match &spec.guard {
             Some(ExecGuard::Creates(path)) => attrs.push(("creates", Value::Str(path.clone()))),
             Some(ExecGuard::Unless(check)) => attrs.push(("unless", Value::Str(check.clone()))),
-            None if before.is_empty() => {
-                return Err(err(
-                    "without a guard it would run on every apply, and nothing recorded before it \
-                     can trigger it once: give :creates=PATH or :unless=CMD"
-                        .into(),
-                ))
-            }
+            None if before.is_empty() => return Err(err(ExecProblem::Unguarded)),
             None => attrs.push(("refreshonly", Value::Word("true"))),
         }
         let max_before = before.iter().map(|(p, _)| *p).max();
@@ -189,10 +171,7 @@ impl ExecSpec {
     /// `ID`, `ID:creates=PATH` or `ID:unless=CMD` (the command may hold
     /// any character, `:` included).
     pub fn parse(arg: &str) -> Result<ExecSpec, Error> {
-        let err = |reason: &str| Error::Exec {
-            arg: arg.to_string(),
-            reason: reason.to_string(),
-        };
+        let err = |reason| Error::exec(arg, ExecProblem::Syntax(reason));
         let (id, guard) = match arg.split_once(':') {
             Some((id, g)) => (id, Some(g)),
             None => (arg, None),
@@ -259,7 +238,10 @@ mod tests {
             "1:",
         ] {
             let e = ExecSpec::parse(bad).unwrap_err().to_string();
-            assert!(e.contains(&format!("--exec {bad}")), "{bad}: {e}");
+            assert!(
+                e.starts_with(&format!("command to replay '{bad}': ")),
+                "{bad}: {e}"
+            );
         }
     }
 }

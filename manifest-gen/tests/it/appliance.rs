@@ -7,6 +7,7 @@
 
 use manifest_gen::descriptor::{self, Spec};
 use manifest_gen::kickstart;
+use manifest_gen::{DomainArg, Error, Hint};
 use recorder::model::ChangeSet;
 use recorder::model::{FsFact, NetInterface};
 use std::path::Path;
@@ -323,6 +324,10 @@ fn unmappable_arch_and_missing_root_are_explained() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("'aarch64'") && err.contains("`arch`"), "{err}");
+    let hint = descriptor::descriptor(&cs, &Spec::default())
+        .unwrap_err()
+        .hint();
+    assert_eq!(hint, Some(Hint::Spec));
     assert!(descriptor::descriptor(&cs, &spec("arch = \"x86_64\"")).is_ok());
 
     // A session recorded before filesystems were facts.
@@ -349,14 +354,19 @@ fn unmappable_arch_and_missing_root_are_explained() {
         Some("nope"),
         Path::new("/d"),
     )
-    .unwrap_err()
-    .to_string();
-    assert!(err.contains("--mac"), "{err}");
+    .unwrap_err();
+    assert!(
+        matches!(&err, Error::Domain { arg: DomainArg::Mac, value, .. } if value == "nope"),
+        "{err}"
+    );
+    assert!(err.to_string().starts_with("MAC address 'nope': "), "{err}");
     let err =
         descriptor::libvirt_domain(&db_server(), &Spec::default(), "vm", None, Path::new("rel"))
-            .unwrap_err()
-            .to_string();
-    assert!(err.contains("--disk-dir"), "{err}");
+            .unwrap_err();
+    assert!(
+        matches!(&err, Error::Domain { arg: DomainArg::DiskDir, value, .. } if value == "rel"),
+        "{err}"
+    );
 }
 
 /// An rpm-family machine: its enabled repositories become `repo` lines;

@@ -303,7 +303,12 @@ fn install_never_follows_a_symlink_in_the_modulepath() {
     std::os::unix::fs::symlink(elsewhere.join("m"), modules.join("m")).unwrap();
 
     let err = recipe::install(&file, &modules, false).expect_err("a symlink is not the module");
-    assert!(err.to_string().contains("--force"), "{err}");
+    assert_eq!(err.hint(), Some(manifest_gen::Hint::Force), "{err}");
+    assert!(
+        err.to_string()
+            .ends_with("/m already holds a different module"),
+        "{err}"
+    );
     let done = recipe::install(&file, &modules, true).expect("forced");
     assert_eq!(done.outcome, InstallOutcome::Replaced);
     let meta = std::fs::symlink_metadata(modules.join("m")).unwrap();
