@@ -4,7 +4,7 @@
 //! evaluated (Blueprint evaluated every file as ERB and broke on it).
 //!
 //! Escaping follows Puppet 7's text scanner (`pops/parser/epp_support.rb`),
-//! checked with `puppet epp render` in `tests/epp_render.rs`:
+//! checked with `puppet epp render` in `tests/it/epp_render.rs`:
 //! - `<%%` is a literal `<%`, which covers `<%=`, `<%-` and `<%#` too;
 //! - `%%>` is turned into `%>` in text, so a run of `%` before `>` must
 //!   carry one `%` more when it is two or longer (`%>` alone is literal);

@@ -9,7 +9,8 @@
 //! validation (mount points without blanks or quotes, a checked module
 //! name), because kickstart lines are shell-like words.
 
-use crate::descriptor::{appliance, dev_name, Error, Spec};
+use crate::descriptor::{appliance, dev_name, Spec};
+use crate::Error;
 use recorder::model::ChangeSet;
 use recorder::model::PackageFamily;
 use serde::Serialize;

@@ -9,12 +9,16 @@
 //!
 //! [`generate`] renders the whole module in memory (deterministic: the same
 //! change set gives byte-identical files); [`write_module`] puts it on disk.
-//! The decisions live in `plan`, the Puppet syntax in `puppet`, the text in
-//! `render` and `templates/`.
+//! The decisions live in `plan` (data only), the Puppet syntax in `puppet`,
+//! all the text, wording included, in `render` and `templates/`. The same
+//! session also becomes an appliance ([`descriptor`], [`kickstart`]) and a
+//! recipe bundle of all of them ([`recipe`]). Every failure is an [`Error`],
+//! whose [`Error::hint`] says what the caller can do about it.
 
 pub mod descriptor;
 pub mod epp;
 mod error;
+mod exec;
 pub mod kickstart;
 mod plan;
 pub mod puppet;
@@ -23,7 +27,8 @@ mod render;
 mod site;
 mod write;
 
-pub use error::Error;
+pub use error::{DomainArg, Error, ExecProblem, Hint};
+pub use exec::{ExecGuard, ExecSpec};
 pub use site::SiteParam;
 pub use write::write_module;
 
@@ -47,25 +52,6 @@ pub struct ModuleOptions {
     pub params: Vec<SiteParam>,
     /// Recorded commands to replay as `exec` resources.
     pub execs: Vec<ExecSpec>,
-}
-
-/// `--exec ID[:creates=PATH|:unless=CMD]`: a recorded command to replay.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ExecSpec {
-    /// The argument as given, for messages.
-    pub arg: String,
-    /// The intent id (`cft show` and `cft finish` print them).
-    pub id: i64,
-    pub guard: Option<ExecGuard>,
-}
-
-/// What keeps an exec from running on every apply.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ExecGuard {
-    /// Skip when this path exists.
-    Creates(String),
-    /// Skip when this command succeeds.
-    Unless(String),
 }
 
 impl ModuleOptions {
@@ -185,7 +171,9 @@ pub fn generate(
 ) -> Result<Module, Error> {
     validate_module_name(&opts.module_name)?;
     if opts.author.is_empty() || !opts.author.chars().all(|c| c.is_ascii_alphanumeric()) {
-        return Err(Error::InvalidAuthor(opts.author.clone()));
+        return Err(Error::InvalidAuthor {
+            author: opts.author.clone(),
+        });
     }
     let facts = &cs.session.facts;
     let input = plan::Input {

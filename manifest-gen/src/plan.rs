@@ -1,28 +1,36 @@
 //! The decisions: which Puppet resource (if any) expresses each recorded
-//! change, which class of the module it belongs to, how resources depend on
-//! each other, which secrets become class parameters, and why anything is
-//! left out. No text formatting happens here; `render` turns a [`Plan`]
-//! into files.
+//! change, which part (class) of the module it belongs to, how resources
+//! depend on each other, which secrets become class parameters, and why
+//! anything is left out. No text for people is made here: a [`Plan`] is
+//! data, and `render` words it.
 //!
-//! One submodule per kind of change: `files` (file changes, including
-//! package sources), `packages` (package resources and the package index
-//! refresh), `accounts` (groups and users), `services`; `site` for the
-//! site parameters, which turn files into EPP templates.
+//! One planner per kind of change, each taking values and returning a
+//! [`Planned`] of its own: `files` (file changes, package sources among
+//! them), `packages` (package resources and the package index refresh),
+//! `accounts`, `services`, `dpkg` (alternatives and diversions), `derived`
+//! (commands that remake what a file feeds), `commands` (replayed
+//! commands); `site` checks the site parameters against the session. The
+//! vocabulary is in `catalog` (what the manifests declare) and `outcome`
+//! (what became of each change).
 
 mod accounts;
+pub(crate) mod catalog;
 mod commands;
-pub(crate) use commands::exec_title;
 mod derived;
 mod dpkg;
 mod files;
+pub(crate) mod outcome;
 mod packages;
 mod services;
 mod site;
 
-use crate::{puppet, Error, SiteParam, Skipped};
+pub(crate) use commands::exec_title;
+
+use crate::{puppet, Error, SiteParam};
+use catalog::{Catalog, Param, Resource, Supplies};
+use outcome::{LeftOut, Outcomes};
 use recorder::model::BlobSource;
 use recorder::model::SystemChanges;
-use recorder::model::{display_path, ChangeKind};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// The parts of a module, one class each, in the order Puppet applies
@@ -89,227 +97,125 @@ pub(crate) struct Input<'a> {
     pub site: &'a [SiteParam],
 }
 
-/// Everything `render` needs. Resources are in output order within their
-/// part (files sorted by path bytes, so a parent directory always comes
-/// before what it contains; the others by name).
+/// Everything `render` needs, in three parts.
 #[derive(Debug, Default)]
 pub(crate) struct Plan {
-    pub resources: Vec<Resource>,
-    /// Content to ship, keyed by path relative to the module's `files/`.
+    /// What the manifests declare.
+    pub catalog: Catalog,
+    /// What ships beside the manifests.
+    pub content: Content,
+    /// What became of each change, for `README.md` and the report.
+    pub outcomes: Outcomes,
+}
+
+/// Captured content the module ships.
+#[derive(Debug, Default)]
+pub(crate) struct Content {
+    /// Keyed by path relative to the module's `files/`.
     pub files: BTreeMap<String, Vec<u8>>,
-    /// EPP templates, keyed by path relative to the module's `templates/`.
+    /// EPP templates, keyed by path relative to `templates/`.
     pub templates: BTreeMap<String, Vec<u8>>,
     /// Keys of `files` holding secrets (written 0600).
     pub private: BTreeSet<String>,
-    /// Parts whose manifest embeds a secret (a password hash): written 0600.
-    pub secret_parts: BTreeSet<Part>,
-    /// One line per file change the module handles, for the README.
-    pub rows: Vec<Row>,
-    /// README lines of the other sections.
-    pub packages: Vec<SysRow>,
-    /// Alternatives and diversions.
-    pub dpkg: Vec<SysRow>,
-    /// Commands that regenerate what managed files feed: (command, what
-    /// it makes, the files).
-    pub derived: Vec<(String, &'static str, Vec<String>)>,
-    pub accounts: Vec<SysRow>,
-    pub services: Vec<SysRow>,
-    /// Package changes left to the package manager (dependencies).
-    pub dependencies: usize,
-    /// Upgrades or downgrades expressed as `ensure => installed`.
-    pub unpinned_version_changes: usize,
-    /// Accounts a package made: `("user", "www-data", "nginx")`.
-    pub by_package: Vec<(&'static str, String, String)>,
-    /// File changes other resources express, by `Origin::describe`.
-    pub elsewhere: BTreeMap<String, Vec<String>>,
-    /// The `exec` refreshing the package index, by title, if any.
-    pub refresh: Option<String>,
-    pub skipped: Vec<Skipped>,
-    pub incomplete: Vec<Skipped>,
+}
+
+/// What one planner decided: resources and parameters for the catalog,
+/// the changes it leaves out, and its own outcome.
+#[derive(Debug)]
+pub(crate) struct Planned<T> {
+    pub resources: Vec<Resource>,
     pub params: Vec<Param>,
-    /// Intent ids replayed as `exec` resources.
-    pub execs: Vec<i64>,
+    pub left_out: Vec<LeftOut>,
+    pub outcome: T,
 }
 
-impl Plan {
-    pub fn has_part(&self, part: Part) -> bool {
-        self.resources.iter().any(|r| r.part == part)
-    }
-
-    /// Titles of the `file` resources in the module.
-    fn file_titles(&self) -> BTreeSet<&str> {
-        self.resources
-            .iter()
-            .filter(|r| r.kind == "file")
-            .map(|r| r.title.as_str())
-            .collect()
-    }
-}
-
-/// One resource: its type, title and attributes in order.
-#[derive(Debug)]
-pub(crate) struct Resource {
-    pub part: Part,
-    /// The Puppet resource type: `file`, `package`, `user`...
-    pub kind: &'static str,
-    pub title: String,
-    pub attrs: Vec<(&'static str, Value)>,
-}
-
-/// An attribute value, before it is written as Puppet syntax.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Value {
-    /// A bare word: `file`, `directory`, `absent`, `true`, `running`...
-    Word(&'static str),
-    /// User data; rendered as a single-quoted literal.
-    Str(String),
-    /// A file mode (permission bits).
-    Mode(u32),
-    /// A number (uid, gid).
-    Int(u32),
-    /// The value of `params[i]`, a parameter of the resource's class.
-    Param(usize),
-    /// `epp('<module>/<rel>', { name => $name, ... })` for `params`: the
-    /// template at `rel` under `templates/`.
-    Epp { rel: String, params: Vec<usize> },
-    /// `puppet:///modules/<module>/<this path under files/>`.
-    Source(String),
-    /// `Sensitive('...')`: a secret embedded with secrets included.
-    Sensitive(String),
-    /// An array of string literals.
-    Strs(Vec<String>),
-    /// Commands as arrays of arguments (an exec's `unless`/`onlyif`): no
-    /// shell ever parses a recorded value.
-    Cmds(Vec<Vec<String>>),
-    /// One reference (`Type['title']`) or an array of them.
-    Refs(Vec<Ref>),
-}
-
-/// A resource reference: `File['/etc/x']`.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) struct Ref {
-    /// Capitalised type name: `File`, `Group`...
-    pub kind: &'static str,
-    pub title: String,
-}
-
-/// A class parameter: a withheld secret (mandatory) or a site value (with
-/// the recorded value as default).
-#[derive(Debug)]
-pub(crate) struct Param {
-    pub target: ParamFor,
-    /// Assigned once every parameter is known (names must not clash).
-    pub name: String,
-    pub puppet_type: &'static str,
-    pub why: String,
-}
-
-/// What a parameter supplies.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) enum ParamFor {
-    /// The content of the file at this path.
-    Content(Vec<u8>),
-    /// The password hash of this user.
-    Password(String),
-    /// A site value: the recorded literal, in the files at these paths.
-    Site {
-        literal: String,
-        paths: Vec<Vec<u8>>,
-    },
-}
-
-impl Param {
-    /// What it is for, for people: a path, or `user NAME`.
-    pub fn subject(&self) -> String {
-        match &self.target {
-            ParamFor::Content(path) => display_path(path),
-            ParamFor::Password(user) => format!("user {}", display_path(user.as_bytes())),
-            ParamFor::Site { paths, .. } => paths
-                .iter()
-                .map(|p| display_path(p))
-                .collect::<Vec<_>>()
-                .join(", "),
-        }
-    }
-
-    /// The default value: the recorded literal of a site parameter.
-    pub fn default(&self) -> Option<&str> {
-        match &self.target {
-            ParamFor::Site { literal, .. } => Some(literal),
-            _ => None,
-        }
-    }
-
-    fn name_for(&self, disambiguate: bool) -> String {
-        match &self.target {
-            ParamFor::Content(path) => puppet::content_param_name(path, disambiguate),
-            ParamFor::Password(user) => puppet::password_param_name(user, disambiguate),
-            ParamFor::Site { .. } => self.name.clone(),
+impl<T: Default> Default for Planned<T> {
+    fn default() -> Self {
+        Planned {
+            resources: Vec::new(),
+            params: Vec::new(),
+            left_out: Vec::new(),
+            outcome: T::default(),
         }
     }
 }
 
-/// A README line of the file tables: which path, what changed, what the
-/// module does about it.
-#[derive(Debug)]
-pub(crate) struct Row {
-    pub part: Part,
-    pub path: String,
-    pub change: ChangeKind,
-    /// Our own wording, e.g. `file: content from`.
-    pub puppet: String,
-    /// A path (display form) completing `puppet`.
-    pub detail: Option<String>,
-    /// The parameters completing `puppet` (named only at the end).
-    pub params: Vec<usize>,
-}
-
-/// A README line of the package, account and service tables; `param`
-/// names the parameter that completes the last cell.
-#[derive(Debug, Default)]
-pub(crate) struct SysRow {
-    pub cells: Vec<Cell>,
-    pub param: Option<usize>,
-}
-
-/// A table cell, before Markdown escaping.
-#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) enum Cell {
-    Text(String),
-    /// Names shown as code, separated by commas.
-    Code(Vec<String>),
-    /// Two values shown as code: `before` -> `after`.
-    FromTo(String, String),
-}
-
-impl Cell {
-    fn code(s: &str) -> Cell {
-        Cell::Code(vec![s.to_string()])
-    }
-
-    fn text(s: impl Into<String>) -> Cell {
-        Cell::Text(s.into())
+impl<T> Planned<T> {
+    fn leave_out(&mut self, subject: outcome::Subject, reason: outcome::Reason) {
+        self.left_out.push(LeftOut { subject, reason });
     }
 }
 
-/// Plan the whole module. Only reading the blob store can fail; everything
-/// a change set can contain is either expressed or reported.
+/// Collects the planners' resources, parameters and left-out changes in
+/// the order the planners run, which is the order of the output.
+#[derive(Default)]
+struct Gather {
+    catalog: Catalog,
+    left_out: Vec<LeftOut>,
+}
+
+impl Gather {
+    fn take<T>(&mut self, p: Planned<T>) -> T {
+        self.catalog.resources.extend(p.resources);
+        self.catalog.params.extend(p.params);
+        self.left_out.extend(p.left_out);
+        p.outcome
+    }
+}
+
+/// Plan the whole module. Only reading the blob store and honouring the
+/// caller's arguments (site parameters, replayed commands) can fail;
+/// everything a change set can contain is either expressed or reported.
 pub(crate) fn plan(input: &Input<'_>, blobs: &dyn BlobSource) -> Result<Plan, Error> {
-    let mut plan = Plan::default();
-    let mut site = site::SitePlan::new(input.site, &mut plan);
+    let site = site::SitePlan::new(input.site);
+    let mut all = Gather::default();
+    all.catalog.params.extend(site.params());
     // Packages first: packaged files require their package resource.
-    let package_titles = packages::plan_packages(input, &mut plan);
-    files::plan_files(input, blobs, &package_titles, &mut site, &mut plan)?;
-    site.check_all_used(input.changes)?;
-    packages::plan_refresh(input, &mut plan);
-    dpkg::plan_dpkg(input, &mut plan);
-    derived::plan_derived(input, &mut plan);
-    accounts::plan_accounts(input, &mut plan);
-    services::plan_services(input, &mut plan);
-    commands::plan_commands(input, &mut plan)?;
-    name_params(&mut plan.params);
-    site.check_names(&plan.params)?;
-    Ok(plan)
+    let packages = packages::plan(&input.system.packages, input.pin_versions);
+    let package_titles: Vec<String> = packages.resources.iter().map(|r| r.title.clone()).collect();
+    let mut packages = all.take(packages);
+    let files = files::plan(input, blobs, &package_titles, &site)?;
+    site.check_all_used(&files.outcome.templated(), input.changes)?;
+    let files = all.take(files);
+    let refresh = packages::refresh(input, &all.catalog.resources);
+    packages.index_refresh = refresh.as_ref().map(|r| r.title.clone());
+    all.catalog.resources.extend(refresh);
+    let dpkg = all.take(dpkg::plan(input.system, input.module));
+    let regenerated = all.take(derived::plan(input.module, &all.catalog.file_titles()));
+    let accounts = all.take(accounts::plan(input.system, input.include_secrets));
+    let services = all.take(services::plan(
+        &input.system.services,
+        &all.catalog.file_titles(),
+    ));
+    let replayed = all.take(commands::plan(input, &all.catalog.resources)?);
+    name_params(&mut all.catalog.params);
+    site.check_names(&all.catalog.params)?;
+    let files::FilePlan {
+        changes,
+        elsewhere,
+        partial,
+        content,
+    } = files;
+    Ok(Plan {
+        catalog: all.catalog,
+        content,
+        outcomes: Outcomes {
+            files: outcome::FileOutcomes {
+                changes,
+                elsewhere,
+                regenerated,
+            },
+            packages,
+            accounts,
+            services,
+            dpkg,
+            replayed,
+            not_expressed: outcome::NotExpressed {
+                left_out: all.left_out,
+                partial,
+            },
+        },
+    })
 }
 
 /// Name every secret's parameter after what it supplies; things whose
@@ -317,18 +223,21 @@ pub(crate) fn plan(input: &Input<'_>, blobs: &dyn BlobSource) -> Result<Plan, Er
 /// which other secrets happen to be in the session. Site parameters keep
 /// the names they were given.
 fn name_params(params: &mut [Param]) {
-    let generated = |p: &&mut Param| !matches!(p.target, ParamFor::Site { .. });
+    let name_for = |s: &Supplies, disambiguate: bool| match s {
+        Supplies::Content { path, .. } => Some(puppet::content_param_name(path, disambiguate)),
+        Supplies::Password { user, .. } => Some(puppet::password_param_name(user, disambiguate)),
+        Supplies::Site { .. } => None,
+    };
     let mut counts: HashMap<String, usize> = HashMap::new();
-    for p in params
-        .iter()
-        .filter(|p| !matches!(p.target, ParamFor::Site { .. }))
-    {
-        *counts.entry(p.name_for(false)).or_default() += 1;
+    for name in params.iter().filter_map(|p| name_for(&p.supplies, false)) {
+        *counts.entry(name).or_default() += 1;
     }
-    for p in params.iter_mut().filter(generated) {
-        let plain = p.name_for(false);
+    for p in params.iter_mut() {
+        let Some(plain) = name_for(&p.supplies, false) else {
+            continue;
+        };
         p.name = if counts[&plain] > 1 {
-            p.name_for(true)
+            name_for(&p.supplies, true).unwrap_or(plain)
         } else {
             plain
         };
@@ -336,7 +245,10 @@ fn name_params(params: &mut [Param]) {
     // A suffixed name could still meet a natural one; vanishingly rare, but
     // a duplicate parameter would not parse.
     let mut seen: HashMap<String, usize> = HashMap::new();
-    for p in params.iter_mut().filter(generated) {
+    for p in params
+        .iter_mut()
+        .filter(|p| !matches!(p.supplies, Supplies::Site { .. }))
+    {
         let n = seen.entry(p.name.clone()).or_default();
         *n += 1;
         if *n > 1 {
@@ -345,67 +257,5 @@ fn name_params(params: &mut [Param]) {
     }
 }
 
-/// `Type['title']` references, sorted and without duplicates.
-fn refs(kind: &'static str, titles: impl IntoIterator<Item = String>) -> Value {
-    let set: BTreeSet<String> = titles.into_iter().collect();
-    Value::Refs(set.into_iter().map(|title| Ref { kind, title }).collect())
-}
-
-#[cfg(test)]
-impl Value {
-    /// A compact form for test assertions.
-    pub fn show(&self, params: &[Param]) -> String {
-        match self {
-            Value::Word(w) => w.to_string(),
-            Value::Str(s) => format!("'{s}'"),
-            Value::Mode(m) => format!("{m:04o}"),
-            Value::Int(n) => n.to_string(),
-            Value::Param(i) => format!("${}", params[*i].name),
-            Value::Epp { rel, params: used } => format!(
-                "epp:{rel}({})",
-                used.iter()
-                    .map(|i| params[*i].name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(",")
-            ),
-            Value::Source(rel) => format!("source:{rel}"),
-            Value::Sensitive(s) => format!("Sensitive('{s}')"),
-            Value::Strs(v) => format!("[{}]", v.join(",")),
-            Value::Cmds(v) => v
-                .iter()
-                .map(|c| format!("[{}]", c.join(",")))
-                .collect::<Vec<_>>()
-                .join(";"),
-            Value::Refs(v) => v
-                .iter()
-                .map(|r| format!("{}['{}']", r.kind, r.title))
-                .collect::<Vec<_>>()
-                .join(","),
-        }
-    }
-}
-
-#[cfg(test)]
-impl Plan {
-    /// `key=value` for every attribute of the `kind` resource titled `title`.
-    pub fn attrs_of(&self, kind: &str, title: &str) -> Vec<String> {
-        let r = self
-            .resources
-            .iter()
-            .find(|r| r.kind == kind && r.title == title)
-            .unwrap_or_else(|| panic!("no {kind} {title}: {self:#?}"));
-        r.attrs
-            .iter()
-            .map(|(k, v)| format!("{k}={}", v.show(&self.params)))
-            .collect()
-    }
-}
-
 #[cfg(test)]
 mod tests;
-#[cfg(test)]
-mod tests_dpkg;
-#[cfg(test)]
-mod tests_site;
-#[cfg(test)]
-mod tests_system;

@@ -1,7 +1,7 @@
 //! Puppet language details: how user data becomes a literal, which names
 //! Puppet and puppet-lint accept, and which paths are safe inside a
 //! `puppet:///` URI. Pure functions, no I/O; every rule here was checked
-//! against puppet 7.23 and puppet-lint 3.0.1 (see `tests/puppet_tools.rs`).
+//! against puppet 7.23 and puppet-lint 3.0.1 (see `tests/it/puppet_tools.rs`).
 
 use recorder::model::ContentHash;
 

@@ -1,18 +1,25 @@
 //! Text: turns a [`Plan`] into `metadata.json`, the classes under
-//! `manifests/` (`manifests`), `README.md` (`readme`), the `files/` tree
-//! and the EPP templates under `templates/`. Templates under `templates/` only lay out values that Rust has
-//! already escaped for their target language (Puppet single quotes,
-//! Markdown); they hold no logic of their own.
+//! `manifests/` (`manifests`), `README.md` (`readme`, with its tables in
+//! `tables` and its override example in `overriding`), the `files/` tree
+//! and the EPP templates under `templates/`, and the [`crate::Report`] the
+//! caller prints. All the wording of the plan's decisions is here
+//! (`tables`, `words`). The files under `templates/` only lay out values
+//! that Rust has already escaped for their target language (Puppet single
+//! quotes, Markdown: `markdown`); they hold no logic of their own.
 
 mod manifests;
+mod markdown;
+mod overriding;
 mod readme;
+mod tables;
+mod words;
 
-pub(crate) use readme::{md_code, md_text};
+pub(crate) use markdown::{md_code, md_text};
+pub(crate) use words::param_subject;
 
-use crate::plan::{ParamFor, Plan};
-use crate::{puppet, Error, Module, ModuleOptions, Parameter, Report, SiteParameter};
+use crate::plan::Plan;
+use crate::{puppet, Error, Module, ModuleOptions};
 use minijinja::{AutoEscape, Environment, UndefinedBehavior};
-use recorder::model::display_path;
 use recorder::model::ChangeSet;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -35,47 +42,22 @@ pub(crate) fn render(cs: &ChangeSet, plan: &Plan, opts: &ModuleOptions) -> Resul
         "README.md".to_string(),
         readme::readme(&env, cs, plan, &opts.module_name)?.into_bytes(),
     );
-    for (rel, bytes) in &plan.files {
+    for (rel, bytes) in &plan.content.files {
         files.insert(format!("files/{rel}"), bytes.clone());
     }
-    for (rel, bytes) in &plan.templates {
+    for (rel, bytes) in &plan.content.templates {
         files.insert(format!("templates/{rel}"), bytes.clone());
     }
-    let report = Report {
-        resources: plan.resources.len(),
-        skipped: plan.skipped.clone(),
-        incomplete: plan.incomplete.clone(),
-        parameters: plan
-            .params
-            .iter()
-            .filter(|p| p.default().is_none())
-            .map(|p| Parameter {
-                name: p.name.clone(),
-                puppet_type: p.puppet_type.to_string(),
-                path: p.subject(),
-                why: p.why.clone(),
-            })
-            .collect(),
-        site_parameters: plan
-            .params
-            .iter()
-            .filter_map(|p| match &p.target {
-                ParamFor::Site { literal, paths } => Some(SiteParameter {
-                    name: p.name.clone(),
-                    default: literal.clone(),
-                    paths: paths.iter().map(|p| display_path(p)).collect(),
-                }),
-                _ => None,
-            })
-            .collect(),
-    };
+    let report = words::report(plan);
     let private = plan
+        .content
         .private
         .iter()
         .map(|rel| format!("files/{rel}"))
         .chain(
-            plan.secret_parts
-                .iter()
+            plan.catalog
+                .secret_parts()
+                .into_iter()
                 .map(|part| format!("manifests/{}.pp", part.name())),
         )
         .collect();
@@ -194,7 +176,7 @@ fn metadata(cs: &ChangeSet, opts: &ModuleOptions) -> Result<Vec<u8>, Error> {
         }],
         tags: [CFT_TAG],
     };
-    let mut out = serde_json::to_vec_pretty(&m).map_err(Error::Metadata)?;
+    let mut out = serde_json::to_vec_pretty(&m).map_err(|source| Error::Metadata { source })?;
     out.push(b'\n');
     Ok(out)
 }

@@ -35,11 +35,11 @@ pub fn write_module(module: &Module, out_dir: &Path) -> Result<(), Error> {
         }
         Err(e) if e.kind() == ErrorKind::NotFound => {
             if let Some(parent) = out_dir.parent().filter(|p| !p.as_os_str().is_empty()) {
-                fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+                fs::create_dir_all(parent).map_err(|e| Error::io("creating", parent, e))?;
             }
             make_dir(out_dir)?;
         }
-        Err(e) => return Err(Error::io(out_dir, e)),
+        Err(e) => return Err(Error::io("reading", out_dir, e)),
     }
     for (rel, bytes) in &module.files {
         let path = out_dir.join(rel);
@@ -70,7 +70,9 @@ fn check_relpath(rel: &str) -> Result<(), Error> {
     if plain {
         Ok(())
     } else {
-        Err(Error::BadRelPath(rel.to_string()))
+        Err(Error::BadRelPath {
+            rel: rel.to_string(),
+        })
     }
 }
 
@@ -89,10 +91,10 @@ fn is_cft_module(dir: &Path) -> bool {
 fn remove_if_present(path: &Path) -> Result<(), Error> {
     match fs::symlink_metadata(path) {
         Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(Error::io(path, e)),
+        Err(e) => Err(Error::io("examining", path, e)),
         // remove_dir_all does not follow a symlink; remove_file removes it.
-        Ok(m) if m.is_dir() => fs::remove_dir_all(path).map_err(|e| Error::io(path, e)),
-        Ok(_) => fs::remove_file(path).map_err(|e| Error::io(path, e)),
+        Ok(m) if m.is_dir() => fs::remove_dir_all(path).map_err(|e| Error::io("removing", path, e)),
+        Ok(_) => fs::remove_file(path).map_err(|e| Error::io("removing", path, e)),
     }
 }
 
@@ -101,7 +103,7 @@ fn make_dir(path: &Path) -> Result<(), Error> {
         .mode(0o755)
         .create(path)
         .and_then(|()| fs::set_permissions(path, fs::Permissions::from_mode(0o755)))
-        .map_err(|e| Error::io(path, e))
+        .map_err(|e| Error::io("creating", path, e))
 }
 
 /// Replace whatever is at `path` (a symlink is removed, not followed).
@@ -114,10 +116,11 @@ fn write_file(path: &Path, bytes: &[u8], mode: u32) -> Result<(), Error> {
         .create_new(true)
         .mode(mode)
         .open(path)
-        .map_err(|e| Error::io(path, e))?;
-    f.write_all(bytes).map_err(|e| Error::io(path, e))?;
+        .map_err(|e| Error::io("creating", path, e))?;
+    f.write_all(bytes)
+        .map_err(|e| Error::io("writing", path, e))?;
     f.set_permissions(fs::Permissions::from_mode(mode))
-        .map_err(|e| Error::io(path, e))
+        .map_err(|e| Error::io("writing", path, e))
 }
 
 #[cfg(test)]
@@ -220,7 +223,7 @@ mod tests {
         for rel in ["../x", "/etc/x", "files/../../x", ""] {
             let tmp = tempfile::tempdir().expect("tempdir");
             let err = write_module(&module(&[(rel, "x")]), &tmp.path().join("m")).expect_err(rel);
-            assert!(matches!(err, Error::BadRelPath(_)), "{rel}: {err}");
+            assert!(matches!(err, Error::BadRelPath { .. }), "{rel}: {err}");
         }
     }
 

@@ -14,30 +14,10 @@ mod xml;
 
 pub use xml::{descriptor, libvirt_domain, xml_escape};
 
+use crate::Error;
 use recorder::model::ChangeSet;
 use recorder::model::{Facts, FsFact};
 use serde::Deserialize;
-
-/// What can go wrong turning a session into an appliance.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    #[error("appliance spec: {key}: {reason}")]
-    Spec { key: String, reason: String },
-    #[error("appliance spec: {0}")]
-    SpecSyntax(String),
-    #[error("the recorded architecture '{arch}' has no virt-image equivalent (i686, x86_64, ppc, sparc, mips): set `arch` in the appliance spec to override")]
-    Arch { arch: String },
-    #[error("{arg}: {reason}")]
-    Argument { arg: &'static str, reason: String },
-    #[error(transparent)]
-    Module(#[from] crate::Error),
-    #[error("rendering {template}: {source}")]
-    Template {
-        template: &'static str,
-        #[source]
-        source: minijinja::Error,
-    },
-}
 
 fn spec_err(key: impl Into<String>, reason: impl Into<String>) -> Error {
     Error::Spec {
@@ -93,7 +73,9 @@ pub struct DiskSpec {
 impl Spec {
     /// Parse a spec file's text; the error names the offending key.
     pub fn parse(text: &str) -> Result<Spec, Error> {
-        toml::from_str(text).map_err(|e| Error::SpecSyntax(e.to_string().trim_end().to_string()))
+        toml::from_str(text).map_err(|e| Error::SpecSyntax {
+            reason: e.to_string().trim_end().to_string(),
+        })
     }
 }
 

@@ -2,7 +2,8 @@
 //! libvirt domain, through a tiny writer that escapes every attribute and
 //! text value. The decisions are all in the parent module.
 
-use super::{appliance, dev_name, Appliance, Error, Spec};
+use super::{appliance, dev_name, Appliance, Spec};
+use crate::{DomainArg, Error};
 use recorder::model::ChangeSet;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -96,9 +97,10 @@ pub fn libvirt_domain(
 ) -> Result<String, Error> {
     let a = appliance(cs, spec)?;
     if vm_name.is_empty() || vm_name.contains('/') || vm_name.chars().any(char::is_control) {
-        return Err(Error::Argument {
-            arg: "--vm-name",
-            reason: format!("'{vm_name}' must be non-empty, without '/' or control characters"),
+        return Err(Error::Domain {
+            arg: DomainArg::VmName,
+            value: vm_name.to_string(),
+            reason: "must be non-empty, without '/' or control characters",
         });
     }
     if let Some(m) = mac {
@@ -106,21 +108,20 @@ pub fn libvirt_domain(
             && m.split(':')
                 .all(|o| o.len() == 2 && o.chars().all(|c| c.is_ascii_hexdigit()));
         if !ok {
-            return Err(Error::Argument {
-                arg: "--mac",
-                reason: format!("'{m}' is not a MAC address like 52:54:00:12:34:56"),
+            return Err(Error::Domain {
+                arg: DomainArg::Mac,
+                value: m.to_string(),
+                reason: "expected six pairs of hex digits like 52:54:00:12:34:56",
             });
         }
     }
     let dir = disk_dir
         .to_str()
         .filter(|d| d.starts_with('/') && !d.chars().any(char::is_control))
-        .ok_or_else(|| Error::Argument {
-            arg: "--disk-dir",
-            reason: format!(
-                "'{}' must be an absolute UTF-8 path (libvirt wants absolute disk paths)",
-                disk_dir.display()
-            ),
+        .ok_or_else(|| Error::Domain {
+            arg: DomainArg::DiskDir,
+            value: disk_dir.display().to_string(),
+            reason: "must be an absolute UTF-8 path (libvirt wants absolute disk paths)",
         })?
         .trim_end_matches('/');
     let mut x = Xml::new();

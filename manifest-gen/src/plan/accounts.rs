@@ -4,25 +4,42 @@
 //! again); password hashes are class parameters unless secrets are
 //! included.
 
-use super::{refs, Cell, Input, Param, ParamFor, Part, Plan, Resource, SysRow, Value};
-use crate::Skipped;
-use recorder::model::{AccountChangeKind, GroupChange, UserChange};
+use super::catalog::{refs, Param, ParamId, Resource, Supplies, Value};
+use super::outcome::{
+    AccountDecision, AccountKind, AccountOutcome, AccountOutcomes, PackagedAccount, Password,
+    PrimaryGroup, Reason, Subject, UserState,
+};
+use super::{Part, Planned};
+use recorder::model::{AccountChangeKind, GroupChange, SystemChanges, UserChange};
 use std::collections::{BTreeMap, BTreeSet};
 
-pub(super) fn plan_accounts(input: &Input<'_>, plan: &mut Plan) {
+pub(super) fn plan(system: &SystemChanges, include_secrets: bool) -> Planned<AccountOutcomes> {
+    let mut out: Planned<AccountOutcomes> = Planned::default();
     let mut groups: Vec<&GroupChange> = Vec::new();
-    for g in sorted(&input.system.groups, |g| &g.name) {
+    for g in sorted(&system.groups, |g| &g.name) {
         match &g.by_package {
-            Some(pkg) => plan.by_package.push(("group", g.name.clone(), pkg.clone())),
-            None if groups.iter().any(|o| o.name == g.name) => twice(plan, "group", &g.name),
+            Some(pkg) => out.outcome.by_package.push(PackagedAccount {
+                kind: AccountKind::Group,
+                name: g.name.clone(),
+                package: pkg.clone(),
+            }),
+            None if groups.iter().any(|o| o.name == g.name) => {
+                out.leave_out(Subject::Group(g.name.clone()), Reason::ListedTwice)
+            }
             None => groups.push(g),
         }
     }
     let mut users: Vec<&UserChange> = Vec::new();
-    for u in sorted(&input.system.users, |u| &u.name) {
+    for u in sorted(&system.users, |u| &u.name) {
         match &u.by_package {
-            Some(pkg) => plan.by_package.push(("user", u.name.clone(), pkg.clone())),
-            None if users.iter().any(|o| o.name == u.name) => twice(plan, "user", &u.name),
+            Some(pkg) => out.outcome.by_package.push(PackagedAccount {
+                kind: AccountKind::User,
+                name: u.name.clone(),
+                package: pkg.clone(),
+            }),
+            None if users.iter().any(|o| o.name == u.name) => {
+                out.leave_out(Subject::User(u.name.clone()), Reason::ListedTwice)
+            }
             None => users.push(u),
         }
     }
@@ -37,11 +54,12 @@ pub(super) fn plan_accounts(input: &Input<'_>, plan: &mut Plan) {
         }
     }
     for g in &groups {
-        group(g, &users, plan);
+        group(g, &users, &mut out);
     }
     for u in &users {
-        user(u, &present, &by_gid, input.include_secrets, plan);
+        user(u, &present, &by_gid, include_secrets, &mut out);
     }
+    out
 }
 
 fn sorted<T>(items: &[T], key: impl Fn(&T) -> &String) -> Vec<&T> {
@@ -50,34 +68,10 @@ fn sorted<T>(items: &[T], key: impl Fn(&T) -> &String) -> Vec<&T> {
     v
 }
 
-fn twice(plan: &mut Plan, what: &str, name: &str) {
-    plan.skipped.push(Skipped {
-        path: format!("{what} {name}"),
-        reason: format!("the change set lists this {what} twice; only the first record is used"),
-    });
-}
-
-fn no_state(plan: &mut Plan, what: &str, name: &str) {
-    plan.skipped.push(Skipped {
-        path: format!("{what} {name}"),
-        reason: "its state after the session was not recorded".into(),
-    });
-}
-
-fn kind_name(k: AccountChangeKind) -> &'static str {
-    match k {
-        AccountChangeKind::Created => "created",
-        AccountChangeKind::Changed => "changed",
-        AccountChangeKind::Removed => "removed",
-    }
-}
-
-fn group(g: &GroupChange, users: &[&UserChange], plan: &mut Plan) {
+fn group(g: &GroupChange, users: &[&UserChange], out: &mut Planned<AccountOutcomes>) {
     let mut attrs = Vec::new();
-    let puppet;
-    if g.kind == AccountChangeKind::Removed {
+    let became = if g.kind == AccountChangeKind::Removed {
         attrs.push(("ensure", Value::Word("absent")));
-        puppet = "absent".to_string();
         // groupdel refuses to remove a user's primary group: the users of
         // this module that leave it go first.
         if let Some(gid) = g.before.as_ref().map(|b| b.gid) {
@@ -94,28 +88,25 @@ fn group(g: &GroupChange, users: &[&UserChange], plan: &mut Plan) {
                 attrs.push(("require", refs("User", leaving)));
             }
         }
+        AccountDecision::GroupAbsent
     } else {
         let Some(after) = &g.after else {
-            return no_state(plan, "group", &g.name);
+            return out.leave_out(Subject::Group(g.name.clone()), Reason::NoStateAfter);
         };
         attrs.push(("ensure", Value::Word("present")));
         attrs.push(("gid", Value::Int(after.gid)));
-        puppet = format!("present; gid {}", after.gid);
-    }
-    plan.resources.push(Resource {
+        AccountDecision::GroupPresent { gid: after.gid }
+    };
+    out.resources.push(Resource {
         part: Part::Accounts,
         kind: "group",
         title: g.name.clone(),
         attrs,
     });
-    plan.accounts.push(SysRow {
-        cells: vec![
-            Cell::code(&g.name),
-            Cell::text("group"),
-            Cell::text(kind_name(g.kind)),
-            Cell::text(puppet),
-        ],
-        param: None,
+    out.outcome.changes.push(AccountOutcome {
+        name: g.name.clone(),
+        kind: g.kind,
+        became,
     });
 }
 
@@ -124,36 +115,32 @@ fn user(
     present: &BTreeSet<&str>,
     by_gid: &BTreeMap<u32, &str>,
     include_secrets: bool,
-    plan: &mut Plan,
+    out: &mut Planned<AccountOutcomes>,
 ) {
     let mut attrs = Vec::new();
-    let mut said: Vec<String> = Vec::new();
-    let mut param = None;
-    if u.kind == AccountChangeKind::Removed {
+    let became = if u.kind == AccountChangeKind::Removed {
         attrs.push(("ensure", Value::Word("absent")));
-        said.push("absent".into());
+        AccountDecision::UserAbsent
     } else {
         let Some(after) = &u.after else {
-            return no_state(plan, "user", &u.name);
+            return out.leave_out(Subject::User(u.name.clone()), Reason::NoStateAfter);
         };
         let mut require: Vec<String> = Vec::new();
         attrs.push(("ensure", Value::Word("present")));
         attrs.push(("uid", Value::Int(after.uid)));
-        said.push("present".into());
-        said.push(format!("uid {}", after.uid));
         // A group name only when this module makes that group: otherwise
         // the number is what was recorded, whoever names it.
-        match by_gid.get(&after.gid) {
+        let primary = match by_gid.get(&after.gid) {
             Some(name) => {
                 attrs.push(("gid", Value::Str(name.to_string())));
                 require.push(name.to_string());
-                said.push(format!("primary group {name}"));
+                PrimaryGroup::Named(name.to_string())
             }
             None => {
                 attrs.push(("gid", Value::Int(after.gid)));
-                said.push(format!("gid {}", after.gid));
+                PrimaryGroup::Gid(after.gid)
             }
-        }
+        };
         let mut groups = after.groups.clone();
         groups.sort();
         groups.dedup();
@@ -163,12 +150,8 @@ fn user(
             && u.before
                 .as_ref()
                 .is_some_and(|b| b.groups.iter().any(|g| !groups.contains(g)));
-        if !groups.is_empty() || left_one {
-            said.push(if groups.is_empty() {
-                "no supplementary groups".into()
-            } else {
-                format!("groups {}", groups.join(", "))
-            });
+        let managed_groups = (!groups.is_empty() || left_one).then(|| groups.clone());
+        if managed_groups.is_some() {
             require.extend(
                 groups
                     .iter()
@@ -191,50 +174,48 @@ fn user(
         }
         if u.home_created {
             attrs.push(("managehome", Value::Word("true")));
-            said.push("creates the home directory".into());
         }
-        if u.password_changed {
-            match after.password.as_ref().filter(|_| include_secrets) {
-                Some(hash) => {
-                    attrs.push(("password", Value::Sensitive(hash.clone())));
-                    plan.secret_parts.insert(Part::Accounts);
-                    said.push("password embedded (secret)".into());
-                }
-                None => {
-                    let why = if after.password.is_some() {
-                        "its password hash was set in the session and is withheld from the module (generate it with secrets included to embed it)"
-                    } else {
-                        "its password was set in the session but its hash was not recorded"
-                    };
-                    param = Some(plan.params.len());
-                    attrs.push(("password", Value::Param(plan.params.len())));
-                    plan.params.push(Param {
-                        target: ParamFor::Password(u.name.clone()),
-                        name: String::new(),
-                        puppet_type: "Sensitive[String]",
-                        why: why.into(),
-                    });
-                    said.push("password from parameter".into());
-                }
-            }
-        }
+        let password =
+            u.password_changed.then(
+                || match after.password.as_ref().filter(|_| include_secrets) {
+                    Some(hash) => {
+                        attrs.push(("password", Value::Sensitive(hash.clone())));
+                        Password::Embedded
+                    }
+                    None => {
+                        let id = ParamId::Password(u.name.clone());
+                        attrs.push(("password", Value::Param(id.clone())));
+                        out.params.push(Param {
+                            name: String::new(),
+                            supplies: Supplies::Password {
+                                user: u.name.clone(),
+                                recorded: after.password.is_some(),
+                            },
+                        });
+                        Password::FromParam(id)
+                    }
+                },
+            );
         if !require.is_empty() {
             attrs.push(("require", refs("Group", require)));
         }
-    }
-    plan.resources.push(Resource {
+        AccountDecision::UserPresent(UserState {
+            uid: after.uid,
+            primary,
+            groups: managed_groups,
+            creates_home: u.home_created,
+            password,
+        })
+    };
+    out.resources.push(Resource {
         part: Part::Accounts,
         kind: "user",
         title: u.name.clone(),
         attrs,
     });
-    plan.accounts.push(SysRow {
-        cells: vec![
-            Cell::code(&u.name),
-            Cell::text("user"),
-            Cell::text(kind_name(u.kind)),
-            Cell::text(said.join("; ")),
-        ],
-        param,
+    out.outcome.changes.push(AccountOutcome {
+        name: u.name.clone(),
+        kind: u.kind,
+        became,
     });
 }

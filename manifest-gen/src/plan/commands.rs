@@ -8,8 +8,9 @@
 //! as given, else `refreshonly`, subscribed to what came before, so it
 //! runs once when those are first put in place.
 
-use super::{Input, Part, Plan, Ref, Resource, Value};
-use crate::{Error, ExecGuard, ExecSpec};
+use super::catalog::{Ref, Resource, Value};
+use super::{Input, Part, Planned};
+use crate::{Error, ExecGuard, ExecProblem};
 use recorder::model::Intent;
 use recorder::model::Subject;
 use std::collections::BTreeSet;
@@ -25,37 +26,28 @@ pub(super) const PATH: &[&str] = &[
     "/bin",
 ];
 
-pub(super) fn plan_commands(input: &Input<'_>, plan: &mut Plan) -> Result<(), Error> {
+/// `resources` are the module's other resources, which a replayed command
+/// is ordered against. The outcome is the ids of the commands replayed.
+pub(super) fn plan(input: &Input<'_>, resources: &[Resource]) -> Result<Planned<Vec<i64>>, Error> {
     let why = input.why;
+    let mut out: Planned<Vec<i64>> = Planned::default();
     let mut seen = BTreeSet::new();
     for spec in input.execs {
-        let err = |reason: String| Error::Exec {
-            arg: spec.arg.clone(),
-            reason,
-        };
+        let err = |problem| Error::exec(&spec.arg, problem);
         if !seen.insert(spec.id) {
-            return Err(err(format!("command #{} is given twice", spec.id)));
+            return Err(err(ExecProblem::Twice { id: spec.id }));
         }
         let Some(intent) = why.intent(spec.id) else {
-            return Err(err(format!(
-                "the session has no command #{} (`cft show SESSION` lists them)",
-                spec.id
-            )));
+            return Err(err(ExecProblem::NoSuchCommand { id: spec.id }));
         };
         if !intent.secrets().is_empty() && !input.include_secrets {
-            return Err(err(
-                "the command holds a password, which would be copied into the module: \
-                 pass --include-secrets to replay it anyway"
-                    .into(),
-            ));
+            return Err(err(ExecProblem::HoldsPassword));
         }
         let Some(command) = intent.shell_command().filter(|c| !c.is_empty()) else {
-            return Err(err(
-                "the command is empty or not UTF-8, which a Puppet string cannot hold".into(),
-            ));
+            return Err(err(ExecProblem::NotText));
         };
         let start = why.top(intent.id).map_or(intent.start_ns, |t| t.start_ns);
-        let (before, after) = neighbours(input, plan, intent, start);
+        let (before, after) = neighbours(input, resources, intent, start);
         let mut attrs = vec![
             ("command", Value::Str(command)),
             ("provider", Value::Word("shell")),
@@ -75,13 +67,7 @@ pub(super) fn plan_commands(input: &Input<'_>, plan: &mut Plan) -> Result<(), Er
         match &spec.guard {
             Some(ExecGuard::Creates(path)) => attrs.push(("creates", Value::Str(path.clone()))),
             Some(ExecGuard::Unless(check)) => attrs.push(("unless", Value::Str(check.clone()))),
-            None if before.is_empty() => {
-                return Err(err(
-                    "without a guard it would run on every apply, and nothing recorded before it \
-                     can trigger it once: give :creates=PATH or :unless=CMD"
-                        .into(),
-                ))
-            }
+            None if before.is_empty() => return Err(err(ExecProblem::Unguarded)),
             None => attrs.push(("refreshonly", Value::Word("true"))),
         }
         let max_before = before.iter().map(|(p, _)| *p).max();
@@ -104,15 +90,15 @@ pub(super) fn plan_commands(input: &Input<'_>, plan: &mut Plan) -> Result<(), Er
         if !later.is_empty() {
             attrs.push(("before", Value::Refs(later)));
         }
-        plan.resources.push(Resource {
+        out.resources.push(Resource {
             part: Part::Commands,
             kind: "exec",
             title: exec_title(intent),
             attrs,
         });
-        plan.execs.push(intent.id);
+        out.outcome.push(intent.id);
     }
-    Ok(())
+    Ok(out)
 }
 
 /// `cft command #12: createdb app` (cut at 60 characters, one line).
@@ -135,7 +121,12 @@ type Placed = Vec<(Part, Ref)>;
 
 /// The module's resources for changes made before (and after) the
 /// command's top-level command started, with their parts, sorted.
-fn neighbours(input: &Input<'_>, plan: &Plan, intent: &Intent, start: i64) -> (Placed, Placed) {
+fn neighbours(
+    input: &Input<'_>,
+    resources: &[Resource],
+    intent: &Intent,
+    start: i64,
+) -> (Placed, Placed) {
     let why = input.why;
     let mut before = BTreeSet::new();
     let mut after = BTreeSet::new();
@@ -146,7 +137,7 @@ fn neighbours(input: &Input<'_>, plan: &Plan, intent: &Intent, start: i64) -> (P
         if top.id == why.top(intent.id).map_or(intent.id, |t| t.id) {
             continue;
         }
-        let Some((part, r)) = resource_for(plan, a.subject, &a.name) else {
+        let Some((part, r)) = resource_for(resources, a.subject, &a.name) else {
             continue;
         };
         if top.start_ns < start {
@@ -158,7 +149,7 @@ fn neighbours(input: &Input<'_>, plan: &Plan, intent: &Intent, start: i64) -> (P
     (before.into_iter().collect(), after.into_iter().collect())
 }
 
-fn resource_for(plan: &Plan, subject: Subject, name: &[u8]) -> Option<(Part, Ref)> {
+fn resource_for(resources: &[Resource], subject: Subject, name: &[u8]) -> Option<(Part, Ref)> {
     let name = std::str::from_utf8(name).ok()?;
     let (kind, type_name, title) = match subject {
         Subject::File => ("file", "File", name.to_string()),
@@ -171,7 +162,7 @@ fn resource_for(plan: &Plan, subject: Subject, name: &[u8]) -> Option<(Part, Ref
         Subject::Group => ("group", "Group", name.to_string()),
         Subject::Service => ("service", "Service", name.to_string()),
     };
-    plan.resources
+    resources
         .iter()
         .find(|r| r.kind == kind && r.title == title)
         .map(|r| {
@@ -183,83 +174,4 @@ fn resource_for(plan: &Plan, subject: Subject, name: &[u8]) -> Option<(Part, Ref
                 },
             )
         })
-}
-
-impl ExecSpec {
-    /// `ID`, `ID:creates=PATH` or `ID:unless=CMD` (the command may hold
-    /// any character, `:` included).
-    pub fn parse(arg: &str) -> Result<ExecSpec, Error> {
-        let err = |reason: &str| Error::Exec {
-            arg: arg.to_string(),
-            reason: reason.to_string(),
-        };
-        let (id, guard) = match arg.split_once(':') {
-            Some((id, g)) => (id, Some(g)),
-            None => (arg, None),
-        };
-        let id: i64 = id
-            .trim_start_matches('#')
-            .parse()
-            .map_err(|_| err("expected ID[:creates=PATH|:unless=CMD] with a command number"))?;
-        let guard = match guard {
-            None => None,
-            Some(g) => Some(if let Some(p) = g.strip_prefix("creates=") {
-                if !p.starts_with('/') || p.contains('\n') {
-                    return Err(err("creates= needs an absolute path"));
-                }
-                ExecGuard::Creates(p.to_string())
-            } else if let Some(c) = g.strip_prefix("unless=") {
-                if c.trim().is_empty() {
-                    return Err(err("unless= needs a command"));
-                }
-                ExecGuard::Unless(c.to_string())
-            } else {
-                return Err(err("the guard is creates=PATH or unless=CMD"));
-            }),
-        };
-        Ok(ExecSpec {
-            arg: arg.to_string(),
-            id,
-            guard,
-        })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn exec_arguments() {
-        let ok: &[(&str, i64, Option<ExecGuard>)] = &[
-            ("12", 12, None),
-            ("#3", 3, None),
-            (
-                "4:creates=/var/lib/app/db",
-                4,
-                Some(ExecGuard::Creates("/var/lib/app/db".into())),
-            ),
-            (
-                "5:unless=psql -c 'select 1' app",
-                5,
-                Some(ExecGuard::Unless("psql -c 'select 1' app".into())),
-            ),
-            ("6:unless=a:b=c", 6, Some(ExecGuard::Unless("a:b=c".into()))),
-        ];
-        for (arg, id, guard) in ok {
-            let s = ExecSpec::parse(arg).unwrap();
-            assert_eq!((s.id, &s.guard), (*id, guard), "{arg}");
-        }
-        for bad in [
-            "",
-            "x",
-            "1:creates=relative",
-            "1:unless= ",
-            "1:onlyif=x",
-            "1:",
-        ] {
-            let e = ExecSpec::parse(bad).unwrap_err().to_string();
-            assert!(e.contains(&format!("--exec {bad}")), "{bad}: {e}");
-        }
-    }
 }

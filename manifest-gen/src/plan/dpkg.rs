@@ -9,10 +9,11 @@
 //! needs a pipeline is a fixed `sh -c` script that takes the recorded
 //! values as its positional arguments.
 
+use super::catalog::{Resource, Value};
 use super::commands::PATH;
-use super::{Cell, Input, Part, Plan, Resource, SysRow, Value};
-use crate::Skipped;
-use recorder::model::display_path;
+use super::outcome::{DpkgOutcome, Reason, Subject};
+use super::{Part, Planned};
+use recorder::model::SystemChanges;
 
 const UPDATE_ALTERNATIVES: &str = "/usr/bin/update-alternatives";
 const DPKG_DIVERT: &str = "/usr/bin/dpkg-divert";
@@ -27,79 +28,65 @@ pub(super) const DIVERTED_TO: &str = r#"[ "$(/usr/bin/dpkg-divert --truename "$1
 /// True when `$1` is diverted anywhere.
 pub(super) const DIVERTED: &str = r#"[ "$(/usr/bin/dpkg-divert --truename "$1")" != "$1" ]"#;
 
-pub(super) fn plan_dpkg(input: &Input<'_>, plan: &mut Plan) {
-    for a in &input.system.alternatives {
+/// Alternatives first, then diversions; `module` prefixes exec titles.
+pub(super) fn plan(system: &SystemChanges, module: &str) -> Planned<Vec<DpkgOutcome>> {
+    let mut out: Planned<Vec<DpkgOutcome>> = Planned::default();
+    for a in &system.alternatives {
         let name = a.name.clone();
-        let (args, guard, said) = match &a.manual {
+        let (args, guard) = match &a.manual {
             Some(value) => (
                 vec!["--set".to_string(), name.clone(), value.clone()],
                 sh(SET_BY_HAND, &[&name, value]),
-                Cell::Code(vec![value.clone()]),
             ),
             None => (
                 vec!["--auto".to_string(), name.clone()],
                 sh(AUTOMATIC, &[&name]),
-                Cell::text("automatic again"),
             ),
         };
         // After the packages that provide the choices: in the files part.
-        push_exec(
-            plan,
-            input,
+        out.resources.push(exec(
+            module,
             Part::Files,
             UPDATE_ALTERNATIVES,
             args,
             ("unless", guard),
-        );
-        plan.dpkg.push(SysRow {
-            cells: vec![
-                Cell::Code(vec![format!("alternative {name}")]),
-                said,
-                Cell::text("exec `update-alternatives`"),
-            ],
-            param: None,
+        ));
+        out.outcome.push(DpkgOutcome::Alternative {
+            name,
+            choice: a.manual.clone(),
         });
     }
-    for d in &input.system.diversions {
+    for d in &system.diversions {
         let (Ok(from), Ok(to)) = (
             String::from_utf8(d.from.clone()),
             String::from_utf8(d.to.clone()),
         ) else {
-            plan.skipped.push(Skipped {
-                path: format!("diversion {}", display_path(&d.from)),
-                reason: "the path is not valid UTF-8, which a Puppet manifest cannot hold".into(),
-            });
+            out.leave_out(Subject::Diversion(d.from.clone()), Reason::DiversionNotUtf8);
             continue;
         };
         let mut args = vec!["--local".to_string()];
         if d.renamed {
             args.push("--rename".into());
         }
-        let (guard, mut said) = if d.added {
+        let guard = if d.added {
             args.extend(["--divert".into(), to.clone(), "--add".into(), from.clone()]);
-            (
-                ("unless", sh(DIVERTED_TO, &[&from, &to])),
-                format!("added, to {to}"),
-            )
+            ("unless", sh(DIVERTED_TO, &[&from, &to]))
         } else {
             args.extend(["--remove".into(), from.clone()]);
-            (("onlyif", sh(DIVERTED, &[&from])), "removed".to_string())
+            ("onlyif", sh(DIVERTED, &[&from]))
         };
-        if d.renamed {
-            said.push_str(", the packaged file moved along");
-        }
-        plan.dpkg.push(SysRow {
-            cells: vec![
-                Cell::Code(vec![format!("diversion {from}")]),
-                Cell::Text(said),
-                Cell::text("exec `dpkg-divert`"),
-            ],
-            param: None,
-        });
         // Before any package is installed or file written: in the sources
         // part, so a packaged file lands at its diverted name.
-        push_exec(plan, input, Part::Sources, DPKG_DIVERT, args, guard);
+        out.resources
+            .push(exec(module, Part::Sources, DPKG_DIVERT, args, guard));
+        out.outcome.push(DpkgOutcome::Diversion {
+            from,
+            to,
+            added: d.added,
+            renamed: d.renamed,
+        });
     }
+    out
 }
 
 /// `sh -c SCRIPT sh ARGS...`: the values are arguments, never script text.
@@ -114,19 +101,18 @@ fn sh(script: &str, args: &[&String]) -> Vec<String> {
     v
 }
 
-fn push_exec(
-    plan: &mut Plan,
-    input: &Input<'_>,
+fn exec(
+    module: &str,
     part: Part,
     tool: &str,
     args: Vec<String>,
     (guard, check): (&'static str, Vec<String>),
-) {
+) -> Resource {
     let short = tool.rsplit('/').next().unwrap_or(tool);
-    let title = format!("{} {short} {}", input.module, args.join(" "));
+    let title = format!("{module} {short} {}", args.join(" "));
     let mut command = vec![tool.to_string()];
     command.extend(args);
-    plan.resources.push(Resource {
+    Resource {
         part,
         kind: "exec",
         title,
@@ -138,5 +124,5 @@ fn push_exec(
                 Value::Strs(PATH.iter().map(|p| p.to_string()).collect()),
             ),
         ],
-    });
+    }
 }

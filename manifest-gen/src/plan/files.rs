@@ -1,14 +1,18 @@
 //! File changes: which `file` resource (if any) expresses each one, where
 //! captured content goes, which secrets become class parameters and which
-//! files become templates of site parameters. Only the
-//! admin's changes are files; package sources go to their own class so
-//! they are in place before any package is installed.
+//! files become templates of site parameters. Only the admin's changes are
+//! files; package sources go to their own class so they are in place
+//! before any package is installed.
 
+use super::catalog::{refs, Param, ParamId, Resource, Supplies, Value};
+use super::outcome::{FileDecision, FileOutcome, Reason, Subject, Uncaptured};
 use super::site::{self, SitePlan};
-use super::{refs, Input, Param, ParamFor, Part, Plan, Resource, Row, Value};
-use crate::{puppet, Error, Skipped};
+use super::{Content, Input, Part, Planned};
+use crate::{puppet, Error, SiteParam};
 use recorder::model::BlobSource;
+use recorder::model::Origin;
 use recorder::model::{display_path, is_within, Change, ChangeKind, ContentHash, Entry, EntryKind};
+use std::collections::BTreeSet;
 
 /// Paths that tell the package manager where packages come from (and how
 /// to trust and choose them): managed by the `sources` class, which
@@ -31,25 +35,37 @@ pub(super) fn is_source_path(path: &[u8]) -> bool {
     SOURCE_PATHS.iter().any(|dir| is_within(path, dir))
 }
 
-/// How a README row describes what the module does.
-type Describe = (String, Option<String>);
-
-fn words(s: &str) -> Describe {
-    (s.to_string(), None)
+/// The files planner's outcome.
+#[derive(Debug, Default)]
+pub(super) struct FilePlan {
+    /// One per admin change, sorted by path bytes.
+    pub changes: Vec<FileOutcome>,
+    /// File changes other resources express.
+    pub elsewhere: Vec<(Origin, Vec<u8>)>,
+    /// Files managed without their content.
+    pub partial: Vec<(Vec<u8>, Uncaptured)>,
+    pub content: Content,
 }
 
-const WITHHELD: &str =
-    "a secret, withheld from the module (generate it with secrets included to embed it)";
+impl FilePlan {
+    /// The paths written from a template (site parameters).
+    pub fn templated(&self) -> BTreeSet<&[u8]> {
+        self.changes
+            .iter()
+            .filter(|c| matches!(c.became, FileDecision::Template { .. }))
+            .map(|c| c.path.as_slice())
+            .collect()
+    }
+}
 
 /// Plan every file change. `package_titles` are the module's package
 /// resources: a file one of them owns requires it.
-pub(super) fn plan_files(
+pub(super) fn plan(
     input: &Input<'_>,
     blobs: &dyn BlobSource,
     package_titles: &[String],
-    site: &mut SitePlan,
-    plan: &mut Plan,
-) -> Result<(), Error> {
+    site: &SitePlan,
+) -> Result<Planned<FilePlan>, Error> {
     let mut sorted: Vec<&Change> = input.changes.iter().collect();
     sorted.sort_by(|a, b| a.path.cmp(&b.path));
     let mut planner = Planner {
@@ -57,39 +73,35 @@ pub(super) fn plan_files(
         include_secrets: input.include_secrets,
         package_titles,
         site,
-        plan,
+        out: Planned::default(),
         removed_dirs: Vec::new(),
     };
     let mut previous: Option<&[u8]> = None;
     for change in sorted {
         if previous == Some(change.path.as_slice()) {
-            planner.skip(
-                change,
-                "the change set lists this path twice; only the first record is used".into(),
-            );
+            planner.skip(change, Reason::ListedTwice);
             continue;
         }
         previous = Some(&change.path);
         if !change.origin.is_admin() {
             planner
-                .plan
+                .out
+                .outcome
                 .elsewhere
-                .entry(change.origin.describe())
-                .or_default()
-                .push(display_path(&change.path));
+                .push((change.origin.clone(), change.path.clone()));
             continue;
         }
         planner.change(change)?;
     }
-    Ok(())
+    Ok(planner.out)
 }
 
 struct Planner<'a> {
     blobs: &'a dyn BlobSource,
     include_secrets: bool,
     package_titles: &'a [String],
-    site: &'a mut SitePlan,
-    plan: &'a mut Plan,
+    site: &'a SitePlan,
+    out: Planned<FilePlan>,
     /// Directories removed (or replaced) with `force => true`: whatever was
     /// below them goes with them and needs no resource of its own.
     removed_dirs: Vec<Vec<u8>>,
@@ -98,7 +110,7 @@ struct Planner<'a> {
 /// What is known about a file's final content.
 enum Captured {
     Bytes(Vec<u8>),
-    Missing(String),
+    Missing(Uncaptured),
 }
 
 impl Planner<'_> {
@@ -111,7 +123,7 @@ impl Planner<'_> {
         let title = match path_title(&c.path) {
             Ok(t) => t,
             Err(reason) => {
-                self.skip(c, reason.into());
+                self.skip(c, reason);
                 return Ok(());
             }
         };
@@ -121,16 +133,14 @@ impl Planner<'_> {
                 .iter()
                 .find(|d| d.len() < c.path.len() && is_within(&c.path, d));
             if let Some(dir) = covering {
-                let describe = ("removed with".to_string(), Some(display_path(dir)));
-                self.row(c, part, describe, Vec::new());
+                let became = FileDecision::RemovedWith(dir.clone());
+                self.record(c, part, became);
                 return Ok(());
             }
         }
         let force = c.kind == ChangeKind::TypeChanged;
         let mut attrs: Vec<(&'static str, Value)> = Vec::new();
-        let mut params = Vec::new();
-        let describe: Describe;
-        match (&c.after, c.kind) {
+        let became = match (&c.after, c.kind) {
             (None, _) | (_, ChangeKind::Removed | ChangeKind::DirRemoved) => {
                 let dir = c.kind == ChangeKind::DirRemoved
                     || c.before.as_ref().is_some_and(|b| b.kind == EntryKind::Dir);
@@ -138,27 +148,27 @@ impl Planner<'_> {
                 if dir {
                     attrs.push(("force", Value::Word("true")));
                     self.removed_dirs.push(c.path.clone());
-                    describe = words("absent, with everything below it");
+                    FileDecision::AbsentTree
                 } else {
-                    describe = words("absent");
+                    FileDecision::Absent
                 }
             }
             (Some(after), _) => match after.kind {
-                EntryKind::File => describe = self.file(c, after, &mut attrs, &mut params)?,
+                EntryKind::File => self.file(c, after, &mut attrs)?,
                 EntryKind::Dir => {
                     attrs.push(("ensure", Value::Word("directory")));
                     ownership(after, true, &mut attrs);
-                    describe = words("directory");
+                    FileDecision::Directory
                 }
                 EntryKind::Symlink => match link_target(after) {
                     Ok(target) => {
                         attrs.push(("ensure", Value::Word("link")));
-                        describe = ("link to".into(), Some(display_path(target.as_bytes())));
-                        attrs.push(("target", Value::Str(target)));
+                        attrs.push(("target", Value::Str(target.clone())));
                         // Ownership of a link only matters when that is what changed.
                         if c.kind == ChangeKind::Metadata {
                             ownership(after, false, &mut attrs);
                         }
+                        FileDecision::Link(target)
                     }
                     Err(reason) => {
                         self.skip(c, reason);
@@ -167,21 +177,15 @@ impl Planner<'_> {
                 },
                 special => {
                     let reason = if c.kind == ChangeKind::Metadata {
-                        format!(
-                            "only the ownership or mode of this {} changed, and Puppet's file type does not manage special files",
-                            kind_name(special)
-                        )
+                        Reason::SpecialMetadata(special)
                     } else {
-                        format!(
-                            "it is a {}: Puppet's file type cannot create fifos, sockets or device nodes (use an exec running mkfifo or mknod)",
-                            kind_name(special)
-                        )
+                        Reason::SpecialFile(special)
                     };
                     self.skip(c, reason);
                     return Ok(());
                 }
             },
-        }
+        };
         if force {
             attrs.push(("force", Value::Word("true")));
             if c.before.as_ref().is_some_and(|b| b.kind == EntryKind::Dir) {
@@ -199,99 +203,80 @@ impl Planner<'_> {
                 attrs.push(("require", refs("Package", [pkg.to_string()])));
             }
         }
-        self.plan.resources.push(Resource {
+        self.out.resources.push(Resource {
             part,
             kind: "file",
             title,
             attrs,
         });
-        self.row(c, part, describe, params);
+        self.record(c, part, became);
         Ok(())
     }
 
-    /// Attributes of a regular file; returns the README description.
+    /// Attributes of a regular file, and what it became.
     fn file(
         &mut self,
         c: &Change,
         after: &Entry,
         attrs: &mut Vec<(&'static str, Value)>,
-        params: &mut Vec<usize>,
-    ) -> Result<Describe, Error> {
+    ) -> Result<FileDecision, Error> {
         attrs.push(("ensure", Value::Word("file")));
         ownership(after, true, attrs);
-        let uses = self.site.take(&c.path);
-        if let Some(uses) = &uses {
-            let path = display_path(&c.path);
-            if c.secret {
-                return Err(site::refuse(uses, format!(
-                    "{path} is a secret: its whole content is withheld as a parameter of its own (or, with secrets included, shipped readable by its owner only), never put in a template"
-                )));
-            }
-            if c.kind == ChangeKind::Metadata {
-                return Err(site::refuse(uses, format!(
-                    "only the ownership or mode of {path} changed in the session, so the module does not manage its content"
-                )));
-            }
+        let uses = self.site.uses(&c.path);
+        if let Some(uses) = uses {
+            refuse_template(c, uses)?;
         }
         if c.kind == ChangeKind::Metadata {
-            return Ok(words("file: ownership and mode"));
+            return Ok(FileDecision::Metadata);
         }
         let captured = self.captured(c, after)?;
         if let Some(uses) = uses {
             let bytes = match captured {
                 Captured::Bytes(bytes) => bytes,
-                Captured::Missing(reason) => {
+                Captured::Missing(why) => {
                     return Err(site::refuse(
-                        &uses,
-                        format!("{}: {reason}", display_path(&c.path)),
+                        uses,
+                        format!("{}: {why}", display_path(&c.path)),
                     ))
                 }
             };
-            let (rel, value) = site::template(&c.path, &bytes, &uses, self.plan)?;
+            let (rel, value) =
+                site::template(&c.path, &bytes, uses, &mut self.out.outcome.content)?;
             attrs.push(("content", value));
-            params.extend(uses.iter().map(|(i, _)| *i));
-            return Ok((
-                "file: template".to_string(),
-                Some(format!("templates/{rel}")),
-            ));
+            let params = uses.iter().map(|p| ParamId::Site(p.name.clone())).collect();
+            return Ok(FileDecision::Template { rel, params });
         }
         if c.secret {
-            let (ty, why) = match captured {
+            let (binary, uncaptured) = match captured {
                 Captured::Bytes(bytes) if self.include_secrets => {
-                    self.plan.private.insert(puppet::files_relpath(&c.path));
-                    let (what, detail) = self.content(c, bytes, attrs);
+                    let content = &mut self.out.outcome.content;
+                    content.private.insert(puppet::files_relpath(&c.path));
+                    let became = self.content(c, bytes, attrs, true);
                     // Never print a secret's diff in Puppet's log.
                     attrs.push(("show_diff", Value::Word("false")));
-                    return Ok((format!("secret {what}"), detail));
+                    return Ok(became);
                 }
                 // Binary content cannot be passed as a String.
-                Captured::Bytes(bytes) if std::str::from_utf8(&bytes).is_err() => {
-                    ("Sensitive[Binary]", WITHHELD.to_string())
-                }
-                Captured::Bytes(_) => ("Sensitive[String]", WITHHELD.to_string()),
-                Captured::Missing(reason) => (
-                    "Sensitive[String]",
-                    format!("a secret that was not captured: {reason}"),
-                ),
+                Captured::Bytes(bytes) => (std::str::from_utf8(&bytes).is_err(), None),
+                Captured::Missing(why) => (false, Some(why)),
             };
-            params.push(self.plan.params.len());
-            attrs.push(("content", Value::Param(self.plan.params.len())));
-            self.plan.params.push(Param {
-                target: ParamFor::Content(c.path.clone()),
+            let id = ParamId::Content(c.path.clone());
+            attrs.push(("content", Value::Param(id.clone())));
+            self.out.params.push(Param {
                 name: String::new(),
-                puppet_type: ty,
-                why,
+                supplies: Supplies::Content {
+                    path: c.path.clone(),
+                    binary,
+                    uncaptured,
+                },
             });
-            return Ok(words("file: content from parameter"));
+            return Ok(FileDecision::FromParam(id));
         }
         match captured {
-            Captured::Bytes(bytes) => Ok(self.content(c, bytes, attrs)),
-            Captured::Missing(reason) => {
-                self.plan.incomplete.push(Skipped {
-                    path: display_path(&c.path),
-                    reason: format!("{reason}; only its ownership and mode are managed"),
-                });
-                Ok(words("file: ownership and mode (content not captured)"))
+            Captured::Bytes(bytes) => Ok(self.content(c, bytes, attrs, false)),
+            Captured::Missing(why) => {
+                self.out.outcome.partial.push((c.path.clone(), why));
+                Ok(FileDecision::Uncaptured)
             }
         }
     }
@@ -302,66 +287,68 @@ impl Planner<'_> {
         c: &Change,
         bytes: Vec<u8>,
         attrs: &mut Vec<(&'static str, Value)>,
-    ) -> Describe {
+        secret: bool,
+    ) -> FileDecision {
         if bytes.is_empty() {
             attrs.push(("content", Value::Str(String::new())));
-            return words("file: empty");
+            return FileDecision::Empty { secret };
         }
         let rel = puppet::files_relpath(&c.path);
-        let describe = (
-            "file: content from".to_string(),
-            Some(format!("files/{rel}")),
-        );
         attrs.push(("source", Value::Source(rel.clone())));
-        self.plan.files.insert(rel, bytes);
-        describe
+        self.out.outcome.content.files.insert(rel.clone(), bytes);
+        FileDecision::Shipped { rel, secret }
     }
 
     fn captured(&self, c: &Change, after: &Entry) -> Result<Captured, Error> {
         let Some(hash) = after.hash else {
-            return Ok(Captured::Missing(
-                "its content could not be read when it was recorded".into(),
-            ));
+            return Ok(Captured::Missing(Uncaptured::Unreadable));
         };
         if hash == ContentHash::of(b"") {
             return Ok(Captured::Bytes(Vec::new()));
         }
         if !after.content_stored {
-            return Ok(Captured::Missing(format!(
-                "its content was not captured, only its hash ({} bytes)",
-                after.size
-            )));
+            return Ok(Captured::Missing(Uncaptured::HashOnly { size: after.size }));
         }
         let blob = self.blobs.blob(&hash).map_err(|source| Error::Blob {
             path: display_path(&c.path),
             source,
         })?;
         Ok(match blob {
-            None => Captured::Missing("its content is missing from the store".into()),
-            Some(b) if ContentHash::of(&b) != hash => {
-                Captured::Missing("the stored content does not match its recorded hash".into())
-            }
+            None => Captured::Missing(Uncaptured::MissingFromStore),
+            Some(b) if ContentHash::of(&b) != hash => Captured::Missing(Uncaptured::HashMismatch),
             Some(b) => Captured::Bytes(b),
         })
     }
 
-    fn skip(&mut self, c: &Change, reason: String) {
-        self.plan.skipped.push(Skipped {
-            path: display_path(&c.path),
-            reason,
-        });
+    fn skip(&mut self, c: &Change, reason: Reason) {
+        self.out.leave_out(Subject::Path(c.path.clone()), reason);
     }
 
-    fn row(&mut self, c: &Change, part: Part, (puppet, detail): Describe, params: Vec<usize>) {
-        self.plan.rows.push(Row {
+    fn record(&mut self, c: &Change, part: Part, became: FileDecision) {
+        self.out.outcome.changes.push(FileOutcome {
             part,
-            path: display_path(&c.path),
+            path: c.path.clone(),
             change: c.kind,
-            puppet,
-            detail,
-            params,
+            became,
         });
     }
+}
+
+/// A site parameter in a secret, or in a file whose content the module
+/// does not manage, cannot be honoured.
+fn refuse_template(c: &Change, uses: &[SiteParam]) -> Result<(), Error> {
+    let path = display_path(&c.path);
+    if c.secret {
+        return Err(site::refuse(uses, format!(
+            "{path} is a secret: its whole content is withheld as a parameter of its own (or, with secrets included, shipped readable by its owner only), never put in a template"
+        )));
+    }
+    if c.kind == ChangeKind::Metadata {
+        return Err(site::refuse(uses, format!(
+            "only the ownership or mode of {path} changed in the session, so the module does not manage its content"
+        )));
+    }
+    Ok(())
 }
 
 /// The module's package resource for a file's owning package: the same
@@ -379,31 +366,24 @@ fn package_title<'t>(owner: &str, titles: &'t [String]) -> Option<&'t str> {
 /// The path as a resource title, or why Puppet cannot name it. Control
 /// characters are fine: puppet parses them inside single quotes (checked
 /// with `puppet parser dump`), and the README shows them escaped.
-fn path_title(path: &[u8]) -> Result<String, &'static str> {
+fn path_title(path: &[u8]) -> Result<String, Reason> {
     if path.contains(&0) {
-        return Err("the path contains a NUL byte, which no Linux path can hold (corrupt record?)");
+        return Err(Reason::NulInPath);
     }
     if !path.starts_with(b"/") {
-        return Err("the path is not absolute, and Puppet only manages fully qualified paths");
+        return Err(Reason::RelativePath);
     }
-    String::from_utf8(path.to_vec()).map_err(|_| {
-        "the path is not valid UTF-8: Puppet manifests are UTF-8 text and cannot name it"
-    })
+    String::from_utf8(path.to_vec()).map_err(|_| Reason::PathNotUtf8)
 }
 
-fn link_target(after: &Entry) -> Result<String, String> {
+fn link_target(after: &Entry) -> Result<String, Reason> {
     let Some(target) = &after.link_target else {
-        return Err("the symlink's target was not recorded".into());
+        return Err(Reason::NoLinkTarget);
     };
     if target.is_empty() || target.contains(&0) {
-        return Err("the symlink's recorded target is empty or contains a NUL byte".into());
+        return Err(Reason::EmptyLinkTarget);
     }
-    String::from_utf8(target.clone()).map_err(|_| {
-        format!(
-            "the symlink's target {} is not valid UTF-8, which a Puppet manifest cannot hold",
-            display_path(target)
-        )
-    })
+    String::from_utf8(target.clone()).map_err(|_| Reason::LinkTargetNotUtf8(target.clone()))
 }
 
 /// `owner`, `group` (names when known, else the numeric id) and `mode`.
@@ -414,14 +394,6 @@ fn ownership(e: &Entry, with_mode: bool, attrs: &mut Vec<(&'static str, Value)>)
     attrs.push(("group", Value::Str(group)));
     if with_mode {
         attrs.push(("mode", Value::Mode(e.mode)));
-    }
-}
-
-fn kind_name(k: EntryKind) -> &'static str {
-    match k {
-        EntryKind::CharDevice => "character device",
-        EntryKind::BlockDevice => "block device",
-        other => other.as_str(),
     }
 }
 

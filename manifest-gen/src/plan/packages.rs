@@ -3,138 +3,103 @@
 //! refreshes the package index when a package source changes, so packages
 //! from a new repository install in the same run.
 
-use super::{refs, Cell, Input, Part, Plan, Resource, SysRow, Value};
-use crate::Skipped;
+use super::catalog::{refs, Resource, Value};
+use super::outcome::{Ensure, PackageDecision, PackageOutcome, PackageOutcomes, Reason, Subject};
+use super::{Input, Part, Planned};
 use recorder::model::is_within;
 use recorder::model::PackageFamily;
 use recorder::model::{PackageChange, PackageChangeKind};
 
-/// Add the package resources; returns their titles.
-pub(super) fn plan_packages(input: &Input<'_>, plan: &mut Plan) -> Vec<String> {
+/// A `package` resource for each package the admin changed; the version
+/// changes made for them are listed, the rest counted.
+pub(super) fn plan(packages: &[PackageChange], pin_versions: bool) -> Planned<PackageOutcomes> {
+    let mut out: Planned<PackageOutcomes> = Planned::default();
     let mut explicit: Vec<&PackageChange> = Vec::new();
-    for p in &input.system.packages {
+    for p in packages {
         if p.explicit {
             explicit.push(p);
             continue;
         }
-        plan.dependencies += 1;
+        out.outcome.dependencies += 1;
         // A version change apt made for an install is listed, so a reader
         // sees it, but stays the package manager's: no resource.
         if matches!(
             p.kind,
             PackageChangeKind::Upgraded | PackageChangeKind::Downgraded
         ) {
-            plan.packages.push(SysRow {
-                cells: vec![
-                    Cell::code(&p.name),
-                    Cell::text(kind_name(p)),
-                    versions(p),
-                    Cell::text("not managed: changed by apt for another package"),
-                ],
-                param: None,
+            out.outcome.changes.push(PackageOutcome {
+                change: p.clone(),
+                became: PackageDecision::ByPackageManager,
             });
         }
     }
     explicit.sort_by(|a, b| (&a.name, &a.arch).cmp(&(&b.name, &b.arch)));
-    let mut titles: Vec<String> = Vec::new();
+    let mut titles: Vec<&str> = Vec::new();
     for p in explicit {
-        if titles.contains(&p.name) {
-            plan.skipped.push(Skipped {
-                path: format!("package {}", p.name),
-                reason: "the change set lists this package twice; only the first record is used"
-                    .into(),
-            });
+        if titles.contains(&p.name.as_str()) {
+            out.leave_out(Subject::Package(p.name.clone()), Reason::ListedTwice);
             continue;
         }
-        let (ensure, puppet) = ensure(p, input.pin_versions);
-        if matches!(
-            p.kind,
-            PackageChangeKind::Upgraded | PackageChangeKind::Downgraded
-        ) && !matches!(ensure, Value::Str(_))
-        {
-            plan.unpinned_version_changes += 1;
+        let ensure = ensure(p, pin_versions);
+        if ensure == Ensure::AnyVersion {
+            out.outcome.unpinned += 1;
         }
-        let mut attrs = vec![("ensure", ensure)];
-        let mut puppet = puppet;
+        let value = match ensure {
+            Ensure::Absent => Value::Word("absent"),
+            Ensure::Purged => Value::Word("purged"),
+            Ensure::Installed | Ensure::AnyVersion => Value::Word("installed"),
+            Ensure::Pinned => Value::Str(p.after_version.clone().unwrap_or_default()),
+        };
+        let mut attrs = vec![("ensure", value)];
         // Puppet cannot mark a package it removes.
-        let present = !matches!(
-            p.kind,
-            PackageChangeKind::Removed | PackageChangeKind::Purged
-        );
-        if let (Some(held), true) = (p.hold, present) {
+        let present = !matches!(ensure, Ensure::Absent | Ensure::Purged);
+        let mark = p.hold.filter(|_| present);
+        if let Some(held) = mark {
             attrs.push((
                 "mark",
                 Value::Str(if held { "hold" } else { "none" }.into()),
             ));
-            puppet.push_str(if held { ", held" } else { ", not held" });
         }
-        plan.resources.push(Resource {
+        out.resources.push(Resource {
             part: Part::Packages,
             kind: "package",
             title: p.name.clone(),
             attrs,
         });
-        plan.packages.push(SysRow {
-            cells: vec![
-                Cell::code(&p.name),
-                Cell::text(kind_name(p)),
-                versions(p),
-                Cell::text(puppet),
-            ],
-            param: None,
+        out.outcome.changes.push(PackageOutcome {
+            change: p.clone(),
+            became: PackageDecision::Managed { ensure, mark },
         });
-        titles.push(p.name.clone());
+        titles.push(&p.name);
     }
-    plan.packages.sort_by(|a, b| a.cells[0].cmp(&b.cells[0]));
-    titles
+    // Stable: a listed dependency upgrade comes before a package of the
+    // same name.
+    out.outcome
+        .changes
+        .sort_by(|a, b| a.change.name.cmp(&b.change.name));
+    out
 }
 
-/// The `ensure` value and its README wording.
-fn ensure(p: &PackageChange, pin_versions: bool) -> (Value, String) {
+fn ensure(p: &PackageChange, pin_versions: bool) -> Ensure {
     match p.kind {
-        PackageChangeKind::Removed => (Value::Word("absent"), "absent".into()),
-        PackageChangeKind::Purged => (Value::Word("purged"), "purged".into()),
-        PackageChangeKind::Marked => (Value::Word("installed"), "installed".into()),
+        PackageChangeKind::Removed => Ensure::Absent,
+        PackageChangeKind::Purged => Ensure::Purged,
+        PackageChangeKind::Marked => Ensure::Installed,
         PackageChangeKind::Installed
         | PackageChangeKind::Upgraded
         | PackageChangeKind::Downgraded => match &p.after_version {
-            Some(v) if pin_versions && !v.is_empty() => {
-                (Value::Str(v.clone()), "the recorded version".into())
-            }
-            _ if p.kind == PackageChangeKind::Installed => {
-                (Value::Word("installed"), "installed".into())
-            }
-            _ => (Value::Word("installed"), "installed (any version)".into()),
+            Some(v) if pin_versions && !v.is_empty() => Ensure::Pinned,
+            _ if p.kind == PackageChangeKind::Installed => Ensure::Installed,
+            _ => Ensure::AnyVersion,
         },
     }
 }
 
-fn kind_name(p: &PackageChange) -> &'static str {
-    match p.kind {
-        PackageChangeKind::Installed => "installed",
-        PackageChangeKind::Removed => "removed",
-        PackageChangeKind::Purged => "purged",
-        PackageChangeKind::Upgraded => "upgraded",
-        PackageChangeKind::Downgraded => "downgraded",
-        PackageChangeKind::Marked if p.hold == Some(false) => "released",
-        PackageChangeKind::Marked => "held",
-    }
-}
-
-fn versions(p: &PackageChange) -> Cell {
-    match (&p.before_version, &p.after_version) {
-        (Some(b), Some(a)) => Cell::FromTo(b.clone(), a.clone()),
-        (None, Some(v)) | (Some(v), None) => Cell::code(v),
-        (None, None) => Cell::text(""),
-    }
-}
-
 /// The command that refreshes the package index, and a short name for it.
-fn refresh_command(input: &Input<'_>, plan: &Plan) -> (&'static str, &'static str) {
+fn refresh_command(input: &Input<'_>, resources: &[Resource]) -> (&'static str, &'static str) {
     let family = input.system.family.unwrap_or_else(|| {
         // No package database was seen: go by which sources changed.
-        let any_apt = plan
-            .resources
+        let any_apt = resources
             .iter()
             .any(|r| r.part == Part::Sources && is_within(r.title.as_bytes(), b"/etc/apt"));
         if any_apt {
@@ -162,29 +127,26 @@ fn uses_yum(os_id: &str, version_id: &str) -> bool {
     }
 }
 
-/// Add the `exec` refreshing the package index when a package source in
-/// the module changes (also when one is removed).
-pub(super) fn plan_refresh(input: &Input<'_>, plan: &mut Plan) {
-    let sources: Vec<String> = plan
-        .resources
+/// The `exec` refreshing the package index when a package source among
+/// `resources` changes (also when one is removed).
+pub(super) fn refresh(input: &Input<'_>, resources: &[Resource]) -> Option<Resource> {
+    let sources: Vec<String> = resources
         .iter()
         .filter(|r| r.part == Part::Sources && r.kind == "file")
         .map(|r| r.title.clone())
         .collect();
     if sources.is_empty() {
-        return;
+        return None;
     }
-    let (command, short) = refresh_command(input, plan);
-    let title = format!("{} {short}", input.module);
-    plan.resources.push(Resource {
+    let (command, short) = refresh_command(input, resources);
+    Some(Resource {
         part: Part::Sources,
         kind: "exec",
-        title: title.clone(),
+        title: format!("{} {short}", input.module),
         attrs: vec![
             ("command", Value::Str(command.into())),
             ("refreshonly", Value::Word("true")),
             ("subscribe", refs("File", sources)),
         ],
-    });
-    plan.refresh = Some(title);
+    })
 }

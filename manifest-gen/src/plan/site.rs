@@ -3,71 +3,72 @@
 //! parameter cannot be honoured is an error naming it (a wrong path or
 //! literal must not quietly give a module without the parameter).
 
-use super::{Param, ParamFor, Plan, Value};
+use super::catalog::{Param, ParamId, Supplies, Value};
+use super::Content;
 use crate::epp::{self, Piece};
 use crate::{puppet, Error, SiteParam};
 use recorder::model::{display_path, Change, ChangeKind, EntryKind};
 use std::collections::{BTreeMap, BTreeSet};
 
-/// A site parameter used in one file: its index in `Plan::params`.
-pub(super) type Use = (usize, SiteParam);
-
+/// The site parameters of a module, by name and by the file they are in.
 pub(super) struct SitePlan {
+    /// Checked and sorted by name (`site::check_all`).
     params: Vec<SiteParam>,
     /// Path -> the parameters used in that file, in name order.
-    by_path: BTreeMap<Vec<u8>, Vec<Use>>,
-    used: BTreeSet<Vec<u8>>,
+    by_path: BTreeMap<Vec<u8>, Vec<SiteParam>>,
 }
 
 impl SitePlan {
-    /// Adds one class parameter per name to `plan.params`. `params` are
-    /// checked and sorted by name (`site::check_all`).
-    pub fn new(params: &[SiteParam], plan: &mut Plan) -> SitePlan {
-        let mut by_path: BTreeMap<Vec<u8>, Vec<Use>> = BTreeMap::new();
-        let mut index: BTreeMap<&str, usize> = BTreeMap::new();
+    pub fn new(params: &[SiteParam]) -> SitePlan {
+        let mut by_path: BTreeMap<Vec<u8>, Vec<SiteParam>> = BTreeMap::new();
         for p in params {
-            let i = *index.entry(&p.name).or_insert_with(|| {
-                plan.params.push(Param {
-                    target: ParamFor::Site {
-                        literal: String::from_utf8_lossy(&p.literal).into_owned(),
-                        paths: Vec::new(),
-                    },
-                    name: p.name.clone(),
-                    puppet_type: "String",
-                    why: "a site value; the default is the recorded one".into(),
-                });
-                plan.params.len() - 1
-            });
-            if let ParamFor::Site { paths, .. } = &mut plan.params[i].target {
-                paths.push(p.path.clone());
-            }
-            by_path
-                .entry(p.path.clone())
-                .or_default()
-                .push((i, p.clone()));
+            by_path.entry(p.path.clone()).or_default().push(p.clone());
         }
         SitePlan {
             params: params.to_vec(),
             by_path,
-            used: BTreeSet::new(),
         }
     }
 
-    /// The parameters used in the file at `path`, if any; the path counts
-    /// as handled from now on.
-    pub fn take(&mut self, path: &[u8]) -> Option<Vec<Use>> {
-        let uses = self.by_path.get(path)?.clone();
-        self.used.insert(path.to_vec());
-        Some(uses)
+    /// One class parameter per name, the recorded literal its default.
+    pub fn params(&self) -> Vec<Param> {
+        let mut out: Vec<Param> = Vec::new();
+        for p in &self.params {
+            let literal = String::from_utf8_lossy(&p.literal).into_owned();
+            match out.iter_mut().find(|q| q.name == p.name) {
+                Some(Param {
+                    supplies: Supplies::Site { paths, .. },
+                    ..
+                }) => paths.push(p.path.clone()),
+                _ => out.push(Param {
+                    name: p.name.clone(),
+                    supplies: Supplies::Site {
+                        literal,
+                        paths: vec![p.path.clone()],
+                    },
+                }),
+            }
+        }
+        out
+    }
+
+    /// The parameters used in the file at `path`, if any.
+    pub fn uses(&self, path: &[u8]) -> Option<&[SiteParam]> {
+        self.by_path.get(path).map(Vec::as_slice)
     }
 
     /// Every path given must be a file the module writes from a template.
-    pub fn check_all_used(&self, changes: &[Change]) -> Result<(), Error> {
+    /// `templated` are the paths the module writes from a template.
+    pub fn check_all_used(
+        &self,
+        templated: &BTreeSet<&[u8]>,
+        changes: &[Change],
+    ) -> Result<(), Error> {
         for (path, uses) in &self.by_path {
-            if self.used.contains(path) {
+            if templated.contains(path.as_slice()) {
                 continue;
             }
-            let Some((_, first)) = uses.first() else {
+            let Some(first) = uses.first() else {
                 continue;
             };
             let shown = display_path(path);
@@ -109,12 +110,12 @@ impl SitePlan {
         for p in &self.params {
             let taken = params
                 .iter()
-                .find(|q| q.name == p.name && !matches!(q.target, ParamFor::Site { .. }));
+                .find(|q| q.name == p.name && !matches!(q.supplies, Supplies::Site { .. }));
             if let Some(q) = taken {
                 return Err(p.error(format!(
                     "the name '{}' is already the class parameter carrying a secret ({}); choose another name",
                     p.name,
-                    q.subject()
+                    crate::render::param_subject(q)
                 )));
             }
         }
@@ -123,9 +124,9 @@ impl SitePlan {
 }
 
 /// Refuse a site parameter in a file the module cannot template.
-pub(super) fn refuse(uses: &[Use], reason: String) -> Error {
+pub(super) fn refuse(uses: &[SiteParam], reason: String) -> Error {
     match uses.first() {
-        Some((_, p)) => p.error(reason),
+        Some(p) => p.error(reason),
         None => Error::SiteParam {
             arg: String::new(),
             reason,
@@ -135,12 +136,13 @@ pub(super) fn refuse(uses: &[Use], reason: String) -> Error {
 
 /// The template for a file's recorded content: every occurrence of each
 /// parameter's literal becomes its value. Returns the path under
-/// `templates/` and the `content` attribute; the template goes into `plan`.
+/// `templates/` and the `content` attribute; the template goes into
+/// `content`.
 pub(super) fn template(
     path: &[u8],
     bytes: &[u8],
-    uses: &[Use],
-    plan: &mut Plan,
+    uses: &[SiteParam],
+    content: &mut Content,
 ) -> Result<(String, Value), Error> {
     let shown = display_path(path);
     let text = std::str::from_utf8(bytes).map_err(|_| {
@@ -155,10 +157,10 @@ pub(super) fn template(
     }
     let literals = uses
         .iter()
-        .map(|(_, p)| p.literal_str())
+        .map(SiteParam::literal_str)
         .collect::<Result<Vec<_>, _>>()?;
     let pieces = epp::split(text, &literals);
-    for (k, (_, p)) in uses.iter().enumerate() {
+    for (k, p) in uses.iter().enumerate() {
         if pieces.contains(&Piece::Value(k)) {
             continue;
         }
@@ -175,13 +177,14 @@ pub(super) fn template(
         };
         return Err(p.error(reason));
     }
-    let names: Vec<&str> = uses.iter().map(|(_, p)| p.name.as_str()).collect();
+    let names: Vec<&str> = uses.iter().map(|p| p.name.as_str()).collect();
     let rel = format!("{}.epp", puppet::files_relpath(path));
-    plan.templates
+    content
+        .templates
         .insert(rel.clone(), epp::template(&names, &pieces).into_bytes());
     let value = Value::Epp {
         rel: rel.clone(),
-        params: uses.iter().map(|(i, _)| *i).collect(),
+        params: uses.iter().map(|p| ParamId::Site(p.name.clone())).collect(),
     };
     Ok((rel, value))
 }

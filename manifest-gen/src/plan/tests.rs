@@ -1,10 +1,89 @@
-//! File planning: one change of each kind, what is skipped and why,
-//! secrets, ordering and naming.
+//! The planners' unit tests, one file per subject under `tests/`, and the
+//! builders they share: entries and changes, and a [`Case`] to plan.
 
-use super::*;
-use recorder::model::{Change, ContentHash, Entry, EntryKind};
+mod accounts;
+mod dpkg_state;
+mod files;
+mod packages;
+mod regenerated;
+mod services;
+mod site_params;
+mod sources;
 
-pub(super) fn entry(path: &[u8], kind: EntryKind, mode: u32) -> Entry {
+use super::catalog::{Param, ParamId, Value};
+use super::outcome::{FileOutcome, LeftOut, Reason, Subject};
+use super::{plan, Input, Part, Plan};
+use crate::{Error, SiteParam};
+use recorder::model::{
+    Change, ChangeKind, ContentHash, Entry, EntryKind, Origin, PackageChange, PackageChangeKind,
+    SystemChanges,
+};
+use std::collections::HashMap;
+
+type Blobs = HashMap<ContentHash, Vec<u8>>;
+
+/// Something to plan: a change set's files and system changes, and the
+/// options of the module (named `web`).
+struct Case {
+    system: SystemChanges,
+    changes: Vec<Change>,
+    include_secrets: bool,
+    pin_versions: bool,
+    os: (&'static str, &'static str),
+    /// Checked and sorted, as `generate` passes them.
+    site: Vec<SiteParam>,
+}
+
+impl Case {
+    fn new(system: SystemChanges) -> Case {
+        Case {
+            system,
+            changes: Vec::new(),
+            include_secrets: false,
+            pin_versions: false,
+            os: ("debian", "12"),
+            site: Vec::new(),
+        }
+    }
+
+    fn of(changes: Vec<Change>) -> Case {
+        Case {
+            changes,
+            ..Case::new(SystemChanges::default())
+        }
+    }
+
+    fn with_site(mut self, args: &[&str]) -> Case {
+        let parsed: Vec<SiteParam> = args
+            .iter()
+            .map(|a| SiteParam::parse(a).expect("valid argument"))
+            .collect();
+        self.site = crate::site::check_all(&parsed).expect("consistent");
+        self
+    }
+
+    fn try_run(&self, blobs: &Blobs) -> Result<Plan, Error> {
+        let input = Input {
+            module: "web",
+            changes: &self.changes,
+            system: &self.system,
+            os_id: self.os.0,
+            os_version_id: self.os.1,
+            include_secrets: self.include_secrets,
+            pin_versions: self.pin_versions,
+            why: &Default::default(),
+            execs: &[],
+            site: &self.site,
+        };
+        plan(&input, blobs)
+    }
+
+    fn run(&self, blobs: &Blobs) -> Plan {
+        self.try_run(blobs).expect("plan")
+    }
+}
+
+fn entry(path: &[u8], kind: EntryKind, mode: u32) -> Entry {
     Entry {
         path: path.to_vec(),
         kind,
@@ -21,11 +100,8 @@ pub(super) fn entry(path: &[u8], kind: EntryKind, mode: u32) -> Entry {
     }
 }
 
-pub(super) fn file(
-    path: &[u8],
-    content: &[u8],
-    blobs: &mut HashMap<ContentHash, Vec<u8>>,
-) -> Entry {
+/// A regular file with `content`, its blob in `blobs`.
+fn file(path: &[u8], content: &[u8], blobs: &mut Blobs) -> Entry {
     let hash = ContentHash::of(content);
     blobs.insert(hash, content.to_vec());
     Entry {
@@ -43,7 +119,7 @@ fn link(path: &[u8], target: &[u8]) -> Entry {
     }
 }
 
-pub(super) fn change(kind: ChangeKind, before: Option<Entry>, after: Option<Entry>) -> Change {
+fn change(kind: ChangeKind, before: Option<Entry>, after: Option<Entry>) -> Change {
     let path = after
         .as_ref()
         .or(before.as_ref())
@@ -55,460 +131,121 @@ pub(super) fn change(kind: ChangeKind, before: Option<Entry>, after: Option<Entr
         before,
         after,
         secret: false,
-        origin: Default::default(),
+        origin: Origin::Admin,
         package: None,
     }
 }
 
-/// `key=value` for every attribute of the file resource titled `title`.
-fn attrs(plan: &Plan, title: &str) -> Vec<String> {
-    plan.attrs_of("file", title)
+/// The admin's new file with `content`.
+fn created(path: &[u8], content: &[u8], blobs: &mut Blobs) -> Change {
+    change(ChangeKind::Created, None, Some(file(path, content, blobs)))
 }
 
-fn run(changes: &[Change], blobs: &HashMap<ContentHash, Vec<u8>>, include_secrets: bool) -> Plan {
-    let system = SystemChanges::default();
-    let input = Input {
-        module: "m",
-        changes,
-        system: &system,
-        os_id: "debian",
-        os_version_id: "12",
-        include_secrets,
-        pin_versions: false,
-        why: &Default::default(),
-        execs: &[],
-        site: &[],
-    };
-    plan(&input, blobs).expect("plan")
+/// The admin's new file with some content of its own.
+fn file_change(path: &str, blobs: &mut Blobs) -> Change {
+    let content = format!("content of {path}\n");
+    created(path.as_bytes(), content.as_bytes(), blobs)
 }
 
-#[test]
-fn one_change_of_each_kind() {
-    let mut blobs = HashMap::new();
-    let created = file(b"/etc/new", b"new\n", &mut blobs);
-    let old = file(b"/etc/mod", b"old\n", &mut blobs);
-    let new = file(b"/etc/mod", b"new\n", &mut blobs);
-    let e600 = Entry {
-        mode: 0o600,
-        ..old.clone()
-    };
-    let mut numeric = entry(b"/srv/d", EntryKind::Dir, 0o2775);
-    numeric.owner = None;
-    numeric.uid = 1234;
-    let empty = file(b"/etc/empty", b"", &mut blobs);
-    let cases: Vec<(&str, Change, &str, Vec<&str>)> = vec![
-        (
-            "created file",
-            change(ChangeKind::Created, None, Some(created)),
-            "/etc/new",
-            vec![
-                "ensure=file",
-                "owner='root'",
-                "group='root'",
-                "mode=0644",
-                "source=source:etc/new",
-            ],
-        ),
-        (
-            "modified file",
-            change(ChangeKind::Modified, Some(old.clone()), Some(new)),
-            "/etc/mod",
-            vec![
-                "ensure=file",
-                "owner='root'",
-                "group='root'",
-                "mode=0644",
-                "source=source:etc/mod",
-            ],
-        ),
-        (
-            "mode only",
-            change(ChangeKind::Metadata, Some(old), Some(e600)),
-            "/etc/mod",
-            vec!["ensure=file", "owner='root'", "group='root'", "mode=0600"],
-        ),
-        (
-            "empty file",
-            change(ChangeKind::Created, None, Some(empty)),
-            "/etc/empty",
-            vec![
-                "ensure=file",
-                "owner='root'",
-                "group='root'",
-                "mode=0644",
-                "content=''",
-            ],
-        ),
-        (
-            "dir with unknown owner and setgid",
-            change(ChangeKind::DirCreated, None, Some(numeric)),
-            "/srv/d",
-            vec![
-                "ensure=directory",
-                "owner='1234'",
-                "group='root'",
-                "mode=2775",
-            ],
-        ),
-        (
-            "symlink",
-            change(ChangeKind::Created, None, Some(link(b"/etc/l", b"../t"))),
-            "/etc/l",
-            vec!["ensure=link", "target='../t'"],
-        ),
-        (
-            "retargeted",
-            change(
-                ChangeKind::Retargeted,
-                Some(link(b"/etc/l", b"a")),
-                Some(link(b"/etc/l", b"b")),
-            ),
-            "/etc/l",
-            vec!["ensure=link", "target='b'"],
-        ),
-        (
-            "file replaced by a link",
-            change(
-                ChangeKind::TypeChanged,
-                Some(entry(b"/etc/l", EntryKind::File, 0o644)),
-                Some(link(b"/etc/l", b"b")),
-            ),
-            "/etc/l",
-            vec!["ensure=link", "target='b'", "force=true"],
-        ),
-        (
-            "removed file",
-            change(
-                ChangeKind::Removed,
-                Some(entry(b"/etc/gone", EntryKind::File, 0o644)),
-                None,
-            ),
-            "/etc/gone",
-            vec!["ensure=absent"],
-        ),
-        (
-            "removed fifo",
-            change(
-                ChangeKind::Removed,
-                Some(entry(b"/run/p", EntryKind::Fifo, 0o644)),
-                None,
-            ),
-            "/run/p",
-            vec!["ensure=absent"],
-        ),
-        (
-            "removed dir",
-            change(
-                ChangeKind::DirRemoved,
-                Some(entry(b"/opt/x", EntryKind::Dir, 0o755)),
-                None,
-            ),
-            "/opt/x",
-            vec!["ensure=absent", "force=true"],
-        ),
-    ];
-    for (name, c, title, want) in cases {
-        let p = run(&[c], &blobs, false);
-        assert_eq!(attrs(&p, title), want, "{name}");
-        assert!(p.skipped.is_empty(), "{name}: {:?}", p.skipped);
+fn pkg(
+    name: &str,
+    kind: PackageChangeKind,
+    before: Option<&str>,
+    after: Option<&str>,
+) -> PackageChange {
+    PackageChange {
+        hold: None,
+        name: name.into(),
+        arch: "amd64".into(),
+        kind,
+        before_version: before.map(String::from),
+        after_version: after.map(String::from),
+        explicit: true,
     }
 }
 
-#[test]
-fn what_cannot_be_expressed_is_skipped_with_a_reason() {
-    let blobs = HashMap::new();
-    let cases: Vec<(&str, Change, &str)> = vec![
-        (
-            "non-UTF-8 path",
-            change(
-                ChangeKind::Created,
-                None,
-                Some(entry(b"/etc/\xff", EntryKind::Dir, 0o755)),
-            ),
-            "not valid UTF-8",
-        ),
-        (
-            "fifo created",
-            change(
-                ChangeKind::Created,
-                None,
-                Some(entry(b"/run/p", EntryKind::Fifo, 0o644)),
-            ),
-            "cannot create fifos",
-        ),
-        (
-            "device mode change",
-            change(
-                ChangeKind::Metadata,
-                Some(entry(b"/dev/x", EntryKind::CharDevice, 0o600)),
-                Some(entry(b"/dev/x", EntryKind::CharDevice, 0o666)),
-            ),
-            "does not manage special files",
-        ),
-        (
-            "non-UTF-8 link target",
-            change(ChangeKind::Created, None, Some(link(b"/etc/l", b"\xfe"))),
-            "target",
-        ),
-        (
-            "NUL in path",
-            change(
-                ChangeKind::Created,
-                None,
-                Some(entry(b"/etc/a\0b", EntryKind::Dir, 0o755)),
-            ),
-            "NUL",
-        ),
-    ];
-    for (name, c, why) in cases {
-        let p = run(&[c], &blobs, false);
-        assert!(p.resources.is_empty(), "{name}");
-        assert_eq!(p.skipped.len(), 1, "{name}");
-        assert!(
-            p.skipped[0].reason.contains(why),
-            "{name}: {}",
-            p.skipped[0].reason
-        );
+impl Plan {
+    /// `key=value` for every attribute of the `kind` resource titled `title`.
+    fn attrs_of(&self, kind: &str, title: &str) -> Vec<String> {
+        let r = self
+            .catalog
+            .resources
+            .iter()
+            .find(|r| r.kind == kind && r.title == title)
+            .unwrap_or_else(|| panic!("no {kind} {title}: {self:#?}"));
+        r.attrs
+            .iter()
+            .map(|(k, v)| format!("{k}={}", v.show(&self.catalog.params)))
+            .collect()
+    }
+
+    /// `kind title` of every resource of `part`, in order.
+    fn titles(&self, part: Part) -> Vec<String> {
+        self.catalog
+            .in_part(part)
+            .map(|r| format!("{} {}", r.kind, r.title))
+            .collect()
+    }
+
+    /// What became of the file change at `path`.
+    fn file_outcome(&self, path: &str) -> &FileOutcome {
+        self.outcomes
+            .files
+            .changes
+            .iter()
+            .find(|c| c.path == path.as_bytes())
+            .unwrap_or_else(|| panic!("no outcome for {path}"))
+    }
+
+    fn left_out(&self) -> &[LeftOut] {
+        &self.outcomes.not_expressed.left_out
+    }
+
+    fn param_names(&self) -> Vec<&str> {
+        self.catalog
+            .params
+            .iter()
+            .map(|p| p.name.as_str())
+            .collect()
     }
 }
 
-#[test]
-fn content_not_captured_manages_metadata_only() {
-    let blobs = HashMap::new();
-    let mut big = entry(b"/var/big", EntryKind::File, 0o644);
-    big.hash = Some(ContentHash::of(b"too big"));
-    big.size = 7;
-    let mut unread = entry(b"/var/unread", EntryKind::File, 0o644);
-    unread.hash = None;
-    let mut lost = big.clone();
-    lost.path = b"/var/lost".to_vec();
-    lost.content_stored = true;
-    for (name, e, why) in [
-        ("over the cap", big, "only its hash"),
-        ("unreadable", unread, "could not be read"),
-        ("missing from store", lost, "missing from the store"),
-    ] {
-        let title = String::from_utf8(e.path.clone()).expect("utf8");
-        let p = run(&[change(ChangeKind::Created, None, Some(e))], &blobs, false);
-        assert_eq!(
-            attrs(&p, &title),
-            ["ensure=file", "owner='root'", "group='root'", "mode=0644"],
-            "{name}: no source, no content"
-        );
-        assert!(p.files.is_empty(), "{name}");
-        assert_eq!(p.incomplete.len(), 1, "{name}");
-        assert!(
-            p.incomplete[0].reason.contains(why),
-            "{name}: {}",
-            p.incomplete[0].reason
-        );
+fn left_out(subject: Subject, reason: Reason) -> LeftOut {
+    LeftOut { subject, reason }
+}
+
+impl Value {
+    /// A compact form for assertions.
+    fn show(&self, params: &[Param]) -> String {
+        let name = |id: &ParamId| {
+            params
+                .iter()
+                .find(|p| p.id() == *id)
+                .map_or("?", |p| p.name.as_str())
+        };
+        match self {
+            Value::Word(w) => w.to_string(),
+            Value::Str(s) => format!("'{s}'"),
+            Value::Mode(m) => format!("{m:04o}"),
+            Value::Int(n) => n.to_string(),
+            Value::Param(id) => format!("${}", name(id)),
+            Value::Epp { rel, params: used } => format!(
+                "epp:{rel}({})",
+                used.iter().map(name).collect::<Vec<_>>().join(",")
+            ),
+            Value::Source(rel) => format!("source:{rel}"),
+            Value::Sensitive(s) => format!("Sensitive('{s}')"),
+            Value::Strs(v) => format!("[{}]", v.join(",")),
+            Value::Cmds(v) => v
+                .iter()
+                .map(|c| format!("[{}]", c.join(",")))
+                .collect::<Vec<_>>()
+                .join(";"),
+            Value::Refs(v) => v
+                .iter()
+                .map(|r| format!("{}['{}']", r.kind, r.title))
+                .collect::<Vec<_>>()
+                .join(","),
+        }
     }
-}
-
-#[test]
-fn corrupt_blob_is_not_shipped() {
-    let mut blobs = HashMap::new();
-    let e = file(b"/etc/x", b"right", &mut blobs);
-    blobs.insert(e.hash.expect("hash"), b"wrong".to_vec());
-    let p = run(&[change(ChangeKind::Created, None, Some(e))], &blobs, false);
-    assert!(p.files.is_empty());
-    assert!(
-        p.incomplete[0].reason.contains("does not match"),
-        "{:?}",
-        p.incomplete
-    );
-}
-
-#[test]
-fn removed_tree_collapses_into_its_top_directory() {
-    let d = |p: &[u8]| entry(p, EntryKind::Dir, 0o755);
-    let f = |p: &[u8]| entry(p, EntryKind::File, 0o644);
-    let changes = vec![
-        change(ChangeKind::Removed, Some(f(b"/opt/a/b/c")), None),
-        change(ChangeKind::DirRemoved, Some(d(b"/opt/a/b")), None),
-        change(ChangeKind::DirRemoved, Some(d(b"/opt/a")), None),
-        change(ChangeKind::Removed, Some(f(b"/opt/a-sibling")), None),
-        change(
-            ChangeKind::TypeChanged,
-            Some(d(b"/srv/x")),
-            Some(f(b"/srv/x")),
-        ),
-        change(ChangeKind::Removed, Some(f(b"/srv/x/inner")), None),
-    ];
-    let p = run(&changes, &HashMap::new(), false);
-    let titles: Vec<&str> = p.resources.iter().map(|r| r.title.as_str()).collect();
-    assert_eq!(titles, ["/opt/a", "/opt/a-sibling", "/srv/x"]);
-    assert_eq!(attrs(&p, "/opt/a"), ["ensure=absent", "force=true"]);
-    let covered: Vec<(&str, Option<&str>)> = p
-        .rows
-        .iter()
-        .filter(|r| r.puppet == "removed with")
-        .map(|r| (r.path.as_str(), r.detail.as_deref()))
-        .collect();
-    assert_eq!(
-        covered,
-        [
-            ("/opt/a/b", Some("/opt/a")),
-            ("/opt/a/b/c", Some("/opt/a")),
-            ("/srv/x/inner", Some("/srv/x"))
-        ]
-    );
-}
-
-#[test]
-fn resources_are_sorted_parents_first_whatever_the_input_order() {
-    let d = |p: &[u8]| {
-        change(
-            ChangeKind::DirCreated,
-            None,
-            Some(entry(p, EntryKind::Dir, 0o755)),
-        )
-    };
-    let changes = vec![d(b"/a/b/c"), d(b"/a-z"), d(b"/a/b"), d(b"/a")];
-    let p = run(&changes, &HashMap::new(), false);
-    let titles: Vec<&str> = p.resources.iter().map(|r| r.title.as_str()).collect();
-    assert_eq!(titles, ["/a", "/a-z", "/a/b", "/a/b/c"]);
-}
-
-#[test]
-fn secrets_become_parameters_unless_included() {
-    let mut blobs = HashMap::new();
-    let text = file(
-        b"/etc/ssh/ssh_host_ed25519_key",
-        b"-----BEGIN-----\n",
-        &mut blobs,
-    );
-    let binary = file(b"/etc/krb5.keytab", b"\x05\x02\xff\x00", &mut blobs);
-    let mut missing = entry(b"/etc/shadow", EntryKind::File, 0o640);
-    missing.hash = Some(ContentHash::of(b"not stored"));
-    let changes: Vec<Change> = [text, binary, missing]
-        .into_iter()
-        .map(|e| Change {
-            secret: true,
-            ..change(ChangeKind::Created, None, Some(e))
-        })
-        .collect();
-
-    let p = run(&changes, &blobs, false);
-    assert!(p.files.is_empty(), "no secret content in the module");
-    let names: Vec<(&str, &str)> = p
-        .params
-        .iter()
-        .map(|p| (p.name.as_str(), p.puppet_type))
-        .collect();
-    assert_eq!(
-        names,
-        [
-            ("etc_krb5_keytab_content", "Sensitive[Binary]"),
-            ("etc_shadow_content", "Sensitive[String]"),
-            ("etc_ssh_ssh_host_ed25519_key_content", "Sensitive[String]"),
-        ]
-    );
-    assert!(attrs(&p, "/etc/shadow").contains(&"content=$etc_shadow_content".to_string()));
-
-    let p = run(&changes, &blobs, true);
-    assert_eq!(p.files.len(), 2, "captured secrets are shipped");
-    assert!(attrs(&p, "/etc/krb5.keytab").contains(&"show_diff=false".to_string()));
-    let names: Vec<&str> = p.params.iter().map(|p| p.name.as_str()).collect();
-    assert_eq!(
-        names,
-        ["etc_shadow_content"],
-        "an uncaptured secret still needs a parameter"
-    );
-}
-
-#[test]
-fn metadata_change_of_a_secret_needs_no_parameter() {
-    let mut blobs = HashMap::new();
-    let before = file(b"/etc/shadow", b"x", &mut blobs);
-    let after = Entry {
-        mode: 0o600,
-        ..before.clone()
-    };
-    let c = Change {
-        secret: true,
-        ..change(ChangeKind::Metadata, Some(before), Some(after))
-    };
-    let p = run(&[c], &blobs, false);
-    assert!(p.params.is_empty());
-    assert_eq!(
-        attrs(&p, "/etc/shadow"),
-        ["ensure=file", "owner='root'", "group='root'", "mode=0600"]
-    );
-}
-
-#[test]
-fn clashing_parameter_names_are_disambiguated() {
-    let mut blobs = HashMap::new();
-    let changes: Vec<Change> = [b"/etc/a-b".as_slice(), b"/etc/a_b", b"/etc/c"]
-        .into_iter()
-        .map(|path| Change {
-            secret: true,
-            ..change(
-                ChangeKind::Created,
-                None,
-                Some(file(path, b"s", &mut blobs)),
-            )
-        })
-        .collect();
-    let p = run(&changes, &blobs, false);
-    let names: Vec<&str> = p.params.iter().map(|p| p.name.as_str()).collect();
-    assert_eq!(names.len(), 3);
-    assert_ne!(names[0], names[1]);
-    assert!(
-        names[0].starts_with("etc_a_b_") && names[1].starts_with("etc_a_b_"),
-        "{names:?}"
-    );
-    assert_eq!(
-        names[2], "etc_c_content",
-        "names without a clash stay plain"
-    );
-}
-
-#[test]
-fn duplicate_paths_are_reported() {
-    let d = || {
-        change(
-            ChangeKind::DirCreated,
-            None,
-            Some(entry(b"/a", EntryKind::Dir, 0o755)),
-        )
-    };
-    let p = run(&[d(), d()], &HashMap::new(), false);
-    assert_eq!(p.resources.len(), 1);
-    assert!(p.skipped[0].reason.contains("twice"));
-}
-
-#[test]
-fn content_path_avoids_unsafe_uris() {
-    let mut blobs = HashMap::new();
-    let changes = vec![
-        change(
-            ChangeKind::Created,
-            None,
-            Some(file(b"/etc/nginx/nginx.conf", b"a", &mut blobs)),
-        ),
-        change(
-            ChangeKind::Created,
-            None,
-            Some(file(b"/etc/other/nginx.conf", b"b", &mut blobs)),
-        ),
-        change(
-            ChangeKind::Created,
-            None,
-            Some(file(b"/etc/with space", b"c", &mut blobs)),
-        ),
-    ];
-    let p = run(&changes, &blobs, false);
-    let keys: Vec<&str> = p.files.keys().map(String::as_str).collect();
-    let hashed = format!("_cft/{}", ContentHash::of(b"/etc/with space").to_hex());
-    assert_eq!(
-        keys,
-        [
-            hashed.as_str(),
-            "etc/nginx/nginx.conf",
-            "etc/other/nginx.conf"
-        ]
-    );
-    assert_eq!(p.files["etc/other/nginx.conf"], b"b");
 }

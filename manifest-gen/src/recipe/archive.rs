@@ -8,7 +8,8 @@
 //! Also the `SHA256SUMS` format itself (GNU `sha256sum`, including its
 //! backslash escaping of names holding `\`, newline or carriage return).
 
-use super::{hex, Error, SUMS};
+use super::{hex, SUMS};
+use crate::Error;
 use flate2::read::GzDecoder;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
@@ -71,7 +72,7 @@ impl<R: Read> Read for Capped<R> {
 /// Extract `bundle` into `dest`, which must be an empty directory the
 /// caller created.
 pub(crate) fn unpack(bundle: &Path, dest: &Path) -> Result<Unpacked, Error> {
-    let file = fs::File::open(bundle).map_err(|e| Error::io(bundle, e))?;
+    let file = fs::File::open(bundle).map_err(|e| Error::io("opening", bundle, e))?;
     let capped = Capped {
         inner: GzDecoder::new(io::BufReader::new(file)),
         // Headers and padding on top of the content limit.

@@ -7,9 +7,10 @@
 //! time (when the recording it describes ended: meaningful to `tar tv`, and
 //! stable across rebuilds). The gzip header has no name and mtime 0.
 
-use super::{archive, Error, DESCRIPTOR, KICKSTART, MODULES, README, SUMS};
+use super::{archive, DESCRIPTOR, KICKSTART, MODULES, README, SUMS};
 use crate::descriptor::{self, Spec};
 use crate::render::{md_code, md_text};
+use crate::Error;
 use crate::{kickstart, ModuleOptions};
 use flate2::{Compression, GzBuilder};
 use recorder::model::ChangeSet;
@@ -249,11 +250,10 @@ fn readme(
     };
     let env = crate::render::base_environment();
     env.render_str(TEMPLATE, &view)
-        .map_err(|source| crate::Error::Template {
+        .map_err(|source| Error::Template {
             template: "recipe-README.md.j2",
             source,
         })
-        .map_err(Error::from)
 }
 
 /// Write `bundle` to `out` atomically (a temporary file beside it, then a
@@ -267,15 +267,16 @@ pub fn write_bundle(bundle: &Bundle, out: &Path) -> Result<(), Error> {
     let mut tmp = tempfile::Builder::new()
         .prefix(".cft-recipe-")
         .tempfile_in(dir)
-        .map_err(|e| Error::io(dir, e))?;
+        .map_err(|e| Error::io("creating a file in", dir, e))?;
     tmp.write_all(&bundle.bytes)
         .and_then(|()| tmp.as_file().sync_all())
-        .map_err(|e| Error::io(out, e))?;
+        .map_err(|e| Error::io("writing", out, e))?;
     let mode = if bundle.private { 0o600 } else { 0o644 };
     tmp.as_file()
         .set_permissions(std::fs::Permissions::from_mode(mode))
-        .map_err(|e| Error::io(out, e))?;
-    tmp.persist(out).map_err(|e| Error::io(out, e.error))?;
+        .map_err(|e| Error::io("writing", out, e))?;
+    tmp.persist(out)
+        .map_err(|e| Error::io("renaming into", out, e.error))?;
     Ok(())
 }
 

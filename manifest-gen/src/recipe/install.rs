@@ -9,7 +9,8 @@
 //! is removed with the temporary directory.
 
 use super::archive::{self, Unpacked};
-use super::{Error, MODULES};
+use super::MODULES;
+use crate::Error;
 use nix::fcntl::{renameat2, RenameFlags};
 use sha2::{Digest, Sha256};
 use std::fs;
@@ -37,11 +38,11 @@ pub struct Installed {
 /// Install the module of `bundle` as `modulepath/MODULE` (see the module
 /// doc). `modulepath` is created if missing.
 pub fn install(bundle: &Path, modulepath: &Path, force: bool) -> Result<Installed, Error> {
-    fs::create_dir_all(modulepath).map_err(|e| Error::io(modulepath, e))?;
+    fs::create_dir_all(modulepath).map_err(|e| Error::io("creating", modulepath, e))?;
     let tmp = tempfile::Builder::new()
         .prefix(".cft-recipe-")
         .tempdir_in(modulepath)
-        .map_err(|e| Error::io(modulepath, e))?;
+        .map_err(|e| Error::io("creating a directory in", modulepath, e))?;
     let u = archive::unpack_checked(bundle, tmp.path())?;
     let module = the_module(&u)?;
     let src = u.root.join(MODULES).join(&module);
@@ -50,10 +51,10 @@ pub fn install(bundle: &Path, modulepath: &Path, force: bool) -> Result<Installe
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             // NOREPLACE: something created in the meantime is not clobbered.
             renameat2(None, &src, None, &dest, RenameFlags::RENAME_NOREPLACE)
-                .map_err(|e| Error::io(&dest, e.into()))?;
+                .map_err(|e| Error::io("renaming into", &dest, e.into()))?;
             InstallOutcome::Installed
         }
-        Err(e) => return Err(Error::io(&dest, e)),
+        Err(e) => return Err(Error::io("examining", &dest, e)),
         Ok(m) => {
             if m.is_dir() && same_tree(&src, &dest)? {
                 InstallOutcome::AlreadyInstalled
@@ -101,10 +102,10 @@ fn exchange(src: &Path, dest: &Path) -> Result<(), Error> {
         Ok(()) => Ok(()),
         Err(nix::errno::Errno::EINVAL | nix::errno::Errno::ENOSYS) => {
             let old = src.with_extension("old");
-            fs::rename(dest, &old).map_err(|e| Error::io(dest, e))?;
-            fs::rename(src, dest).map_err(|e| Error::io(dest, e))
+            fs::rename(dest, &old).map_err(|e| Error::io("renaming", dest, e))?;
+            fs::rename(src, dest).map_err(|e| Error::io("renaming into", dest, e))
         }
-        Err(e) => Err(Error::io(dest, e.into())),
+        Err(e) => Err(Error::io("exchanging", dest, e.into())),
     }
 }
 
@@ -128,10 +129,12 @@ fn fingerprint(root: &Path) -> Result<Vec<Fingerprint>, Error> {
     for entry in walk {
         let entry = entry.map_err(|e| {
             let path = e.path().unwrap_or(root).to_path_buf();
-            Error::io(path, e.into())
+            Error::io("reading", path, e.into())
         })?;
         let path = entry.path();
-        let meta = entry.metadata().map_err(|e| Error::io(path, e.into()))?;
+        let meta = entry
+            .metadata()
+            .map_err(|e| Error::io("examining", path, e.into()))?;
         let rel = path.strip_prefix(root).unwrap_or(path).to_path_buf();
         let perm = meta.permissions().mode() & 0o7777;
         let ft = entry.file_type();
@@ -148,7 +151,7 @@ fn fingerprint(root: &Path) -> Result<Vec<Fingerprint>, Error> {
 }
 
 fn hash_file(path: &Path) -> Result<[u8; 32], Error> {
-    let io = |e| Error::io(path, e);
+    let io = |e| Error::io("reading", path, e);
     let mut f = fs::OpenOptions::new()
         .read(true)
         .custom_flags((nix::fcntl::OFlag::O_NOFOLLOW | nix::fcntl::OFlag::O_NONBLOCK).bits())

@@ -24,7 +24,8 @@
 //!   recipe's), or it is refused naming what is missing.
 
 use super::ks::{self, Command, Item, Kickstart, Line, Section};
-use super::{archive, is_gzip, Error, KICKSTART};
+use super::{archive, is_gzip, KICKSTART};
+use crate::Error;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
@@ -161,7 +162,7 @@ fn conflict(directive: &str, r: (&Kickstart, &Line), s: (&Kickstart, &Line), hin
         directive: directive.to_string(),
         recipe: at(r.0, r.1),
         site: at(s.0, s.1),
-        hint: hint.to_string(),
+        advice: hint.to_string(),
     }
 }
 
@@ -273,7 +274,7 @@ pub fn merge(
     if !missing.is_empty() {
         return Err(Error::Incomplete {
             missing: missing.join(", "),
-            hint: format!("the site kickstart {site_file} must set them"),
+            advice: format!("the site kickstart {site_file} must set them"),
         });
     }
     let mut missing = Vec::new();
@@ -289,7 +290,7 @@ pub fn merge(
     if !missing.is_empty() {
         return Err(Error::Incomplete {
             missing: missing.join(", "),
-            hint: format!("the recipe's partial kickstart {recipe_file} must provide them"),
+            advice: format!("the recipe's partial kickstart {recipe_file} must provide them"),
         });
     }
 
@@ -490,12 +491,12 @@ fn merge_packages(r: &Kickstart, s: &Kickstart) -> Result<Option<String>, Error>
 /// Merge the partial kickstart of `recipe` (a bundle, checksums checked,
 /// or a plain partial `.ks`) with the site kickstart `site`.
 pub fn instantiate(recipe: &Path, site: &Path) -> Result<String, Error> {
-    let read = |p: &Path| std::fs::read_to_string(p).map_err(|e| Error::io(p, e));
+    let read = |p: &Path| std::fs::read_to_string(p).map_err(|e| Error::io("reading", p, e));
     let (text, label) = if is_gzip(recipe)? {
         let tmp = tempfile::Builder::new()
             .prefix("cft-instantiate-")
             .tempdir()
-            .map_err(|e| Error::io(std::env::temp_dir(), e))?;
+            .map_err(|e| Error::io("creating a directory in", std::env::temp_dir(), e))?;
         let u = archive::unpack_checked(recipe, tmp.path())?;
         if !u.files.contains_key(KICKSTART) {
             return Err(Error::Layout {

@@ -8,7 +8,7 @@
 //! `%include` and `%ksappend` are refused: what they pull in cannot be
 //! checked for conflicts (flatten the file with `ksflatten` first).
 
-use super::Error;
+use crate::Error;
 
 /// The sections pykickstart knows; any other `%word` outside a section is
 /// an error, inside one it is script text.

@@ -31,6 +31,7 @@ pub use install::{install, InstallOutcome, Installed};
 pub use instantiate::{instantiate, merge};
 pub use verify::{verify, verify_with, Check, Outcome, Tools, VerifyReport};
 
+use crate::Error;
 use std::path::{Path, PathBuf};
 
 /// File names inside the bundle's top-level directory.
@@ -42,74 +43,6 @@ pub const MODULES: &str = "modules";
 
 /// The virt-image grammar descriptors are checked against.
 pub const VIRT_IMAGE_RNG: &str = include_str!("../../../schemas/virt-image.rng");
-
-/// What can go wrong building or reading a recipe. Each variant names the
-/// bundle, entry, file or directive it is about.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    #[error(transparent)]
-    Module(#[from] crate::Error),
-    #[error(transparent)]
-    Appliance(#[from] crate::descriptor::Error),
-    #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("building the bundle: entry '{entry}': {source}")]
-    Build {
-        entry: String,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("{bundle}: not a readable recipe (gzip tar): {reason}")]
-    Archive { bundle: PathBuf, reason: String },
-    #[error("{bundle}: entry '{entry}': {reason}")]
-    Entry {
-        bundle: PathBuf,
-        entry: String,
-        reason: String,
-    },
-    #[error("{bundle}: {reason}")]
-    Layout { bundle: PathBuf, reason: String },
-    #[error("{bundle}: checksums do not match, run `cft recipe verify` for details: {problems}")]
-    Checksums { bundle: PathBuf, problems: String },
-    #[error("{path} already holds a different module: pass --force to replace it")]
-    Exists { path: PathBuf },
-    #[error("{file} line {line}: {reason}")]
-    KsSyntax {
-        file: String,
-        line: usize,
-        reason: String,
-    },
-    #[error("conflicting `{directive}`: the recipe ({recipe}) and the site ({site}) both set it; {hint}")]
-    Conflict {
-        directive: String,
-        recipe: String,
-        site: String,
-        hint: String,
-    },
-    #[error("{site}: the recipe controls the storage and boot loader; remove `{directive}` from the site kickstart")]
-    SiteStorage { directive: String, site: String },
-    #[error("{site}: `{directive}` {reason}")]
-    SiteRefused {
-        directive: String,
-        site: String,
-        reason: String,
-    },
-    #[error("the instantiated kickstart would be incomplete: no {missing} ({hint})")]
-    Incomplete { missing: String, hint: String },
-}
-
-impl Error {
-    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Error {
-        Error::Io {
-            path: path.into(),
-            source,
-        }
-    }
-}
 
 /// An executable called `name` in an absolute directory of `PATH`
 /// (validators are run by path, never through a shell).
@@ -132,8 +65,10 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 pub(crate) fn is_gzip(path: &Path) -> Result<bool, Error> {
     use std::io::Read;
     let mut magic = [0u8; 2];
-    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let n = f.read(&mut magic).map_err(|e| Error::io(path, e))?;
+    let mut f = std::fs::File::open(path).map_err(|e| Error::io("opening", path, e))?;
+    let n = f
+        .read(&mut magic)
+        .map_err(|e| Error::io("reading", path, e))?;
     Ok(n == 2 && magic == [0x1f, 0x8b])
 }
 

@@ -8,7 +8,8 @@
 //! a shell, on files extracted into a private temporary directory.
 
 use super::archive::{self, Unpacked};
-use super::{find_tool, Error, DESCRIPTOR, KICKSTART, MODULES, VIRT_IMAGE_RNG};
+use super::{find_tool, DESCRIPTOR, KICKSTART, MODULES, VIRT_IMAGE_RNG};
+use crate::Error;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -87,9 +88,9 @@ pub fn verify_with(bundle: &Path, tools: &Tools) -> Result<VerifyReport, Error> 
     let tmp = tempfile::Builder::new()
         .prefix("cft-verify-")
         .tempdir()
-        .map_err(|e| Error::io(std::env::temp_dir(), e))?;
+        .map_err(|e| Error::io("creating a directory in", std::env::temp_dir(), e))?;
     let dest = tmp.path().join("bundle");
-    std::fs::create_dir(&dest).map_err(|e| Error::io(&dest, e))?;
+    std::fs::create_dir(&dest).map_err(|e| Error::io("creating", &dest, e))?;
     let mut r = VerifyReport {
         bundle: bundle.to_path_buf(),
         checks: Vec::new(),
@@ -97,7 +98,7 @@ pub fn verify_with(bundle: &Path, tools: &Tools) -> Result<VerifyReport, Error> 
     let u = match archive::unpack(bundle, &dest) {
         Ok(u) => u,
         Err(e @ (Error::Archive { .. } | Error::Entry { .. } | Error::Io { .. })) => {
-            r.checks.push(fail("archive", e.to_string()));
+            r.checks.push(fail("archive", crate::error::one_line(&e)));
             return Ok(r);
         }
         Err(e) => return Err(e),

@@ -7,7 +7,8 @@
 //! reference, a parameter); the layout follows puppet-lint 3.0.1.
 
 use super::render_template;
-use crate::plan::{Param, ParamFor, Part, Plan, Ref, Resource, Value};
+use crate::plan::catalog::{Catalog, Param, Ref, Resource, Supplies, Value};
+use crate::plan::{Part, Plan};
 use crate::{puppet, Error};
 use minijinja::Environment;
 use recorder::model::display_path;
@@ -67,10 +68,10 @@ struct AttrView {
 }
 
 /// What a part manages, in a few words (class comments and README).
-pub(super) fn part_summary(part: Part, plan: &Plan) -> String {
+pub(super) fn part_summary(part: Part, catalog: &Catalog) -> String {
     let execs = |tool: &str| {
-        plan.resources.iter().any(|r| {
-            r.part == part && r.kind == "exec" && r.attrs.iter().any(|(k, v)| {
+        catalog.in_part(part).any(|r| {
+            r.kind == "exec" && r.attrs.iter().any(|(k, v)| {
                 *k == "command"
                     && matches!(v, Value::Strs(c) if c.first().is_some_and(|t| t.ends_with(tool)))
             })
@@ -101,10 +102,11 @@ pub(super) fn manifests(
     plan: &Plan,
     module: &str,
 ) -> Result<Vec<(String, String)>, Error> {
+    let catalog = &plan.catalog;
     let session = puppet::comment_text(&format!("'{}'", cs.session.name), 100);
     let parts: Vec<Part> = Part::ALL
         .into_iter()
-        .filter(|p| plan.has_part(*p))
+        .filter(|p| catalog.has_part(*p))
         .collect();
     let init = InitView {
         summary: puppet::comment_text(
@@ -113,21 +115,19 @@ pub(super) fn manifests(
         ),
         session: session.clone(),
         name: module.to_string(),
-        params: ordered(plan, 0..plan.params.len())
-            .into_iter()
-            .map(|i| param_view(&plan.params[i]))
-            .collect(),
+        params: catalog.all_params().into_iter().map(param_view).collect(),
         parts: parts
             .iter()
             .map(|p| {
-                let names: Vec<&str> = part_params(plan, *p)
+                let names: Vec<&str> = catalog
+                    .part_params(*p)
                     .into_iter()
-                    .map(|i| plan.params[i].name.as_str())
+                    .map(|p| p.name.as_str())
                     .collect();
                 let width = names.iter().map(|n| n.len()).max().unwrap_or(0);
                 PartLine {
                     class: format!("{module}::{}", p.name()),
-                    what: part_summary(*p, plan),
+                    what: part_summary(*p, catalog),
                     pass: names
                         .iter()
                         .map(|n| AttrView {
@@ -143,7 +143,7 @@ pub(super) fn manifests(
             .filter(|p| p.chained())
             .map(|p| PartLine {
                 class: format!("{module}::{}", p.name()),
-                what: part_summary(*p, plan),
+                what: part_summary(*p, catalog),
                 pass: Vec::new(),
             })
             .collect(),
@@ -153,7 +153,7 @@ pub(super) fn manifests(
         render_template(env, "init.pp", init)?,
     )];
     for part in parts {
-        let resources: Vec<&Resource> = plan.resources.iter().filter(|r| r.part == part).collect();
+        let resources: Vec<&Resource> = catalog.in_part(part).collect();
         let view = part_view(env, plan, module, part, &resources, &session)?;
         out.push((
             format!("manifests/{}.pp", part.name()),
@@ -173,7 +173,7 @@ fn part_view(
 ) -> Result<PartView, Error> {
     let texts = resources
         .iter()
-        .map(|r| resource_text(env, r, module, &plan.params))
+        .map(|r| resource_text(env, r, module, &plan.catalog))
         .collect::<Result<Vec<_>, _>>()?;
     // puppet-lint 3.0.1 numbers lines by \r as well as \n but measures
     // them by \n alone, so after a carriage return a per-resource
@@ -200,7 +200,7 @@ fn part_view(
         .collect();
     let mut about = Vec::new();
     match part {
-        Part::Sources if plan.refresh.is_some() => {
+        Part::Sources if plan.outcomes.packages.index_refresh.is_some() => {
             about.push("Refreshes the package index when one of them changes,".to_string());
             about.push(format!(
                 "before class {module}::packages installs anything."
@@ -210,9 +210,11 @@ fn part_view(
         Part::Accounts => about.push("Accounts that packages create are left to them.".into()),
         _ => {}
     }
-    let params: Vec<ParamView> = part_params(plan, part)
+    let params: Vec<ParamView> = plan
+        .catalog
+        .part_params(part)
         .into_iter()
-        .map(|i| param_view(&plan.params[i]))
+        .map(param_view)
         .collect();
     if !params.is_empty() {
         about.push(format!(
@@ -220,7 +222,7 @@ fn part_view(
         ));
     }
     Ok(PartView {
-        summary: part_summary(part, plan),
+        summary: part_summary(part, &plan.catalog),
         session: session.to_string(),
         module: module.to_string(),
         class: format!("{module}::{}", part.name()),
@@ -236,7 +238,7 @@ pub(super) fn resource_text(
     env: &Environment<'_>,
     r: &Resource,
     module: &str,
-    params: &[Param],
+    catalog: &Catalog,
 ) -> Result<String, Error> {
     let width = r.attrs.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
     let attrs: Vec<AttrView> = r
@@ -244,7 +246,7 @@ pub(super) fn resource_text(
         .iter()
         .map(|(k, v)| AttrView {
             key: format!("{k:<width$}"),
-            value: literal(v, module, params),
+            value: literal(v, module, catalog),
         })
         .collect();
     let text = render_template(
@@ -255,34 +257,8 @@ pub(super) fn resource_text(
     Ok(text.trim_end_matches('\n').to_string())
 }
 
-/// Indices of the parameters the resources of `part` use, in declaration
-/// order.
-pub(super) fn part_params(plan: &Plan, part: Part) -> Vec<usize> {
-    let mut used = std::collections::BTreeSet::new();
-    for r in plan.resources.iter().filter(|r| r.part == part) {
-        for (_, v) in &r.attrs {
-            match v {
-                Value::Param(i) => {
-                    used.insert(*i);
-                }
-                Value::Epp { params, .. } => used.extend(params.iter().copied()),
-                _ => {}
-            }
-        }
-    }
-    ordered(plan, used)
-}
-
-/// Mandatory parameters before those with a default (puppet-lint's
-/// `parameter_order`), each group in plan order.
-fn ordered(plan: &Plan, indices: impl IntoIterator<Item = usize>) -> Vec<usize> {
-    let mut v: Vec<usize> = indices.into_iter().collect();
-    v.sort_by_key(|&i| (plan.params[i].default().is_some(), i));
-    v
-}
-
 fn param_view(p: &Param) -> ParamView {
-    let mut line = format!("{} ${}", p.puppet_type, p.name);
+    let mut line = format!("{} ${}", p.puppet_type(), p.name);
     if let Some(default) = p.default() {
         line.push_str(" = ");
         line.push_str(&puppet::quote(default));
@@ -309,16 +285,16 @@ fn param_view(p: &Param) -> ParamView {
 /// Arrays up to this many characters stay on the attribute's line.
 const INLINE_ARRAY: usize = 60;
 
-fn literal(v: &Value, module: &str, params: &[Param]) -> String {
+fn literal(v: &Value, module: &str, catalog: &Catalog) -> String {
     match v {
         Value::Word(w) => (*w).to_string(),
         Value::Str(s) => puppet::quote(s),
         Value::Mode(bits) => puppet::mode(*bits),
         Value::Int(n) => n.to_string(),
-        Value::Param(i) => format!("${}", params[*i].name),
+        Value::Param(id) => format!("${}", catalog.param_name(id)),
         Value::Epp { rel, params: used } => {
             let template = puppet::quote(&format!("{module}/{rel}"));
-            let names: Vec<&str> = used.iter().map(|i| params[*i].name.as_str()).collect();
+            let names: Vec<&str> = used.iter().map(|id| catalog.param_name(id)).collect();
             let width = names.iter().map(|n| n.len() + 2).max().unwrap_or(0);
             let entries: Vec<String> = names
                 .iter()
@@ -386,22 +362,22 @@ fn reference(r: &Ref) -> String {
 
 /// The `@param` description: one comment line within puppet-lint's limit.
 fn param_doc(p: &Param) -> String {
-    let (doc, fallback) = match &p.target {
-        ParamFor::Content(path) => (
+    let (doc, fallback) = match &p.supplies {
+        Supplies::Content { path, .. } => (
             format!("Content of {} (secret).", display_path(path)),
             "Content of a secret file; README.md names its path.",
         ),
-        ParamFor::Password(user) => (
+        Supplies::Password { user, .. } => (
             format!(
                 "Password hash of user {} (as in /etc/shadow).",
                 display_path(user.as_bytes())
             ),
             "Password hash of a user (as in /etc/shadow); README.md names the user.",
         ),
-        ParamFor::Site { .. } => (
+        Supplies::Site { .. } => (
             format!(
                 "Site value in {}; the default is the recorded one.",
-                p.subject()
+                super::words::param_subject(p)
             ),
             "Site value (the default is the recorded one); README.md lists its files.",
         ),
@@ -417,6 +393,7 @@ fn param_doc(p: &Param) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plan::catalog::ParamId;
 
     #[test]
     fn no_html_escaping() {
@@ -436,12 +413,16 @@ mod tests {
 
     #[test]
     fn literal_cases() {
-        let params = vec![Param {
-            target: ParamFor::Password("alice".into()),
-            name: "alice_password".into(),
-            puppet_type: "Sensitive[String]",
-            why: String::new(),
-        }];
+        let catalog = Catalog {
+            resources: Vec::new(),
+            params: vec![Param {
+                name: "alice_password".into(),
+                supplies: Supplies::Password {
+                    user: "alice".into(),
+                    recorded: true,
+                },
+            }],
+        };
         let r = |kind, title: &str| Ref {
             kind,
             title: title.into(),
@@ -449,7 +430,11 @@ mod tests {
         let long: Vec<String> = (0..12).map(|i| format!("group{i}")).collect();
         let cases: Vec<(&str, Value, String)> = vec![
             ("number", Value::Int(1001), "1001".into()),
-            ("parameter", Value::Param(0), "$alice_password".into()),
+            (
+                "parameter",
+                Value::Param(ParamId::Password("alice".into())),
+                "$alice_password".into(),
+            ),
             (
                 "sensitive",
                 Value::Sensitive("$6$a'b".into()),
@@ -484,7 +469,7 @@ mod tests {
             ),
         ];
         for (name, v, want) in cases {
-            assert_eq!(literal(&v, "web", &params), want, "{name}");
+            assert_eq!(literal(&v, "web", &catalog), want, "{name}");
         }
     }
 }

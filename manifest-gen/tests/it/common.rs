@@ -1,6 +1,5 @@
 //! Change sets shared by the golden tests and the real-Puppet checks: small
 //! builders, and the scenarios both of them exercise.
-#![allow(dead_code)]
 
 use recorder::model::ChangeSet;
 use recorder::model::SystemChanges;

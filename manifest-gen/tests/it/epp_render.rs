@@ -5,8 +5,9 @@
 //! the literal was. Cases are a named table plus generated ones (proptest
 //! strategies, a fixed seed), rendered in one Puppet run per batch because
 //! Puppet takes a second to start; a mismatch is re-rendered alone to name
-//! the case. A missing `puppet` fails: `scripts/setup-host.sh` installs it.
+//! the case. Tier 2: a missing `puppet` fails with the set-up command.
 
+use crate::tools::isolate;
 use manifest_gen::epp::{split, template};
 use manifest_gen::puppet::quote;
 use proptest::prelude::*;
@@ -14,6 +15,7 @@ use proptest::strategy::ValueTree;
 use proptest::test_runner::TestRunner;
 use std::path::Path;
 use std::process::Command;
+use testkit::tools::{tool, SETUP};
 
 /// Named contents; `L` stands for the batch's literal.
 const NAMED: &[(&str, &str)] = &[
@@ -78,28 +80,17 @@ fn generated(count: usize, literal: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Puppet's options that keep its state in `dir`, not the host's.
-fn isolate(dir: &Path) -> Vec<String> {
-    let state = dir.join("puppet-state").to_string_lossy().into_owned();
-    ["--vardir", "--confdir", "--codedir", "--logdir"]
-        .iter()
-        .flat_map(|o| [o.to_string(), state.clone()])
-        .collect()
-}
-
 /// `puppet epp render` of `files` with `$site = value`, concatenated
 /// exactly (`--no-header`, JSON so no newline is added).
 fn render(dir: &Path, files: &[String], value: &str) -> String {
-    let out = Command::new("puppet")
+    let out = Command::new(tool("puppet"))
         .args(["epp", "render", "--no-header", "--render-as", "json"])
         .args(["--values", &format!("{{ site => {} }}", quote(value))])
         .args(isolate(dir))
         .args(files)
         .current_dir(dir)
         .output()
-        .unwrap_or_else(|e| {
-            panic!("cannot run puppet ({e}); install the test bed's tools with scripts/setup-host.sh (as root)")
-        });
+        .unwrap_or_else(|e| panic!("cannot run puppet ({e}): {SETUP}"));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),

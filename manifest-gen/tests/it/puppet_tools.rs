@@ -5,38 +5,16 @@
 //! path or value, and a catalog compiled by Puppet's own compiler (`puppet
 //! catalog find --terminus compiler`: every reference resolves, the
 //! parameters are accepted, the classes are chained; nothing is applied).
-//! Missing tools fail the test: they are part of the test bed
-//! (`scripts/setup-host.sh` installs them).
+//! Tier 2: a missing tool fails the test with the set-up command.
 
-mod common;
-
-use common::Fixture;
+use crate::common::{self, Fixture};
+use crate::tools::{assert_ok, isolate, run};
 use manifest_gen::{generate, write_module, ModuleOptions};
 use recorder::model::Origin;
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn run(dir: &Path, program: &str, args: &[&str]) -> Output {
-    Command::new(program)
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("cannot run {program} ({e}); install the test bed's tools with scripts/setup-host.sh (as root)")
-        })
-}
-
-fn assert_ok(what: &str, out: &Output) {
-    assert!(
-        out.status.success(),
-        "{what} failed ({})\nstdout:\n{}\nstderr:\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
+use std::process::Output;
 
 /// Puppet's reading of the manifests, via `puppet parser dump --format
 /// json`: every resource, every `attribute => 'string'` pair and every
@@ -106,19 +84,6 @@ struct Judged {
     module: manifest_gen::Module,
     /// Holds the module (`<dir>/<name>`), next to which others can go.
     dir: tempfile::TempDir,
-}
-
-/// Puppet's options that keep its state in `dir`, not the host's.
-fn isolate(dir: &Path) -> Vec<String> {
-    let state = dir
-        .join("puppet-state")
-        .to_str()
-        .expect("UTF-8 temp path")
-        .to_string();
-    ["--vardir", "--confdir", "--codedir", "--logdir"]
-        .iter()
-        .flat_map(|o| [o.to_string(), state.clone()])
-        .collect()
 }
 
 /// Compile the catalog of `site` (Puppet code) with the modules in

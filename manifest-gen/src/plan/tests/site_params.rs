@@ -1,42 +1,9 @@
-//! Site parameters in the plan: which files become templates with which
-//! parameters, and every way a parameter cannot be honoured.
+//! Site parameters: which files become templates with which parameters,
+//! and every way a parameter cannot be honoured (an error naming it).
 
-use super::tests::{change, entry, file};
 use super::*;
-use recorder::model::{Change, ContentHash, Entry, EntryKind, Origin};
-
-fn site(args: &[&str]) -> Vec<SiteParam> {
-    let parsed: Vec<SiteParam> = args
-        .iter()
-        .map(|a| SiteParam::parse(a).expect("valid argument"))
-        .collect();
-    crate::site::check_all(&parsed).expect("consistent")
-}
-
-fn run(
-    changes: &[Change],
-    blobs: &HashMap<ContentHash, Vec<u8>>,
-    site: &[SiteParam],
-) -> Result<Plan, Error> {
-    let system = SystemChanges::default();
-    let input = Input {
-        module: "m",
-        changes,
-        system: &system,
-        os_id: "debian",
-        os_version_id: "12",
-        include_secrets: false,
-        pin_versions: false,
-        site,
-        why: &Default::default(),
-        execs: &[],
-    };
-    plan(&input, blobs)
-}
-
-fn created(path: &[u8], content: &[u8], blobs: &mut HashMap<ContentHash, Vec<u8>>) -> Change {
-    change(ChangeKind::Created, None, Some(file(path, content, blobs)))
-}
+use crate::plan::catalog::{ParamId, Supplies};
+use crate::plan::outcome::FileDecision;
 
 #[test]
 fn two_parameters_in_two_files() {
@@ -59,22 +26,29 @@ fn two_parameters_in_two_files() {
         "mailhub=/etc/app/mail.conf:smtp.example.com",
         "mailhub=/etc/app/app.ini:smtp.example.com",
     ];
-    let plan = run(&changes, &blobs, &site(&args)).expect("plan");
+    let plan = Case::of(changes).with_site(&args).run(&blobs);
 
-    let names: Vec<(&str, Option<&str>, String)> = plan
+    let names: Vec<(&str, &Supplies)> = plan
+        .catalog
         .params
         .iter()
-        .map(|p| (p.name.as_str(), p.default(), p.subject()))
+        .map(|p| (p.name.as_str(), &p.supplies))
         .collect();
+    let site = |literal: &str, paths: &[&[u8]]| Supplies::Site {
+        literal: literal.into(),
+        paths: paths.iter().map(|p| p.to_vec()).collect(),
+    };
     assert_eq!(
         names,
         [
             (
                 "mailhub",
-                Some("smtp.example.com"),
-                "/etc/app/app.ini, /etc/app/mail.conf".to_string()
+                &site(
+                    "smtp.example.com",
+                    &[b"/etc/app/app.ini", b"/etc/app/mail.conf"]
+                )
             ),
-            ("port", Some("2525"), "/etc/app/app.ini".to_string()),
+            ("port", &site("2525", &[b"/etc/app/app.ini"])),
         ]
     );
     let content = |title: &str| {
@@ -93,32 +67,34 @@ fn two_parameters_in_two_files() {
     assert_eq!(
         content("/etc/app/other.conf").as_deref(),
         Some("source=source:etc/app/other.conf"),
-        "a file without --param keeps its source"
+        "a file without a site parameter keeps its source"
     );
     assert_eq!(
-        plan.templates.keys().collect::<Vec<_>>(),
+        plan.content.templates.keys().collect::<Vec<_>>(),
         ["etc/app/app.ini.epp", "etc/app/mail.conf.epp"]
     );
     assert_eq!(
-        String::from_utf8_lossy(&plan.templates["etc/app/mail.conf.epp"]),
+        String::from_utf8_lossy(&plan.content.templates["etc/app/mail.conf.epp"]),
         "<%- | String $mailhub | -%>\nrelay <%= $mailhub %>\n<%% not a tag %>\nfallback <%= $mailhub %>:25\n"
     );
     assert_eq!(
-        String::from_utf8_lossy(&plan.templates["etc/app/app.ini.epp"]),
+        String::from_utf8_lossy(&plan.content.templates["etc/app/app.ini.epp"]),
         "<%- | String $mailhub, String $port | -%>\nmailhub=<%= $mailhub %>\nport=<%= $port %>\n"
     );
     assert!(
-        !plan.files.contains_key("etc/app/mail.conf"),
+        !plan.content.files.contains_key("etc/app/mail.conf"),
         "not shipped twice"
     );
-    let row = plan
-        .rows
-        .iter()
-        .find(|r| r.path == "/etc/app/app.ini")
-        .expect("row");
-    assert_eq!(row.puppet, "file: template");
-    assert_eq!(row.detail.as_deref(), Some("templates/etc/app/app.ini.epp"));
-    assert_eq!(row.params, [0, 1]);
+    assert_eq!(
+        plan.file_outcome("/etc/app/app.ini").became,
+        FileDecision::Template {
+            rel: "etc/app/app.ini.epp".into(),
+            params: vec![
+                ParamId::Site("mailhub".into()),
+                ParamId::Site("port".into())
+            ],
+        }
+    );
 }
 
 fn attrs(plan: &Plan, title: &str) -> Vec<String> {
@@ -134,14 +110,14 @@ fn a_package_source_can_carry_a_parameter() {
         &mut blobs,
     )];
     let args = ["mirror=/etc/apt/sources.list.d/site.list:mirror.example.com"];
-    let plan = run(&changes, &blobs, &site(&args)).expect("plan");
-    let r = &plan.resources[0];
+    let plan = Case::of(changes).with_site(&args).run(&blobs);
+    let r = &plan.catalog.resources[0];
     assert_eq!(r.part, Part::Sources);
     assert!(
         r.attrs
             .iter()
             .any(|(k, v)| *k == "content"
-                && matches!(v, Value::Epp { params, .. } if params == &[0])),
+                && matches!(v, Value::Epp { params, .. } if params == &[ParamId::Site("mirror".into())])),
         "{r:?}"
     );
 }
@@ -248,7 +224,9 @@ fn refusals_name_the_argument_and_the_reason() {
         ),
     ];
     for (name, args, want) in cases {
-        let err = run(&changes, &blobs, &site(args))
+        let err = Case::of(changes.clone())
+            .with_site(args)
+            .try_run(&blobs)
             .err()
             .unwrap_or_else(|| panic!("{name}: no error"))
             .to_string();
@@ -265,10 +243,10 @@ fn refusals_name_the_argument_and_the_reason() {
 fn without_site_parameters_nothing_is_a_template() {
     let mut blobs = HashMap::new();
     let changes = vec![created(b"/etc/x", b"<%= evaluated? %>\n", &mut blobs)];
-    let plan = run(&changes, &blobs, &[]).expect("plan");
-    assert!(plan.templates.is_empty());
+    let plan = Case::of(changes).run(&blobs);
+    assert!(plan.content.templates.is_empty());
     assert_eq!(
-        plan.files.get("etc/x").map(Vec::as_slice),
+        plan.content.files.get("etc/x").map(Vec::as_slice),
         Some(&b"<%= evaluated? %>\n"[..])
     );
 }
