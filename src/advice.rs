@@ -8,6 +8,10 @@ pub fn explain(e: &anyhow::Error) -> (String, Vec<String>) {
     let mut message = format!("{e:#}");
     let mut hints = Vec::new();
     for cause in e.chain() {
+        if let Some(m) = cause.downcast_ref::<manifest_gen::Error>() {
+            generator(m, &mut message, &mut hints);
+            continue;
+        }
         let Some(r) = cause.downcast_ref::<Error>() else {
             continue;
         };
@@ -52,6 +56,37 @@ pub fn explain(e: &anyhow::Error) -> (String, Vec<String>) {
         }
     }
     (message, hints)
+}
+
+/// The generator's errors in terms of `cft manifest` and `cft recipe`.
+fn generator(m: &manifest_gen::Error, message: &mut String, hints: &mut Vec<String>) {
+    use manifest_gen::{DomainArg, Error as G, Hint};
+    match m {
+        G::Exec { arg, problem } => *message = format!("--exec {arg}: {problem}"),
+        G::Domain { arg, value, reason } => {
+            let flag = match arg {
+                DomainArg::VmName => "--vm-name",
+                DomainArg::Mac => "--mac",
+                DomainArg::DiskDir => "--disk-dir",
+            };
+            *message = format!("{flag} '{value}': {reason}");
+        }
+        _ => {}
+    }
+    let hint = match m.hint() {
+        Some(Hint::IncludeSecrets) => {
+            "pass --include-secrets to copy secrets into the output anyway"
+        }
+        Some(Hint::Force) => "pass --force to replace what is there",
+        Some(Hint::ExecGuard) => {
+            "give the command a guard: --exec ID:creates=PATH or --exec ID:unless=CMD"
+        }
+        Some(Hint::ListCommands) => "`cft show SESSION` lists the recorded commands and their ids",
+        Some(Hint::Verify) => "`cft recipe verify FILE` checks the bundle in detail",
+        Some(Hint::Spec) => "give an appliance spec with --spec appliance.toml",
+        _ => return,
+    };
+    hints.push(hint.to_string());
 }
 
 #[cfg(test)]
