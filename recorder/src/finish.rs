@@ -75,6 +75,10 @@ pub struct Probed {
     /// Which package owns a path and what it shipped; `None` when the
     /// index could not be read (a notice says so).
     pub files: Option<DpkgFiles>,
+    /// The same of the baseline's system, where it is another root (an
+    /// extraction against a reference): the owner of what a removed
+    /// package left behind.
+    pub files_before: Option<DpkgFiles>,
 }
 
 /// Probe the system again. `Ok(None)` with nothing to compare against (no
@@ -109,6 +113,7 @@ pub fn probe_system(store: &Store, session: &Session) -> Result<(Option<Probed>,
             before,
             after,
             files,
+            files_before: None,
         }),
         notices,
     ))
@@ -133,9 +138,9 @@ pub fn attribute_all(
         .filter_map(|f| Some((f.entry.path.clone(), f.content.clone()?)))
         .collect();
     let owner_of = |path: &[u8]| {
-        p.files
-            .as_ref()
-            .and_then(|f| f.owner_of(path))
+        [&p.files, &p.files_before]
+            .into_iter()
+            .find_map(|f| f.as_ref().and_then(|f| f.owner_of(path)))
             .map(str::to_string)
     };
     let stock_md5 = |path: &[u8]| {

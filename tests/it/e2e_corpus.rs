@@ -116,7 +116,7 @@ fn cases(group: &str) -> Vec<Case> {
         .collect()
 }
 
-fn not_expressed_in(readme: &str) -> Vec<(String, String)> {
+pub(crate) fn not_expressed_in(readme: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
     let mut inside = false;
     for line in readme.lines() {
@@ -147,7 +147,7 @@ fn not_expressed_in(readme: &str) -> Vec<(String, String)> {
 
 /// A README entry that covers the difference: the path or one of its
 /// parents for files, `KIND NAME` for the rest.
-fn explain(listed: &[(String, String)], d: &Difference) -> Option<String> {
+pub(crate) fn explain(listed: &[(String, String)], d: &Difference) -> Option<String> {
     let candidates: Vec<String> = match d.kind {
         Kind::File => {
             let mut v = vec![d.id.clone()];
@@ -200,7 +200,7 @@ fn readme_entries_are_parsed() {
 
 /// Tier 2: each group recorded, applied and compared in Debian roots.
 #[cfg(testbed)]
-mod run {
+pub(crate) mod run {
     use super::{cases, explain, not_expressed_in};
     use crate::util::CFT;
     use std::collections::{BTreeMap, BTreeSet};
@@ -237,14 +237,14 @@ mod run {
         run_group("resume");
     }
 
-    fn snapshot(root: &Rootfs) -> Snapshot {
+    pub(crate) fn snapshot(root: &Rootfs) -> Snapshot {
         Snapshot::take(&root.0, &root.sh(system::PROBE_SCRIPT))
             .unwrap_or_else(|e| panic!("snapshot of {}: {e}", root.0.display()))
     }
 
     /// What two untouched roots of the two variants differ in, Puppet's own
     /// first run included: the floor every comparison stands on.
-    fn floor() -> &'static [Difference] {
+    pub(crate) fn floor() -> &'static [Difference] {
         static FLOOR: OnceLock<Vec<Difference>> = OnceLock::new();
         FLOOR.get_or_init(|| {
             let base = Rootfs::new_base();
@@ -443,7 +443,7 @@ mod run {
 
     /// The class declaration a site would write: every mandatory parameter
     /// gets the recorded value (a user's password hash, a file's content).
-    fn declaration(module: &str, made: &str, recorded: &Rootfs) -> String {
+    pub(crate) fn declaration(module: &str, made: &str, recorded: &Rootfs) -> String {
         let mut params = Vec::new();
         for line in made.lines() {
             let Some(rest) = line.trim().strip_prefix("parameter $") else {

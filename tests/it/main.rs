@@ -25,6 +25,8 @@ mod shim;
 #[cfg(testbed)]
 mod e2e;
 #[cfg(testbed)]
+mod e2e_extract;
+#[cfg(testbed)]
 mod e2e_params;
 #[cfg(testbed)]
 mod e2e_recipe;

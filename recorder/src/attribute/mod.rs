@@ -366,7 +366,7 @@ pub(super) fn removed_package_files(
             let dir = paths
                 .iter()
                 .any(|p| p.len() > path.len() && is_within(p, path));
-            Change {
+            let mut c = Change {
                 path: path.to_vec(),
                 kind: if dir {
                     ChangeKind::DirRemoved
@@ -378,7 +378,13 @@ pub(super) fn removed_package_files(
                 secret: false,
                 origin: Origin::Admin,
                 package,
+            };
+            // An enablement link the admin removed (`systemctl disable`) is
+            // the service resource's to express.
+            if is_service_link(&c) {
+                c.origin = Origin::Service;
             }
+            c
         })
         .collect()
 }

@@ -92,17 +92,29 @@ fn run(
     let boundary = boundary(&target, &logs, opts.since_ns);
     let after = probe::snapshot(&target)?;
     let mut notices = assumptions(&logs, boundary.as_ref(), reference.is_some());
+    let mut files_before = None;
     let (files, before, baseline) = match reference {
         Some(r) => {
             let ref_target = Target::new(r);
             take_baseline(store, session, &ref_target, &ignore)?;
             let before = probe::snapshot(&ref_target)?;
             let shown = crate::model::display_path(r);
-            let files = reconcile::reconcile(
+            let mut files = reconcile::reconcile(
                 store,
                 session,
                 Some(&format!("extracted against the reference root {shown}")),
             )?;
+            let machine = DpkgFiles::load(&target)?;
+            removed_since(
+                &mut files,
+                &machine,
+                &before,
+                &target,
+                &session.watched,
+                &ignore,
+                cap,
+            );
+            files_before = DpkgFiles::load(&ref_target).ok();
             (files, before, format!("reference root {shown}"))
         }
         None => {
@@ -127,6 +139,7 @@ fn run(
         before,
         after,
         files: DpkgFiles::load(&target).ok(),
+        files_before,
     };
     let finish = finish::complete(store, session, files, evidence, Some(probed), notices)?;
     Ok(ExtractReport {
@@ -135,6 +148,42 @@ fn run(
         boundary,
         logs: logs.files,
     })
+}
+
+/// A file a package installed since the reference shipped, and the admin
+/// removed: neither root has it, so no state difference shows it, yet a
+/// fresh machine's package brings it back (nginx's `koi-win`).
+fn removed_since(
+    files: &mut FileDiff,
+    machine: &DpkgFiles,
+    reference: &crate::model::SystemSnapshot,
+    target: &Target,
+    watched: &[Vec<u8>],
+    ignore: &Ignore,
+    cap: u64,
+) {
+    let had = |owner: &str| {
+        let name = owner.split(':').next().unwrap_or(owner);
+        reference.packages.packages.values().any(|p| p.name == name)
+    };
+    let known: std::collections::BTreeSet<Vec<u8>> =
+        files.changes.iter().map(|c| c.path.clone()).collect();
+    for root in watched {
+        for (path, owner) in machine.shipped_under(root) {
+            if had(owner)
+                || known.contains(&path)
+                || ignore.is_ignored(&path, false)
+                || std::fs::symlink_metadata(target.host_path(&path)).is_ok()
+            {
+                continue;
+            }
+            reconcile::push_change(files, path, ChangeKind::Removed, None, None, cap);
+            if let Some(c) = files.changes.last_mut() {
+                c.package = Some(owner.to_string());
+            }
+        }
+    }
+    files.changes.sort_by(|a, b| a.path.cmp(&b.path));
 }
 
 /// The reference root's entries as the session's baseline, as `begin`
@@ -192,16 +241,18 @@ fn evidence(target: &Target, files: &FileDiff, logs: &logs::Logs) -> Evidence {
         events.push((*start, EventKind::LockOpened, LOCK.to_vec()));
         events.push((*end, EventKind::LockClosed, LOCK.to_vec()));
     }
+    let now = crate::clock::now_ns();
     for c in &files.changes {
-        if let Some(a) = &c.after {
-            // A new entry is about when it was made; a changed one, when
-            // it was last written.
-            let t = match c.kind {
-                ChangeKind::Created | ChangeKind::DirCreated => defaults::made_at(target, a),
-                _ => a.mtime_ns,
-            };
-            events.push((t, EventKind::Modified, c.path.clone()));
-        }
+        // A new entry is about when it was made; a changed one, when it was
+        // last written; a removed one left no time behind: it is taken as
+        // removed now, by hand (a purged package's files go by the purge),
+        // never by inheriting its parent's time.
+        let t = match (&c.after, c.kind) {
+            (Some(a), ChangeKind::Created | ChangeKind::DirCreated) => defaults::made_at(target, a),
+            (Some(a), _) => a.mtime_ns,
+            (None, _) => now,
+        };
+        events.push((t, EventKind::Modified, c.path.clone()));
     }
     events.sort_by_key(|e| e.0);
     Evidence {
