@@ -141,9 +141,14 @@ fn start(args: &DaemonArgs) -> Result<(Ready, Handles, Option<PackWriter>)> {
             }),
         }
     }
-    let watcher = Watcher::new(target.clone(), ignore.clone(), tx.clone())
-        .map_err(|e| Error::Daemon(format!("inotify_init: {e}")))?
-        .with_roots(&session.watched, &pending);
+    let watcher = Watcher::new(
+        target.clone(),
+        ignore.clone(),
+        tx.clone(),
+        &session.watched,
+        &pending,
+    )
+    .map_err(|e| Error::Daemon(format!("inotify_init: {e}")))?;
     let set = watcher.set.clone();
 
     let db = args.db.clone();
