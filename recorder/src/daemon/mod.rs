@@ -8,17 +8,20 @@
 //! writer cannot write, the daemon exits with an error: `finish` then sees a
 //! dead daemon and rescans everything, so nothing is silently lost.
 //!
+//! - `invocation`: the daemon's command line, built and read in one place;
 //! - `start`: getting ready, as named steps in order;
 //! - `writer`: the writer thread;
 //! - here: `run`, the `Ready` line, and telling whether a daemon lives.
 
+mod invocation;
 mod start;
 mod writer;
+
+pub use invocation::Invocation;
 
 use crate::error::Result;
 use serde::{Deserialize, Serialize};
 use std::io::Write;
-use std::path::PathBuf;
 
 /// What the daemon tells `begin` once it is watching (one JSON line).
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -37,19 +40,12 @@ pub struct Ready {
     pub gap: u64,
 }
 
-pub struct DaemonArgs {
-    pub db: PathBuf,
-    pub session: String,
-    /// Continue a finished session: watch again, keep the baseline.
-    pub resume: bool,
-    /// Where to write the `Ready` line (the write end of begin's pipe).
-    pub ready: Option<std::fs::File>,
-}
-
-/// The daemon's body. Returns when stopped (SIGTERM/SIGINT) or on failure.
-pub fn run(mut args: DaemonArgs) -> Result<()> {
-    let ready = args.ready.take();
-    match start::start(&args) {
+/// The daemon's body, as `invocation` asks. `ready` is where the `Ready`
+/// line goes (the descriptor `invocation.ready_fd` names, opened by the
+/// binary, which owns it). Returns when stopped (SIGTERM/SIGINT) or on
+/// failure.
+pub fn run(invocation: &Invocation, ready: Option<std::fs::File>) -> Result<()> {
+    match start::start(invocation) {
         Ok(started) => {
             send_ready(ready, &started.ready);
             // The baseline's contents reach the disk after `begin` returned:

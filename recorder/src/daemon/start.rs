@@ -6,7 +6,7 @@
 //! ready. Each step is the code it always was; only its name is new.
 
 use super::writer::write_events;
-use super::{DaemonArgs, Ready};
+use super::{Invocation, Ready};
 use crate::error::{Error, Result};
 use crate::ignore_rules::Ignore;
 use crate::model::{display_path, EventKind, Notice, NoticeKind, Session, SessionState};
@@ -49,7 +49,7 @@ impl Threads {
     }
 }
 
-pub(super) fn start(inv: &DaemonArgs) -> Result<Started> {
+pub(super) fn start(inv: &Invocation) -> Result<Started> {
     let (store, session) = open_recording_session(inv)?;
     let stop = block_stop_signals()?;
     let (mut daemon, rx) = Startup::new(store, session)?;
@@ -76,7 +76,7 @@ pub(super) fn start(inv: &DaemonArgs) -> Result<Started> {
 }
 
 /// The session, which must be recording.
-fn open_recording_session(inv: &DaemonArgs) -> Result<(Store, Session)> {
+fn open_recording_session(inv: &Invocation) -> Result<(Store, Session)> {
     let store = Store::open_existing(&inv.db)?;
     let session = store.session(&inv.session)?;
     if session.state != SessionState::Recording {
