@@ -18,6 +18,7 @@ mod shim_cmd;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
+use recorder::daemon::Invocation;
 use recorder::session::{self, BeginOptions, Launcher};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -163,15 +164,6 @@ enum Command {
     /// Wrap admin tools (apt-get, systemctl, useradd…) so each run is recorded as an intent
     #[command(subcommand)]
     Shim(shim_cmd::ShimCommand),
-    /// The recorder daemon (started by `begin`; not for direct use)
-    #[command(name = "__daemon", hide = true)]
-    Daemon {
-        #[arg(long)]
-        resume: bool,
-        #[arg(long)]
-        ready_fd: Option<i32>,
-        name: String,
-    },
 }
 
 #[derive(Args, Clone)]
@@ -206,8 +198,25 @@ struct BeginArgs {
 }
 
 fn main() -> ExitCode {
+    // The recorder daemon (started by `begin`, not for direct use) is no
+    // clap subcommand: its arguments are the recorder's to read, and it
+    // stays out of `--help`.
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if argv.get(1).is_some_and(|a| a == Invocation::SUBCOMMAND) {
+        return daemon(&argv[2..]);
+    }
     let cli = Cli::parse();
-    let daemon = matches!(cli.command, Command::Daemon { .. });
+    init_tracing(false);
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("cft: error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn init_tracing(daemon: bool) {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("CFT_LOG").unwrap_or_else(|_| {
@@ -217,8 +226,29 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(!daemon)
         .init();
-    match run(cli) {
-        Ok(code) => code,
+}
+
+/// `cft __daemon ARGS`: exit 2 when the arguments are wrong, 1 when the
+/// daemon fails.
+fn daemon(args: &[std::ffi::OsString]) -> ExitCode {
+    init_tracing(true);
+    let invocation = match Invocation::parse(args) {
+        Ok(invocation) => invocation,
+        Err(e) => {
+            eprintln!("cft: error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    use std::os::fd::FromRawFd;
+    // SAFETY: `begin` hands the daemon the write end of its pipe as
+    // this descriptor and nothing else in this process owns it.
+    let ready = invocation
+        .ready_fd
+        .map(|fd| unsafe { std::fs::File::from_raw_fd(fd) });
+    match recorder::daemon::run(&invocation, ready)
+        .with_context(|| format!("recorder daemon of session '{}'", invocation.session))
+    {
+        Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             let (message, hints) = advice::explain(&e);
             eprintln!("cft: error: {message}");
@@ -297,23 +327,6 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Descriptor(args) => descriptor_cmd::descriptor(&db, &args)?,
         Command::Recipe(cmd) => return recipe_cmd::recipe(&db, cmd),
         Command::Shim(cmd) => shim_cmd::run(cmd)?,
-        Command::Daemon {
-            resume,
-            ready_fd,
-            name,
-        } => {
-            use std::os::fd::FromRawFd;
-            // SAFETY: `begin` hands the daemon the write end of its pipe as
-            // this descriptor and nothing else in this process owns it.
-            let ready = ready_fd.map(|fd| unsafe { std::fs::File::from_raw_fd(fd) });
-            recorder::daemon::run(recorder::daemon::DaemonArgs {
-                db,
-                session: name.clone(),
-                resume,
-                ready,
-            })
-            .with_context(|| format!("recorder daemon of session '{name}'"))?;
-        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -2,7 +2,7 @@
 //! finish (stop, reconcile, store), resume, abort, erase, status.
 //!
 //! The daemon is this same program re-executed with a hidden subcommand
-//! (`DAEMON_SUBCOMMAND`), in its own session (setsid), its output going to a
+//! (`daemon::Invocation`), in its own session (setsid), its output going to a
 //! private log file next to the database.
 
 use crate::daemon::{self, Ready};
@@ -22,10 +22,6 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-/// The hidden subcommand the binary must route to `daemon::run`:
-/// `EXE __daemon --db DB [--resume] --ready-fd 3 NAME`.
-pub const DAEMON_SUBCOMMAND: &str = "__daemon";
 
 /// Roots watched unless `--no-default-watch`; those that do not exist at
 /// `begin` are recorded once they appear.
@@ -199,14 +195,15 @@ fn start_daemon(
         nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
             .map_err(|e| Error::Daemon(format!("pipe: {e}")))?;
     let db_abs = std::fs::canonicalize(db).map_err(|e| Error::io(db, e))?;
+    let invocation = daemon::Invocation {
+        db: db_abs,
+        session: session.name.clone(),
+        resume,
+        // The write end of the pipe, put there by `pre_exec` below.
+        ready_fd: Some(3),
+    };
     let mut cmd = Command::new(&launcher.program);
-    cmd.arg(DAEMON_SUBCOMMAND).arg("--db").arg(&db_abs);
-    if resume {
-        cmd.arg("--resume");
-    }
-    cmd.arg("--ready-fd")
-        .arg("3")
-        .arg(&session.name)
+    cmd.args(invocation.to_args())
         .stdin(Stdio::null())
         .stdout(log_file.try_clone().map_err(|e| Error::io(&log, e))?)
         .stderr(log_file)
