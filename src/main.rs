@@ -210,7 +210,11 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("cft: error: {e:#}");
+            let (message, hints) = advice::explain(&e);
+            eprintln!("cft: error: {message}");
+            for h in hints {
+                eprintln!("cft: hint: {h}");
+            }
             ExitCode::from(1)
         }
     }
@@ -250,11 +254,7 @@ fn daemon(args: &[std::ffi::OsString]) -> ExitCode {
     {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            let (message, hints) = advice::explain(&e);
-            eprintln!("cft: error: {message}");
-            for h in hints {
-                eprintln!("cft: hint: {h}");
-            }
+            eprintln!("cft: error: {e:#}");
             ExitCode::from(1)
         }
     }

@@ -16,6 +16,7 @@
 //! whose [`Error::hint`] says what the caller can do about it.
 
 pub mod descriptor;
+pub mod diff;
 pub mod epp;
 mod error;
 mod exec;

@@ -13,6 +13,7 @@
 
 mod appliance;
 mod common;
+mod diff;
 mod golden;
 mod recipe;
 
