@@ -161,7 +161,15 @@ pub fn baseline(cs: &ChangeSet, blobs: &dyn BlobSource, opts: &DiffOptions) -> R
         host: cs.session.facts.hostname.clone(),
         what: what.into(),
     };
-    compare(side("baseline"), before, blobs, side("session"), after, blobs, opts)
+    compare(
+        side("baseline"),
+        before,
+        blobs,
+        side("session"),
+        after,
+        blobs,
+        opts,
+    )
 }
 
 fn compare(
@@ -271,7 +279,12 @@ fn content_diff(
     let (Some(ca), Some(cb)) = (ca, cb) else {
         return Ok(ContentDiff::Uncaptured);
     };
-    let text = |d: &[u8]| std::str::from_utf8(d).ok().filter(|s| !s.contains('\0')).map(str::to_string);
+    let text = |d: &[u8]| {
+        std::str::from_utf8(d)
+            .ok()
+            .filter(|s| !s.contains('\0'))
+            .map(str::to_string)
+    };
     match (text(&ca), text(&cb)) {
         (Some(ta), Some(tb)) => Ok(unified(&ta, &tb, opts.max_lines)),
         _ => Ok(ContentDiff::Binary {
@@ -309,4 +322,3 @@ fn unified(a: &str, b: &str, max_lines: usize) -> ContentDiff {
         truncated,
     }
 }
-

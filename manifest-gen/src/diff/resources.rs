@@ -5,8 +5,8 @@
 
 use super::DiffOptions;
 use recorder::model::{
-    display_path, is_within, Change, ChangeKind, ChangeSet, ContentHash, Enable, Entry,
-    EntryKind, Group, PackageChange, PackageChangeKind, Running, Service, User,
+    display_path, is_within, Change, ChangeKind, ChangeSet, ContentHash, Enable, Entry, EntryKind,
+    Group, PackageChange, PackageChangeKind, Running, Service, User,
 };
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -89,7 +89,10 @@ pub fn of_session(cs: &ChangeSet, opts: &DiffOptions) -> Items {
     let mut out = Items::new();
     if wanted(opts, Kind::File) {
         for c in admin_files(cs, opts) {
-            out.insert((Kind::File, display_path(&c.path)), file(c, c.after.as_ref()));
+            out.insert(
+                (Kind::File, display_path(&c.path)),
+                file(c, c.after.as_ref()),
+            );
         }
     }
     let s = &cs.system;
@@ -156,7 +159,11 @@ pub fn of_session(cs: &ChangeSet, opts: &DiffOptions) -> Items {
             let text = i.text();
             let n = seen.entry(text.clone()).or_default();
             *n += 1;
-            let title = if *n == 1 { text } else { format!("{text} (#{n})") };
+            let title = if *n == 1 {
+                text
+            } else {
+                format!("{text} (#{n})")
+            };
             let mut a = Item::default();
             let status = match (i.exit_code, i.signal) {
                 (_, Some(sig)) => format!("killed by signal {sig}"),
@@ -197,7 +204,10 @@ pub fn before_after(cs: &ChangeSet, opts: &DiffOptions) -> (Items, Items) {
             if p.before_version.is_some() {
                 before.insert(key.clone(), package(p, false));
             }
-            if !matches!(p.kind, PackageChangeKind::Removed | PackageChangeKind::Purged) {
+            if !matches!(
+                p.kind,
+                PackageChangeKind::Removed | PackageChangeKind::Purged
+            ) {
                 after.insert(key, package(p, true));
             }
         }
@@ -300,12 +310,17 @@ fn package(p: &PackageChange, after: bool) -> Item {
         }
     };
     a.attrs.insert("ensure".into(), ensure.into());
-    let version = if after { &p.after_version } else { &p.before_version };
+    let version = if after {
+        &p.after_version
+    } else {
+        &p.before_version
+    };
     if let Some(v) = version {
         a.attrs.insert("version".into(), v.clone());
     }
     if let (true, Some(h)) = (after, p.hold) {
-        a.attrs.insert("mark".into(), if h { "hold" } else { "none" }.into());
+        a.attrs
+            .insert("mark".into(), if h { "hold" } else { "none" }.into());
     }
     a
 }
@@ -354,7 +369,9 @@ fn group(g: Option<&Group>) -> Item {
 
 fn service(s: &Service) -> Item {
     let mut a = Item::default();
-    a.attrs
-        .insert("enablement".into(), format!("{:?}", s.enablement).to_lowercase());
+    a.attrs.insert(
+        "enablement".into(),
+        format!("{:?}", s.enablement).to_lowercase(),
+    );
     a
 }

@@ -51,7 +51,11 @@ pub fn render(d: &Diff, form: Form, paint: Paint) -> String {
 fn side_name(d: &Diff, a: bool) -> String {
     let s = if a { &d.a } else { &d.b };
     if s.what == "session" {
-        format!("{} ({})", s.session, if s.host.is_empty() { "?" } else { &s.host })
+        format!(
+            "{} ({})",
+            s.session,
+            if s.host.is_empty() { "?" } else { &s.host }
+        )
     } else {
         format!("{} {}", s.session, s.what)
     }
@@ -84,7 +88,11 @@ fn full(d: &Diff, p: Paint) -> String {
                     p.red(&v(&a.a)),
                     p.green(&v(&a.b))
                 )),
-                _ => out.push_str(&format!("    {}: {}\n", a.name, v(&a.a.clone().or(a.b.clone())))),
+                _ => out.push_str(&format!(
+                    "    {}: {}\n",
+                    a.name,
+                    v(&a.a.clone().or(a.b.clone()))
+                )),
             }
         }
         if let Some(c) = &e.content {
@@ -130,7 +138,9 @@ fn content(c: &ContentDiff, p: Paint) -> String {
             b_hash.as_deref().map_or("?", |h| &h[..16.min(h.len())]),
         ),
         ContentDiff::Secret => "    secret content differs\n".into(),
-        ContentDiff::Uncaptured => "    content differs (not captured: only its hash is known)\n".into(),
+        ContentDiff::Uncaptured => {
+            "    content differs (not captured: only its hash is known)\n".into()
+        }
     }
 }
 
