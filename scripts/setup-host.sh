@@ -12,7 +12,7 @@ set -euo pipefail
 [ "$(id -u)" = 0 ] || { echo "setup-host.sh: must run as root (apt-get, debootstrap)" >&2; exit 1; }
 HERE=$(dirname -- "$(readlink -f -- "${BASH_SOURCE[0]}")")
 TOP=$(dirname -- "$HERE")
-pkgs=(debootstrap zstd util-linux puppet-agent puppet-lint libxml2-utils libvirt-clients python3-venv zsh)
+pkgs=(debootstrap zstd util-linux puppet-agent puppet-lint libxml2-utils libvirt-clients python3-venv zsh octocatalog-diff chromium)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
