@@ -8,6 +8,7 @@
 
 mod advice;
 mod descriptor_cmd;
+mod diff_cmd;
 mod extract_cmd;
 mod load;
 mod module_args;
@@ -62,6 +63,14 @@ enum Command {
     Extract(extract_cmd::ExtractArgs),
     /// Show the recording sessions: age, watched roots, activity, daemon health
     Status,
+    /// Compare two finished sessions as resources, or one with its baseline
+    ///
+    /// `cft diff A B` lists every file, package, user, group, service, alternative, diversion
+    /// and command that differs: only in A, only in B, or in both with each differing
+    /// attribute's two values, and a unified diff of text contents (secrets only say that they
+    /// differ). `cft diff NAME` shows the session against its own baseline, as `git show`
+    /// does a commit.
+    Diff(diff_cmd::DiffArgs),
     /// Stop recording, reconcile against the baseline and store the change set
     ///
     /// Only the paths the watcher saw change are re-read; after an event queue overflow, a
@@ -205,6 +214,15 @@ fn main() -> ExitCode {
     if argv.get(1).is_some_and(|a| a == Invocation::SUBCOMMAND) {
         return daemon(&argv[2..]);
     }
+    // Output piped into `head` or `less` ends quietly when the reader
+    // goes, as cat's does, instead of a panic on the failed write.
+    // SAFETY: no other thread exists yet, and SIG_DFL is async-signal-safe.
+    let _ = unsafe {
+        nix::sys::signal::signal(
+            nix::sys::signal::Signal::SIGPIPE,
+            nix::sys::signal::SigHandler::SigDfl,
+        )
+    };
     let cli = Cli::parse();
     init_tracing(false);
     match run(cli) {
@@ -288,6 +306,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::HookCall(call) => shell::hook_call(&db, call),
         Command::Extract(args) => extract_cmd::extract(&db, &args)?,
+        Command::Diff(args) => return Ok(diff_cmd::run(&db, &args)),
         Command::Status => output::print_status(&session::status(&db)?),
         Command::Finish { name } => {
             let report = session::finish(&db, name.as_deref())?;

@@ -31,6 +31,15 @@ fn roots(watched: &[Vec<u8>]) -> String {
         .join(", ")
 }
 
+/// Write all of `bytes` to stdout at once.
+pub fn write_stdout(bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    out.write_all(bytes)?;
+    out.flush()?;
+    Ok(())
+}
+
 pub fn print_begin(r: &BeginReport, db: &Path) {
     let s = &r.session;
     println!("recording session '{}'", s.name);

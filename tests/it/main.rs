@@ -16,6 +16,7 @@ mod util;
 mod appliance;
 mod cli;
 mod cli_params;
+mod diff;
 mod e2e_corpus;
 mod locks;
 mod recipe;

@@ -21,7 +21,7 @@ use recorder::model::{BlobSource, ChangeSet, ContentHash};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-pub use resources::{Item, Kind};
+pub use resources::{Item, Kind, ATTRIBUTES};
 
 /// The JSON form's name and version.
 pub const SCHEMA: &str = "cft-diff/1";
@@ -195,6 +195,11 @@ fn compare(
             })
             .collect()
     };
+    if cfg!(debug_assertions) {
+        for k in a.values().chain(b.values()).flat_map(|i| i.attrs.keys()) {
+            assert!(ATTRIBUTES.contains(&k.as_str()), "{k} is missing from ATTRIBUTES");
+        }
+    }
     let mut entries = Vec::new();
     for key in keys {
         let (kind, title) = (key.0, key.1.clone());

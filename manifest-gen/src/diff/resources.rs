@@ -63,6 +63,34 @@ impl Kind {
     }
 }
 
+/// Every attribute a resource can have, for checking `--ignore-attr`.
+pub const ATTRIBUTES: &[&str] = &[
+    "comment",
+    "content",
+    "enable",
+    "enablement",
+    "ensure",
+    "gid",
+    "group",
+    "groups",
+    "home",
+    "mark",
+    "members",
+    "mode",
+    "owner",
+    "password",
+    "rename",
+    "shell",
+    "state",
+    "status",
+    "subscribe",
+    "target",
+    "to",
+    "uid",
+    "value",
+    "version",
+];
+
 /// One resource: its attributes, and for a file where its content is.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Item {
@@ -130,7 +158,7 @@ pub fn of_session(cs: &ChangeSet, opts: &DiffOptions) -> Items {
             a.attrs.insert("ensure".into(), ensure.into());
             if !sc.subscribe.is_empty() {
                 let paths: Vec<String> = sc.subscribe.iter().map(|p| display_path(p)).collect();
-                a.attrs.insert("restarts for".into(), paths.join(", "));
+                a.attrs.insert("subscribe".into(), paths.join(", "));
             }
             out.insert((Kind::Service, sc.unit.clone()), a);
         }
