@@ -16,6 +16,7 @@ mod output;
 mod recipe_cmd;
 mod shell;
 mod shim_cmd;
+mod show;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
@@ -62,7 +63,11 @@ enum Command {
     /// and `recipe` then work on it. What it cannot know it lists as notices.
     Extract(extract_cmd::ExtractArgs),
     /// Show the recording sessions: age, watched roots, activity, daemon health
-    Status,
+    Status {
+        /// As JSON (cft-status/1)
+        #[arg(long)]
+        json: bool,
+    },
     /// Compare two finished sessions as resources, or one with its baseline
     ///
     /// `cft diff A B` lists every file, package, user, group, service, alternative, diversion
@@ -86,16 +91,21 @@ enum Command {
         name: Option<String>,
     },
     /// List every session
-    List,
+    List {
+        /// As JSON (cft-list/1)
+        #[arg(long)]
+        json: bool,
+    },
     /// Delete a finished session and its recorded data
     Erase { name: String },
-    /// Print a finished session's change set
-    Show {
-        name: String,
-        /// Also print the timeline of watcher events
-        #[arg(long)]
-        events: bool,
-    },
+    /// Print a session's change set, summarised by kind
+    ///
+    /// A summary first; then the admin's file changes one per line (a removed tree is one line
+    /// with its count), the files packages made folded to a line per package, packages,
+    /// accounts, services, what could not be captured, and the commands with what each one
+    /// changed. --all unfolds; --files, --packages, --accounts, --services and --commands pick
+    /// sections; --json gives it as data.
+    Show(show::ShowArgs),
     /// Begin, run a command or a recording shell, finish when it exits
     ///
     /// With `-- CMD`, runs CMD and returns its exit status. Without, starts your shell ($SHELL,
@@ -307,7 +317,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::HookCall(call) => shell::hook_call(&db, call),
         Command::Extract(args) => extract_cmd::extract(&db, &args)?,
         Command::Diff(args) => return Ok(diff_cmd::run(&db, &args)),
-        Command::Status => output::print_status(&session::status(&db)?),
+        Command::Status { json: false } => output::print_status(&session::status(&db)?),
+        Command::Status { json: true } => show::status_json(&session::status(&db)?)?,
         Command::Finish { name } => {
             let report = session::finish(&db, name.as_deref())?;
             output::print_finish(&report);
@@ -316,7 +327,16 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let s = session::abort(&db, name.as_deref())?;
             println!("aborted session '{}': its recording was discarded", s.name);
         }
-        Command::List => {
+        Command::List { json: true } => {
+            if db.exists() {
+                show::list_json(&recorder::Store::open(&db)?)?;
+            } else {
+                crate::output::write_stdout(
+                    b"{\n  \"schema\": \"cft-list/1\",\n  \"sessions\": []\n}\n",
+                )?;
+            }
+        }
+        Command::List { json: false } => {
             if !db.exists() {
                 println!("no sessions yet ({} does not exist)", db.display());
             } else {
@@ -328,9 +348,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
             session::erase(&db, &name)?;
             println!("erased session '{name}'");
         }
-        Command::Show { name, events } => {
+        Command::Show(args) => {
             let store = recorder::Store::open_existing(&db)?;
-            output::print_show(&store, &name, events)?;
+            show::show(&store, &args)?;
         }
         Command::Record {
             begin: args,

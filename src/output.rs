@@ -9,7 +9,7 @@ use recorder::Store;
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-fn when(ns: i64) -> String {
+pub fn when(ns: i64) -> String {
     let t = UNIX_EPOCH + Duration::from_nanos(ns.max(0) as u64);
     humantime::format_rfc3339_seconds(t).to_string()
 }
@@ -23,7 +23,7 @@ fn age(ns: i64) -> String {
     humantime::format_duration(Duration::from_secs(secs)).to_string()
 }
 
-fn roots(watched: &[Vec<u8>]) -> String {
+pub fn roots(watched: &[Vec<u8>]) -> String {
     watched
         .iter()
         .map(|w| display_path(w))
@@ -140,12 +140,12 @@ pub fn print_finish(r: &FinishReport) {
     for (k, n) in &r.counts {
         println!("  {:<13} {n}", k.as_str());
     }
-    print_system(&r.system);
+    print!("{}", system(&r.system));
     match &r.full_rescan {
         Some(reason) => println!("  reconciled by a full rescan of every watched root: {reason}"),
         None => println!("  reconciled {} paths the watcher saw change", r.examined),
     }
-    print_notices(&r.notices);
+    print!("{}", notices(&r.notices));
     if r.intents > 0 {
         println!(
             "  commands     {} recorded; `cft show {}` says which change each one made",
@@ -193,38 +193,48 @@ fn status_of(i: &recorder::model::Intent) -> String {
 }
 
 /// Every command, the tools it ran, and what each one changed.
-fn print_commands(why: &recorder::model::Why) {
-    println!("commands ({}):", why.intents.len());
-    fn walk(why: &recorder::model::Why, i: &recorder::model::Intent, depth: usize) {
+pub fn commands(why: &recorder::model::Why) -> String {
+    let mut out = format!("commands ({}):\n", why.intents.len());
+    fn walk(
+        out: &mut String,
+        why: &recorder::model::Why,
+        i: &recorder::model::Intent,
+        depth: usize,
+    ) {
         let pad = "  ".repeat(depth + 1);
         let kind = match i.source {
             recorder::model::IntentSource::Line => "typed",
             recorder::model::IntentSource::Tool => "ran",
         };
-        println!(
-            "{pad}#{:<5} {kind} {}  [{}]",
+        out.push_str(&format!(
+            "{pad}#{:<5} {kind} {}  [{}]\n",
             i.id,
             short(&i.text()),
             status_of(i)
-        );
+        ));
         for a in why.attributions.iter().filter(|a| a.intent == i.id) {
             let name = match a.subject {
                 recorder::model::Subject::File => display_path(&a.name),
                 _ => String::from_utf8_lossy(&a.name).into_owned(),
             };
-            println!("{pad}       changed {} {name}", a.subject.as_str());
+            out.push_str(&format!(
+                "{pad}       changed {} {name}\n",
+                a.subject.as_str()
+            ));
         }
         for c in why.intents.iter().filter(|c| c.parent == Some(i.id)) {
-            walk(why, c, depth + 1);
+            walk(out, why, c, depth + 1);
         }
     }
     for i in why.top_level() {
-        walk(why, i, 0);
+        walk(&mut out, why, i, 0);
     }
+    out
 }
 
 /// Packages, accounts and services, one line each.
-fn print_system(sys: &SystemChanges) {
+pub fn system(sys: &SystemChanges) -> String {
+    let mut out = String::new();
     for p in &sys.packages {
         let versions = match (&p.before_version, &p.after_version) {
             (Some(b), Some(a)) => format!("{b} -> {a}"),
@@ -237,7 +247,10 @@ fn print_system(sys: &SystemChanges) {
         } else {
             "dependency"
         };
-        println!("  package      {:?} {} {versions} ({how})", p.kind, p.name);
+        out.push_str(&format!(
+            "  package      {:?} {} {versions} ({how})\n",
+            p.kind, p.name
+        ));
     }
     for g in &sys.groups {
         let by = g
@@ -245,7 +258,7 @@ fn print_system(sys: &SystemChanges) {
             .as_deref()
             .map(|p| format!(" (by package {p})"))
             .unwrap_or_default();
-        println!("  group        {:?} {}{by}", g.kind, g.name);
+        out.push_str(&format!("  group        {:?} {}{by}\n", g.kind, g.name));
     }
     for u in &sys.users {
         let by = u
@@ -258,30 +271,33 @@ fn print_system(sys: &SystemChanges) {
         } else {
             ""
         };
-        println!("  user         {:?} {}{pw}{by}", u.kind, u.name);
+        out.push_str(&format!("  user         {:?} {}{pw}{by}\n", u.kind, u.name));
     }
     for s in &sys.services {
         let what = match s.enable {
             Some(e) => format!("enable {e:?}"),
             None => "restart on config change".into(),
         };
-        println!("  service      {} {what}", s.unit);
+        out.push_str(&format!("  service      {} {what}\n", s.unit));
     }
+    out
 }
 
-fn print_notices(notices: &[recorder::model::Notice]) {
+/// What could not be captured or was withheld (nothing when all was).
+pub fn notices(notices: &[recorder::model::Notice]) -> String {
     let shown: Vec<_> = notices
         .iter()
         .filter(|n| n.kind != NoticeKind::Rescan)
         .collect();
     if shown.is_empty() {
-        return;
+        return String::new();
     }
-    println!("could not capture, or withheld ({}):", shown.len());
+    let mut out = format!("could not capture, or withheld ({}):\n", shown.len());
     for n in shown {
         let p = n.path.as_deref().map(display_path).unwrap_or_default();
-        println!("  {:<11} {p}: {}", n.kind.as_str(), n.message);
+        out.push_str(&format!("  {:<11} {p}: {}\n", n.kind.as_str(), n.message));
     }
+    out
 }
 
 pub fn print_list(store: &Store) -> Result<()> {
@@ -306,74 +322,6 @@ pub fn print_list(store: &Store) -> Result<()> {
             when(s.created_at_ns),
             s.description.unwrap_or_default()
         );
-    }
-    Ok(())
-}
-
-pub fn print_show(store: &Store, name: &str, events: bool) -> Result<()> {
-    let cs = store.change_set(name)?;
-    let s = &cs.session;
-    println!("session '{}' ({})", s.name, s.state.as_str());
-    println!("  root:     {}", display_path(&s.root));
-    println!("  watching: {}", roots(&s.watched));
-    if s.state == SessionState::Recording {
-        println!("  (still recording: the change set is stored by `cft finish`)");
-    }
-    for c in &cs.changes {
-        let mut detail = String::new();
-        if let Some(a) = &c.after {
-            detail = format!(
-                "{} {:04o} {}:{}",
-                a.kind,
-                a.mode,
-                a.owner.clone().unwrap_or_else(|| a.uid.to_string()),
-                a.group.clone().unwrap_or_else(|| a.gid.to_string())
-            );
-            if let Some(t) = &a.link_target {
-                detail.push_str(&format!(" -> {}", display_path(t)));
-            }
-        }
-        if c.secret {
-            detail.push_str(" [secret]");
-        }
-        if !c.origin.is_admin() {
-            detail.push_str(&format!(" [{}]", c.origin.describe()));
-        }
-        if let Some(i) = cs.why.of(recorder::model::Subject::File, &c.path) {
-            detail.push_str(&format!("  <- #{}", i.id));
-        }
-        println!(
-            "{:<13} {}  {detail}",
-            c.kind.as_str(),
-            display_path(&c.path)
-        );
-    }
-    if !cs.system.packages.is_empty()
-        || !cs.system.users.is_empty()
-        || !cs.system.groups.is_empty()
-        || !cs.system.services.is_empty()
-    {
-        println!("system:");
-        print_system(&cs.system);
-    }
-    print_notices(&cs.notices);
-    if !cs.why.intents.is_empty() {
-        print_commands(&cs.why);
-    }
-    if events {
-        println!("timeline:");
-        for e in store.events(s.id)? {
-            let mut p = e.path.as_deref().map(display_path).unwrap_or_default();
-            if let Some(to) = &e.path_to {
-                p.push_str(&format!(" -> {}", display_path(to)));
-            }
-            println!(
-                "  {} {:<11} {:<8} {p}",
-                when(e.time_ns),
-                e.kind.as_str(),
-                e.source.as_str()
-            );
-        }
     }
     Ok(())
 }

@@ -223,7 +223,10 @@ fn filters_exit_codes_and_baseline() {
          M\tservice\tapp.service\n"
     );
     let svc = stdout(&env.run(["diff", "web-v2", "--kind", "service"]));
-    assert!(svc.contains("~ service app.service\n    enablement: enabled -> disabled\n"), "{svc}");
+    assert!(
+        svc.contains("~ service app.service\n    enablement: enabled -> disabled\n"),
+        "{svc}"
+    );
     // NO_COLOR is honoured by auto, and auto is off when piped anyway.
     let mut cmd = env.cmd();
     cmd.env("NO_COLOR", "1").args(["diff", "web-v2"]);

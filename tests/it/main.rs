@@ -22,6 +22,7 @@ mod locks;
 mod recipe;
 mod shell;
 mod shim;
+mod show;
 
 #[cfg(testbed)]
 mod e2e;

@@ -197,7 +197,10 @@ fn compare(
     };
     if cfg!(debug_assertions) {
         for k in a.values().chain(b.values()).flat_map(|i| i.attrs.keys()) {
-            assert!(ATTRIBUTES.contains(&k.as_str()), "{k} is missing from ATTRIBUTES");
+            assert!(
+                ATTRIBUTES.contains(&k.as_str()),
+                "{k} is missing from ATTRIBUTES"
+            );
         }
     }
     let mut entries = Vec::new();
