@@ -60,7 +60,7 @@ fn record(env: &Env, name: &str, v2: bool) {
     env.finish(name);
 }
 
-fn two_sessions() -> Env {
+pub(crate) fn two_sessions() -> Env {
     let env = Env::new(CFT);
     record(&env, "web-v1", false);
     record(&env, "web-v2", true);

@@ -27,6 +27,8 @@ mod show;
 #[cfg(testbed)]
 mod e2e;
 #[cfg(testbed)]
+mod e2e_diff;
+#[cfg(testbed)]
 mod e2e_extract;
 #[cfg(testbed)]
 mod e2e_params;
