@@ -13,6 +13,7 @@ use crate::model::{
     SessionState,
 };
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
+use std::collections::HashMap;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -73,7 +74,14 @@ pub use crate::model::EntryWithContent;
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    /// Where each baseline content is in the packs, by hash: built by the
+    /// first read of one, so reading many (a diff against a baseline)
+    /// scans the entries once, not once per content.
+    packed: std::sync::OnceLock<HashMap<ContentHash, Packed>>,
 }
+
+/// A session id, its creation time (which name its pack), an offset and a size.
+type Packed = (i64, i64, i64, i64);
 
 /// Default database location: `/var/lib/cft/cft.db` for root, the XDG state
 /// directory otherwise.
@@ -180,6 +188,7 @@ impl Store {
         let store = Store {
             conn,
             path: path.to_path_buf(),
+            packed: std::sync::OnceLock::new(),
         };
         store.read(|c| {
             c.busy_timeout(Duration::from_secs(30))?;
@@ -206,6 +215,8 @@ impl Store {
     /// Run `f` in one immediate transaction, committed when it succeeds:
     /// one logical write, all or nothing.
     pub(crate) fn write<T>(&mut self, f: impl FnOnce(&Transaction) -> Sql<T>) -> Result<T> {
+        // What is packed where may change.
+        self.packed = std::sync::OnceLock::new();
         let path = self.path.clone();
         let run = || -> Sql<T> {
             let tx = self
@@ -563,26 +574,27 @@ impl BlobSource for Store {
     fn blob(&self, hash: &ContentHash) -> Result<Option<Vec<u8>>> {
         let (data, at) = self.read(|c| {
             let data: Option<Vec<u8>> = c
-                .query_row(
-                    "SELECT data FROM blobs WHERE hash = ?1",
-                    [&hash.0[..]],
-                    |r| r.get(0),
-                )
+                .prepare_cached("SELECT data FROM blobs WHERE hash = ?1")?
+                .query_row([&hash.0[..]], |r| r.get(0))
                 .optional()?;
             if data.is_some() {
                 return Ok((data, None));
             }
-            // Baseline contents: a scan, as no index is kept by hash (that
-            // cost more at begin than it saves here; generators read final
-            // contents).
-            let at: Option<(i64, i64, i64, i64)> = c
-                .query_row(
+            // Baseline contents: no index is kept by hash (that cost more
+            // at begin than it saves here), so one scan maps them all; a
+            // content packed since is looked for alone.
+            if let Some(at) = self.packed_index(c)?.get(hash) {
+                return Ok((None, Some(*at)));
+            }
+            let at: Option<Packed> = c
+                .prepare_cached(
                     "SELECT s.id, s.created_at, e.pack_offset, e.size
                      FROM entries e JOIN sessions s ON s.id = e.session_id
                      WHERE e.hash = ?1 AND e.pack_offset IS NOT NULL LIMIT 1",
-                    [&hash.0[..]],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-                )
+                )?
+                .query_row([&hash.0[..]], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                })
                 .optional()?;
             Ok((None, at))
         })?;
@@ -594,6 +606,31 @@ impl BlobSource for Store {
             pack::read(&self.path, &name, off as u64, size as u64, hash)
         })
         .transpose()
+    }
+}
+
+impl Store {
+    fn packed_index(&self, c: &Connection) -> Sql<&HashMap<ContentHash, Packed>> {
+        if let Some(m) = self.packed.get() {
+            return Ok(m);
+        }
+        let mut m = HashMap::new();
+        let mut stmt = c.prepare(
+            "SELECT e.hash, s.id, s.created_at, e.pack_offset, e.size
+             FROM entries e JOIN sessions s ON s.id = e.session_id
+             WHERE e.hash IS NOT NULL AND e.pack_offset IS NOT NULL",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            let h: Vec<u8> = r.get(0)?;
+            Ok((h, (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+        })?;
+        for row in rows {
+            let (h, at) = row?;
+            if let Some(h) = ContentHash::from_slice(&h) {
+                m.entry(h).or_insert(at);
+            }
+        }
+        Ok(self.packed.get_or_init(|| m))
     }
 }
 

@@ -279,6 +279,27 @@ fn baseline_contents_live_in_a_private_pack_that_erase_removes() {
         .unwrap()
         .unwrap();
     assert!(e.content_stored);
+    // A content packed after the first read (which mapped the packs) is found.
+    let later = s.create_session(&new_session("q", b"/other")).unwrap();
+    let mut pack2 = s.pack_writer(&later).unwrap();
+    s.insert_entries_packed(
+        later.id,
+        Snapshot::Baseline,
+        &[file_entry(b"/etc/c", b"gamma")],
+        &mut pack2,
+    )
+    .unwrap();
+    pack2.finish(true).unwrap();
+    assert_eq!(
+        s.blob(&ContentHash::of(b"gamma")).unwrap().unwrap(),
+        b"gamma"
+    );
+    assert_eq!(
+        s.blob(&ContentHash::of(b"alpha")).unwrap().unwrap(),
+        b"alpha"
+    );
+    s.erase_session(later.id).unwrap();
+    assert_eq!(s.blob(&ContentHash::of(b"gamma")).unwrap(), None);
 
     // A damaged pack is an error naming it, never wrong content.
     std::fs::write(&files[0], b"alphaXXXX").unwrap();
