@@ -7,12 +7,21 @@
 #   tier 1 again as an ordinary user with no root, no Puppet, no
 #   debootstrap and no validators (scripts/tier1-as-user.sh), so that
 #   plain `cargo test --workspace` keeps needing nothing but Rust.
+# First the lints: rustfmt, clippy with warnings as errors (both tiers'
+# code; clippy.toml has the project's disallowed methods), rustdoc with
+# warnings as errors, and the benchmarks compiled.
 # Ends with the corpus tables and one line over every test binary.
 set -euo pipefail
 HERE=$(dirname -- "$(readlink -f -- "${BASH_SOURCE[0]}")")
 TOP=$(dirname -- "$HERE")
 cd "$TOP"
 "$HERE/setup-host.sh"
+lint() { echo "lint: $*" >&2; "$@"; }
+lint cargo fmt --all --check
+lint cargo clippy --workspace --all-targets --locked -q -- -D warnings
+CFT_TESTBED=1 lint cargo clippy --workspace --all-targets --locked -q -- -D warnings
+RUSTDOCFLAGS=-Dwarnings lint cargo doc --workspace --no-deps --locked -q
+lint cargo bench --workspace --no-run --locked -q
 log=$(mktemp)
 tier1=$(mktemp)
 trap 'rm -f "$log" "$tier1"' EXIT

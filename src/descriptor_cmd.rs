@@ -17,7 +17,7 @@ pub struct DescriptorArgs {
     #[arg(short = 'o', long, value_name = "FILE")]
     output: Option<PathBuf>,
     /// Appliance spec (TOML) overriding the recorded facts: name, version, release, label,
-    /// description, arch, vcpu, memory_kib, features, interfaces, graphics, [[disks]]
+    /// description, arch, vcpu, memory_kib, features, interfaces, graphics, `[[disks]]`
     #[arg(long, value_name = "FILE")]
     spec: Option<PathBuf>,
     /// Write a libvirt domain for one host instead (needs --vm-name and --disk-dir)

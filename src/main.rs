@@ -6,6 +6,10 @@
 //! argument); 2 bad usage; `cft record` returns the recorded command's own
 //! status (128+N when it was killed by signal N).
 
+// The doc comments of the clap types are --help text, read by people in a
+// terminal, not rustdoc: `[cft:NAME]` there is a prompt, not a link.
+#![allow(rustdoc::broken_intra_doc_links)]
+
 mod advice;
 mod descriptor_cmd;
 mod diff_cmd;
@@ -447,6 +451,8 @@ fn record(
         let mut command = prepared.command;
         (run_child(&mut command), sh.into_os_string())
     } else {
+        // The user's own command, found as their shell would (like env(1)).
+        #[allow(clippy::disallowed_methods)]
         let mut child = std::process::Command::new(&command[0]);
         child.args(&command[1..]);
         (run_child(&mut child), command[0].clone())

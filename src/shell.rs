@@ -206,6 +206,7 @@ pub fn prepare(shell: &Path, db: &Path, session: &str) -> Result<Prepared> {
         0
     };
     let db = std::path::absolute(db).unwrap_or_else(|_| db.to_path_buf());
+    #[allow(clippy::disallowed_methods)] // the user's own shell ($SHELL or --shell)
     let mut command = std::process::Command::new(shell);
     command.env("CFT_DB", &db).env("CFT_SESSION", session);
     let kind = kind_of(shell);

@@ -15,6 +15,12 @@
 //! recipe bundle of all of them ([`recipe`]). Every failure is an [`Error`],
 //! whose [`Error::hint`] says what the caller can do about it.
 
+// A library returns what happened; the binary prints it (CONTRIBUTING).
+#![cfg_attr(
+    not(test),
+    deny(clippy::print_stdout, clippy::print_stderr, clippy::unwrap_used)
+)]
+
 pub mod descriptor;
 pub mod diff;
 pub mod epp;

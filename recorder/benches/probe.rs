@@ -10,6 +10,9 @@
 //! `testbed/make-rootfs.sh`), or set `CFT_BENCH_ROOT` to an existing root.
 //! Prints medians and ratios; it asserts nothing.
 
+// A benchmark runs the baselines it measures against by name.
+#![allow(clippy::disallowed_methods)]
+
 use recorder::attribute::{attribute, Inputs};
 use recorder::model::SystemSnapshot;
 use recorder::model::{Change, ChangeKind, ContentHash, Entry, EntryKind, Origin};

@@ -15,6 +15,12 @@
 //! `intent` (what a command line means) · `why` (which command made each
 //! change).
 
+// A library returns what happened; the binary prints it (CONTRIBUTING).
+#![cfg_attr(
+    not(test),
+    deny(clippy::print_stdout, clippy::print_stderr, clippy::unwrap_used)
+)]
+
 pub mod attribute;
 pub mod clock;
 pub mod daemon;

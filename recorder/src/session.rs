@@ -202,6 +202,7 @@ fn start_daemon(
         // The write end of the pipe, put there by `pre_exec` below.
         ready_fd: Some(3),
     };
+    #[allow(clippy::disallowed_methods)] // this executable (current_exe), as the daemon
     let mut cmd = Command::new(&launcher.program);
     cmd.args(invocation.to_args())
         .stdin(Stdio::null())

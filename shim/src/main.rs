@@ -65,6 +65,7 @@ fn main() {
     };
 
     let rec = record::Recording::start(&argv);
+    #[allow(clippy::disallowed_methods)] // the real tool, by the path resolve found
     let mut cmd = Command::new(&real);
     cmd.arg0(&argv0).args(&argv[1..]);
     if let Some(id) = rec.id() {

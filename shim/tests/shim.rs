@@ -2,6 +2,9 @@
 //! stdin and terminals pass through; intents land in a real SQLite store;
 //! a broken store never changes the tool's outcome or reaches the terminal.
 
+// Tests run the binaries under test and the tools that judge them.
+#![allow(clippy::disallowed_methods)]
+
 use recorder::store::NewSession;
 use recorder::Store;
 use std::os::unix::fs::{symlink, PermissionsExt};

@@ -9,6 +9,10 @@
 //! hide them. The `cft` binary is the test's (`env!("CARGO_BIN_EXE_cft")`),
 //! passed in.
 
+// Tests run the binaries under test and the test bed's scripts by the
+// paths they are given or `tools` found.
+#![allow(clippy::disallowed_methods)]
+
 pub mod cli;
 pub mod rootfs;
 pub mod system;

@@ -11,6 +11,9 @@
 //! The fixtures are `testkit::cli` and `testkit::rootfs`; what needs cft's
 //! own store is in `util`.
 
+// Tests run the binaries under test and the tools that judge them.
+#![allow(clippy::disallowed_methods)]
+
 mod util;
 
 mod appliance;

@@ -216,6 +216,7 @@ fn run(cmd: &mut Command, tool: &str) -> Result<String, String> {
     }
 }
 
+#[allow(clippy::disallowed_methods)] // xmllint by the path Tools found
 fn descriptor(u: &Unpacked, scratch: &Path, tools: &Tools) -> Check {
     let name = format!("descriptor ({DESCRIPTOR})");
     if !u.files.contains_key(DESCRIPTOR) {
@@ -242,6 +243,7 @@ fn descriptor(u: &Unpacked, scratch: &Path, tools: &Tools) -> Check {
     }
 }
 
+#[allow(clippy::disallowed_methods)] // ksvalidator by the path Tools found
 fn kickstart(u: &Unpacked, tools: &Tools) -> Check {
     let name = format!("kickstart ({KICKSTART})");
     if !u.files.contains_key(KICKSTART) {
@@ -329,6 +331,7 @@ fn metadata(u: &Unpacked, module: &str) -> Check {
 
 /// `puppet epp validate` on the module's EPP templates (site parameters),
 /// when it has any.
+#[allow(clippy::disallowed_methods)] // puppet by the path Tools found
 fn templates(u: &Unpacked, module: &str, tools: &Tools) -> Option<Check> {
     let prefix = format!("{MODULES}/{module}/templates/");
     let epps: Vec<PathBuf> = u
@@ -364,6 +367,7 @@ fn templates(u: &Unpacked, module: &str, tools: &Tools) -> Option<Check> {
     )
 }
 
+#[allow(clippy::disallowed_methods)] // puppet by the path Tools found
 fn manifests(u: &Unpacked, module: &str, tools: &Tools) -> Check {
     let prefix = format!("{MODULES}/{module}/manifests/");
     let pps: Vec<PathBuf> = u

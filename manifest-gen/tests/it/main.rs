@@ -11,6 +11,9 @@
 //! A missing tool fails the test with the set-up command
 //! (`testkit::tools::SETUP`); nothing is skipped.
 
+// Tests run the binaries under test and the tools that judge them.
+#![allow(clippy::disallowed_methods)]
+
 mod appliance;
 mod common;
 mod diff;

@@ -182,7 +182,9 @@ pub(super) fn subscriptions(
 }
 
 pub(super) fn running_state(unit: &str) -> Option<Running> {
-    let st = std::process::Command::new("systemctl")
+    let systemctl = crate::tools::find_program("systemctl")?;
+    #[allow(clippy::disallowed_methods)] // systemctl as tools::find_program found it
+    let st = std::process::Command::new(systemctl)
         .args(["is-active", "--quiet", unit])
         .status()
         .ok()?;

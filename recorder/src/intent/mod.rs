@@ -75,7 +75,7 @@ impl Intent {
     }
 
     /// The words of each simple command it ran, as far as we can tell: a
-    /// tool's argv (argv[0] reduced to its file name), or a typed line
+    /// tool's argv (`argv[0]` reduced to its file name), or a typed line
     /// split like a shell would at `;`, `&&`, `||` and `|`, with leading
     /// `VAR=value` assignments, `sudo` and `env` dropped. Every command has
     /// at least one word. A line that does not split (an unclosed quote), or

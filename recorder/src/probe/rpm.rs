@@ -36,6 +36,7 @@ pub fn probe(target: &Target) -> Result<Option<PackageSnapshot>> {
         return Ok(None);
     };
     let root = target.host_path(b"/");
+    #[allow(clippy::disallowed_methods)] // rpm as tools::find_program found it
     let mut cmd = Command::new(&rpm);
     cmd.arg("--root")
         .arg(&root)
@@ -97,6 +98,7 @@ fn run(mut cmd: Command, program: &Path) -> Result<String> {
 
 /// dnf's user-installed packages, `None` if dnf cannot tell (logged).
 fn user_installed(dnf: &Path, root: &Path) -> Option<BTreeSet<(String, String)>> {
+    #[allow(clippy::disallowed_methods)] // dnf as tools::find_program found it
     let mut cmd = Command::new(dnf);
     cmd.arg("--installroot")
         .arg(root)
