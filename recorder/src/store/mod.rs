@@ -40,10 +40,18 @@ pub enum Phase {
 }
 
 impl Phase {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             Phase::Begin => "begin",
             Phase::Finish => "finish",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Phase> {
+        match s {
+            "begin" => Some(Phase::Begin),
+            "finish" => Some(Phase::Finish),
+            _ => None,
         }
     }
 }
@@ -719,12 +727,13 @@ fn create_private(path: &Path) -> Result<()> {
 pub use crate::model::os_path;
 
 mod entries;
+pub mod import;
 pub mod intents;
 pub mod pack;
 mod system;
 mod timeline;
 use entries::{insert_entries_raw, Contents};
-use timeline::insert_notices_raw;
+use timeline::{insert_events_raw, insert_notices_raw};
 
 #[cfg(test)]
 mod tests;
