@@ -18,6 +18,7 @@ mod cli;
 mod cli_params;
 mod e2e_corpus;
 mod locks;
+mod port;
 mod recipe;
 mod shell;
 mod shim;
