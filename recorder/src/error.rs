@@ -88,6 +88,8 @@ pub enum Error {
     /// is not absolute, a size past the limits, a dangling reference).
     #[error("{}: invalid export: {message}", path.display())]
     BadExport { path: PathBuf, message: String },
+    #[error("session '{name}' was imported from {source_file}: it has no baseline in this database to record against")]
+    Imported { name: String, source_file: String },
     #[error("recorder daemon: {0}")]
     Daemon(String),
 }

@@ -28,7 +28,12 @@ pub(super) struct Checked {
 
 type Res<T> = std::result::Result<T, String>;
 
-pub(super) fn header(h: &Header, as_name: Option<&str>) -> Res<Checked> {
+pub(super) fn header(
+    h: &Header,
+    as_name: Option<&str>,
+    source: &str,
+    version: u32,
+) -> Res<Checked> {
     if h.format != FORMAT_NAME {
         return Err(format!(
             "the header says format '{}', not '{FORMAT_NAME}'",
@@ -116,6 +121,9 @@ pub(super) fn header(h: &Header, as_name: Option<&str>) -> Res<Checked> {
     }
     Ok(Checked {
         session: ImportedSession {
+            source: source.to_string(),
+            exported_as: s.name.clone(),
+            version,
             name,
             description: s.description.clone(),
             root,

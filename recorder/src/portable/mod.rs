@@ -170,7 +170,7 @@ pub fn import<R: Read + Seek>(
     label: &Path,
     as_name: Option<&str>,
 ) -> Result<ImportReport> {
-    let body_len = verify_envelope(input, label)?;
+    let (version, body_len) = verify_envelope(input, label)?;
     input
         .seek(SeekFrom::Start(PRELUDE_LEN))
         .map_err(|e| Error::io(label, e))?;
@@ -186,7 +186,8 @@ pub fn import<R: Read + Seek>(
     let header: Header =
         serde_json::from_slice(&json).map_err(|e| body.bad(format!("unreadable header: {e}")))?;
     drop(json);
-    let checked = check::header(&header, as_name).map_err(|m| body.bad(m))?;
+    let source = label.display().to_string();
+    let checked = check::header(&header, as_name, &source, version).map_err(|m| body.bad(m))?;
     let withheld: Vec<String> = header.withheld.iter().map(describe).collect();
     let mut imported = checked.session;
     imported.notices.extend(withheld_notices(&header.withheld));
@@ -236,9 +237,9 @@ pub fn import<R: Read + Seek>(
     })
 }
 
-/// Check magic, length and checksum, then the version; returns the body's
-/// length.
-fn verify_envelope<R: Read + Seek>(input: &mut R, label: &Path) -> Result<u64> {
+/// Check magic, length and checksum, then the version; returns the
+/// version and the body's length.
+fn verify_envelope<R: Read + Seek>(input: &mut R, label: &Path) -> Result<(u32, u64)> {
     let io = |e: std::io::Error| Error::io(label, e);
     let size = input.seek(SeekFrom::End(0)).map_err(io)?;
     input.seek(SeekFrom::Start(0)).map_err(io)?;
@@ -297,7 +298,7 @@ fn verify_envelope<R: Read + Seek>(input: &mut R, label: &Path) -> Result<u64> {
             message: "format version 0 does not exist".into(),
         });
     }
-    Ok(body_len)
+    Ok((version, body_len))
 }
 
 fn read_up_to<R: Read>(r: &mut R, buf: &mut [u8]) -> std::io::Result<usize> {

@@ -134,6 +134,9 @@ fn sample(name: &str) -> (ImportedSession, Vec<Vec<u8>>) {
         signal: None,
     };
     let s = ImportedSession {
+        source: "fixture".into(),
+        exported_as: name.into(),
+        version: VERSION,
         name: name.into(),
         description: Some("web".into()),
         root: b"/srv/root".to_vec(),
@@ -210,6 +213,11 @@ fn with_secrets_the_round_trip_is_exact_and_deterministic() {
     let (_t2, mut b) = store();
     let r = import_bytes(&mut b, &file, None).unwrap();
     assert_eq!((r.session.name.as_str(), r.intent_shift), ("web", 0));
+    let origin = b.import_origin(r.session.id).unwrap().unwrap();
+    assert_eq!(
+        (origin.source.as_str(), origin.exported_as.as_str()),
+        ("t.cftx", "web")
+    );
     assert!(r.withheld.is_empty());
     assert_same(a.change_set("web").unwrap(), b.change_set("web").unwrap());
     assert_eq!(a.events(1).unwrap(), b.events(r.session.id).unwrap());
@@ -674,6 +682,9 @@ fn session_strategy() -> impl Strategy<Value = (ImportedSession, Vec<Vec<u8>>)> 
                 })
                 .collect();
             let s = ImportedSession {
+                source: "fixture".into(),
+                exported_as: "gen".into(),
+                version: VERSION,
                 name: "gen".into(),
                 description: Some(description),
                 root: b"/".to_vec(),

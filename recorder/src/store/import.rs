@@ -22,6 +22,12 @@ use rusqlite::{params, OptionalExtension};
 /// A finished session as a portable file holds it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ImportedSession {
+    /// The file it comes from, as given (kept in `imports`).
+    pub source: String,
+    /// The name it had where it was exported.
+    pub exported_as: String,
+    /// The file's format version.
+    pub version: u32,
     pub name: String,
     pub description: Option<String>,
     pub root: Vec<u8>,
@@ -55,7 +61,34 @@ pub struct Imported {
     pub blobs: usize,
 }
 
+/// Where an imported session came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImportOrigin {
+    pub source: String,
+    pub exported_as: String,
+    pub version: u32,
+}
+
 impl Store {
+    /// Where the session `id` was imported from; `None` for a session
+    /// recorded or extracted here.
+    pub fn import_origin(&self, id: i64) -> Result<Option<ImportOrigin>> {
+        self.read(|c| {
+            Ok(c.query_row(
+                "SELECT source, exported_as, version FROM imports WHERE session_id = ?1",
+                [id],
+                |r| {
+                    Ok(ImportOrigin {
+                        source: r.get(0)?,
+                        exported_as: r.get(1)?,
+                        version: r.get(2)?,
+                    })
+                },
+            )
+            .optional()?)
+        })
+    }
+
     /// Store `s` as a new finished session, with the contents `next_blob`
     /// yields, in one transaction. `renumbered` words the notice added when
     /// the intent ids had to be shifted by its argument.
@@ -98,6 +131,11 @@ impl Store {
                 ],
             )?;
             let id = tx.last_insert_rowid();
+            tx.execute(
+                "INSERT INTO imports (session_id, source, exported_as, version)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![id, s.source, s.exported_as, s.version],
+            )?;
             for w in &s.watched {
                 tx.execute(
                     "INSERT OR IGNORE INTO watched_roots (session_id, path) VALUES (?1, ?2)",

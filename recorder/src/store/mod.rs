@@ -23,6 +23,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0003_intents.sql"),
     include_str!("../../migrations/0004_packs.sql"),
     include_str!("../../migrations/0005_attribution.sql"),
+    include_str!("../../migrations/0006_imports.sql"),
 ];
 
 /// Which snapshot an entry belongs to.
@@ -413,6 +414,7 @@ impl Store {
                 "DELETE FROM watched_roots WHERE session_id = ?1",
                 "DELETE FROM system_snapshots WHERE session_id = ?1",
                 "DELETE FROM system_changes WHERE session_id = ?1",
+                "DELETE FROM imports WHERE session_id = ?1",
                 "DELETE FROM sessions WHERE id = ?1",
             ] {
                 tx.execute(sql, [id])?;
