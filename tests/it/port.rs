@@ -128,6 +128,15 @@ fn a_session_moves_between_databases_and_makes_the_same_module() {
         list.contains("web") && list.contains("imported-web"),
         "{list}"
     );
+    // Finished for good: there is no baseline here to record against.
+    let out = b.run(["begin", "--resume", "web"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("session 'web' was imported from"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(b.ok(["show", "web"]).contains("(finished)"));
 }
 
 #[test]
