@@ -19,8 +19,10 @@
 //! length, checksum, version), then reads the body with bounded
 //! allocations (`format::MAX_*`), validates every path and reference
 //! (`check`), and stores the session in one transaction
-//! (`Store::import_session`): a refused file leaves the database as it
-//! was. It writes nothing but the database.
+//! (`Store::import_session`), which commits only if the bytes read in this
+//! second pass have the checksum too: a refused file, or one changed
+//! while it was read, leaves the database as it was. It writes nothing but
+//! the database.
 
 pub mod format;
 
@@ -92,7 +94,16 @@ pub fn export<F: Read + Write + Seek>(
     let system = store.system_changes(id)?;
     let notices = store.notices_by_phase(id)?;
     let events = store.events(id)?;
-    let header = withhold::header(&cs, system, &notices, &events, opts.include_secrets);
+    let mut header = withhold::header(&cs, system, &notices, &events, opts.include_secrets);
+    // A content this store does not have stays missing in the export, as
+    // it is for a reader of this database (the entry says it was captured).
+    let mut present = Vec::with_capacity(header.blobs.len());
+    for hex in std::mem::take(&mut header.blobs) {
+        if crate::model::BlobSource::blob(store, &parse_hash(&hex, label)?)?.is_some() {
+            present.push(hex);
+        }
+    }
+    header.blobs = present;
     let io = |e: std::io::Error| Error::io(label, e);
 
     // Prelude with a length to fill in, the body, the length, the checksum.
@@ -108,12 +119,7 @@ pub fn export<F: Read + Write + Seek>(
         .map_err(io)?;
     z.write_all(&json).map_err(io)?;
     for hex in &header.blobs {
-        let hash = format::from_hex(hex)
-            .and_then(|b| ContentHash::from_slice(&b))
-            .ok_or_else(|| Error::BadInput {
-                path: label.to_path_buf(),
-                message: format!("bad content hash {hex}"),
-            })?;
+        let hash = parse_hash(hex, label)?;
         let data =
             crate::model::BlobSource::blob(store, &hash)?.ok_or_else(|| Error::BadInput {
                 path: store.path().to_path_buf(),
@@ -144,6 +150,15 @@ pub fn export<F: Read + Write + Seek>(
     })
 }
 
+fn parse_hash(hex: &str, label: &Path) -> Result<ContentHash> {
+    format::from_hex(hex)
+        .and_then(|b| ContentHash::from_slice(&b))
+        .ok_or_else(|| Error::BadInput {
+            path: label.to_path_buf(),
+            message: format!("bad content hash {hex}"),
+        })
+}
+
 /// Import the portable session in the file at `path`, as `as_name` or the
 /// name it was exported with.
 pub fn import_file(store: &mut Store, path: &Path, as_name: Option<&str>) -> Result<ImportReport> {
@@ -170,11 +185,21 @@ pub fn import<R: Read + Seek>(
     label: &Path,
     as_name: Option<&str>,
 ) -> Result<ImportReport> {
-    let (version, body_len) = verify_envelope(input, label)?;
+    let (version, body_len, checksum) = verify_envelope(input, label)?;
+    // Read it again, hashing what is read this time: the bytes stored are
+    // the bytes checked, even if the file changed since the first pass.
     input
-        .seek(SeekFrom::Start(PRELUDE_LEN))
+        .seek(SeekFrom::Start(0))
         .map_err(|e| Error::io(label, e))?;
-    let mut body = Body::new((&mut *input).take(body_len), label);
+    let mut hashed = Hashing {
+        inner: (&mut *input).take(PRELUDE_LEN + body_len),
+        sha: Sha256::new(),
+    };
+    let mut prelude = [0u8; PRELUDE_LEN as usize];
+    hashed
+        .read_exact(&mut prelude)
+        .map_err(|e| Error::io(label, e))?;
+    let mut body = Body::new(hashed, label, checksum);
     let header_len = body.u64()?;
     if header_len > format::MAX_HEADER {
         return Err(body.bad(format!(
@@ -238,8 +263,8 @@ pub fn import<R: Read + Seek>(
 }
 
 /// Check magic, length and checksum, then the version; returns the
-/// version and the body's length.
-fn verify_envelope<R: Read + Seek>(input: &mut R, label: &Path) -> Result<(u32, u64)> {
+/// version, the body's length and the checksum.
+fn verify_envelope<R: Read + Seek>(input: &mut R, label: &Path) -> Result<(u32, u64, [u8; 32])> {
     let io = |e: std::io::Error| Error::io(label, e);
     let size = input.seek(SeekFrom::End(0)).map_err(io)?;
     input.seek(SeekFrom::Start(0)).map_err(io)?;
@@ -298,7 +323,7 @@ fn verify_envelope<R: Read + Seek>(input: &mut R, label: &Path) -> Result<(u32, 
             message: "format version 0 does not exist".into(),
         });
     }
-    Ok((version, body_len))
+    Ok((version, body_len, stored))
 }
 
 fn read_up_to<R: Read>(r: &mut R, buf: &mut [u8]) -> std::io::Result<usize> {
@@ -328,18 +353,35 @@ fn sha256_of<R: Read>(r: &mut R, label: &Path) -> Result<[u8; 32]> {
     Ok(h.finalize().into())
 }
 
+/// A reader that hashes what passes through it.
+struct Hashing<R: Read> {
+    inner: R,
+    sha: Sha256,
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.sha.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
 /// The decompressed body, read with every length checked before anything
-/// is allocated for it, and no more than `MAX_BODY` in all.
+/// is allocated for it, and no more than `MAX_BODY` in all; at its end,
+/// the bytes read must have the file's checksum.
 struct Body<R: Read> {
-    z: std::io::Take<flate2::read::ZlibDecoder<R>>,
+    z: std::io::Take<flate2::read::ZlibDecoder<Hashing<R>>>,
     label: PathBuf,
+    checksum: [u8; 32],
 }
 
 impl<R: Read> Body<R> {
-    fn new(compressed: R, label: &Path) -> Body<R> {
+    fn new(compressed: Hashing<R>, label: &Path, checksum: [u8; 32]) -> Body<R> {
         Body {
             z: flate2::read::ZlibDecoder::new(compressed).take(format::MAX_BODY),
             label: label.to_path_buf(),
+            checksum,
         }
     }
 
@@ -376,14 +418,24 @@ impl<R: Read> Body<R> {
         Ok(out)
     }
 
-    /// Nothing may follow the last content.
+    /// Nothing may follow the last content, and what was read must be
+    /// what was checked.
     fn end(&mut self) -> Result<()> {
         let mut one = [0u8; 1];
         match self.z.read(&mut one) {
-            Ok(0) => Ok(()),
-            Ok(_) => Err(self.bad("data follows the last content".into())),
-            Err(e) => Err(self.bad(format!("unreadable body: {e}"))),
+            Ok(0) => {}
+            Ok(_) => return Err(self.bad("data follows the last content".into())),
+            Err(e) => return Err(self.bad(format!("unreadable body: {e}"))),
         }
+        let hashed = self.z.get_mut().get_mut();
+        std::io::copy(hashed, &mut std::io::sink()).map_err(|e| Error::io(&self.label, e))?;
+        let digest: [u8; 32] = hashed.sha.clone().finalize().into();
+        if digest != self.checksum {
+            return Err(Error::ExportChecksum {
+                path: self.label.clone(),
+            });
+        }
+        Ok(())
     }
 }
 
