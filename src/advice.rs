@@ -29,8 +29,16 @@ pub fn explain(e: &anyhow::Error) -> (String, Vec<String>) {
             ),
             Error::NoSuchSession(_) => hints.push("`cft list` shows the sessions".into()),
             Error::SessionExists(name) => hints.push(format!(
-                "choose another name, or delete the old session with `cft erase {name}`"
+                "choose another name (`cft import FILE --as NAME` for an import), or delete the old session with `cft erase {name}`"
             )),
+            Error::Imported { .. } => hints.push(
+                "record the rest in a new session (`cft begin NAME`) on the machine itself".into(),
+            ),
+            Error::ExportTooNew { .. } => hints.push("import it with a newer cft".into()),
+            Error::ExportTruncated { .. } | Error::ExportChecksum { .. } => hints.push(
+                "copy the file again, or export the session again with `cft export NAME -o FILE`"
+                    .into(),
+            ),
             Error::AlreadyRecording { active, .. } => hints.push(format!(
                 "finish it with `cft finish {active}`, or abort it with `cft abort {active}`"
             )),

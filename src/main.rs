@@ -17,6 +17,7 @@ mod extract_cmd;
 mod load;
 mod module_args;
 mod output;
+mod port_cmd;
 mod recipe_cmd;
 mod shell;
 mod shim_cmd;
@@ -187,6 +188,23 @@ enum Command {
     /// Wrap admin tools (apt-get, systemctl, useradd…) so each run is recorded as an intent
     #[command(subcommand)]
     Shim(shim_cmd::ShimCommand),
+    /// Write a finished session to one file, to move it to another machine
+    ///
+    /// The file holds the change set (changes with their baseline and final entries,
+    /// notices, package, account and service changes), the commands and what each changed,
+    /// the timeline, the facts and the captured contents of the changed paths, with a
+    /// format version and a SHA-256 checksum (docs/EXPORT-FORMAT.md). Secret file contents,
+    /// password hashes and command-line passwords are left out, and listed as such, unless
+    /// --include-secrets. The same session always exports to the same bytes; the file is
+    /// created 0600 (an export of secrets is as sensitive as the database).
+    Export(port_cmd::ExportArgs),
+    /// Store a session written by `cft export` as a finished session of this database
+    ///
+    /// Refuses a truncated or altered file (checksum), a newer format and a name already
+    /// taken (--as NAME stores it under another), changing nothing. What the export left
+    /// out becomes notices of the session. `show`, `manifest`, `descriptor` and `recipe`
+    /// then work on it; nothing is written but the database.
+    Import(port_cmd::ImportArgs),
 }
 
 #[derive(Args, Clone)]
@@ -370,6 +388,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Descriptor(args) => descriptor_cmd::descriptor(&db, &args)?,
         Command::Recipe(cmd) => return recipe_cmd::recipe(&db, cmd),
         Command::Shim(cmd) => shim_cmd::run(cmd)?,
+        Command::Export(args) => port_cmd::export(&db, &args)?,
+        Command::Import(args) => port_cmd::import(&db, &args)?,
     }
     Ok(ExitCode::SUCCESS)
 }

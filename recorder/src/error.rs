@@ -67,6 +67,29 @@ pub enum Error {
     BadInput { path: PathBuf, message: String },
     #[error("the inotify watch limit was reached while watching {}; raise fs.inotify.max_user_watches (sysctl -w fs.inotify.max_user_watches=N)", path.display())]
     WatchLimit { path: PathBuf },
+    /// A file given to `import` that is no portable session at all.
+    #[error("{}: not a cft session export (it does not start with CFTX)", path.display())]
+    NotAnExport { path: PathBuf },
+    #[error("{}: truncated: a complete export of this one is {expected} bytes long, the file has {found}", path.display())]
+    ExportTruncated {
+        path: PathBuf,
+        expected: u64,
+        found: u64,
+    },
+    #[error("{}: checksum mismatch: the file was altered or damaged after it was exported", path.display())]
+    ExportChecksum { path: PathBuf },
+    #[error("{}: made by a newer cft (export format version {found}, this cft reads up to {known})", path.display())]
+    ExportTooNew {
+        path: PathBuf,
+        found: u32,
+        known: u32,
+    },
+    /// A well-formed export whose content this cft refuses (a path that
+    /// is not absolute, a size past the limits, a dangling reference).
+    #[error("{}: invalid export: {message}", path.display())]
+    BadExport { path: PathBuf, message: String },
+    #[error("session '{name}' was imported from {source_file}: it has no baseline in this database to record against")]
+    Imported { name: String, source_file: String },
     #[error("recorder daemon: {0}")]
     Daemon(String),
 }

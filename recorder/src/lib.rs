@@ -7,7 +7,7 @@
 //! `daemon` (what `begin` starts), `probe` (packages, accounts, services),
 //! `target` (the observed system's paths and names), `attribute` (who made
 //! each change), `tools` (finding and quoting programs), `clock`,
-//! `stop_keys`.
+//! `stop_keys`, `portable` (one session in one file: export and import).
 //!
 //! Inside: `snapshot` (safe walks and reads) · `event` + `watcher`
 //! (inotify) · `gap` (a resumed session's gap) · `reconcile` (baseline vs
@@ -33,6 +33,7 @@ pub(crate) mod gap;
 pub(crate) mod ignore_rules;
 pub(crate) mod intent;
 pub mod model;
+pub mod portable;
 pub mod probe;
 pub(crate) mod reconcile;
 pub(crate) mod secret;

@@ -149,6 +149,12 @@ pub fn resume(db: &Path, name: &str, launcher: &Launcher) -> Result<BeginReport>
             expected: "finished".into(),
         });
     }
+    if let Some(origin) = store.import_origin(session.id)? {
+        return Err(Error::Imported {
+            name: name.into(),
+            source_file: origin.source,
+        });
+    }
     if let Some(active) = store
         .recording_sessions()?
         .into_iter()

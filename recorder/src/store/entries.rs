@@ -134,6 +134,9 @@ pub(super) enum Contents<'a> {
     Blobs,
     /// Already appended to the session's pack, at these offsets.
     Packed(&'a [Option<u64>]),
+    /// Stored elsewhere (an import's blobs, written apart): each entry's
+    /// own `content_stored` says whether it has content.
+    AsRecorded,
 }
 
 pub(super) fn insert_entries_raw(
@@ -164,6 +167,7 @@ pub(super) fn insert_entries_raw(
                 pack_offset = offsets.get(i).copied().flatten();
                 pack_offset.is_some()
             }
+            (_, _, Contents::AsRecorded) => e.content_stored,
             _ => false,
         };
         ins.execute(params![

@@ -24,6 +24,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0003_intents.sql"),
     include_str!("../../migrations/0004_packs.sql"),
     include_str!("../../migrations/0005_attribution.sql"),
+    include_str!("../../migrations/0006_imports.sql"),
 ];
 
 /// Which snapshot an entry belongs to.
@@ -41,10 +42,18 @@ pub enum Phase {
 }
 
 impl Phase {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             Phase::Begin => "begin",
             Phase::Finish => "finish",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Phase> {
+        match s {
+            "begin" => Some(Phase::Begin),
+            "finish" => Some(Phase::Finish),
+            _ => None,
         }
     }
 }
@@ -416,6 +425,7 @@ impl Store {
                 "DELETE FROM watched_roots WHERE session_id = ?1",
                 "DELETE FROM system_snapshots WHERE session_id = ?1",
                 "DELETE FROM system_changes WHERE session_id = ?1",
+                "DELETE FROM imports WHERE session_id = ?1",
                 "DELETE FROM sessions WHERE id = ?1",
             ] {
                 tx.execute(sql, [id])?;
@@ -756,12 +766,13 @@ fn create_private(path: &Path) -> Result<()> {
 pub use crate::model::os_path;
 
 mod entries;
+pub mod import;
 pub mod intents;
 pub mod pack;
 mod system;
 mod timeline;
 use entries::{insert_entries_raw, Contents};
-use timeline::insert_notices_raw;
+use timeline::{insert_events_raw, insert_notices_raw};
 
 #[cfg(test)]
 mod tests;

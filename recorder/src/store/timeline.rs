@@ -8,23 +8,7 @@ use rusqlite::{params, Transaction};
 
 impl Store {
     pub fn record_events(&mut self, session: i64, events: &[Event]) -> Result<()> {
-        self.write(|tx| {
-            let mut stmt = tx.prepare_cached(
-                "INSERT INTO events (session_id, time_ns, kind, path, path_to, source)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?;
-            for ev in events {
-                stmt.execute(params![
-                    session,
-                    ev.time_ns,
-                    ev.kind.as_str(),
-                    ev.path,
-                    ev.path_to,
-                    ev.source.as_str()
-                ])?;
-            }
-            Ok(())
-        })
+        self.write(|tx| insert_events_raw(tx, session, events))
     }
 
     /// The distinct (kind, path) pairs the reconciliation must look at:
@@ -134,33 +118,49 @@ impl Store {
     }
 
     pub fn notices(&self, session: i64) -> Result<Vec<Notice>> {
+        Ok(self
+            .notices_by_phase(session)?
+            .into_iter()
+            .map(|(_, n)| n)
+            .collect())
+    }
+
+    /// The notices of a session with the phase that raised each, in the
+    /// order [`Store::notices`] gives them.
+    pub fn notices_by_phase(&self, session: i64) -> Result<Vec<(Phase, Notice)>> {
         self.read(|c| {
             let mut stmt = c.prepare(
-                "SELECT path, kind, message FROM notices WHERE session_id = ?1
+                "SELECT phase, path, kind, message FROM notices WHERE session_id = ?1
                  ORDER BY phase, path, id",
             )?;
             let rows = stmt.query_map([session], |r| {
                 Ok((
-                    r.get::<_, Option<Vec<u8>>>(0)?,
-                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(0)?,
+                    r.get::<_, Option<Vec<u8>>>(1)?,
                     r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
                 ))
             })?;
             let mut out = Vec::new();
             for r in rows {
-                let (path, kind, message) = r?;
-                let kind = NoticeKind::parse(&kind).ok_or_else(|| {
+                let (phase, path, kind, message) = r?;
+                let bad = |what: &str, v: &str| {
                     Fail::decode(
                         "notices",
                         session.to_string(),
-                        format!("unknown kind '{kind}'"),
+                        format!("unknown {what} '{v}'"),
                     )
-                })?;
-                out.push(Notice {
-                    path,
-                    kind,
-                    message,
-                });
+                };
+                let phase = Phase::parse(&phase).ok_or_else(|| bad("phase", &phase))?;
+                let kind = NoticeKind::parse(&kind).ok_or_else(|| bad("kind", &kind))?;
+                out.push((
+                    phase,
+                    Notice {
+                        path,
+                        kind,
+                        message,
+                    },
+                ));
             }
             Ok(out)
         })
@@ -183,6 +183,24 @@ pub(super) fn insert_notices_raw(
             n.path,
             n.kind.as_str(),
             n.message
+        ])?;
+    }
+    Ok(())
+}
+
+pub(super) fn insert_events_raw(tx: &Transaction, session: i64, events: &[Event]) -> Sql<()> {
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO events (session_id, time_ns, kind, path, path_to, source)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    for ev in events {
+        stmt.execute(params![
+            session,
+            ev.time_ns,
+            ev.kind.as_str(),
+            ev.path,
+            ev.path_to,
+            ev.source.as_str()
         ])?;
     }
     Ok(())
