@@ -232,3 +232,35 @@ fn filters_exit_codes_and_baseline() {
     cmd.env("NO_COLOR", "1").args(["diff", "web-v2"]);
     assert!(!stdout(&cmd.output().unwrap()).contains('\x1b'));
 }
+
+/// Two machines record, a reviewer imports both exports into a third
+/// database and diffs them: the same entries as in one database.
+#[test]
+fn sessions_from_two_machines_diff_after_import() {
+    let (m1, m2, reviewer) = (Env::new(CFT), Env::new(CFT), Env::new(CFT));
+    record(&m1, "web", false);
+    record(&m2, "web", true);
+    let dir = tempfile::tempdir().unwrap();
+    let (f1, f2) = (dir.path().join("m1.cftx"), dir.path().join("m2.cftx"));
+    m1.ok(["export", "web", "-o", f1.to_str().unwrap()]);
+    m2.ok(["export", "web", "-o", f2.to_str().unwrap()]);
+    reviewer.ok(["import", f1.to_str().unwrap(), "--as", "web-m1"]);
+    reviewer.ok(["import", f2.to_str().unwrap(), "--as", "web-m2"]);
+    let out = reviewer.run(["diff", "web-m1", "web-m2", "--name-status"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "M\tfile\t/etc/nginx/sites-enabled/app\n\
+         A\tpackage\tcurl\n\
+         A\tgroup\tolduser\n\
+         A\tuser\tolduser\n\
+         A\tservice\tapp.service\n"
+    );
+    // The content diff needs the imported contents, not only their hashes.
+    let full = stdout(&reviewer.run(["diff", "web-m1", "web-m2", "--kind", "file"]));
+    assert!(full.contains("    +    listen 8080;\n"), "{full}");
+    // And each against its own baseline, from the imported baseline contents.
+    let base = stdout(&reviewer.run(["diff", "web-m2", "--name-status"]));
+    let local = stdout(&m2.run(["diff", "web", "--name-status"]));
+    assert_eq!(base, local);
+}
