@@ -188,6 +188,17 @@ enum Command {
     /// Wrap admin tools (apt-get, systemctl, useradd…) so each run is recorded as an intent
     #[command(subcommand)]
     Shim(shim_cmd::ShimCommand),
+    /// Print a shell completion script
+    ///
+    /// bash: `cft completions bash > /usr/share/bash-completion/completions/cft`;
+    /// zsh: `cft completions zsh > /usr/local/share/zsh/site-functions/_cft`;
+    /// fish: `cft completions fish > ~/.config/fish/completions/cft.fish`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff): `cft man > /usr/local/share/man/man1/cft.1`
+    Man,
     /// Write a finished session to one file, to move it to another machine
     ///
     /// The file holds the change set (changes with their baseline and final entries,
@@ -388,6 +399,18 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Descriptor(args) => descriptor_cmd::descriptor(&db, &args)?,
         Command::Recipe(cmd) => return recipe_cmd::recipe(&db, cmd),
         Command::Shim(cmd) => shim_cmd::run(cmd)?,
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "cft", &mut out);
+            output::write_stdout(&out)?;
+        }
+        Command::Man => {
+            use clap::CommandFactory;
+            let mut out = Vec::new();
+            clap_mangen::Man::new(Cli::command()).render(&mut out)?;
+            output::write_stdout(&out)?;
+        }
         Command::Export(args) => port_cmd::export(&db, &args)?,
         Command::Import(args) => port_cmd::import(&db, &args)?,
     }
@@ -439,6 +462,10 @@ fn record(
     shell_path: Option<&Path>,
     command: &[std::ffi::OsString],
 ) -> Result<ExitCode> {
+    if let (Some(out), Some(name)) = (out, args.name.as_deref()) {
+        let opts = module_args::ModuleArgs::default().options(name)?;
+        module_dir(out, &opts.module_name)?;
+    }
     let report = begin(db, args)?;
     output::print_begin(&report, db);
     let name = report.session.name.clone();
@@ -505,10 +532,36 @@ fn exit_code_of(status: std::process::ExitStatus) -> ExitCode {
     }
 }
 
+/// Puppet autoloads module `m` only from a directory named `m`: a
+/// directory whose name cannot be a module's is refused (before anything
+/// is recorded or written), another name gets a note.
+fn module_dir(out: &Path, module: &str) -> Result<()> {
+    let Some(base) = out.file_name().and_then(|b| b.to_str()) else {
+        return Ok(());
+    };
+    if base == module {
+        return Ok(());
+    }
+    if let Some(why) = manifest_gen::puppet::module_name_problem(base) {
+        bail!(
+            "-o {}: Puppet finds module '{module}' only in a directory named '{module}', and \
+             '{base}' cannot be a module's name ({why}): use -o {}",
+            out.display(),
+            out.with_file_name(module).display()
+        );
+    }
+    eprintln!(
+        "cft: note: Puppet finds module '{module}' only in a directory named '{module}' \
+         (this one is '{base}'): rename it before you put it in a modulepath"
+    );
+    Ok(())
+}
+
 fn manifest(db: &Path, name: &str, out: &Path, module: &module_args::ModuleArgs) -> Result<()> {
     let store = recorder::Store::open_existing(db)?;
     let cs = load::finished(&store, name)?;
     let opts = module.options(name)?;
+    module_dir(out, &opts.module_name)?;
     let module = manifest_gen::generate(&cs, &store, &opts)
         .with_context(|| format!("cannot generate the module of session '{name}'"))?;
     manifest_gen::write_module(&module, out)

@@ -1,0 +1,112 @@
+//! Everyday manners (issue 13): a closed pipe is a quiet end, a module
+//! directory Puppet cannot load is refused before anything is written, and
+//! completions and the manual page come from the same clap definitions.
+
+use crate::util::CFT;
+use std::io::Read;
+use std::process::Stdio;
+use testkit::cli::{stderr, Env};
+
+fn session(env: &Env, name: &str) {
+    for i in 0..2000 {
+        testkit::cli::write(&env.p(&format!("/etc/f{i:04}")), "x\n");
+    }
+    env.begin(name, &[]);
+    for i in 0..2000 {
+        testkit::cli::write(&env.p(&format!("/etc/f{i:04}")), "y\n");
+    }
+    env.finish(name);
+}
+
+/// The reader takes one line and goes: cft ends without a panic or a
+/// message, as cat does.
+#[test]
+fn a_closed_pipe_is_a_quiet_end() {
+    let env = Env::new(CFT);
+    session(&env, "big");
+    for args in [
+        &["show", "big", "--all"][..],
+        &["show", "big", "--json"],
+        &["list"],
+        &["diff", "big"],
+    ] {
+        let mut child = env
+            .cmd()
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = [0u8; 16];
+        child
+            .stdout
+            .as_mut()
+            .unwrap()
+            .read_exact(&mut first)
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let err = stderr(&out);
+        assert!(
+            !err.contains("panicked") && !err.contains("Broken pipe"),
+            "{args:?}: {err}"
+        );
+        assert_ne!(out.status.code(), Some(101), "{args:?}: {err}");
+        assert!(err.is_empty(), "{args:?} said: {err}");
+    }
+}
+
+#[test]
+fn a_module_directory_puppet_cannot_load_is_refused() {
+    let env = Env::new(CFT);
+    env.begin("front-end", &[]);
+    testkit::cli::write(&env.p("/etc/app.conf"), "x\n");
+    env.finish("front-end");
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("front-end");
+    let out = env.run(["manifest", "front-end", "-o", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("module 'front_end' only in a directory named 'front_end'")
+            && err.contains(&format!(
+                "use -o {}",
+                dir.path().join("front_end").display()
+            )),
+        "{err}"
+    );
+    assert!(!bad.exists(), "nothing written");
+    let good = dir.path().join("front_end");
+    env.ok(["manifest", "front-end", "-o", good.to_str().unwrap()]);
+    assert!(good.join("manifests/init.pp").is_file());
+    // `record -o` says so before it records anything.
+    let out = env.run(["record", "again", "-o", bad.to_str().unwrap(), "--", "true"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("cannot be a module's name"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!env.ok(["list"]).contains("again"));
+}
+
+#[test]
+fn completions_and_the_manual_page() {
+    let env = Env::new(CFT);
+    for (shell, needle) in [
+        ("bash", "complete -F _cft"),
+        ("zsh", "#compdef cft"),
+        ("fish", "complete -c cft"),
+    ] {
+        let s = env.ok(["completions", shell]);
+        assert!(s.contains(needle), "{shell}: {}", &s[..s.len().min(300)]);
+        assert!(s.contains("diff") && s.contains("manifest"), "{shell}");
+    }
+    let man = env.ok(["man"]);
+    assert!(man.starts_with(".ie \\n(.g .ds Aq"), "{}", &man[..200]);
+    assert!(
+        man.contains(".TH cft 1") && man.contains("cft\\-diff"),
+        "{}",
+        &man[..man.len().min(2000)]
+    );
+}
