@@ -19,6 +19,7 @@ mod cli_params;
 mod e2e_corpus;
 mod locks;
 mod recipe;
+mod report;
 mod shell;
 mod shim;
 
