@@ -32,6 +32,8 @@ mod e2e_params;
 #[cfg(testbed)]
 mod e2e_recipe;
 #[cfg(testbed)]
+mod e2e_report;
+#[cfg(testbed)]
 mod e2e_shell;
 #[cfg(testbed)]
 mod e2e_system;

@@ -50,6 +50,8 @@ pub(crate) struct Timeline {
 pub(crate) struct Tick {
     pub x: f64,
     pub label: String,
+    /// `text-anchor`: the last label ends at the edge.
+    pub anchor: &'static str,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -125,6 +127,7 @@ pub(crate) fn build(cs: &ChangeSet, events: &[Event]) -> Timeline {
             Tick {
                 x: round(x_of(t)),
                 label: format!("+{}", duration(t - t0)),
+                anchor: if k == 4 { "end" } else { "middle" },
             }
         })
         .collect();
