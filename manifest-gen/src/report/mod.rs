@@ -99,7 +99,7 @@ pub fn render(
                 t: timeline::build(r.cs, r.events),
             })
             .collect(),
-        groups: groups(&d, vs.is_some(), &names),
+        groups: groups(&d, a, vs, &names, opts)?,
         recorded: all.iter().map(|r| recorded(r.cs)).collect(),
         secrets_included: opts.include_secrets,
     };
@@ -429,9 +429,40 @@ fn kind_label(k: Kind) -> &'static str {
 }
 
 /// The diff's entries by kind, in the diff's order.
-fn groups(d: &diff::Diff, vs: bool, names: &[String]) -> Vec<Group> {
+fn groups(
+    d: &diff::Diff,
+    a: &Recording,
+    b: Option<&Recording>,
+    names: &[String],
+    opts: &ReportOptions,
+) -> Result<Vec<Group>, Error> {
+    let vs = b.is_some();
+    fn by_path<'r>(r: &Recording<'r>) -> BTreeMap<String, &'r recorder::model::Change> {
+        r.cs.changes
+            .iter()
+            .map(|c| (display_path(&c.path), c))
+            .collect()
+    }
+    let (a_files, b_files) = (by_path(a), b.map(by_path).unwrap_or_default());
     let mut by_kind: BTreeMap<Kind, Vec<EntryView>> = BTreeMap::new();
     for e in &d.entries {
+        // A file on one side only: its whole content, as added or removed.
+        let one_sided = match (e.kind, e.side, b) {
+            (Kind::File, Side::OnlyA, _) | (Kind::File, Side::OnlyB, None) => a_files
+                .get(&e.title)
+                .map(|c| (*c, a, e.side == Side::OnlyA)),
+            (Kind::File, Side::OnlyB, Some(rb)) => b_files.get(&e.title).map(|c| (*c, rb, false)),
+            _ => None,
+        };
+        let content = match (&e.content, one_sided) {
+            (Some(c), _) => Some(content_view(c)),
+            (None, Some((c, r, gone))) => {
+                // In a baseline diff, what is only in A is the removed entry.
+                let entry = if gone && !vs { &c.before } else { &c.after };
+                whole(c, entry.as_ref(), r, gone, opts)?.map(|c| content_view(&c))
+            }
+            (None, None) => None,
+        };
         let (side, side_label) = match (e.side, vs) {
             (Side::OnlyA, false) => ("only-a", "removed".to_string()),
             (Side::OnlyB, false) => ("only-b", "added".to_string()),
@@ -454,17 +485,73 @@ fn groups(d: &diff::Diff, vs: bool, names: &[String]) -> Vec<Group> {
             side,
             side_label,
             attrs,
-            content: e.content.as_ref().map(content_view),
+            content,
         });
     }
-    by_kind
+    Ok(by_kind
         .into_iter()
         .map(|(k, entries)| Group {
             kind: k.as_str(),
             label: format!("{} ({})", kind_label(k), entries.len()),
             entries,
         })
-        .collect()
+        .collect())
+}
+
+/// The whole content of a file present on one side only, as a diff from
+/// nothing (`gone`: to nothing). Secrets withheld as the diff engine does.
+fn whole(
+    c: &recorder::model::Change,
+    entry: Option<&recorder::model::Entry>,
+    r: &Recording,
+    gone: bool,
+    opts: &ReportOptions,
+) -> Result<Option<ContentDiff>, Error> {
+    let Some(entry) = entry.filter(|e| e.kind == recorder::model::EntryKind::File) else {
+        return Ok(None);
+    };
+    if c.secret && !opts.include_secrets {
+        return Ok(Some(ContentDiff::Secret));
+    }
+    let Some(hash) = entry.hash else {
+        return Ok(None);
+    };
+    let bytes = if entry.content_stored {
+        r.blobs.blob(&hash).map_err(|source| Error::Blob {
+            path: display_path(&c.path),
+            source,
+        })?
+    } else {
+        None
+    };
+    let Some(bytes) = bytes else {
+        return Ok(Some(ContentDiff::Uncaptured));
+    };
+    let text = std::str::from_utf8(&bytes)
+        .ok()
+        .filter(|t| !t.contains('\0'));
+    Ok(Some(match text {
+        Some(t) if gone => diff::unified(t, "", opts.max_lines),
+        Some(t) => diff::unified("", t, opts.max_lines),
+        None => {
+            let (size, hex) = (Some(bytes.len() as u64), Some(hash.to_hex()));
+            if gone {
+                ContentDiff::Binary {
+                    a_size: size,
+                    b_size: None,
+                    a_hash: hex,
+                    b_hash: None,
+                }
+            } else {
+                ContentDiff::Binary {
+                    a_size: None,
+                    b_size: size,
+                    a_hash: None,
+                    b_hash: hex,
+                }
+            }
+        }
+    }))
 }
 
 fn content_view(c: &ContentDiff) -> ContentView {

@@ -124,6 +124,9 @@ fn hostile_names_contents_and_commands_are_text() {
         "&#x2f;etc&#x2f;new\\nline &#x27;q&#x27; &amp; amp",
         "echo &#x27;&lt;script&gt;alert(1)&lt;&#x2f;script&gt;&#x27; &gt; &#x2f;etc&#x2f;x",
         "&lt;b&gt;bold&lt;&#x2f;b&gt; &quot;description&quot;",
+        // Created files: their whole content, or its size and hash.
+        "<summary><span class=\"path\">&#x2f;etc&#x2f;new\\nline &#x27;q&#x27; &amp; amp</span>",
+        "binary content differs: \u{2014} \u{2192} 11 bytes, blake3 ",
     ] {
         assert!(html.contains(shown), "missing {shown}");
     }
@@ -203,6 +206,20 @@ fn secrets_are_withheld_unless_asked() {
     };
     let html = report::render(&r, None, &opts).unwrap();
     assert!(html.contains("+NEW-SECRET-KEY"), "{html}");
+
+    // A secret that is new is withheld just the same.
+    let mut f = Fixture::new("sec2");
+    f.created_file(b"/etc/ssl/private/new.pem", b"NEW-SECRET-KEY\n", 0o600)
+        .secret = true;
+    let cs = f.change_set();
+    let r = Recording {
+        cs: &cs,
+        blobs: &f.blobs,
+        events: &[],
+    };
+    let html = report::render(&r, None, &ReportOptions::default()).unwrap();
+    assert!(!html.contains("SECRET-KEY"), "{html}");
+    assert!(html.contains("secret content differs"));
 }
 
 #[test]
