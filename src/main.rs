@@ -19,6 +19,7 @@ mod module_args;
 mod output;
 mod port_cmd;
 mod recipe_cmd;
+mod report_cmd;
 mod shell;
 mod shim_cmd;
 mod show;
@@ -185,6 +186,15 @@ enum Command {
     /// `install` puts its module into a Puppet modulepath; `instantiate` merges its partial
     /// kickstart with a site kickstart.
     Recipe(recipe_cmd::RecipeArgs),
+    /// Write one self-contained HTML page about a finished session, to read in a browser
+    ///
+    /// The page holds the counts by kind, the timeline of the session drawn as a picture (each
+    /// recorded command a bar over time, the changes it made beneath it), the resources that
+    /// differ with their content diffs, against the session's own baseline or, with --vs,
+    /// another session, and the recorded file changes. It loads nothing from anywhere: its
+    /// Content-Security-Policy allows only its own style sheet and script. Secret contents are
+    /// withheld unless --include-secrets.
+    Report(report_cmd::ReportArgs),
     /// Wrap admin tools (apt-get, systemctl, useradd…) so each run is recorded as an intent
     #[command(subcommand)]
     Shim(shim_cmd::ShimCommand),
@@ -398,6 +408,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         } => manifest(&db, &name, &out, &module)?,
         Command::Descriptor(args) => descriptor_cmd::descriptor(&db, &args)?,
         Command::Recipe(cmd) => return recipe_cmd::recipe(&db, cmd),
+        Command::Report(args) => report_cmd::report(&db, &args)?,
         Command::Shim(cmd) => shim_cmd::run(cmd)?,
         Command::Completions { shell } => {
             use clap::CommandFactory;

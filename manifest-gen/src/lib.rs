@@ -31,6 +31,7 @@ mod plan;
 pub mod puppet;
 pub mod recipe;
 mod render;
+pub mod report;
 mod site;
 mod write;
 

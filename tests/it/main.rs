@@ -25,6 +25,7 @@ mod locks;
 mod manners;
 mod port;
 mod recipe;
+mod report;
 mod shell;
 mod shim;
 mod show;
@@ -39,6 +40,8 @@ mod e2e_extract;
 mod e2e_params;
 #[cfg(testbed)]
 mod e2e_recipe;
+#[cfg(testbed)]
+mod e2e_report;
 #[cfg(testbed)]
 mod e2e_shell;
 #[cfg(testbed)]

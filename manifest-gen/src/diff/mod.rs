@@ -305,7 +305,7 @@ fn content_diff(
 }
 
 /// A unified diff with three lines of context, cut at `max_lines`.
-fn unified(a: &str, b: &str, max_lines: usize) -> ContentDiff {
+pub(crate) fn unified(a: &str, b: &str, max_lines: usize) -> ContentDiff {
     let d = similar::TextDiff::from_lines(a, b);
     let (mut added, mut removed) = (0, 0);
     for c in d.iter_all_changes() {

@@ -19,6 +19,7 @@ mod common;
 mod diff;
 mod golden;
 mod recipe;
+mod report;
 
 #[cfg(testbed)]
 mod appliance_tools;
