@@ -509,7 +509,7 @@ fn awkward_names_and_contents_are_recorded_exactly() {
         .any(|n| n.kind == recorder::model::NoticeKind::Special));
 
     // The module is generated; the non-UTF-8 name is reported, not dropped.
-    let out_dir = env.tmp.path().join("odd-module");
+    let out_dir = env.tmp.path().join("odd");
     let out = env.ok(["manifest", "odd", "-o", out_dir.to_str().unwrap()]);
     assert!(out.contains("latin1-\\xe9\\xff"), "{out}");
     let readme = std::fs::read_to_string(out_dir.join("README.md")).unwrap();
