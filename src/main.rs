@@ -264,6 +264,11 @@ fn main() -> ExitCode {
     // clap subcommand: its arguments are the recorder's to read, and it
     // stays out of `--help`.
     let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    // A link named after a tool (`apt-get` -> cft, made by `cft shim
+    // install`), or `cft-shim`: cft is the shim.
+    if !invoked_as_cft(argv.first()) {
+        shim::run();
+    }
     if argv.get(1).is_some_and(|a| a == Invocation::SUBCOMMAND) {
         return daemon(&argv[2..]);
     }
@@ -289,6 +294,17 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// Called as `cft` (or a name starting so, but not `cft-shim`), or with no
+/// name at all.
+fn invoked_as_cft(argv0: Option<&std::ffi::OsString>) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Some(name) = argv0.and_then(|a| Path::new(a).file_name()) else {
+        return true;
+    };
+    let name = name.as_bytes();
+    name.starts_with(b"cft") && !name.starts_with(b"cft-shim")
 }
 
 fn init_tracing(daemon: bool) {

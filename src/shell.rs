@@ -197,7 +197,7 @@ pub fn prepare(shell: &Path, db: &Path, session: &str) -> Result<Prepared> {
         .tempdir_in(runtime_base())
         .context("cannot create the recording shell's private directory")?;
     let cft = std::env::current_exe().context("cannot find the cft executable")?;
-    let shim = cft.with_file_name("cft-shim");
+    let shim = crate::shim_cmd::default_shim()?;
     let bin = dir.path().join("bin");
     let shims = if shim.is_file() {
         crate::shim_cmd::install_quiet(&bin, &shim)?
@@ -274,7 +274,7 @@ pub fn prepare(shell: &Path, db: &Path, session: &str) -> Result<Prepared> {
 /// shim directory kept beside the database.
 pub fn print_hook(db: &Path, shell: Shell, session: &str) -> Result<()> {
     let cft = std::env::current_exe().context("cannot find the cft executable")?;
-    let shim = cft.with_file_name("cft-shim");
+    let shim = crate::shim_cmd::default_shim()?;
     let db = std::path::absolute(db).unwrap_or_else(|_| db.to_path_buf());
     let shims = if shim.is_file() {
         let Some(parent) = db.parent() else {

@@ -1,8 +1,10 @@
 //! `cft shim install DIR` / `cft shim uninstall DIR`: put links named after
 //! the admin tools (apt-get, systemctl, useradd…) into a directory that goes
 //! first on `PATH`, each pointing to `cft-shim`, which records the command
-//! as an intent and runs the real tool. Uninstall removes only links to
-//! cft-shim, never anything else in DIR.
+//! as an intent and runs the real tool, or to `cft` itself when no
+//! `cft-shim` is installed beside it (cft is the shim when called by a
+//! tool's name). Uninstall removes only links to cft-shim or cft, never
+//! anything else in DIR.
 
 use anyhow::{bail, Context, Result};
 use clap::Subcommand;
@@ -48,7 +50,8 @@ pub enum ShimCommand {
         /// groupmod, groupdel, gpasswd, chpasswd, passwd]
         #[arg(long, value_delimiter = ',', value_name = "TOOL,…")]
         tools: Vec<String>,
-        /// The cft-shim binary [default: next to this cft]
+        /// The shim binary [default: cft-shim next to this cft, else this cft, which is the shim
+        /// when called by a tool's name]
         #[arg(long, value_name = "PATH")]
         shim: Option<PathBuf>,
     },
@@ -61,9 +64,7 @@ pub fn run(cmd: ShimCommand) -> Result<()> {
         ShimCommand::Install { dir, tools, shim } => {
             let shim = match shim {
                 Some(s) => s,
-                None => std::env::current_exe()
-                    .context("cannot find the cft executable")?
-                    .with_file_name(SHIM_NAME),
+                None => default_shim()?,
             };
             let tools: Vec<String> = if tools.is_empty() {
                 DEFAULT_TOOLS.iter().map(|t| t.to_string()).collect()
@@ -75,7 +76,7 @@ pub fn run(cmd: ShimCommand) -> Result<()> {
         ShimCommand::Uninstall { dir } => {
             let removed = uninstall(&dir)?;
             println!(
-                "removed {} link(s) to {SHIM_NAME} from {}",
+                "removed {} link(s) to {SHIM_NAME} or cft from {}",
                 removed.len(),
                 dir.display()
             );
@@ -84,13 +85,17 @@ pub fn run(cmd: ShimCommand) -> Result<()> {
     }
 }
 
+/// `cft-shim` beside this executable, the lightest thing to run before
+/// every tool; else this executable, which is the shim by a tool's name.
+pub fn default_shim() -> Result<PathBuf> {
+    let cft = std::env::current_exe().context("cannot find the cft executable")?;
+    let beside = cft.with_file_name(SHIM_NAME);
+    Ok(if beside.is_file() { beside } else { cft })
+}
+
 fn install(dir: &Path, shim: &Path, tools: &[String]) -> Result<()> {
-    let shim = std::fs::canonicalize(shim).with_context(|| {
-        format!(
-            "cannot find {} (build it with `cargo build -p shim`, or name it with --shim)",
-            shim.display()
-        )
-    })?;
+    let shim = std::fs::canonicalize(shim)
+        .with_context(|| format!("--shim {}: cannot find it", shim.display()))?;
     for t in tools {
         if t.is_empty() || t.contains('/') || t == "." || t == ".." {
             bail!("--tools: '{t}' is not a command name");
@@ -105,7 +110,7 @@ fn install(dir: &Path, shim: &Path, tools: &[String]) -> Result<()> {
     );
     if !skipped.is_empty() {
         println!(
-            "left alone (not links to {SHIM_NAME}): {}",
+            "left alone (not links to {SHIM_NAME} or cft): {}",
             skipped.join(", ")
         );
     }
@@ -169,9 +174,10 @@ fn uninstall(dir: &Path) -> Result<Vec<String>> {
     Ok(removed)
 }
 
-/// A symlink whose target is named cft-shim (whether or not it still exists).
+/// A symlink whose target is named cft-shim or cft (whether or not it
+/// still exists).
 fn points_to_shim(path: &Path) -> bool {
     std::fs::read_link(path)
-        .map(|t| t.file_name().is_some_and(|n| n == SHIM_NAME))
+        .map(|t| t.file_name().is_some_and(|n| n == SHIM_NAME || n == "cft"))
         .unwrap_or(false)
 }

@@ -110,3 +110,73 @@ fn completions_and_the_manual_page() {
         &man[..man.len().min(2000)]
     );
 }
+
+/// `cargo install --path .` installs `cft` alone: with no `cft-shim`
+/// beside it, `cft shim install` links the tools to cft, which is the shim
+/// by a tool's name, and records the command.
+#[test]
+fn cft_alone_is_the_shim() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new(CFT);
+    let bin = env.tmp.path().join("installed");
+    std::fs::create_dir(&bin).unwrap();
+    std::fs::copy(CFT, bin.join("cft")).unwrap();
+    let tools = env.tmp.path().join("tools");
+    std::fs::create_dir(&tools).unwrap();
+    std::fs::write(
+        tools.join("useradd"),
+        "#!/bin/sh\necho \"real useradd $*\"\nexit 7\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        tools.join("useradd"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    let shims = env.tmp.path().join("shims");
+    let out = std::process::Command::new(bin.join("cft"))
+        .env("CFT_DB", &env.db)
+        .args(["shim", "install"])
+        .arg(&shims)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read_link(shims.join("useradd")).unwrap(),
+        bin.join("cft")
+    );
+
+    env.begin("s", &[]);
+    let path = format!("{}:{}:/usr/bin:/bin", shims.display(), tools.display());
+    let out = std::process::Command::new(shims.join("useradd"))
+        .args(["-m", "alice"])
+        .env("PATH", &path)
+        .env("CFT_DB", &env.db)
+        .env("CFT_SESSION", "s")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(7), "{}", stderr(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "real useradd -m alice\n"
+    );
+    env.finish("s");
+    let show = env.ok(["show", "s", "--commands"]);
+    assert!(show.contains("/shims/useradd -m alice  [exit 7]"), "{show}");
+
+    // And uninstall knows those links.
+    let out = std::process::Command::new(bin.join("cft"))
+        .args(["shim", "uninstall"])
+        .arg(&shims)
+        .output()
+        .unwrap();
+    assert!(
+        stdout_has(&out, "removed 20 link(s)"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+fn stdout_has(o: &std::process::Output, s: &str) -> bool {
+    String::from_utf8_lossy(&o.stdout).contains(s)
+}
