@@ -315,7 +315,11 @@ fn init_tracing(daemon: bool) {
             }),
         )
         .with_writer(std::io::stderr)
-        .with_ansi(!daemon)
+        .with_ansi(
+            !daemon
+                && std::io::IsTerminal::is_terminal(&std::io::stderr())
+                && std::env::var_os("NO_COLOR").is_none(),
+        )
         .init();
 }
 
@@ -376,7 +380,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::HookCall(call) => shell::hook_call(&db, call),
         Command::Extract(args) => extract_cmd::extract(&db, &args)?,
         Command::Diff(args) => return Ok(diff_cmd::run(&db, &args)),
-        Command::Status { json: false } => output::print_status(&session::status(&db)?),
+        Command::Status { json: false } => output::print_status(&session::status(&db)?, &db),
         Command::Status { json: true } => show::status_json(&session::status(&db)?)?,
         Command::Finish { name } => {
             let report = session::finish(&db, name.as_deref())?;
@@ -477,7 +481,10 @@ fn recording_session(db: &Path) -> Result<String> {
     let recording = session::status(db)?;
     match recording.as_slice() {
         [one] => Ok(one.session.name.clone()),
-        [] => bail!("no session is recording: start one with `cft begin NAME`"),
+        [] => bail!(
+            "no session is recording in {}: start one with `cft begin NAME`",
+            db.display()
+        ),
         _ => bail!("several sessions are recording: name one"),
     }
 }

@@ -96,9 +96,9 @@ pub fn print_begin(r: &BeginReport, db: &Path) {
     println!("finish with `cft finish {}`", s.name);
 }
 
-pub fn print_status(st: &[Status]) {
+pub fn print_status(st: &[Status], db: &Path) {
     if st.is_empty() {
-        println!("no session is recording");
+        println!("no session is recording (in {})", db.display());
         return;
     }
     for s in st {
@@ -232,6 +232,14 @@ pub fn commands(why: &recorder::model::Why) -> String {
     out
 }
 
+/// A kind as a word (`installed`, `created`...): its serde name, lower case.
+fn word<T: serde::Serialize>(kind: &T) -> String {
+    serde_json::to_value(kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_lowercase))
+        .unwrap_or_default()
+}
+
 /// Packages, accounts and services, one line each.
 pub fn system(sys: &SystemChanges) -> String {
     let mut out = String::new();
@@ -248,8 +256,9 @@ pub fn system(sys: &SystemChanges) -> String {
             "dependency"
         };
         out.push_str(&format!(
-            "  package      {:?} {} {versions} ({how})\n",
-            p.kind, p.name
+            "  package      {} {} {versions} ({how})\n",
+            word(&p.kind),
+            p.name
         ));
     }
     for g in &sys.groups {
@@ -258,7 +267,11 @@ pub fn system(sys: &SystemChanges) -> String {
             .as_deref()
             .map(|p| format!(" (by package {p})"))
             .unwrap_or_default();
-        out.push_str(&format!("  group        {:?} {}{by}\n", g.kind, g.name));
+        out.push_str(&format!(
+            "  group        {} {}{by}\n",
+            word(&g.kind),
+            g.name
+        ));
     }
     for u in &sys.users {
         let by = u
@@ -271,11 +284,17 @@ pub fn system(sys: &SystemChanges) -> String {
         } else {
             ""
         };
-        out.push_str(&format!("  user         {:?} {}{pw}{by}\n", u.kind, u.name));
+        out.push_str(&format!(
+            "  user         {} {}{pw}{by}\n",
+            word(&u.kind),
+            u.name
+        ));
     }
     for s in &sys.services {
-        let what = match s.enable {
-            Some(e) => format!("enable {e:?}"),
+        let what: String = match s.enable {
+            Some(recorder::model::Enable::True) => "enable true".into(),
+            Some(recorder::model::Enable::False) => "enable false".into(),
+            Some(recorder::model::Enable::Mask) => "mask".into(),
             None => "restart on config change".into(),
         };
         out.push_str(&format!("  service      {} {what}\n", s.unit));

@@ -259,7 +259,7 @@ fn rotated_logs_and_no_logs_are_accounted_for() {
         "every rotated log is read and named: {said}"
     );
     assert!(
-        said.contains("Installed jq") && said.contains("(asked for)"),
+        said.contains("installed jq") && said.contains("(asked for)"),
         "{said}"
     );
     assert!(said.contains("debootstrap's log"), "{said}");
@@ -278,7 +278,7 @@ fn rotated_logs_and_no_logs_are_accounted_for() {
         assert!(said.contains(assumed), "says {assumed:?}: {said}");
     }
     assert!(
-        said.contains("Installed jq") && said.contains("(asked for)"),
+        said.contains("installed jq") && said.contains("(asked for)"),
         "jq is optional and marked manual: the admin's: {said}"
     );
 }

@@ -180,3 +180,23 @@ fn cft_alone_is_the_shim() {
 fn stdout_has(o: &std::process::Output, s: &str) -> bool {
     String::from_utf8_lossy(&o.stdout).contains(s)
 }
+
+/// "No session" says which database was looked in.
+#[test]
+fn no_session_names_the_database() {
+    let env = Env::new(CFT);
+    env.begin("s", &[]);
+    env.finish("s");
+    let db = env.db.display().to_string();
+    let st = env.ok(["status"]);
+    assert_eq!(st, format!("no session is recording (in {db})\n"));
+    let out = env.run(["finish"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains(&format!("no session is recording in {db}")),
+        "{}",
+        stderr(&out)
+    );
+    // Not a terminal: no colour in what cft says on stderr.
+    assert!(!stderr(&out).contains('\x1b'), "{}", stderr(&out));
+}

@@ -93,18 +93,20 @@ fn one_package_install_fits_on_a_screen() {
 fn filters_pick_sections() {
     let env = session();
     let acc = env.ok(["show", "certs", "--accounts"]);
-    assert!(acc.contains("  user         Created deploy"), "{acc}");
+    assert!(acc.contains("  user         created deploy"), "{acc}");
     assert!(!acc.contains("/etc/app.conf"), "{acc}");
     assert!(!acc.contains("package      "), "{acc}");
     let files = env.ok(["show", "certs", "--files"]);
     assert!(files.contains("/etc/app.conf"), "{files}");
-    assert!(!files.contains("Created deploy"), "{files}");
+    assert!(!files.contains("created deploy"), "{files}");
     let pk = env.ok(["show", "certs", "--packages", "--accounts"]);
     assert!(
-        pk.contains("package      Installed ca-certificates"),
+        pk.contains("package      installed ca-certificates"),
         "{pk}"
     );
-    assert!(pk.contains("Created deploy"), "{pk}");
+    assert!(pk.contains("created deploy"), "{pk}");
+    // Words, not Rust's Debug names.
+    assert!(!pk.contains("Installed") && !pk.contains("Created"), "{pk}");
 }
 
 #[test]
