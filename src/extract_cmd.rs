@@ -96,7 +96,7 @@ fn print(r: &ExtractReport) {
     } else {
         println!("  package logs: {}", r.logs.join(", "));
     }
-    crate::output::print_finish(&r.finish);
+    crate::output::print_finish(&r.finish, true);
 }
 
 #[cfg(test)]

@@ -359,7 +359,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Begin(args) => {
             let report = begin(&db, &args)?;
-            output::print_begin(&report, &db);
+            output::print_begin(&report, &db, true);
             println!(
                 "to record the commands typed in this shell too: eval \"$(cft hook bash)\" (or zsh)"
             );
@@ -384,7 +384,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Status { json: true } => show::status_json(&session::status(&db)?)?,
         Command::Finish { name } => {
             let report = session::finish(&db, name.as_deref())?;
-            output::print_finish(&report);
+            output::print_finish(&report, true);
         }
         Command::Abort { name } => {
             let s = session::abort(&db, name.as_deref())?;
@@ -501,7 +501,7 @@ fn record(
         module_dir(out, &opts.module_name)?;
     }
     let report = begin(db, args)?;
-    output::print_begin(&report, db);
+    output::print_begin(&report, db, false);
     let name = report.session.name.clone();
     let (status, what) = if command.is_empty() {
         let sh = shell::user_shell(shell_path);
@@ -540,7 +540,7 @@ fn record(
     };
     let finished = session::finish(db, Some(&name))
         .with_context(|| format!("cannot finish session '{name}'"))?;
-    output::print_finish(&finished);
+    output::print_finish(&finished, out.is_none());
     if let Some(out) = out {
         manifest(db, &name, out, &module_args::ModuleArgs::default())?;
     }

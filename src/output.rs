@@ -40,7 +40,9 @@ pub fn write_stdout(bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-pub fn print_begin(r: &BeginReport, db: &Path) {
+/// `then`: also say what to do next (not when cft does it itself, as
+/// `cft record` does).
+pub fn print_begin(r: &BeginReport, db: &Path, then: bool) {
     let s = &r.session;
     println!("recording session '{}'", s.name);
     if s.root != b"/" {
@@ -93,7 +95,9 @@ pub fn print_begin(r: &BeginReport, db: &Path) {
         db.display(),
         r.log.display()
     );
-    println!("finish with `cft finish {}`", s.name);
+    if then {
+        println!("finish with `cft finish {}`", s.name);
+    }
 }
 
 pub fn print_status(st: &[Status], db: &Path) {
@@ -134,7 +138,7 @@ pub fn print_status(st: &[Status], db: &Path) {
     }
 }
 
-pub fn print_finish(r: &FinishReport) {
+pub fn print_finish(r: &FinishReport, then: bool) {
     let total: usize = r.counts.iter().map(|(_, n)| n).sum();
     println!("finished session '{}': {total} changes", r.session.name);
     for (k, n) in &r.counts {
@@ -163,10 +167,12 @@ pub fn print_finish(r: &FinishReport) {
             println!("  #{:<5} {}", i.id, short(&i.text()));
         }
     }
-    println!(
-        "write the Puppet module with `cft manifest {} -o DIR`",
-        r.session.name
-    );
+    if then {
+        println!(
+            "write the Puppet module with `cft manifest {} -o DIR`",
+            r.session.name
+        );
+    }
 }
 
 /// A command on one line, cut at 100 characters.

@@ -200,3 +200,31 @@ fn no_session_names_the_database() {
     // Not a terminal: no colour in what cft says on stderr.
     assert!(!stderr(&out).contains('\x1b'), "{}", stderr(&out));
 }
+
+/// `cft record -o` finishes and writes the module itself: it does not tell
+/// the user to do either.
+#[test]
+fn record_does_not_tell_you_to_do_what_it_did() {
+    let env = Env::new(CFT);
+    let dir = tempfile::tempdir().unwrap();
+    let module = dir.path().join("demo");
+    let out = env.ok([
+        "record",
+        "demo",
+        "--root",
+        env.root.to_str().unwrap(),
+        "--no-default-watch",
+        "--watch",
+        "/etc",
+        "-o",
+        module.to_str().unwrap(),
+        "--",
+        "sh",
+        "-c",
+        &format!("echo x > {}", env.p("/etc/demo.conf").display()),
+    ]);
+    assert!(out.contains("finished session 'demo'"), "{out}");
+    assert!(out.contains("wrote module 'demo'"), "{out}");
+    assert!(!out.contains("finish with `cft finish"), "{out}");
+    assert!(!out.contains("write the Puppet module with"), "{out}");
+}
