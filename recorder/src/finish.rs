@@ -192,6 +192,35 @@ pub fn run(store: &mut Store, session: &Session, reason: Option<&str>) -> Result
 
 /// The stages after the file diff, for any source of one (a recording's
 /// reconciliation, an extraction): origins, attributions, one save.
+/// A shadow file's change is expressed by user resources, not as a file:
+/// its "withheld" notice is only true when a password was set, and then it
+/// says where the hash went.
+fn account_secrets(
+    notices: Vec<Notice>,
+    changes: &[Change],
+    system: Option<&SystemChanges>,
+) -> Vec<Notice> {
+    let passwords = system.is_some_and(|s| s.users.iter().any(|u| u.password_changed));
+    notices
+        .into_iter()
+        .filter_map(|mut n| {
+            let by_accounts = n.kind == NoticeKind::Secret
+                && changes.iter().any(|c| {
+                    Some(&c.path) == n.path.as_ref() && c.origin == crate::model::Origin::Accounts
+                });
+            if !by_accounts {
+                return Some(n);
+            }
+            passwords.then(|| {
+                n.message = "holds password hashes: the module asks for each one set in \
+                             the session as a class parameter unless secrets are asked for"
+                    .into();
+                n
+            })
+        })
+        .collect()
+}
+
 pub fn complete(
     store: &mut Store,
     session: &Session,
@@ -203,7 +232,7 @@ pub fn complete(
     let FileDiff {
         changes,
         finals,
-        mut notices,
+        notices,
         full_rescan,
         examined,
     } = files;
@@ -223,6 +252,7 @@ pub fn complete(
         system: system.as_ref().unwrap_or(&SystemChanges::default()),
     });
     let counts = count(&changes);
+    let mut notices = account_secrets(notices, &changes, system.as_ref());
     notices.extend(more_notices);
     let finished = Finished {
         session: session.id,

@@ -228,3 +228,39 @@ fn record_does_not_tell_you_to_do_what_it_did() {
     assert!(!out.contains("finish with `cft finish"), "{out}");
     assert!(!out.contains("write the Puppet module with"), "{out}");
 }
+
+/// A user added without a password changes /etc/shadow but withholds
+/// nothing: no "withheld" notice. One with a password: the notice says
+/// where the hash went.
+#[test]
+fn the_shadow_notice_only_when_a_password_was_set() {
+    for (hash, said) in [("!", false), ("$6$salt$HASH", true)] {
+        let env = Env::new(CFT);
+        testkit::cli::write(&env.p("/etc/shadow"), "root:*:19000:0:99999:7:::\n");
+        env.begin("u", &[]);
+        testkit::cli::write(
+            &env.p("/etc/passwd"),
+            "root:x:0:0:root:/root:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n\
+             alice:x:1001:1001::/home/alice:/bin/sh\n",
+        );
+        testkit::cli::write(
+            &env.p("/etc/group"),
+            "root:x:0:\nnogroup:x:65534:\nalice:x:1001:\n",
+        );
+        testkit::cli::write(
+            &env.p("/etc/shadow"),
+            format!("root:*:19000:0:99999:7:::\nalice:{hash}:19000:0:99999:7:::\n"),
+        );
+        let fin = env.finish("u");
+        let show = env.ok(["show", "u"]);
+        for text in [&fin, &show] {
+            assert_eq!(text.contains("/etc/shadow: "), said, "{hash}: {text}");
+        }
+        if said {
+            assert!(
+                show.contains("/etc/shadow: holds password hashes"),
+                "{show}"
+            );
+        }
+    }
+}
