@@ -51,6 +51,8 @@ struct Cli {
     command: Command,
 }
 
+// Parsed once per run: the size of the biggest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Take a baseline and start recording a session
@@ -165,10 +167,19 @@ enum Command {
     /// ... }`. Only text files the admin changed, with captured content and not secret, can
     /// take parameters.
     Manifest {
-        name: String,
+        /// The finished session [default: the last one finished]
+        name: Option<String>,
         /// Output directory (created; a previous cft module there is replaced)
-        #[arg(short = 'o', long, value_name = "DIR")]
-        output: PathBuf,
+        #[arg(
+            short = 'o',
+            long,
+            value_name = "DIR",
+            required_unless_present = "dry_run"
+        )]
+        output: Option<PathBuf>,
+        /// Write nothing: print the resources the module would manage, and what it leaves out
+        #[arg(long)]
+        dry_run: bool,
         #[command(flatten)]
         module: module_args::ModuleArgs,
     },
@@ -411,7 +422,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
             session::erase(&db, &name)?;
             println!("erased session '{name}'");
         }
-        Command::Show(args) => {
+        Command::Show(mut args) => {
+            args.name = Some(session_or_last(&db, args.name.take())?);
             let store = recorder::Store::open_existing(&db)?;
             show::show(&store, &args)?;
         }
@@ -424,8 +436,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Manifest {
             name,
             output: out,
+            dry_run,
             module,
-        } => manifest(&db, &name, &out, &module)?,
+        } => {
+            let name = session_or_last(&db, name)?;
+            match out {
+                Some(out) if !dry_run => manifest(&db, &name, &out, &module)?,
+                _ => dry_run_manifest(&db, &name, &module)?,
+            }
+        }
         Command::Descriptor(args) => descriptor_cmd::descriptor(&db, &args)?,
         Command::Recipe(cmd) => return recipe_cmd::recipe(&db, cmd),
         Command::Report(args) => report_cmd::report(&db, &args)?,
@@ -564,6 +583,48 @@ fn exit_code_of(status: std::process::ExitStatus) -> ExitCode {
         (None, Some(sig)) => ExitCode::from((128 + sig).clamp(0, 255) as u8),
         _ => ExitCode::from(1),
     }
+}
+
+/// NAME, or the session finished last (said on stderr, so a script's
+/// stdout stays what it asked for).
+fn session_or_last(db: &Path, name: Option<String>) -> Result<String> {
+    if let Some(n) = name {
+        return Ok(n);
+    }
+    let store = recorder::Store::open_existing(db)?;
+    let last = store
+        .sessions()?
+        .into_iter()
+        .filter(|s| s.state == recorder::model::SessionState::Finished)
+        .max_by_key(|s| (s.finished_at_ns, s.id));
+    match last {
+        Some(s) => {
+            eprintln!("cft: using session '{}', the last one finished", s.name);
+            Ok(s.name)
+        }
+        None => bail!("no finished session in {}: name one", db.display()),
+    }
+}
+
+/// `cft manifest --dry-run`: what the module would manage, written nowhere.
+fn dry_run_manifest(db: &Path, name: &str, module: &module_args::ModuleArgs) -> Result<()> {
+    let store = recorder::Store::open_existing(db)?;
+    let cs = load::finished(&store, name)?;
+    let opts = module.options(name)?;
+    let m = manifest_gen::generate(&cs, &store, &opts)
+        .with_context(|| format!("cannot generate the module of session '{name}'"))?;
+    let mut out = format!(
+        "module '{}' of session '{name}' would manage {} resources in {} files (dry run: nothing written):\n",
+        opts.module_name,
+        m.report.resources,
+        m.files.len()
+    );
+    for r in manifest_gen::resource_titles(&m) {
+        out.push_str(&format!("  {r}\n"));
+    }
+    output::write_stdout(out.as_bytes())?;
+    output::print_module_report(&m.report);
+    Ok(())
 }
 
 /// Puppet autoloads module `m` only from a directory named `m`: a

@@ -31,6 +31,22 @@ pub struct ModuleArgs {
     /// declaration) without editing the module.
     #[arg(long = "param", value_name = "NAME=PATH:LITERAL", value_parser = parse_site_param)]
     pub params: Vec<manifest_gen::SiteParam>,
+    /// Leave changes at paths matching this gitignore-style pattern out of the module
+    /// (repeatable); the README lists them as left out
+    #[arg(long, value_name = "PATTERN")]
+    pub exclude: Vec<String>,
+    /// metadata.json's author (ASCII letters and digits) [default: cft]
+    #[arg(long, value_name = "NAME")]
+    pub author: Option<String>,
+    /// metadata.json's version, X.Y.Z [default: 0.1.0]
+    #[arg(long = "version", id = "module_version", value_name = "X.Y.Z")]
+    pub version: Option<String>,
+    /// metadata.json's license, an SPDX id [default: Apache-2.0]
+    #[arg(long, value_name = "SPDX")]
+    pub license: Option<String>,
+    /// metadata.json's source, e.g. the repository the module lives in
+    #[arg(long, value_name = "URL")]
+    pub source: Option<String>,
 }
 
 /// `--param`: clap reports a refusal as a usage error naming the flag.
@@ -50,6 +66,19 @@ impl ModuleArgs {
         opts.include_secrets = self.include_secrets;
         opts.pin_versions = self.pin_versions;
         opts.params = self.params.clone();
+        opts.exclude = self.exclude.clone();
+        if let Some(a) = &self.author {
+            opts.author = a.clone();
+        }
+        if let Some(v) = &self.version {
+            opts.version = v.clone();
+        }
+        if let Some(l) = &self.license {
+            opts.license = l.clone();
+        }
+        if let Some(s) = &self.source {
+            opts.source = s.clone();
+        }
         opts.execs = self
             .exec
             .iter()

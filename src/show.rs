@@ -17,8 +17,8 @@ use std::collections::BTreeMap;
 
 #[derive(Args, Clone)]
 pub struct ShowArgs {
-    /// The session
-    name: String,
+    /// The session [default: the last one finished]
+    pub name: Option<String>,
     /// List every file change: those packages made, and each entry of a removed tree
     #[arg(long)]
     all: bool,
@@ -54,7 +54,8 @@ impl ShowArgs {
 }
 
 pub fn show(store: &Store, args: &ShowArgs) -> Result<()> {
-    let cs = store.change_set(&args.name)?;
+    let name = args.name.as_deref().unwrap_or_default();
+    let cs = store.change_set(name)?;
     let text = if args.json {
         let mut s = serde_json::to_string_pretty(&json(&cs, args))?;
         s.push('\n');

@@ -23,6 +23,12 @@ pub enum Error {
     },
     #[error("invalid module author '{author}': use ASCII letters and digits only (it becomes the \"author-module\" name in metadata.json)")]
     InvalidAuthor { author: String },
+    #[error("invalid module {field} '{value}': {why}")]
+    InvalidMetadata {
+        field: &'static str,
+        value: String,
+        why: String,
+    },
     #[error("site parameter '{arg}': {reason}")]
     SiteParam {
         /// The parameter as given: `NAME=PATH:LITERAL`.

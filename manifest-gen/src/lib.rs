@@ -49,6 +49,14 @@ pub struct ModuleOptions {
     pub module_name: String,
     /// Forge author, the first half of `author-module` in `metadata.json`.
     pub author: String,
+    /// `metadata.json`'s version (`X.Y.Z`), license (an SPDX id) and source
+    /// (a URL, or empty).
+    pub version: String,
+    pub license: String,
+    pub source: String,
+    /// Changes at paths matching these gitignore-style patterns are left
+    /// out of the module (and listed as not expressed).
+    pub exclude: Vec<String>,
     /// Copy secret contents (and password hashes) into the module instead
     /// of asking for them as class parameters.
     pub include_secrets: bool,
@@ -69,6 +77,10 @@ impl ModuleOptions {
         ModuleOptions {
             module_name: module_name.into(),
             author: "cft".to_string(),
+            version: "0.1.0".to_string(),
+            license: "Apache-2.0".to_string(),
+            source: String::new(),
+            exclude: Vec::new(),
             include_secrets: false,
             pin_versions: false,
             execs: Vec::new(),
@@ -93,6 +105,9 @@ pub struct Module {
 pub struct Report {
     /// Number of resources in the module (all classes, all types).
     pub resources: usize,
+    /// Each resource as `type title` (`file /etc/nginx/nginx.conf`), in the
+    /// module's order.
+    pub titles: Vec<String>,
     /// Changes that are not in the module at all.
     pub skipped: Vec<Skipped>,
     /// Changes in the module without part of what changed (a file whose
@@ -172,6 +187,73 @@ pub fn validate_module_name(name: &str) -> Result<(), Error> {
 
 /// Render the module for a change set, reading captured contents from
 /// `blobs`. Nothing is written to disk.
+/// `X.Y.Z` (digits), and a license and source without control characters.
+fn check_metadata(opts: &ModuleOptions) -> Result<(), Error> {
+    let parts: Vec<&str> = opts.version.split('.').collect();
+    if parts.len() != 3
+        || parts
+            .iter()
+            .any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err(Error::InvalidMetadata {
+            field: "version",
+            value: opts.version.clone(),
+            why: "a module version is three numbers, X.Y.Z".into(),
+        });
+    }
+    for (field, value) in [("license", &opts.license), ("source", &opts.source)] {
+        if value.chars().any(char::is_control) {
+            return Err(Error::InvalidMetadata {
+                field,
+                value: value.clone(),
+                why: "it holds control characters".into(),
+            });
+        }
+    }
+    if opts.license.trim().is_empty() {
+        return Err(Error::InvalidMetadata {
+            field: "license",
+            value: opts.license.clone(),
+            why: "it is empty (an SPDX id such as Apache-2.0, or 'proprietary')".into(),
+        });
+    }
+    Ok(())
+}
+
+/// The changes not excluded, and the paths that were.
+fn exclude(
+    changes: &[recorder::model::Change],
+    patterns: &[String],
+) -> Result<(Vec<recorder::model::Change>, Vec<Vec<u8>>), Error> {
+    if patterns.is_empty() {
+        return Ok((changes.to_vec(), Vec::new()));
+    }
+    let rules =
+        recorder::ignore_rules::Ignore::only(patterns).map_err(|e| Error::InvalidMetadata {
+            field: "exclude",
+            value: patterns.join(" "),
+            why: e.to_string(),
+        })?;
+    let (mut kept, mut out) = (Vec::new(), Vec::new());
+    for c in changes {
+        let is_dir = [&c.after, &c.before]
+            .into_iter()
+            .flatten()
+            .any(|e| e.kind == recorder::model::EntryKind::Dir);
+        if rules.is_ignored(&c.path, is_dir) {
+            out.push(c.path.clone());
+        } else {
+            kept.push(c.clone());
+        }
+    }
+    Ok((kept, out))
+}
+
+/// What a module manages, one `type title` a resource.
+pub fn resource_titles(m: &Module) -> &[String] {
+    &m.report.titles
+}
+
 pub fn generate(
     cs: &recorder::model::ChangeSet,
     blobs: &dyn recorder::model::BlobSource,
@@ -183,10 +265,12 @@ pub fn generate(
             author: opts.author.clone(),
         });
     }
+    check_metadata(opts)?;
+    let (changes, excluded) = exclude(&cs.changes, &opts.exclude)?;
     let facts = &cs.session.facts;
     let input = plan::Input {
         module: &opts.module_name,
-        changes: &cs.changes,
+        changes: &changes,
         system: &cs.system,
         os_id: &facts.os_id,
         os_version_id: &facts.os_version_id,
@@ -196,7 +280,16 @@ pub fn generate(
         execs: &opts.execs,
         site: &site::check_all(&opts.params)?,
     };
-    let plan = plan::plan(&input, blobs)?;
+    let mut plan = plan::plan(&input, blobs)?;
+    for path in excluded {
+        plan.outcomes
+            .not_expressed
+            .left_out
+            .push(plan::outcome::LeftOut {
+                subject: plan::outcome::Subject::Path(path),
+                reason: plan::outcome::Reason::Excluded,
+            });
+    }
     render::render(cs, &plan, opts)
 }
 

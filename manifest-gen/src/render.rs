@@ -111,11 +111,11 @@ fn render_template(
 #[derive(Serialize)]
 struct Metadata {
     name: String,
-    version: &'static str,
+    version: String,
     author: String,
     summary: String,
-    license: &'static str,
-    source: &'static str,
+    license: String,
+    source: String,
     dependencies: [(); 0],
     #[serde(skip_serializing_if = "Vec::is_empty")]
     operatingsystem_support: Vec<OsSupport>,
@@ -162,12 +162,12 @@ fn metadata(cs: &ChangeSet, opts: &ModuleOptions) -> Result<Vec<u8>, Error> {
     });
     let m = Metadata {
         name: format!("{}-{}", opts.author, opts.module_name),
-        version: "0.1.0",
+        version: opts.version.clone(),
         author: opts.author.clone(),
         // The Forge cuts summaries at 144 characters.
         summary: puppet::comment_text(&summary, 144),
-        license: "Apache-2.0",
-        source: "",
+        license: opts.license.clone(),
+        source: opts.source.clone(),
         dependencies: [],
         operatingsystem_support: os.into_iter().collect(),
         requirements: [Requirement {

@@ -73,8 +73,17 @@ pub struct Ignore {
 impl Ignore {
     /// Built-ins followed by `user` patterns (rules file lines, then flags).
     pub fn new(user: &[String]) -> Result<Ignore> {
+        Ignore::build(BUILTIN, user)
+    }
+
+    /// Only these patterns (`cft manifest --exclude`).
+    pub fn only(patterns: &[String]) -> Result<Ignore> {
+        Ignore::build(&[], patterns)
+    }
+
+    fn build(builtin: &[&str], user: &[String]) -> Result<Ignore> {
         let mut b = GitignoreBuilder::new("/");
-        for p in BUILTIN {
+        for p in builtin {
             b.add_line(None, p).map_err(|e| Error::BadIgnore {
                 pattern: p.to_string(),
                 message: e.to_string(),

@@ -30,7 +30,7 @@ pub mod extract;
 pub(crate) mod facts;
 pub(crate) mod finish;
 pub(crate) mod gap;
-pub(crate) mod ignore_rules;
+pub mod ignore_rules;
 pub(crate) mod intent;
 pub mod model;
 pub mod portable;

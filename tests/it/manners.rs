@@ -264,3 +264,80 @@ fn the_shadow_notice_only_when_a_password_was_set() {
         }
     }
 }
+
+/// `manifest` and `show` without a name take the last finished session and
+/// say so; `--dry-run` writes nothing and lists the resources; `--exclude`
+/// leaves paths out and the README says so; metadata.json takes the
+/// author, version, license and source.
+#[test]
+fn manifest_conveniences() {
+    let env = Env::new(CFT);
+    env.begin("one", &[]);
+    testkit::cli::write(&env.p("/etc/one.conf"), "1\n");
+    env.finish("one");
+    env.begin("two", &[]);
+    testkit::cli::write(&env.p("/etc/app.conf"), "a\n");
+    std::fs::create_dir_all(env.p("/srv/cache")).unwrap();
+    testkit::cli::write(&env.p("/srv/cache/blob"), "b\n");
+    env.finish("two");
+
+    let out = env.run(["show"]);
+    assert!(
+        stderr(&out).contains("using session 'two', the last one finished"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("session 'two'"));
+
+    let dry = env.run(["manifest", "--dry-run", "--exclude", "/srv/cache"]);
+    assert!(dry.status.success(), "{}", stderr(&dry));
+    let text = String::from_utf8_lossy(&dry.stdout).into_owned();
+    assert!(text.contains("(dry run: nothing written)"), "{text}");
+    assert!(text.contains("  file /etc/app.conf\n"), "{text}");
+    assert!(!text.contains("  file /srv/cache"), "{text}");
+    assert!(
+        text.contains(
+            "not expressed:    /srv/cache: left out of the module on purpose (--exclude)"
+        ),
+        "{text}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let module = dir.path().join("two");
+    env.ok([
+        "manifest",
+        "two",
+        "-o",
+        module.to_str().unwrap(),
+        "--exclude",
+        "/srv/cache/",
+        "--author",
+        "acme",
+        "--version",
+        "2.1.0",
+        "--license",
+        "MIT",
+        "--source",
+        "https://git.example/acme/two",
+    ]);
+    let meta: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(module.join("metadata.json")).unwrap()).unwrap();
+    assert_eq!(meta["name"], "acme-two");
+    assert_eq!(meta["version"], "2.1.0");
+    assert_eq!(meta["license"], "MIT");
+    assert_eq!(meta["source"], "https://git.example/acme/two");
+    assert!(!module.join("files/srv/cache/blob").exists());
+    let readme = std::fs::read_to_string(module.join("README.md")).unwrap();
+    assert!(
+        readme.contains("/srv/cache") && readme.contains("--exclude"),
+        "{readme}"
+    );
+    // A bad version names the option's field and value.
+    let out = env.run(["manifest", "two", "--dry-run", "--version", "2.1"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("invalid module version '2.1'"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -309,6 +309,8 @@ pub(crate) enum Subject {
 
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Reason {
+    /// The user left it out (`--exclude`).
+    Excluded,
     /// The change set has the same subject twice; the first one counts.
     ListedTwice,
     /// The path holds a NUL byte (a corrupt record).

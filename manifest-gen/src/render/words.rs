@@ -59,6 +59,7 @@ impl Subject {
 /// Why `l` is not in the module.
 pub(crate) fn left_out_reason(l: &LeftOut) -> String {
     match &l.reason {
+        Reason::Excluded => "left out of the module on purpose (--exclude)".into(),
         Reason::ListedTwice => format!(
             "the change set lists this {} twice; only the first record is used",
             l.subject.noun()
@@ -146,6 +147,12 @@ pub(crate) fn report(plan: &Plan) -> Report {
     let not = &plan.outcomes.not_expressed;
     Report {
         resources: plan.catalog.resources.len(),
+        titles: plan
+            .catalog
+            .resources
+            .iter()
+            .map(|r| format!("{} {}", r.kind, r.title))
+            .collect(),
         skipped: not
             .left_out
             .iter()
