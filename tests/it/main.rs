@@ -22,6 +22,7 @@ mod cli_params;
 mod diff;
 mod e2e_corpus;
 mod locks;
+mod outputs;
 mod port;
 mod recipe;
 mod shell;
