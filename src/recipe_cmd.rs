@@ -50,6 +50,8 @@ pub enum RecipeCommand {
     /// SHA256SUMS with none missing or extra, the descriptor against the virt-image grammar
     /// (xmllint), the partial kickstart with ksvalidator (pykickstart), the module's
     /// metadata.json and, if puppet is on PATH, `puppet parser validate` of its manifests.
+    /// A kickstart with %include or %ksappend fails before any validator sees it; validators
+    /// run on private copies, their TMPDIR inside the private directory, removed afterwards.
     /// Prints one line per check; exits 1 if any failed.
     Verify {
         /// The bundle (.tar.gz)
