@@ -61,9 +61,7 @@ pub fn descriptor(db: &Path, args: &DescriptorArgs) -> Result<()> {
     }
     .with_context(|| format!("cannot describe the appliance of session '{name}'"))?;
     match &args.output {
-        Some(p) => {
-            std::fs::write(p, &text).with_context(|| format!("cannot write {}", p.display()))?
-        }
+        Some(p) => crate::output::write_file(p, text.as_bytes(), 0o644)?,
         None => std::io::stdout()
             .write_all(text.as_bytes())
             .context("cannot write to stdout")?,

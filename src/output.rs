@@ -9,6 +9,14 @@ use recorder::Store;
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+/// Write an `-o FILE` output: replaced whole, never written through a
+/// link planted at its name (`recorder::outfile`), with exactly `mode`.
+pub fn write_file(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
+    use anyhow::Context;
+    recorder::outfile::replace(path, bytes, mode)
+        .with_context(|| format!("cannot write {}", path.display()))
+}
+
 pub fn when(ns: i64) -> String {
     let t = UNIX_EPOCH + Duration::from_nanos(ns.max(0) as u64);
     humantime::format_rfc3339_seconds(t).to_string()

@@ -33,25 +33,16 @@ pub struct ImportArgs {
 pub fn export(db: &Path, args: &ExportArgs) -> Result<()> {
     let store = recorder::Store::open_existing(db)?;
     let out = &args.output;
-    let dir = match out.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    // tempfile creates it 0600 with O_EXCL; the rename replaces the target
-    // whole, never writing through an existing path.
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".cft-export.")
-        .tempfile_in(dir)
-        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
+    // Created 0600 with O_EXCL beside the target; the rename replaces the
+    // target whole, never writing through an existing path.
+    let mut tmp = recorder::outfile::Replacement::new(out)
+        .with_context(|| format!("cannot create a temporary file beside {}", out.display()))?;
     let opts = ExportOptions {
         include_secrets: args.include_secrets,
     };
-    let report = portable::export(&store, &args.name, &opts, tmp.as_file_mut(), out)
+    let report = portable::export(&store, &args.name, &opts, tmp.file(), out)
         .with_context(|| format!("cannot export session '{}'", args.name))?;
-    tmp.as_file()
-        .sync_all()
-        .with_context(|| format!("cannot write {}", out.display()))?;
-    tmp.persist(out)
+    tmp.commit(0o600)
         .with_context(|| format!("cannot write {}", out.display()))?;
     println!(
         "exported session '{}' to {}: {} changes, {} contents, {} commands, {} events ({} bytes, mode 0600)",

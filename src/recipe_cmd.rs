@@ -50,6 +50,8 @@ pub enum RecipeCommand {
     /// SHA256SUMS with none missing or extra, the descriptor against the virt-image grammar
     /// (xmllint), the partial kickstart with ksvalidator (pykickstart), the module's
     /// metadata.json and, if puppet is on PATH, `puppet parser validate` of its manifests.
+    /// A kickstart with %include or %ksappend fails before any validator sees it; validators
+    /// run on private copies, their TMPDIR inside the private directory, removed afterwards.
     /// Prints one line per check; exits 1 if any failed.
     Verify {
         /// The bundle (.tar.gz)
@@ -85,7 +87,8 @@ pub enum RecipeCommand {
         /// The site kickstart
         #[arg(long, value_name = "FILE")]
         site: PathBuf,
-        /// Write to FILE instead of stdout
+        /// Write to FILE instead of stdout (replaced, never written through a link; 0600
+        /// when it holds a password, e.g. `rootpw --iscrypted`)
         #[arg(short = 'o', long, value_name = "FILE")]
         output: Option<PathBuf>,
     },
@@ -143,8 +146,15 @@ pub fn recipe(db: &Path, args: RecipeArgs) -> Result<ExitCode> {
             let text = recipe::instantiate(&from, &site)
                 .with_context(|| format!("cannot instantiate {}", from.display()))?;
             match output {
-                Some(p) => std::fs::write(&p, &text)
-                    .with_context(|| format!("cannot write {}", p.display()))?,
+                // A root password (even crypted) is for root's eyes only.
+                Some(p) => {
+                    let mode = if recipe::holds_password(&text) {
+                        0o600
+                    } else {
+                        0o644
+                    };
+                    crate::output::write_file(&p, text.as_bytes(), mode)?
+                }
                 None => std::io::stdout()
                     .write_all(text.as_bytes())
                     .context("cannot write to stdout")?,

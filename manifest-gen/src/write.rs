@@ -1,13 +1,17 @@
 //! Putting a generated [`Module`] on disk: directories 0755, files 0644
 //! whatever the umask, and never over somebody else's work. A previous cft
 //! module in the same place is replaced, so files of an older recording do
-//! not linger in `files/`, `manifests/` or `templates/`.
+//! not linger in `files/`, `manifests/` or `templates/`. No link is
+//! followed: `DIR` itself and every directory inside it must be a real
+//! directory, and each file replaces what is at its name
+//! (`recorder::outfile`), so a symlink planted at `DIR`, `DIR/manifests` or
+//! `DIR/README.md` never redirects a write.
 
 use crate::render::CFT_TAG;
 use crate::{Error, Module};
 use std::fs;
-use std::io::{ErrorKind, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::io::ErrorKind;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Component, Path};
 
 /// The subdirectories a cft module owns entirely.
@@ -19,6 +23,11 @@ const OWNED_DIRS: [&str; 3] = ["files", "manifests", "templates"];
 pub fn write_module(module: &Module, out_dir: &Path) -> Result<(), Error> {
     for rel in module.files.keys() {
         check_relpath(rel)?;
+    }
+    if fs::symlink_metadata(out_dir).is_ok_and(|m| !m.is_dir()) {
+        return Err(Error::NotADir {
+            path: out_dir.to_path_buf(),
+        });
     }
     match fs::read_dir(out_dir) {
         Ok(mut entries) => {
@@ -47,8 +56,11 @@ pub fn write_module(module: &Module, out_dir: &Path) -> Result<(), Error> {
         if let Some(parent) = Path::new(rel).parent() {
             for c in parent.components() {
                 dir.push(c);
-                if !dir.is_dir() {
-                    make_dir(&dir)?;
+                match fs::symlink_metadata(&dir) {
+                    Ok(m) if m.is_dir() => {}
+                    Ok(_) => return Err(Error::NotADir { path: dir }),
+                    Err(e) if e.kind() == ErrorKind::NotFound => make_dir(&dir)?,
+                    Err(e) => return Err(Error::io("examining", &dir, e)),
                 }
             }
         }
@@ -106,21 +118,11 @@ fn make_dir(path: &Path) -> Result<(), Error> {
         .map_err(|e| Error::io("creating", path, e))
 }
 
-/// Replace whatever is at `path` (a symlink is removed, not followed).
+/// Replace whatever is at `path` (a symlink is replaced, not followed);
+/// the file has its final mode before it has its name, so a secret is
+/// never readable by others, not even for a moment.
 fn write_file(path: &Path, bytes: &[u8], mode: u32) -> Result<(), Error> {
-    remove_if_present(path)?;
-    // Created with its final mode, so a secret is never readable by others,
-    // not even for a moment.
-    let mut f = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(mode)
-        .open(path)
-        .map_err(|e| Error::io("creating", path, e))?;
-    f.write_all(bytes)
-        .map_err(|e| Error::io("writing", path, e))?;
-    f.set_permissions(fs::Permissions::from_mode(mode))
-        .map_err(|e| Error::io("writing", path, e))
+    recorder::outfile::replace(path, bytes, mode).map_err(|e| Error::io("writing", path, e))
 }
 
 #[cfg(test)]
@@ -242,5 +244,62 @@ mod tests {
             fs::read_to_string(out.join("README.md")).expect("readme"),
             "new"
         );
+    }
+
+    #[test]
+    fn does_not_follow_a_planted_directory_link() {
+        let cases: &[(&str, &str)] = &[
+            ("the output directory", ""),
+            ("manifests/ of a fresh output", "manifests"),
+            ("a directory inside files/", "files"),
+        ];
+        for &(name, planted) in cases {
+            let tmp = tempfile::tempdir().expect("tempdir");
+            let victim = tmp.path().join("victim");
+            fs::create_dir(&victim).expect("victim");
+            fs::write(victim.join("init.pp"), "keep").expect("victim file");
+            let out = tmp.path().join("m");
+            let m = cft_module(&[("files/etc/x", "x")]);
+            if planted.is_empty() {
+                std::os::unix::fs::symlink(&victim, &out).expect("symlink");
+            } else {
+                // A link that would be made after the owned dirs are
+                // removed: the check before each write refuses it.
+                fs::create_dir(&out).expect("out");
+                std::os::unix::fs::symlink(&victim, out.join(planted)).expect("symlink");
+            }
+            let err = write_module(&m, &out).expect_err(name);
+            assert!(
+                matches!(err, Error::NotADir { .. } | Error::NotAModuleDir { .. }),
+                "{name}: {err}"
+            );
+            assert_eq!(
+                fs::read_dir(&victim).expect("victim").count(),
+                1,
+                "{name}: nothing written into the link's target"
+            );
+            assert_eq!(
+                fs::read_to_string(victim.join("init.pp")).expect("kept"),
+                "keep",
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_planted_link_in_a_previous_module_is_removed_not_followed() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let victim = tmp.path().join("victim");
+        fs::create_dir(&victim).expect("victim");
+        let out = tmp.path().join("m");
+        write_module(&cft_module(&[]), &out).expect("first");
+        fs::remove_dir_all(out.join("manifests")).expect("rm");
+        std::os::unix::fs::symlink(&victim, out.join("manifests")).expect("symlink");
+        write_module(&cft_module(&[]), &out).expect("second");
+        assert_eq!(fs::read_dir(&victim).expect("victim").count(), 0);
+        assert!(fs::symlink_metadata(out.join("manifests"))
+            .expect("manifests")
+            .is_dir());
+        assert_eq!(mode_of(&out.join("manifests/init.pp")), 0o644);
     }
 }

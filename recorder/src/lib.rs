@@ -7,7 +7,8 @@
 //! `daemon` (what `begin` starts), `probe` (packages, accounts, services),
 //! `target` (the observed system's paths and names), `attribute` (who made
 //! each change), `tools` (finding and quoting programs), `clock`,
-//! `stop_keys`, `portable` (one session in one file: export and import).
+//! `stop_keys`, `portable` (one session in one file: export and import),
+//! `outfile` (writing an output file whole, never through a link).
 //!
 //! Inside: `snapshot` (safe walks and reads) · `event` + `watcher`
 //! (inotify) · `gap` (a resumed session's gap) · `reconcile` (baseline vs
@@ -33,6 +34,7 @@ pub(crate) mod gap;
 pub mod ignore_rules;
 pub(crate) mod intent;
 pub mod model;
+pub mod outfile;
 pub mod portable;
 pub mod probe;
 pub(crate) mod reconcile;

@@ -23,6 +23,7 @@ mod diff;
 mod e2e_corpus;
 mod locks;
 mod manners;
+mod outputs;
 mod port;
 mod recipe;
 mod report;

@@ -246,6 +246,134 @@ fn tampered_missing_and_extra_files_fail_naming_the_file() {
     }
 }
 
+/// Write SHA256SUMS of an extracted bundle again, after an edit.
+fn resum(d: &Path) {
+    sh(Command::new("sh")
+        .arg("-c")
+        .arg("find . -type f ! -name SHA256SUMS | sed 's|^\\./||' | sort | xargs -d '\\n' sha256sum > SHA256SUMS")
+        .current_dir(d));
+}
+
+/// A stand-in `ksvalidator` on PATH: notes that it ran, where its TMPDIR
+/// is and that directory's mode, leaves a temporary copy there as
+/// pykickstart does, and prints the file it was given.
+fn fake_ksvalidator(env: &Env) -> (PathBuf, PathBuf) {
+    let bin = env.tmp.path().join("fake-bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let marker = env.tmp.path().join("ksvalidator-ran");
+    let script = bin.join("ksvalidator");
+    write(
+        &script,
+        format!(
+            "#!/bin/sh\nPATH=/usr/bin:/bin\necho \"$TMPDIR\" > '{m}'\nstat -c %a \"$TMPDIR\" >> '{m}'\nmktemp \"$TMPDIR/tmpXXXXXX-ks.cfg\" >> '{m}'\ncat \"$1\"\n",
+            m = marker.display()
+        ),
+    );
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    (bin, marker)
+}
+
+/// A bundle whose partial.ks pulls in another file (issue 14, item 5):
+/// refused before any validator runs, and the file's content is not shown.
+#[test]
+fn verify_refuses_ksappend_and_include_before_any_validator() {
+    let env = recorded();
+    let good = env.tmp.path().join("web-1.0.tar.gz");
+    create(&env, &good, &["--spec", spec(&env).to_str().unwrap()]);
+    let secret = env.tmp.path().join("secret.txt");
+    write(&secret, "the-host-secret-4711\n");
+    let (bin, marker) = fake_ksvalidator(&env);
+    let s = secret.display();
+    let cases = [
+        (
+            "ksappend of a file",
+            format!("%ksappend {s}"),
+            1,
+            "%ksappend",
+        ),
+        (
+            "ksappend of a URL",
+            "%ksappend http://127.0.0.1:9/x".into(),
+            1,
+            "%ksappend",
+        ),
+        ("include", format!("%include {s}"), 1, "%include"),
+        (
+            "after a form feed",
+            format!("lang C\x0c%ksappend {s}"),
+            2,
+            "%ksappend",
+        ),
+    ];
+    for (i, (name, line, at, what)) in cases.into_iter().enumerate() {
+        let bad = env.tmp.path().join(format!("hostile{i}.tar.gz"));
+        let change: Edit = Box::new(move |d: &Path| {
+            let p = d.join("partial.ks");
+            let ks = std::fs::read_to_string(&p).unwrap();
+            std::fs::write(&p, format!("{line}\n{ks}")).unwrap();
+            resum(d);
+        });
+        repack(&good, &env.tmp.path().join(format!("h{i}")), &bad, change);
+        let v = env
+            .cmd()
+            .env("PATH", &bin)
+            .args(["recipe".as_ref(), "verify".as_ref(), bad.as_os_str()])
+            .output()
+            .unwrap();
+        let text = format!("{}{}", stdout(&v), stderr(&v));
+        assert_eq!(v.status.code(), Some(1), "{name}: {text}");
+        let want = format!("FAIL kickstart (partial.ks): partial.ks line {at}: {what} is refused");
+        assert!(text.contains(&want), "{name}: no {want:?} in\n{text}");
+        assert!(
+            !text.contains("the-host-secret-4711"),
+            "{name}: the file was shown\n{text}"
+        );
+        assert!(!marker.exists(), "{name}: the validator ran");
+        assert!(
+            failures(&text).iter().all(|l| l.contains("kickstart")),
+            "{name}: only the kickstart fails\n{text}"
+        );
+    }
+}
+
+/// Validators run with TMPDIR in verify's private directory (0700), and
+/// what they leave there is gone afterwards.
+#[test]
+fn verify_runs_validators_in_a_private_directory_removed_afterwards() {
+    let env = recorded();
+    let bundle = env.tmp.path().join("web-1.0.tar.gz");
+    create(&env, &bundle, &["--spec", spec(&env).to_str().unwrap()]);
+    let (bin, marker) = fake_ksvalidator(&env);
+    let v = env
+        .cmd()
+        .env("PATH", &bin)
+        .env("TMPDIR", env.tmp.path())
+        .args(["recipe".as_ref(), "verify".as_ref(), bundle.as_os_str()])
+        .output()
+        .unwrap();
+    let text = stdout(&v);
+    assert!(
+        text.contains("OK   kickstart (partial.ks)"),
+        "{text}{}",
+        stderr(&v)
+    );
+    let noted = std::fs::read_to_string(&marker).expect("the validator ran");
+    let lines: Vec<&str> = noted.lines().collect();
+    let [tmpdir, mode, left] = lines[..] else {
+        panic!("{noted}")
+    };
+    let tmpdir = Path::new(tmpdir);
+    assert!(
+        tmpdir.starts_with(env.tmp.path()) && tmpdir != env.tmp.path(),
+        "TMPDIR {} is not verify's own directory",
+        tmpdir.display()
+    );
+    assert_eq!(mode, "700", "TMPDIR is private");
+    assert!(!Path::new(left).exists(), "{left} left behind");
+    assert!(!tmpdir.exists(), "{} left behind", tmpdir.display());
+}
+
 #[test]
 fn install_into_a_modulepath() {
     let env = recorded();

@@ -17,8 +17,6 @@ use recorder::model::ChangeSet;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write;
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 const TEMPLATE: &str = include_str!("../../templates/recipe-README.md.j2");
@@ -256,28 +254,12 @@ fn readme(
         })
 }
 
-/// Write `bundle` to `out` atomically (a temporary file beside it, then a
-/// rename: a symlink at `out` is replaced, not followed). 0644, or 0600
-/// when the bundle holds secrets.
+/// Write `bundle` to `out` atomically (`recorder::outfile`: a temporary
+/// file beside it, then a rename; a symlink at `out` is replaced, not
+/// followed). 0644, or 0600 when the bundle holds secrets.
 pub fn write_bundle(bundle: &Bundle, out: &Path) -> Result<(), Error> {
-    let dir = out
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".cft-recipe-")
-        .tempfile_in(dir)
-        .map_err(|e| Error::io("creating a file in", dir, e))?;
-    tmp.write_all(&bundle.bytes)
-        .and_then(|()| tmp.as_file().sync_all())
-        .map_err(|e| Error::io("writing", out, e))?;
     let mode = if bundle.private { 0o600 } else { 0o644 };
-    tmp.as_file()
-        .set_permissions(std::fs::Permissions::from_mode(mode))
-        .map_err(|e| Error::io("writing", out, e))?;
-    tmp.persist(out)
-        .map_err(|e| Error::io("renaming into", out, e.error))?;
-    Ok(())
+    recorder::outfile::replace(out, &bundle.bytes, mode).map_err(|e| Error::io("writing", out, e))
 }
 
 #[cfg(test)]

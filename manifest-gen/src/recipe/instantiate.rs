@@ -513,6 +513,23 @@ pub fn instantiate(recipe: &Path, site: &Path) -> Result<String, Error> {
     merge(&text, &label, &site_text, &site.display().to_string())
 }
 
+/// Does this kickstart hold a password, crypted or not (`rootpw` other
+/// than `--lock`, `sshpw`, a `user` or `bootloader` with `--password`)? A
+/// file that does not parse is assumed to.
+pub fn holds_password(text: &str) -> bool {
+    let Ok(k) = ks::parse("", text) else {
+        return true;
+    };
+    let has_password = |c: &Command| c.words.iter().any(|w| w.starts_with("--password"));
+    let found = k.commands().any(|c| match c.name() {
+        "rootpw" => c.words.iter().skip(1).any(|w| w != "--lock"),
+        "sshpw" => true,
+        "user" | "bootloader" => has_password(c),
+        _ => false,
+    });
+    found
+}
+
 #[cfg(test)]
 #[path = "instantiate_tests.rs"]
 mod tests;

@@ -249,3 +249,22 @@ fn addon_sections_of_the_same_name_conflict() {
     let other = format!("{SITE}%addon org_fedora_oscap\n%end\n");
     assert!(merge(&recipe, "r.ks", &other, "s.ks").is_ok());
 }
+
+#[test]
+fn holds_password_cases() {
+    let cases = [
+        ("locked root", "rootpw --lock\n", false),
+        ("crypted root", "rootpw --iscrypted $6$s$h\n", true),
+        ("plain root", "rootpw --plaintext pw\n", true),
+        ("bare root", "rootpw pw\n", true),
+        ("ssh password", "sshpw --username=u pw\n", true),
+        ("user with a password", "user --name=u --password=x\n", true),
+        ("user without", "user --name=u\n", false),
+        ("boot loader password", "bootloader --password=x\n", true),
+        ("no password", "lang en_US\n", false),
+        ("does not parse", "%post\nno end\n", true),
+    ];
+    for (name, text, want) in cases {
+        assert_eq!(holds_password(text), want, "{name}");
+    }
+}

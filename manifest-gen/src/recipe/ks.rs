@@ -6,7 +6,10 @@
 //! command is one line.
 //!
 //! `%include` and `%ksappend` are refused: what they pull in cannot be
-//! checked for conflicts (flatten the file with `ksflatten` first).
+//! checked for conflicts (flatten the file with `ksflatten` first), and in
+//! an untrusted file they read any local file or URL. [`find_include`]
+//! looks for them the way pykickstart splits and strips lines, so no line
+//! separator Python knows and Rust does not can hide one.
 
 use crate::Error;
 
@@ -98,6 +101,44 @@ fn is_trivia(line: &str) -> bool {
     t.is_empty() || t.starts_with('#')
 }
 
+/// Python's `str.splitlines` boundaries (pykickstart reads lines with it).
+fn is_python_line_break(c: char) -> bool {
+    matches!(
+        c,
+        '\n' | '\r'
+            | '\x0b'
+            | '\x0c'
+            | '\x1c'
+            | '\x1d'
+            | '\x1e'
+            | '\u{85}'
+            | '\u{2028}'
+            | '\u{2029}'
+    )
+}
+
+/// Python's `str.isspace` (what `strip()` removes).
+fn is_python_space(c: char) -> bool {
+    c.is_whitespace() || ('\x1c'..='\x1f').contains(&c)
+}
+
+/// The first `%include` or `%ksappend` anywhere in `text`, in a section or
+/// not, whatever its case and indentation: `(line, directive)`, the line
+/// counted as pykickstart counts it.
+pub fn find_include(text: &str) -> Option<(usize, &'static str)> {
+    // "\r\n" is one boundary for Python: count it once.
+    let text = text.replace("\r\n", "\n");
+    text.split(is_python_line_break)
+        .enumerate()
+        .find_map(|(i, line)| {
+            let word = line.trim_matches(is_python_space).to_ascii_lowercase();
+            ["%include", "%ksappend"]
+                .into_iter()
+                .find(|d| word.starts_with(d))
+                .map(|d| (i + 1, d))
+        })
+}
+
 /// Parse `text`; errors name `file` and the line.
 pub fn parse(file: &str, text: &str) -> Result<Kickstart, Error> {
     let err = |line: usize, reason: String| Error::KsSyntax {
@@ -105,6 +146,9 @@ pub fn parse(file: &str, text: &str) -> Result<Kickstart, Error> {
         line,
         reason,
     };
+    if let Some((line, what)) = find_include(text) {
+        return Err(include_err(file, line, what));
+    }
     let mut items: Vec<Item> = Vec::new();
     let mut open: Option<Section> = None;
     for (i, raw) in text.lines().enumerate() {
@@ -351,6 +395,25 @@ mod tests {
                 "ksflatten",
             ),
             ("quote", "rootpw 'x\n", 1, "quote"),
+            (
+                "ksappend after a form feed (a line break to Python)",
+                "lang x\x0c%ksappend /etc/shadow\n",
+                2,
+                "%ksappend",
+            ),
+            (
+                "indented, upper case",
+                "  %KSAPPEND http://x/\n",
+                1,
+                "%ksappend",
+            ),
+            ("CRLF lines", "lang x\r\n\r\n%include /x\r\n", 3, "%include"),
+            (
+                "in a script",
+                "%post\necho\n  %ksappend /x\n%end\n",
+                3,
+                "%ksappend",
+            ),
         ];
         for (name, text, line, want) in cases {
             match parse("f.ks", text) {

@@ -28,7 +28,7 @@ mod verify;
 
 pub use build::{build, write_bundle, Bundle, Listed};
 pub use install::{install, InstallOutcome, Installed};
-pub use instantiate::{instantiate, merge};
+pub use instantiate::{holds_password, instantiate, merge};
 pub use verify::{verify, verify_with, Check, Outcome, Tools, VerifyReport};
 
 use crate::Error;

@@ -5,10 +5,17 @@
 //! (`xmllint --relaxng`), the kickstart passes `ksvalidator`, the module's
 //! `metadata.json` is sound and, if Puppet is installed, its manifests
 //! parse. Validators are run by path with separate arguments, never through
-//! a shell, on files extracted into a private temporary directory.
+//! a shell, on files extracted into a private temporary directory (0700,
+//! removed afterwards), with `TMPDIR` inside it so their own temporary
+//! copies go away with it.
+//!
+//! The bundle is untrusted: a kickstart with `%include` or `%ksappend`
+//! would make `ksvalidator` read any file (and print it in its errors) or
+//! fetch a URL, so it fails before any validator sees it, and the
+//! validator reads a private copy of the text that was checked.
 
 use super::archive::{self, Unpacked};
-use super::{find_tool, DESCRIPTOR, KICKSTART, MODULES, VIRT_IMAGE_RNG};
+use super::{find_tool, ks, DESCRIPTOR, KICKSTART, MODULES, VIRT_IMAGE_RNG};
 use crate::Error;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -124,8 +131,14 @@ pub fn verify_with(bundle: &Path, tools: &Tools) -> Result<VerifyReport, Error> 
     for p in problems {
         r.checks.push(fail("checksums", p.message()));
     }
-    r.checks.push(descriptor(&u, tmp.path(), tools));
-    r.checks.push(kickstart(&u, tools));
+    let validators_tmp = tmp.path().join("tmp");
+    private_dir(&validators_tmp)?;
+    let run_in = Scratch {
+        dir: tmp.path(),
+        tmpdir: &validators_tmp,
+    };
+    r.checks.push(descriptor(&u, &run_in, tools));
+    r.checks.push(kickstart(&u, &run_in, tools));
     let modules = module_dirs(&u);
     if modules.is_empty() {
         r.checks.push(fail(
@@ -135,12 +148,41 @@ pub fn verify_with(bundle: &Path, tools: &Tools) -> Result<VerifyReport, Error> 
     }
     for m in modules {
         r.checks.push(metadata(&u, &m));
-        r.checks.push(manifests(&u, &m, tools));
-        if let Some(c) = templates(&u, &m, tools) {
+        r.checks.push(manifests(&u, &m, &run_in, tools));
+        if let Some(c) = templates(&u, &m, &run_in, tools) {
             r.checks.push(c);
         }
     }
     Ok(r)
+}
+
+/// Where validators run: the private directory and their `TMPDIR` in it.
+struct Scratch<'a> {
+    dir: &'a Path,
+    tmpdir: &'a Path,
+}
+
+impl Scratch<'_> {
+    /// `tool` run by path, in the private directory, its temporary files
+    /// in there too.
+    #[allow(clippy::disallowed_methods)] // a validator by the path Tools found
+    fn command(&self, tool: &Path) -> Command {
+        let mut cmd = Command::new(tool);
+        cmd.current_dir(self.dir)
+            .env("TMPDIR", self.tmpdir)
+            .env("TMP", self.tmpdir)
+            .env("TEMP", self.tmpdir)
+            .stdin(std::process::Stdio::null());
+        cmd
+    }
+}
+
+fn private_dir(path: &Path) -> Result<(), Error> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .mode(0o700)
+        .create(path)
+        .map_err(|e| Error::io("creating", path, e))
 }
 
 fn ok(name: &str, detail: impl Into<String>) -> Check {
@@ -216,8 +258,7 @@ fn run(cmd: &mut Command, tool: &str) -> Result<String, String> {
     }
 }
 
-#[allow(clippy::disallowed_methods)] // xmllint by the path Tools found
-fn descriptor(u: &Unpacked, scratch: &Path, tools: &Tools) -> Check {
+fn descriptor(u: &Unpacked, scratch: &Scratch, tools: &Tools) -> Check {
     let name = format!("descriptor ({DESCRIPTOR})");
     if !u.files.contains_key(DESCRIPTOR) {
         return fail(&name, format!("{DESCRIPTOR}: missing from the bundle"));
@@ -225,13 +266,14 @@ fn descriptor(u: &Unpacked, scratch: &Path, tools: &Tools) -> Check {
     let Some(xmllint) = &tools.xmllint else {
         return fail(&name, format!("xmllint not found on PATH: {XMLLINT_SETUP}"));
     };
-    let rng = scratch.join("virt-image.rng");
+    let rng = scratch.dir.join("virt-image.rng");
     if let Err(e) = std::fs::write(&rng, VIRT_IMAGE_RNG) {
         return fail(&name, format!("{}: {e}", rng.display()));
     }
     let file = u.root.join(DESCRIPTOR);
     match run(
-        Command::new(xmllint)
+        scratch
+            .command(xmllint)
             .arg("--noout")
             .arg("--relaxng")
             .arg(&rng)
@@ -243,11 +285,22 @@ fn descriptor(u: &Unpacked, scratch: &Path, tools: &Tools) -> Check {
     }
 }
 
-#[allow(clippy::disallowed_methods)] // ksvalidator by the path Tools found
-fn kickstart(u: &Unpacked, tools: &Tools) -> Check {
+fn kickstart(u: &Unpacked, scratch: &Scratch, tools: &Tools) -> Check {
     let name = format!("kickstart ({KICKSTART})");
     if !u.files.contains_key(KICKSTART) {
         return fail(&name, format!("{KICKSTART}: missing from the bundle"));
+    }
+    let text = match std::fs::read(u.root.join(KICKSTART)).map(String::from_utf8) {
+        Ok(Ok(t)) => t,
+        Ok(Err(_)) => return fail(&name, format!("{KICKSTART}: not UTF-8 text")),
+        Err(e) => return fail(&name, format!("{KICKSTART}: {e}")),
+    };
+    // Before any validator: these read another file or a URL.
+    if let Some((line, what)) = ks::find_include(&text) {
+        return fail(
+            &name,
+            format!("{KICKSTART} line {line}: {what} is refused: it makes the validator read another file or URL (flatten the kickstart with ksflatten first)"),
+        );
     }
     let Some(ksvalidator) = &tools.ksvalidator else {
         return fail(
@@ -255,14 +308,34 @@ fn kickstart(u: &Unpacked, tools: &Tools) -> Check {
             format!("ksvalidator not found on PATH: {KSVALIDATOR_SETUP}"),
         );
     };
-    // ksvalidator's exit status is its error count; warnings count too.
-    match run(
-        Command::new(ksvalidator).arg(u.root.join(KICKSTART)),
-        "ksvalidator",
-    ) {
-        Ok(_) => ok(&name, "ksvalidator: no errors (newest syntax)"),
-        Err(out) => fail(&name, out),
+    // The validator reads the very text checked above, from a private copy.
+    let copy = scratch.dir.join(KICKSTART);
+    if let Err(e) = write_private(&copy, text.as_bytes()) {
+        return fail(&name, format!("{}: {e}", copy.display()));
     }
+    // ksvalidator's exit status is its error count; warnings count too.
+    let outcome = run(scratch.command(ksvalidator).arg(&copy), "ksvalidator");
+    // pykickstart leaves its preprocessed copy in TMPDIR: gone now.
+    let _ = std::fs::remove_file(&copy);
+    match outcome {
+        Ok(_) => ok(&name, "ksvalidator: no errors (newest syntax)"),
+        Err(out) => fail(
+            &name,
+            out.replace(&format!("{}/", scratch.dir.display()), ""),
+        ),
+    }
+}
+
+/// A new file only its owner can read.
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?
+        .write_all(bytes)
 }
 
 /// `metadata.json`: JSON, the Forge's required fields, named after its
@@ -331,8 +404,7 @@ fn metadata(u: &Unpacked, module: &str) -> Check {
 
 /// `puppet epp validate` on the module's EPP templates (site parameters),
 /// when it has any.
-#[allow(clippy::disallowed_methods)] // puppet by the path Tools found
-fn templates(u: &Unpacked, module: &str, tools: &Tools) -> Option<Check> {
+fn templates(u: &Unpacked, module: &str, scratch: &Scratch, tools: &Tools) -> Option<Check> {
     let prefix = format!("{MODULES}/{module}/templates/");
     let epps: Vec<PathBuf> = u
         .files
@@ -356,7 +428,8 @@ fn templates(u: &Unpacked, module: &str, tools: &Tools) -> Option<Check> {
     };
     Some(
         match run(
-            Command::new(puppet)
+            scratch
+                .command(puppet)
                 .args(["epp", "validate", "--color=false"])
                 .args(&epps),
             "puppet epp validate",
@@ -367,8 +440,7 @@ fn templates(u: &Unpacked, module: &str, tools: &Tools) -> Option<Check> {
     )
 }
 
-#[allow(clippy::disallowed_methods)] // puppet by the path Tools found
-fn manifests(u: &Unpacked, module: &str, tools: &Tools) -> Check {
+fn manifests(u: &Unpacked, module: &str, scratch: &Scratch, tools: &Tools) -> Check {
     let prefix = format!("{MODULES}/{module}/manifests/");
     let pps: Vec<PathBuf> = u
         .files
@@ -391,7 +463,8 @@ fn manifests(u: &Unpacked, module: &str, tools: &Tools) -> Check {
         );
     };
     match run(
-        Command::new(puppet)
+        scratch
+            .command(puppet)
             .args(["parser", "validate", "--color=false"])
             .args(&pps),
         "puppet parser validate",

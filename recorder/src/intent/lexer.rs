@@ -7,7 +7,25 @@ pub(super) fn basename(s: &str) -> &str {
     s.rsplit('/').next().unwrap_or(s)
 }
 
-pub(super) fn split_line(line: &str) -> Vec<Vec<String>> {
+/// One simple command of a typed line, every word kept (assignments,
+/// `sudo`, redirections and their targets).
+pub(super) struct Simple {
+    pub words: Vec<String>,
+    /// Its standard input is the previous command's output (`a | b`).
+    pub piped: bool,
+}
+
+/// A typed line's here-document bodies: everything after its first line,
+/// when that line has a `<<` (data, not commands).
+pub(super) fn heredoc_body(line: &str) -> Option<&str> {
+    let (first, rest) = line.split_once('\n')?;
+    first.contains("<<").then_some(rest)
+}
+
+/// The simple commands of a typed line's first line (its commands when it
+/// has a here-document) with all their words. `None` when it does not
+/// split (an unclosed quote).
+pub(super) fn split_raw(line: &str) -> Option<Vec<Simple>> {
     // A here-document's body is data, not commands.
     let line = if line.contains("<<") {
         line.split('\n').next().unwrap_or("")
@@ -43,19 +61,71 @@ pub(super) fn split_line(line: &str) -> Vec<Vec<String>> {
         }
         spaced.push(c);
     }
-    let Some(words) = shlex::split(&spaced) else {
-        return Vec::new();
-    };
+    let words = shlex::split(&spaced)?;
     let mut out = Vec::new();
-    let mut cur: Vec<String> = Vec::new();
-    let mut target_next = false;
+    let mut cur = Simple {
+        words: Vec::new(),
+        piped: false,
+    };
+    let mut last_op: Option<String> = None;
     for w in words {
         if matches!(w.as_str(), ";" | "|" | "&") {
-            if !cur.is_empty() {
-                out.push(std::mem::take(&mut cur));
+            // `||` and `&&` come as two operators in a row.
+            let double = last_op.as_deref() == Some(w.as_str()) && cur.words.is_empty();
+            if !cur.words.is_empty() {
+                out.push(std::mem::replace(
+                    &mut cur,
+                    Simple {
+                        words: Vec::new(),
+                        piped: false,
+                    },
+                ));
             }
+            cur.piped = w == "|" && !double;
+            last_op = Some(w);
             continue;
         }
+        last_op = None;
+        cur.words.push(w);
+    }
+    if !cur.words.is_empty() {
+        out.push(cur);
+    }
+    Some(out)
+}
+
+pub(super) fn split_line(line: &str) -> Vec<Vec<String>> {
+    let Some(raw) = split_raw(line) else {
+        return Vec::new();
+    };
+    raw.into_iter()
+        .filter_map(|simple| command_words(simple.words))
+        .collect()
+}
+
+/// A simple command's words as [`split_line`] gives them: no redirections,
+/// no leading assignments, `sudo`, `env` or `command`, the name reduced to
+/// its file name. `None` when nothing is left.
+pub(super) fn command_words(words: Vec<String>) -> Option<Vec<String>> {
+    let mut c = plain_words(words);
+    while let Some(first) = c.first() {
+        let assignment = first.contains('=') && !first.starts_with('=');
+        if assignment || first == "sudo" || first == "env" || first == "command" {
+            c.remove(0);
+        } else {
+            break;
+        }
+    }
+    let first = c.first_mut()?;
+    *first = basename(first).to_string();
+    Some(c)
+}
+
+/// The words less redirections (`>x`, `2>&1`, `< in`) and their targets.
+fn plain_words(words: Vec<String>) -> Vec<String> {
+    let mut cur = Vec::new();
+    let mut target_next = false;
+    for w in words {
         if target_next {
             target_next = false;
             continue;
@@ -72,22 +142,5 @@ pub(super) fn split_line(line: &str) -> Vec<Vec<String>> {
         }
         cur.push(w);
     }
-    if !cur.is_empty() {
-        out.push(cur);
-    }
-    out.into_iter()
-        .filter_map(|mut c| {
-            while let Some(first) = c.first() {
-                let assignment = first.contains('=') && !first.starts_with('=');
-                if assignment || first == "sudo" || first == "env" || first == "command" {
-                    c.remove(0);
-                } else {
-                    break;
-                }
-            }
-            let first = c.first_mut()?;
-            *first = basename(first).to_string();
-            Some(c)
-        })
-        .collect()
+    cur
 }

@@ -288,3 +288,108 @@ fn shell_quoting_round_trips_through_sh() {
         .unwrap();
     assert_eq!(out.stdout, b"it's $HOME||");
 }
+
+/// Issue 14, item 7: the everyday ways a password reaches a command line.
+#[test]
+fn passwords_fed_to_tools_and_in_the_environment_are_masked() {
+    let cases = [
+        ("echo into chpasswd", "echo 'root:PW1' | chpasswd", "PW1"),
+        (
+            "printf into chpasswd",
+            "printf 'a:PW1\\nb:PW2\\n' | sudo chpasswd",
+            "PW2",
+        ),
+        ("here-string", "chpasswd <<< 'root:PW1'", "PW1"),
+        ("here-string, no space", "chpasswd <<<root:PW1", "PW1"),
+        ("here-document", "chpasswd <<EOF\nroot:PW1\nEOF", "PW1"),
+        ("passwd --stdin", "echo PW1 | passwd --stdin root", "PW1"),
+        ("htpasswd -i", "echo PW1 | htpasswd -ci /etc/h admin", "PW1"),
+        (
+            "docker login --password-stdin",
+            "echo PW1 | docker login --password-stdin -u me",
+            "PW1",
+        ),
+        ("curl -u", "curl -u admin:PW1 https://x/", "PW1"),
+        ("curl --user=", "curl --user=admin:PW1 https://x/", "PW1"),
+        ("curl -uUSER:PW", "curl -uadmin:PW1 https://x/", "PW1"),
+        ("PGPASSWORD", "PGPASSWORD=PW1 psql -h db app", "PW1"),
+        ("sshpass -p", "sshpass -p PW1 ssh host", "PW1"),
+        ("export", "export AWS_SECRET_ACCESS_KEY=PW1", "PW1"),
+        ("export a token", "export GITHUB_TOKEN=PW1; make", "PW1"),
+        ("an API key", "API_KEY=PW1 ./deploy", "PW1"),
+        ("redis-cli -a", "redis-cli -a PW1 ping", "PW1"),
+        (
+            "docker login -p",
+            "docker login -u me -p PW1 registry",
+            "PW1",
+        ),
+        (
+            "mount options",
+            "mount -t cifs -o username=u,password=PW1 //s/x /mnt",
+            "PW1",
+        ),
+        ("escaped in quotes", "PGPASSWORD=\"a\\\"PW1\" psql", "PW1"),
+    ];
+    for (name, typed, pw) in cases {
+        let i = line(typed);
+        let shown = i.text();
+        assert!(!shown.contains(pw), "{name}: {shown}");
+        assert!(shown.contains("***"), "{name}: {shown}");
+        for a in i.masked_argv() {
+            assert!(!String::from_utf8_lossy(&a).contains(pw), "{name}: argv");
+        }
+    }
+    let kept = [
+        ("echo into cat", "echo 'root:x1' | cat"),
+        ("chpasswd alone", "chpasswd"),
+        ("a public variable", "export EDITOR=vim"),
+        ("passwd without --stdin", "passwd root"),
+    ];
+    for (name, typed) in kept {
+        let i = line(typed);
+        assert!(i.secrets().is_empty(), "{name}: {:?}", i.secrets());
+        assert_eq!(i.text(), typed, "{name}");
+    }
+}
+
+mod masked_values_never_show {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A password-ish value: printable, with shell quoting characters.
+    fn value() -> impl Strategy<Value = String> {
+        "[A-Za-z0-9!#%+,./:=@^_~$'\"\\\\ -]{4,16}".prop_filter("has a letter run", |v| {
+            v.chars().filter(|c| c.is_ascii_alphanumeric()).count() >= 3
+        })
+    }
+
+    /// Ways a secret reaches a typed line, `{}` the value as the shell
+    /// reads it (quoted with `sh_quote`).
+    const FORMS: &[&str] = &[
+        "echo root:{} | chpasswd",
+        "chpasswd <<< root:{}",
+        "curl -u admin:{} https://x/",
+        "PGPASSWORD={} psql app",
+        "sshpass -p {} ssh h",
+        "export AWS_SECRET_ACCESS_KEY={}",
+        "redis-cli -a {} ping",
+        "docker login -u me -p {} r",
+        "useradd -p {} alice",
+        "mysql --password={} app",
+    ];
+
+    proptest! {
+        #[test]
+        fn in_text_or_masked_argv(v in value(), form in 0..FORMS.len()) {
+            let quoted = sh_quote(&format!("S{v}"));
+            let typed = FORMS[form].replace("{}", &quoted);
+            let secret = format!("S{v}");
+            let i = line(&typed);
+            let shown = i.text();
+            prop_assert!(!shown.contains(&secret), "{typed} -> {shown}");
+            for a in i.masked_argv() {
+                prop_assert!(!String::from_utf8_lossy(&a).contains(&secret), "{typed}");
+            }
+        }
+    }
+}

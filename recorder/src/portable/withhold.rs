@@ -181,18 +181,18 @@ fn entry_doc(e: &Entry) -> EntryDoc {
 
 /// An intent, each of `secrets` replaced by `***` in every argument.
 fn intent_doc(i: &Intent, secrets: &[String]) -> IntentDoc {
-    let mask = |a: &[u8]| {
-        let mut a = a.to_vec();
-        for s in secrets {
-            a = replace(&a, s.as_bytes(), b"***");
-        }
-        Bytes(a)
+    // The same masking as every display (`Intent::masked_argv`), so a
+    // password spelt differently on the typed line is hidden here too.
+    let masked = if secrets.is_empty() {
+        i.argv.clone()
+    } else {
+        i.masked_argv()
     };
     IntentDoc {
         id: i.id,
         source: i.source,
         parent: i.parent,
-        argv: i.argv.iter().map(|a| mask(a)).collect(),
+        argv: masked.into_iter().map(Bytes).collect(),
         cwd: Bytes(i.cwd.clone()),
         uid: i.uid,
         pid: i.pid,
@@ -201,41 +201,5 @@ fn intent_doc(i: &Intent, secrets: &[String]) -> IntentDoc {
         end_ns: i.end_ns,
         exit_code: i.exit_code,
         signal: i.signal,
-    }
-}
-
-fn replace(hay: &[u8], needle: &[u8], with: &[u8]) -> Vec<u8> {
-    if needle.is_empty() {
-        return hay.to_vec();
-    }
-    let mut out = Vec::with_capacity(hay.len());
-    let mut i = 0;
-    while i < hay.len() {
-        if hay[i..].starts_with(needle) {
-            out.extend_from_slice(with);
-            i += needle.len();
-        } else {
-            out.push(hay[i]);
-            i += 1;
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::replace;
-
-    #[test]
-    fn replace_cases() {
-        let cases: &[(&[u8], &[u8], &[u8])] = &[
-            (b"useradd -p $6$x u", b"$6$x", b"useradd -p *** u"),
-            (b"aa", b"a", b"******"),
-            (b"none", b"x", b"none"),
-            (b"\xffpw\xff", b"pw", b"\xff***\xff"),
-        ];
-        for (hay, needle, want) in cases {
-            assert_eq!(replace(hay, needle, b"***"), *want);
-        }
     }
 }
