@@ -266,6 +266,16 @@ pub fn finish(db: &Path, name: Option<&str>) -> Result<FinishReport> {
     } else {
         Some("the recorder daemon was not running (killed or crashed)".to_string())
     };
+    // A pid that is gone says nothing of how it went: only the daemon's
+    // own stop, committed last, says nothing was lost.
+    let extra = match extra {
+        None if !store.stopped_cleanly(session.id)? => Some(
+            "the recorder daemon ended without recording its clean stop (killed, crashed, or \
+             its last write failed)"
+                .to_string(),
+        ),
+        other => other,
+    };
     // The daemon may have marked a rescan while stopping (its reason wins).
     let session = store.session_by_id(session.id)?;
     crate::finish::run(&mut store, &session, extra.as_deref())

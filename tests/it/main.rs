@@ -27,6 +27,7 @@ mod outputs;
 mod port;
 mod recipe;
 mod report;
+mod robust;
 mod shell;
 mod shim;
 mod show;

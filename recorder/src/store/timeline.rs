@@ -4,7 +4,7 @@
 use super::{Activity, Fail, Phase, Snapshot, Sql, Store};
 use crate::error::Result;
 use crate::model::{Event, EventKind, EventSource, Notice, NoticeKind};
-use rusqlite::{params, Transaction};
+use rusqlite::{params, OptionalExtension, Transaction};
 
 impl Store {
     pub fn record_events(&mut self, session: i64, events: &[Event]) -> Result<()> {
@@ -74,6 +74,22 @@ impl Store {
     }
 
     /// The timeline of a session, oldest first.
+    /// Is the session's last event the daemon's clean stop? The writer
+    /// commits it after everything else it had; a daemon killed, crashed or
+    /// unable to write leaves none, and then its last events may be lost.
+    pub fn stopped_cleanly(&self, session: i64) -> Result<bool> {
+        self.read(|c| {
+            let last: Option<String> = c
+                .query_row(
+                    "SELECT kind FROM events WHERE session_id = ?1 ORDER BY id DESC LIMIT 1",
+                    [session],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            Ok(last.as_deref() == Some(EventKind::Stopped.as_str()))
+        })
+    }
+
     pub fn events(&self, session: i64) -> Result<Vec<Event>> {
         self.read(|c| {
             let mut stmt = c.prepare(
