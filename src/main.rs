@@ -402,7 +402,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             println!("aborted session '{}': its recording was discarded", s.name);
         }
         Command::List { json: true } => {
-            if db.exists() {
+            if recorder::store::db_exists(&db)? {
                 show::list_json(&recorder::Store::open(&db)?)?;
             } else {
                 crate::output::write_stdout(
@@ -411,7 +411,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
         }
         Command::List { json: false } => {
-            if !db.exists() {
+            if !recorder::store::db_exists(&db)? {
                 println!("no sessions yet ({} does not exist)", db.display());
             } else {
                 let store = recorder::Store::open(&db)?;

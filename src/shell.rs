@@ -192,8 +192,10 @@ pub struct Prepared {
 }
 
 pub fn prepare(shell: &Path, db: &Path, session: &str) -> Result<Prepared> {
+    // Its rc files, history and shim links are the user's alone.
     let dir = tempfile::Builder::new()
         .prefix("cft-shell-")
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
         .tempdir_in(runtime_base())
         .context("cannot create the recording shell's private directory")?;
     let cft = std::env::current_exe().context("cannot find the cft executable")?;
@@ -225,7 +227,8 @@ pub fn prepare(shell: &Path, db: &Path, session: &str) -> Result<Prepared> {
                 )?),
                 hook_script(Shell::Bash, &cft, &db, session, Some(&bin))?
             );
-            std::fs::write(&rc, text).with_context(|| format!("cannot write {}", rc.display()))?;
+            recorder::outfile::replace(&rc, text.as_bytes(), 0o600)
+                .with_context(|| format!("cannot write {}", rc.display()))?;
             command.arg("--rcfile").arg(&rc).arg("-i");
         }
         Some(Shell::Zsh) => {
@@ -234,13 +237,14 @@ pub fn prepare(shell: &Path, db: &Path, session: &str) -> Result<Prepared> {
                 .or_else(|| std::env::var_os("HOME"))
                 .unwrap_or_else(|| "/".into());
             let user = q(&utf8_path(Path::new(&user), "ZDOTDIR or HOME")?);
-            std::fs::write(
-                dir.path().join(".zshenv"),
-                format!("[ -f {user}/.zshenv ] && . {user}/.zshenv\n"),
+            recorder::outfile::replace(
+                &dir.path().join(".zshenv"),
+                format!("[ -f {user}/.zshenv ] && . {user}/.zshenv\n").as_bytes(),
+                0o600,
             )
             .context("cannot write the zsh start-up files")?;
-            std::fs::write(
-                dir.path().join(".zshrc"),
+            recorder::outfile::replace(
+                &dir.path().join(".zshrc"),
                 format!(
                     "ZDOTDIR={user}\n[ -f \"$ZDOTDIR/.zshrc\" ] && . \"$ZDOTDIR/.zshrc\"\n\
                      HISTFILE={}\n{}",
@@ -249,7 +253,9 @@ pub fn prepare(shell: &Path, db: &Path, session: &str) -> Result<Prepared> {
                         "the private directory"
                     )?),
                     hook_script(Shell::Zsh, &cft, &db, session, Some(&bin))?
-                ),
+                )
+                .as_bytes(),
+                0o600,
             )
             .context("cannot write the zsh start-up files")?;
             command.env("ZDOTDIR", dir.path()).arg("-i");

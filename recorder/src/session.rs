@@ -319,7 +319,7 @@ pub struct Status {
 }
 
 pub fn status(db: &Path) -> Result<Vec<Status>> {
-    if !db.exists() {
+    if !crate::store::db_exists(db)? {
         return Ok(Vec::new());
     }
     let store = Store::open(db)?;

@@ -36,3 +36,80 @@ fn a_killed_daemon_means_a_rescan() {
         std::fs::remove_file(env.p(&format!("/etc/written-{i}"))).unwrap();
     }
 }
+
+/// Another user's database is "permission denied", never "does not exist"
+/// or "no session is recording" with exit 0. As root, cft runs as nobody.
+#[test]
+fn another_users_database_is_permission_denied() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    let env = Env::new(CFT);
+    env.begin("s", &[]);
+    env.finish("s");
+    let dir = env.db.parent().unwrap();
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let root = nix::unistd::geteuid().is_root();
+    if !root {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o000)).unwrap();
+    }
+    for args in [&["status"][..], &["list"], &["show", "s"], &["finish"]] {
+        let mut cmd = std::process::Command::new(CFT);
+        cmd.env("CFT_DB", &env.db).args(args);
+        if root {
+            cmd.uid(65534).gid(65534);
+        }
+        let out = cmd.output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(err.contains("Permission denied"), "{args:?}: {err}");
+        assert!(
+            !err.contains("no cft database") && !err.contains("no session is recording"),
+            "{args:?}: {err}"
+        );
+    }
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+}
+
+/// The recording shell's private directory is 0700, its rc file 0600.
+#[test]
+fn the_recording_shells_directory_is_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new(CFT);
+    let run = env.tmp.path().join("run");
+    std::fs::create_dir(&run).unwrap();
+    let probe = env.tmp.path().join("modes");
+    // The "shell" reports the modes of its rc file's directory and of the file.
+    let sh = env.tmp.path().join("fake-bash");
+    std::fs::write(
+        &sh,
+        format!(
+            "#!/bin/sh\nrc=\"$2\"\nstat -c %a \"$(dirname \"$rc\")\" \"$rc\" > {}\n",
+            probe.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&sh, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let bash = env.tmp.path().join("bin/bash");
+    std::fs::create_dir_all(bash.parent().unwrap()).unwrap();
+    std::fs::rename(&sh, &bash).unwrap();
+    let mut cmd = env.cmd();
+    cmd.env("XDG_RUNTIME_DIR", &run).args([
+        "record",
+        "sh",
+        "--root",
+        env.root.to_str().unwrap(),
+        "--no-default-watch",
+        "--watch",
+        "/etc",
+        "--shell",
+        bash.to_str().unwrap(),
+    ]);
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let modes = std::fs::read_to_string(&probe).unwrap();
+    assert_eq!(modes, "700\n600\n");
+}

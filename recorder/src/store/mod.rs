@@ -14,7 +14,7 @@ use crate::model::{
 };
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
 use std::collections::HashMap;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -181,7 +181,7 @@ impl Store {
     /// Open a database that must exist already (readers never create one);
     /// an older schema is brought up to date like `open` does.
     pub fn open_existing(path: &Path) -> Result<Store> {
-        if !path.exists() {
+        if !db_exists(path)? {
             return Err(Error::NoDatabase {
                 path: path.to_path_buf(),
             });
@@ -736,6 +736,17 @@ const ENTRY_COLS: &str = "path, kind, mode, uid, gid, owner, grp, size, mtime_ns
 
 /// Create the database's directory (0700) and file (0600) if missing, so
 /// SQLite never creates them with the umask's mode.
+/// Whether the database exists. A path cft may not even look at (another
+/// user's database) is that error, never "nothing recorded yet".
+pub fn db_exists(path: &Path) -> Result<bool> {
+    match std::fs::symlink_metadata(path) {
+        Ok(_) => Ok(true),
+        // (A parent cft may not search gives EACCES, not ENOENT.)
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(Error::io(path, e)),
+    }
+}
+
 fn create_private(path: &Path) -> Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         if !dir.exists() {
@@ -748,6 +759,14 @@ fn create_private(path: &Path) -> Result<()> {
             // umask; make it exact.
             std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
                 .map_err(|e| Error::io(dir, e))?;
+        } else if default_db_path().parent() == Some(dir) {
+            // cft's own directory, made by an older cft or by hand: private
+            // too. (Another directory, such as /tmp, is the user's choice.)
+            let meta = std::fs::symlink_metadata(dir).map_err(|e| Error::io(dir, e))?;
+            if meta.is_dir() && meta.mode() & 0o077 != 0 {
+                std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+                    .map_err(|e| Error::io(dir, e))?;
+            }
         }
     }
     match std::fs::OpenOptions::new()
