@@ -51,6 +51,8 @@ pub struct Bundle {
     pub mtime: u64,
     /// What the module does and does not express.
     pub report: crate::Report,
+    /// The appliance defaults taken (`descriptor::Appliance::notes`).
+    pub notes: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -68,6 +70,7 @@ struct View {
     vcpu: u32,
     memory_mib: u64,
     arch: String,
+    notes: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -182,6 +185,7 @@ pub fn build(
         private: !module.private.is_empty(),
         mtime,
         report: module.report,
+        notes: appliance.notes,
     })
 }
 
@@ -247,6 +251,7 @@ fn readme(
         vcpu: a.vcpu,
         memory_mib: a.memory_kib / 1024,
         arch: a.arch.clone(),
+        notes: a.notes.iter().map(|n| md_text(n)).collect(),
     };
     let env = crate::render::base_environment();
     env.render_str(TEMPLATE, &view)
