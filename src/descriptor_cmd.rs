@@ -70,6 +70,11 @@ pub fn descriptor(db: &Path, args: &DescriptorArgs) -> Result<()> {
             eprintln!("note: {n}");
         }
     }
+    if args.kickstart {
+        if let Some(n) = manifest_gen::kickstart::installer_note(&cs) {
+            eprintln!("note: {n}");
+        }
+    }
     match &args.output {
         Some(p) => {
             std::fs::write(p, &text).with_context(|| format!("cannot write {}", p.display()))?

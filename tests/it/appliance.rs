@@ -93,7 +93,16 @@ fn domain(env: &Env) -> PathBuf {
 fn libvirt_domain_and_kickstart_from_the_cli() {
     let env = recorded();
     domain(&env);
-    let ks = env.ok(["descriptor", "pg-server", "--kickstart"]);
+    let out = env.run(["descriptor", "pg-server", "--kickstart"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let ks = testkit::cli::stdout(&out);
+    // Regression (issue 13, item 7): a kickstart of a dpkg recording says
+    // which installer it is for.
+    assert!(
+        stderr(&out).contains("note: the kickstart is meant for an Anaconda-family installer"),
+        "{}",
+        stderr(&out)
+    );
     assert!(
         ks.contains("part /var/lib/postgresql --fstype=ext4"),
         "{ks}"
@@ -176,6 +185,10 @@ fn debootstrapped_root_needs_no_spec() {
         bundle.as_os_str(),
     ]);
     assert!(out.contains("note: one system disk for /"), "{out}");
+    assert!(
+        out.contains("note: the kickstart is meant for an Anaconda-family installer"),
+        "{out}"
+    );
 
     let spec = env.tmp.path().join("appliance.toml");
     write(

@@ -51,7 +51,8 @@ pub struct Bundle {
     pub mtime: u64,
     /// What the module does and does not express.
     pub report: crate::Report,
-    /// The appliance defaults taken (`descriptor::Appliance::notes`).
+    /// The appliance defaults taken (`descriptor::Appliance::notes`), and
+    /// which installer the kickstart is for (`kickstart::installer_note`).
     pub notes: Vec<String>,
 }
 
@@ -71,6 +72,7 @@ struct View {
     memory_mib: u64,
     arch: String,
     notes: Vec<String>,
+    installer_note: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -185,7 +187,11 @@ pub fn build(
         private: !module.private.is_empty(),
         mtime,
         report: module.report,
-        notes: appliance.notes,
+        notes: appliance
+            .notes
+            .into_iter()
+            .chain(kickstart::installer_note(cs))
+            .collect(),
     })
 }
 
@@ -252,6 +258,7 @@ fn readme(
         memory_mib: a.memory_kib / 1024,
         arch: a.arch.clone(),
         notes: a.notes.iter().map(|n| md_text(n)).collect(),
+        installer_note: kickstart::installer_note(cs).map(|n| md_text(&n)),
     };
     let env = crate::render::base_environment();
     env.render_str(TEMPLATE, &view)
