@@ -16,8 +16,12 @@ pub struct DescriptorArgs {
     /// Write to FILE instead of stdout
     #[arg(short = 'o', long, value_name = "FILE")]
     output: Option<PathBuf>,
-    /// Appliance spec (TOML) overriding the recorded facts: name, version, release, label,
-    /// description, arch, vcpu, memory_kib, features, interfaces, graphics, `[[disks]]`
+    /// Appliance spec (TOML) overriding the recorded facts and defaults: name, version,
+    /// release, label, description, arch, vcpu, memory_kib, features, interfaces, graphics,
+    /// `[[disks]]` (mount, use, size, fstype); sizes take units ("4G", "512M"). Without it:
+    /// 2 vCPUs, 1 GiB, system disks from their recorded usage (4 GiB for a root whose fstab
+    /// lists none); the defaults taken are noted on stderr. Example: README, "The appliance
+    /// spec"
     #[arg(long, value_name = "FILE")]
     spec: Option<PathBuf>,
     /// Write a libvirt domain for one host instead (needs --vm-name and --disk-dir)
@@ -60,6 +64,17 @@ pub fn descriptor(db: &Path, args: &DescriptorArgs) -> Result<()> {
         manifest_gen::descriptor::descriptor(&cs, &spec)
     }
     .with_context(|| format!("cannot describe the appliance of session '{name}'"))?;
+    // The defaults taken go to stderr: stdout is the document.
+    if let Ok(a) = manifest_gen::descriptor::appliance(&cs, &spec) {
+        for n in &a.notes {
+            eprintln!("note: {n}");
+        }
+    }
+    if args.kickstart {
+        if let Some(n) = manifest_gen::kickstart::installer_note(&cs) {
+            eprintln!("note: {n}");
+        }
+    }
     match &args.output {
         Some(p) => crate::output::write_file(p, text.as_bytes(), 0o644)?,
         None => std::io::stdout()

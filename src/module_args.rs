@@ -24,12 +24,15 @@ pub struct ModuleArgs {
     /// first put in place.
     #[arg(long, value_name = "ID[:creates=PATH|:unless=CMD]")]
     pub exec: Vec<String>,
-    /// Make every LITERAL in the recorded file PATH the class parameter NAME (repeatable)
+    /// Make LITERAL in the recorded file PATH the class parameter NAME (repeatable)
     ///
     /// The file becomes an EPP template and NAME a class parameter whose default is the
     /// recorded LITERAL, so a site sets its own value (Hiera `MODULE::NAME`, or a class
-    /// declaration) without editing the module.
-    #[arg(long = "param", value_name = "NAME=PATH:LITERAL", value_parser = parse_site_param)]
+    /// declaration) without editing the module. NAME=PATH:LITERAL needs LITERAL exactly once
+    /// in the file (more is refused, naming the lines); NAME=PATH:LINE:LITERAL takes the one on
+    /// line LINE (from 1); NAME=PATH:*:LITERAL takes every occurrence. The output says how
+    /// many occurrences were replaced and where.
+    #[arg(long = "param", value_name = "NAME=PATH:[LINE:|*:]LITERAL", value_parser = parse_site_param)]
     pub params: Vec<manifest_gen::SiteParam>,
     /// Leave changes at paths matching this gitignore-style pattern out of the module
     /// (repeatable); the README lists them as left out

@@ -379,11 +379,24 @@ pub fn print_module_report(r: &manifest_gen::Report) {
         );
     }
     for p in &r.site_parameters {
+        let files: Vec<String> = p
+            .paths
+            .iter()
+            .zip(p.lines.iter().chain(std::iter::repeat(&Vec::new())))
+            .map(|(path, lines)| {
+                let list: Vec<String> = lines.iter().map(usize::to_string).collect();
+                match lines.len() {
+                    0 => path.clone(),
+                    1 => format!("{path} (1 occurrence, line {})", list.join("")),
+                    n => format!("{path} ({n} occurrences, lines {})", list.join(", ")),
+                }
+            })
+            .collect();
         println!(
             "  site parameter ${} (default '{}'): {}",
             p.name,
             p.default,
-            p.paths.join(", ")
+            files.join(", ")
         );
     }
     for s in &r.incomplete {

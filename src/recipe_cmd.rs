@@ -189,6 +189,9 @@ fn create(db: &Path, args: &CreateArgs) -> Result<()> {
         recipe::README,
         recipe::SUMS,
     );
+    for n in &bundle.notes {
+        println!("  note: {n}");
+    }
     if bundle.private {
         println!("  holds secret content (--include-secrets): the file is 0600, keep it private");
     }

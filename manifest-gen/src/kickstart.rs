@@ -121,9 +121,25 @@ pub fn partial(cs: &ChangeSet, spec: &Spec, module_name: &str) -> Result<String,
     })
 }
 
-/// `repo`/`url` lines, and comment lines explaining what is left out.
-fn repositories(cs: &ChangeSet) -> (Vec<String>, Vec<String>) {
-    let facts = &cs.session.facts;
+/// Why a kickstart of this recording needs saying where it can run: one
+/// of a dpkg/apt system (Debian, Ubuntu) is for an Anaconda-family
+/// installer (Fedora, RHEL, Rocky, Alma...), since Debian's installer reads
+/// preseed, not kickstart. `None` for an rpm-family recording.
+pub fn installer_note(cs: &ChangeSet) -> Option<String> {
+    if family(cs) == Some(PackageFamily::Rpm) {
+        return None;
+    }
+    let os = if cs.session.facts.os_id.is_empty() {
+        "unknown"
+    } else {
+        cs.session.facts.os_id.as_str()
+    };
+    Some(format!(
+        "the kickstart is meant for an Anaconda-family installer (Fedora, RHEL, Rocky, AlmaLinux): the recorded system ({os}) uses dpkg/apt, whose installer reads preseed, not kickstart; the module's packages must exist under the same names there"
+    ))
+}
+
+fn family(cs: &ChangeSet) -> Option<PackageFamily> {
     let rpm_ids = [
         "fedora",
         "rhel",
@@ -135,11 +151,17 @@ fn repositories(cs: &ChangeSet) -> (Vec<String>, Vec<String>) {
         "opensuse",
         "sles",
     ];
-    let family = cs.system.family.or_else(|| {
+    cs.system.family.or_else(|| {
         rpm_ids
-            .contains(&facts.os_id.as_str())
+            .contains(&cs.session.facts.os_id.as_str())
             .then_some(PackageFamily::Rpm)
-    });
+    })
+}
+
+/// `repo`/`url` lines, and comment lines explaining what is left out.
+fn repositories(cs: &ChangeSet) -> (Vec<String>, Vec<String>) {
+    let facts = &cs.session.facts;
+    let family = family(cs);
     let notes = match family {
         Some(PackageFamily::Rpm) => {
             let repos: Vec<String> = facts

@@ -37,7 +37,7 @@ mod write;
 
 pub use error::{DomainArg, Error, ExecProblem, Hint};
 pub use exec::{ExecGuard, ExecSpec};
-pub use site::SiteParam;
+pub use site::{Select, SiteParam};
 pub use write::write_module;
 
 use std::collections::BTreeMap;
@@ -127,6 +127,8 @@ pub struct SiteParameter {
     pub default: String,
     /// Display form of the paths of the files (templates) that use it.
     pub paths: Vec<String>,
+    /// For each of `paths`, the lines (from 1) of the occurrences replaced.
+    pub lines: Vec<Vec<usize>>,
 }
 
 /// A change left out (or only partly expressed), and why.

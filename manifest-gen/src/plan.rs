@@ -117,6 +117,8 @@ pub(crate) struct Content {
     pub templates: BTreeMap<String, Vec<u8>>,
     /// Keys of `files` holding secrets (written 0600).
     pub private: BTreeSet<String>,
+    /// (site parameter, path) -> the lines of the occurrences it replaces.
+    pub site_lines: BTreeMap<(String, Vec<u8>), Vec<usize>>,
 }
 
 /// What one planner decided: resources and parameters for the catalog,

@@ -1,14 +1,30 @@
 //! Site parameters: a value recorded in a file (a mail relay, a host name)
-//! that differs from site to site. `NAME=PATH:LITERAL` turns every
+//! that differs from site to site. `NAME=PATH:LITERAL` turns the one
 //! occurrence of LITERAL in the recorded content of PATH into the class
 //! parameter NAME, whose default is LITERAL; the file becomes an EPP
-//! template (`epp`). This module parses and checks the argument alone;
-//! `plan` checks it against the session.
+//! template (`epp`). A literal found more than once in the file is refused
+//! as ambiguous (`2048` for `worker_connections` is also
+//! `types_hash_max_size 2048`): `NAME=PATH:LINE:LITERAL` picks the one on
+//! line LINE, `NAME=PATH:*:LITERAL` takes every occurrence. This module
+//! parses and checks the argument alone; `plan` checks it against the
+//! session.
 
 use crate::{puppet, Error};
 use recorder::model::display_path;
 
-/// One `NAME=PATH:LITERAL`.
+/// Which occurrences of the literal a site parameter replaces.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Select {
+    /// `PATH:LITERAL`: the literal must occur exactly once in the file.
+    #[default]
+    Only,
+    /// `PATH:LINE:LITERAL`: the one occurrence on this line (from 1).
+    Line(usize),
+    /// `PATH:*:LITERAL`: every occurrence in the file.
+    All,
+}
+
+/// One `NAME=PATH:[LINE:|*:]LITERAL`.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct SiteParam {
     /// The class parameter: a valid, unreserved Puppet variable name.
@@ -17,27 +33,47 @@ pub struct SiteParam {
     pub path: Vec<u8>,
     /// The recorded value: non-empty text on one line.
     pub literal: Vec<u8>,
+    /// Which of its occurrences in the file.
+    pub select: Select,
 }
 
-const FORM: &str = "expected NAME=PATH:LITERAL, e.g. mailhub=/etc/app/mail.conf:smtp.example.com";
+const FORM: &str = "expected NAME=PATH:LITERAL (the literal's one occurrence), NAME=PATH:LINE:LITERAL (the one on line LINE) or NAME=PATH:*:LITERAL (every occurrence), e.g. mailhub=/etc/app/mail.conf:smtp.example.com";
 
 impl SiteParam {
     /// Parse `NAME=PATH:LITERAL`: the name ends at the first `=`, the path
     /// at the first `:` after it, and the literal is the rest (it may hold
-    /// `:` and `=`; a path cannot hold `:`).
+    /// `:` and `=`; a path cannot hold `:`). If the rest starts with digits
+    /// and a `:` they are a line number, if with `*:` the selector "every
+    /// occurrence": a literal that itself starts so (`8080:tcp`) is given
+    /// with its selector (`PATH:3:8080:tcp`).
     pub fn parse(arg: &str) -> Result<SiteParam, Error> {
         let err = |reason: String| Error::SiteParam {
             arg: arg.to_string(),
             reason,
         };
         let (name, rest) = arg.split_once('=').ok_or_else(|| err(FORM.into()))?;
-        let (path, literal) = rest
+        let (path, rest) = rest
             .split_once(':')
             .ok_or_else(|| err(format!("no ':' after the path; {FORM}")))?;
+        let (select, literal) = match rest.split_once(':') {
+            Some(("*", lit)) => (Select::All, lit),
+            Some((n, lit)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => {
+                match n.parse::<usize>() {
+                    Ok(line) if line > 0 => (Select::Line(line), lit),
+                    _ => {
+                        return Err(err(format!(
+                            "line '{n}' is not a line number (lines count from 1); {FORM}"
+                        )))
+                    }
+                }
+            }
+            _ => (Select::Only, rest),
+        };
         let p = SiteParam {
             name: name.to_string(),
             path: path.as_bytes().to_vec(),
             literal: literal.as_bytes().to_vec(),
+            select,
         };
         match p.problem() {
             Some(reason) => Err(err(reason)),
@@ -85,8 +121,13 @@ impl SiteParam {
 
     /// The argument form, for messages.
     pub fn arg(&self) -> String {
+        let select = match self.select {
+            Select::Only => String::new(),
+            Select::Line(n) => format!("{n}:"),
+            Select::All => "*:".to_string(),
+        };
         format!(
-            "{}={}:{}",
+            "{}={}:{select}{}",
             self.name,
             display_path(&self.path),
             String::from_utf8_lossy(&self.literal)
@@ -131,16 +172,31 @@ pub(crate) fn check_all(params: &[SiteParam]) -> Result<Vec<SiteParam>, Error> {
         }
     }
     for (i, a) in sorted.iter().enumerate() {
-        let twin = sorted[i + 1..]
-            .iter()
-            .find(|b| b.path == a.path && b.literal == a.literal);
+        // Two parameters on one literal of one file: only on two different
+        // lines, and under two names.
+        let twin = sorted[i + 1..].iter().find(|b| {
+            b.path == a.path
+                && b.literal == a.literal
+                && !matches!((a.select, b.select), (Select::Line(x), Select::Line(y)) if x != y && a.name != b.name)
+        });
         if let Some(b) = twin {
-            return Err(b.error(format!(
-                "'{}' in {} is already parameter '{}': a value can stand for one parameter only",
-                String::from_utf8_lossy(&a.literal),
-                display_path(&a.path),
-                a.name
-            )));
+            let reason = if a.name == b.name {
+                format!(
+                    "'{}' in {} is already given for parameter '{}' as '{}': give it once, with PATH:*:LITERAL for every occurrence",
+                    String::from_utf8_lossy(&a.literal),
+                    display_path(&a.path),
+                    a.name,
+                    a.arg()
+                )
+            } else {
+                format!(
+                    "'{}' in {} is already parameter '{}': a value can stand for one parameter only (two parameters on one literal need two lines: PATH:LINE:LITERAL)",
+                    String::from_utf8_lossy(&a.literal),
+                    display_path(&a.path),
+                    a.name
+                )
+            };
+            return Err(b.error(reason));
         }
     }
     Ok(sorted)
@@ -170,9 +226,49 @@ mod tests {
             ("equals in the path", "x=/etc/a=b:v", "x", "/etc/a=b", "v"),
             ("spaces kept", "x=/etc/a: v ", "x", "/etc/a", " v "),
             ("tab kept", "x=/etc/a:a\tb", "x", "/etc/a", "a\tb"),
+            (
+                "a line",
+                "c=/etc/nginx.conf:12:2048",
+                "c",
+                "/etc/nginx.conf",
+                "2048",
+            ),
+            (
+                "every occurrence",
+                "c=/etc/nginx.conf:*:2048",
+                "c",
+                "/etc/nginx.conf",
+                "2048",
+            ),
+            (
+                "a literal like a line, with its line",
+                "p=/etc/a:3:8080:tcp",
+                "p",
+                "/etc/a",
+                "8080:tcp",
+            ),
+            (
+                "a star inside the literal",
+                "p=/etc/a:a*:b",
+                "p",
+                "/etc/a",
+                "a*:b",
+            ),
         ];
-        for (case, arg, name, path, literal) in ok {
+        let selects = [
+            Select::Only,
+            Select::Only,
+            Select::Only,
+            Select::Only,
+            Select::Only,
+            Select::Line(12),
+            Select::All,
+            Select::Line(3),
+            Select::Only,
+        ];
+        for ((case, arg, name, path, literal), select) in ok.iter().zip(selects) {
             let p = SiteParam::parse(arg).unwrap_or_else(|e| panic!("{case}: {e}"));
+            assert_eq!(p.select, select, "{case}");
             assert_eq!(p.name, *name, "{case}");
             assert_eq!(p.path, path.as_bytes(), "{case}");
             assert_eq!(p.literal, literal.as_bytes(), "{case}");
@@ -190,6 +286,8 @@ mod tests {
             ("empty path", "x=:v", "not absolute"),
             ("empty literal", "x=/etc/x:", "is empty"),
             ("newline in literal", "x=/etc/x:a\nb", "line break"),
+            ("line 0", "x=/etc/x:0:v", "lines count from 1"),
+            ("empty literal after a line", "x=/etc/x:3:", "is empty"),
         ];
         for (case, arg, want) in bad {
             let err = SiteParam::parse(arg).expect_err(case).to_string();
@@ -235,10 +333,26 @@ mod tests {
             .to_string();
         assert!(err.contains("already parameter 'a'"), "{err}");
 
+        // One literal, two names: only on two different lines.
+        assert!(check_all(&[p("a=/etc/x:1:v"), p("b=/etc/x:2:v")]).is_ok());
+        for (one, two) in [
+            ("a=/etc/x:1:v", "b=/etc/x:1:v"),
+            ("a=/etc/x:*:v", "b=/etc/x:2:v"),
+            ("a=/etc/x:v", "b=/etc/x:2:v"),
+        ] {
+            let err = check_all(&[p(one), p(two)]).expect_err(two).to_string();
+            assert!(err.contains("already parameter"), "{one} {two}: {err}");
+        }
+        let err = check_all(&[p("a=/etc/x:1:v"), p("a=/etc/x:2:v")])
+            .expect_err("one name on two lines")
+            .to_string();
+        assert!(err.contains("PATH:*:LITERAL"), "{err}");
+
         let raw = SiteParam {
             name: "x".into(),
             path: b"/etc/x".to_vec(),
             literal: b"\xff".to_vec(),
+            select: Select::Only,
         };
         assert!(
             check_all(std::slice::from_ref(&raw)).is_err(),

@@ -93,7 +93,16 @@ fn domain(env: &Env) -> PathBuf {
 fn libvirt_domain_and_kickstart_from_the_cli() {
     let env = recorded();
     domain(&env);
-    let ks = env.ok(["descriptor", "pg-server", "--kickstart"]);
+    let out = env.run(["descriptor", "pg-server", "--kickstart"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let ks = testkit::cli::stdout(&out);
+    // Regression (issue 13, item 7): a kickstart of a dpkg recording says
+    // which installer it is for.
+    assert!(
+        stderr(&out).contains("note: the kickstart is meant for an Anaconda-family installer"),
+        "{}",
+        stderr(&out)
+    );
     assert!(
         ks.contains("part /var/lib/postgresql --fstype=ext4"),
         "{ks}"
@@ -136,6 +145,59 @@ fn spec_file_overrides_and_refusals() {
     let out = env.run(["descriptor", "no-such-session"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("no-such-session"), "{}", stderr(&out));
+}
+
+/// Regression (issue 13, item 6): in a debootstrapped root, whose fstab
+/// says `UNCONFIGURED FSTAB`, `cft descriptor` and `cft recipe` refused
+/// until an appliance.toml was written. Now they take one system disk and
+/// modest memory, and say so; a spec with unit sizes overrides them.
+#[test]
+fn debootstrapped_root_needs_no_spec() {
+    let env = Env::new(CFT);
+    write(
+        &env.p("/etc/fstab"),
+        "# UNCONFIGURED FSTAB FOR BASE SYSTEM\n",
+    );
+    env.begin("base", &[]);
+    write(&env.p("/etc/motd"), "hello\n");
+    env.finish("base");
+
+    let out = env.run(["descriptor", "base"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let xml = testkit::cli::stdout(&out);
+    assert!(
+        xml.contains("file=\"base-root.raw\" use=\"system\" size=\"4096\""),
+        "{xml}"
+    );
+    assert!(xml.contains("<memory>1048576</memory>"), "{xml}");
+    let err = stderr(&out);
+    assert!(
+        err.contains("note: one system disk for / (ext4, 4096 MiB)")
+            && err.contains("1024 MiB of memory"),
+        "{err}"
+    );
+
+    let bundle = env.tmp.path().join("base.tar.gz");
+    let out = env.ok([
+        "recipe".as_ref(),
+        "base".as_ref(),
+        "-o".as_ref(),
+        bundle.as_os_str(),
+    ]);
+    assert!(out.contains("note: one system disk for /"), "{out}");
+    assert!(
+        out.contains("note: the kickstart is meant for an Anaconda-family installer"),
+        "{out}"
+    );
+
+    let spec = env.tmp.path().join("appliance.toml");
+    write(
+        &spec,
+        "memory_kib = \"2G\"\n[[disks]]\nmount = \"/\"\nsize = \"4G\"\n",
+    );
+    let xml = env.ok(["descriptor", "base", "--spec", spec.to_str().unwrap()]);
+    assert!(xml.contains("<memory>2097152</memory>"), "{xml}");
+    assert!(xml.contains("use=\"system\" size=\"4096\""), "{xml}");
 }
 
 /// Tier 2: the outputs judged by the real validators.

@@ -53,7 +53,8 @@ fn site_parameter_applies_default_and_site_values_with_real_puppet() {
     assert!(conf.contains("<% x %>"), "{conf}");
 
     let module = tmp.path().join("mailapp");
-    let param = format!("mailhub=/etc/app/mail.conf:{LITERAL}");
+    // The literal is there twice: every occurrence is asked for (`*`).
+    let param = format!("mailhub=/etc/app/mail.conf:*:{LITERAL}");
     let made = cft(&[
         "manifest".as_ref(),
         "mailapp".as_ref(),
@@ -63,7 +64,7 @@ fn site_parameter_applies_default_and_site_values_with_real_puppet() {
         param.as_ref(),
     ]);
     assert!(
-        made.contains("site parameter $mailhub (default 'smtp.example.com'): /etc/app/mail.conf"),
+        made.contains("site parameter $mailhub (default 'smtp.example.com'): /etc/app/mail.conf (2 occurrences, lines 2, 4)"),
         "{made}"
     );
     assert!(module.join("templates/etc/app/mail.conf.epp").is_file());

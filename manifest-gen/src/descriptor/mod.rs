@@ -10,8 +10,10 @@
 //! invalid are refused with a message naming the spec key. XML is written by
 //! a tiny writer that escapes every attribute and text value.
 
+mod size;
 mod xml;
 
+pub use size::Size;
 pub use xml::{descriptor, libvirt_domain, xml_escape};
 
 use crate::Error;
@@ -40,9 +42,12 @@ pub struct Spec {
     pub description: Option<String>,
     /// One of i686, x86_64, ppc, sparc, mips.
     pub arch: Option<String>,
+    /// Default: 2 (never the recording host's count).
     pub vcpu: Option<u32>,
-    /// At least 4000 (the grammar's minimum).
-    pub memory_kib: Option<u64>,
+    /// A plain integer is KiB, else a size with a unit (`"2G"`); at least
+    /// 4000 KiB (the grammar's minimum). Default: 1 GiB (never the
+    /// recording host's memory).
+    pub memory_kib: Option<Size>,
     /// Replaces the recorded features: any of pae, acpi, apic.
     pub features: Option<Vec<String>>,
     /// Number of network interfaces.
@@ -65,8 +70,8 @@ pub struct DiskSpec {
     /// system, user or scratch.
     #[serde(rename = "use")]
     pub use_: Option<String>,
-    /// Size in MB.
-    pub size: Option<u64>,
+    /// A plain integer is MiB, else a size with a unit (`"4G"`, `"512M"`).
+    pub size: Option<Size>,
     pub fstype: Option<String>,
 }
 
@@ -141,10 +146,29 @@ pub struct Appliance {
     pub graphics: String,
     /// The root filesystem's disk first, then the others in fstab order.
     pub disks: Vec<Disk>,
+    /// The defaults taken where neither the facts nor the spec decided, one
+    /// sentence each, for the command's output and the recipe's README.
+    pub notes: Vec<String>,
 }
 
 const FEATURES: [&str; 3] = ["pae", "acpi", "apic"];
-const DEFAULT_MEMORY_KIB: u64 = 1024 * 1024;
+/// The appliance's memory unless the spec says otherwise: a modest machine,
+/// never the recording host's (a workstation's 24 GiB is no appliance's).
+pub const DEFAULT_MEMORY_KIB: u64 = 1024 * 1024;
+/// The appliance's vCPUs unless the spec says otherwise.
+pub const DEFAULT_VCPU: u32 = 2;
+/// The root disk when nothing measured the root's usage (a chroot's
+/// `/etc/fstab` lists no root filesystem): a fixed, documented size, since
+/// the output must depend on the recording alone, not on the machine that
+/// generates it.
+pub const DEFAULT_ROOT_MB: u64 = 4096;
+
+/// A system disk sized from its recorded usage: used + half of it, at
+/// least 1 GiB more, rounded up to 256 MiB.
+pub fn system_size_mb(used_mb: u64) -> u64 {
+    let grown = used_mb.saturating_add((used_mb / 2).max(1024));
+    grown.div_ceil(256).saturating_mul(256)
+}
 
 /// The virt-image arch for a `uname -m` value, if the grammar has one.
 pub fn map_arch(machine: &str) -> Option<&'static str> {
@@ -236,7 +260,7 @@ pub(crate) fn slug(s: &str) -> String {
 
 fn default_size_mb(use_: DiskUse, mount: &str, memory_kib: u64) -> u64 {
     match (use_, mount) {
-        (_, "/") => 8192,
+        (_, "/") => DEFAULT_ROOT_MB,
         (_, "swap") => (memory_kib / 1024).clamp(512, 4096),
         (DiskUse::System, _) | (DiskUse::Scratch, _) => 1024,
         (DiskUse::User, _) => 4096,
@@ -299,24 +323,40 @@ pub fn appliance(cs: &ChangeSet, spec: &Spec) -> Result<Appliance, Error> {
         .filter(|f| wanted.iter().any(|w| w == *f))
         .map(|f| f.to_string())
         .collect();
+    let mut notes = Vec::new();
     let vcpu = match spec.vcpu {
         Some(v) if !(1..=u32::from(u16::MAX)).contains(&v) => {
             return Err(spec_err("vcpu", format!("{v} is not between 1 and 65535")))
         }
         Some(v) => v,
-        None => facts.vcpus.clamp(1, u32::from(u16::MAX)),
+        None => DEFAULT_VCPU,
     };
-    let memory_kib = match spec.memory_kib {
-        Some(m) if !(4000..=u64::from(u32::MAX)).contains(&m) => {
-            return Err(spec_err(
-                "memory_kib",
-                format!("{m} KiB is outside 4000..=4294967295 (the grammar's minimum is 4000 KiB)"),
-            ))
+    let memory_kib = match &spec.memory_kib {
+        Some(m) => {
+            let kib = m.in_units(1024).map_err(|r| spec_err("memory_kib", r))?;
+            if !(4000..=u64::from(u32::MAX)).contains(&kib) {
+                return Err(spec_err(
+                    "memory_kib",
+                    format!("{kib} KiB is outside 4000..=4294967295 (the grammar's minimum is 4000 KiB)"),
+                ));
+            }
+            kib
         }
-        Some(m) => m,
-        None if facts.memory_kib < 4000 => DEFAULT_MEMORY_KIB,
-        None => facts.memory_kib.min(u64::from(u32::MAX)),
+        None => DEFAULT_MEMORY_KIB,
     };
+    if spec.vcpu.is_none() {
+        notes.push(format!(
+            "{vcpu} vCPUs: cft's default, not the recording host's {} (the spec's vcpu overrides it)",
+            facts.vcpus
+        ));
+    }
+    if spec.memory_kib.is_none() {
+        notes.push(format!(
+            "{} MiB of memory: cft's default, not the recording host's {} MiB (the spec's memory_kib overrides it, e.g. memory_kib = \"2G\")",
+            memory_kib / 1024,
+            facts.memory_kib / 1024
+        ));
+    }
     let interfaces = spec.interfaces.unwrap_or_else(|| {
         let physical = facts.interfaces.iter().filter(|i| i.physical).count();
         let n = if physical > 0 {
@@ -331,7 +371,7 @@ pub fn appliance(cs: &ChangeSet, spec: &Spec) -> Result<Appliance, Error> {
         Some(g @ ("vnc" | "spice")) => g.to_string(),
         Some(g) => return Err(spec_err("graphics", format!("'{g}' is not vnc or spice"))),
     };
-    let disks = disks(facts, spec, &name, memory_kib)?;
+    let disks = disks(facts, spec, &name, memory_kib, &mut notes)?;
     Ok(Appliance {
         label: spec.label.clone().unwrap_or_else(|| name.clone()),
         description: spec
@@ -349,12 +389,32 @@ pub fn appliance(cs: &ChangeSet, spec: &Spec) -> Result<Appliance, Error> {
         interfaces,
         graphics,
         disks,
+        notes,
     })
 }
 
-fn disks(facts: &Facts, spec: &Spec, name: &str, memory_kib: u64) -> Result<Vec<Disk>, Error> {
-    // (mount, use, recorded size, fstype)
-    let mut found: Vec<(String, DiskUse, Option<u64>, String)> = Vec::new();
+/// One disk being decided: its mount point, use, size and where the size
+/// came from, filesystem type.
+struct Found {
+    mount: String,
+    use_: DiskUse,
+    /// Recorded total size.
+    size: Option<u64>,
+    /// Recorded used size.
+    used: Option<u64>,
+    /// The spec's size, which wins.
+    spec_size: Option<u64>,
+    fstype: String,
+}
+
+fn disks(
+    facts: &Facts,
+    spec: &Spec,
+    name: &str,
+    memory_kib: u64,
+    notes: &mut Vec<String>,
+) -> Result<Vec<Disk>, Error> {
+    let mut found: Vec<Found> = Vec::new();
     for fs in &facts.filesystems {
         let Some(use_) = disk_use(fs) else { continue };
         let mount = if fs.fstype == "swap" {
@@ -362,10 +422,34 @@ fn disks(facts: &Facts, spec: &Spec, name: &str, memory_kib: u64) -> Result<Vec<
         } else {
             fs.mount_point.clone()
         };
-        if mount != "swap" && found.iter().any(|f| f.0 == mount) {
+        if mount != "swap" && found.iter().any(|f| f.mount == mount) {
             continue;
         }
-        found.push((mount, use_, fs.size_mb, fs.fstype.clone()));
+        found.push(Found {
+            mount,
+            use_,
+            size: fs.size_mb,
+            used: fs.used_mb,
+            spec_size: None,
+            fstype: fs.fstype.clone(),
+        });
+    }
+    let root_added =
+        !found.iter().any(|f| f.mount == "/") && !spec.disks.iter().any(|d| d.mount == "/");
+    if root_added {
+        // A chroot or a debootstrapped root: its /etc/fstab lists no root
+        // filesystem. The appliance still needs one system disk.
+        found.push(Found {
+            mount: "/".into(),
+            use_: DiskUse::System,
+            size: None,
+            used: None,
+            spec_size: None,
+            fstype: "ext4".into(),
+        });
+        notes.push(format!(
+            "one system disk for / (ext4, {DEFAULT_ROOT_MB} MiB): the recorded /etc/fstab lists no root filesystem and its usage was not measured, so this is cft's fixed default; set [[disks]] mount = \"/\" size = \"8G\" in the spec to change it"
+        ));
     }
     for (i, d) in spec.disks.iter().enumerate() {
         let key = |k: &str| format!("disks[{i}].{k}");
@@ -390,8 +474,12 @@ fn disks(facts: &Facts, spec: &Spec, name: &str, memory_kib: u64) -> Result<Vec<
                 spec_err(key("use"), format!("'{u}' is not system, user or scratch"))
             })?),
         };
-        if d.size == Some(0) {
-            return Err(spec_err(key("size"), "a disk needs at least 1 MB"));
+        let size = match &d.size {
+            None => None,
+            Some(s) => Some(s.in_units(1 << 20).map_err(|r| spec_err(key("size"), r))?),
+        };
+        if size == Some(0) {
+            return Err(spec_err(key("size"), "a disk needs at least 1 MiB"));
         }
         if let Some(t) = &d.fstype {
             if t.is_empty() || !t.chars().all(|c| c.is_ascii_alphanumeric()) {
@@ -401,12 +489,12 @@ fn disks(facts: &Facts, spec: &Spec, name: &str, memory_kib: u64) -> Result<Vec<
                 ));
             }
         }
-        match found.iter_mut().find(|f| f.0 == d.mount) {
+        match found.iter_mut().find(|f| f.mount == d.mount) {
             Some(f) => {
-                f.1 = use_.unwrap_or(f.1);
-                f.2 = d.size.or(f.2);
+                f.use_ = use_.unwrap_or(f.use_);
+                f.spec_size = size;
                 if let Some(t) = &d.fstype {
-                    f.3 = t.clone();
+                    f.fstype = t.clone();
                 }
             }
             None => {
@@ -423,22 +511,29 @@ fn disks(facts: &Facts, spec: &Spec, name: &str, memory_kib: u64) -> Result<Vec<
                 };
                 let use_ = use_.or_else(|| disk_use(&probe)).unwrap_or(DiskUse::User);
                 let fstype = d.fstype.clone().unwrap_or(probe.fstype);
-                found.push((d.mount.clone(), use_, d.size, fstype));
+                found.push(Found {
+                    mount: d.mount.clone(),
+                    use_,
+                    size: None,
+                    used: None,
+                    spec_size: size,
+                    fstype,
+                });
             }
         }
     }
-    if !found.iter().any(|f| f.1 == DiskUse::System) {
+    if !found.iter().any(|f| f.use_ == DiskUse::System) {
         return Err(spec_err(
             "disks",
-            "no system disk: the recorded facts list no root filesystem (an old session, or a root without /etc/fstab); add [[disks]] with mount = \"/\", use = \"system\" and a size",
+            "no system disk: give one of the [[disks]] use = \"system\" (the root filesystem is, unless the spec says otherwise)",
         ));
     }
     // The root filesystem's disk boots: it comes first.
-    found.sort_by_key(|f| f.0 != "/");
+    found.sort_by_key(|f| f.mount != "/");
     let base = slug(name);
     let mut disks: Vec<Disk> = Vec::new();
-    for (mount, use_, size, fstype) in found {
-        let stem = match mount.as_str() {
+    for f in found {
+        let stem = match f.mount.as_str() {
             "/" => "root".to_string(),
             m => slug(m.trim_start_matches('/')),
         };
@@ -448,14 +543,42 @@ fn disks(facts: &Facts, spec: &Spec, name: &str, memory_kib: u64) -> Result<Vec<
             file = format!("{base}-{stem}{n}.raw");
             n += 1;
         }
+        let size_mb = match (f.spec_size, f.use_, f.used, f.size.filter(|s| *s > 0)) {
+            (Some(s), ..) => s,
+            // The system is what the appliance ships: sized from what it
+            // holds, not from the recording host's disk.
+            (None, DiskUse::System, Some(used), total) => {
+                let s = system_size_mb(used);
+                notes.push(format!(
+                    "the system disk for {} is {s} MiB: the recorded usage ({used} MiB) plus headroom{}; the spec's [[disks]] size overrides it",
+                    f.mount,
+                    total.map_or(String::new(), |t| format!(", not the recording host's {t} MiB"))
+                ));
+                s
+            }
+            // Data and scratch keep the recorded capacity.
+            (None, _, _, Some(total)) => total,
+            (None, use_, ..) => {
+                let s = if f.mount == "/" {
+                    DEFAULT_ROOT_MB
+                } else {
+                    default_size_mb(use_, &f.mount, memory_kib)
+                };
+                if !(root_added && f.mount == "/") {
+                    notes.push(format!(
+                        "the disk for {} is {s} MiB: no size was recorded, so this is cft's default; the spec's [[disks]] size overrides it",
+                        f.mount
+                    ));
+                }
+                s
+            }
+        };
         disks.push(Disk {
             file,
-            use_,
-            size_mb: size
-                .filter(|s| *s > 0)
-                .unwrap_or_else(|| default_size_mb(use_, &mount, memory_kib)),
-            mount,
-            fstype,
+            use_: f.use_,
+            size_mb,
+            mount: f.mount,
+            fstype: f.fstype,
         });
     }
     Ok(disks)

@@ -159,24 +159,18 @@ pub(super) fn template(
         .iter()
         .map(SiteParam::literal_str)
         .collect::<Result<Vec<_>, _>>()?;
-    let pieces = epp::split(text, &literals);
+    let pieces = select(text, &epp::split(text, &literals), uses, &literals, &shown)?;
     for (k, p) in uses.iter().enumerate() {
-        if pieces.contains(&Piece::Value(k)) {
-            continue;
-        }
-        let reason = if text.contains(literals[k]) {
-            format!(
-                "every occurrence of '{}' in {shown} is inside the longer value of another parameter",
-                literals[k]
-            )
-        } else {
-            format!(
-                "'{}' does not occur in the recorded content of {shown}",
-                literals[k]
-            )
-        };
-        return Err(p.error(reason));
+        let lines: Vec<usize> = pieces
+            .iter()
+            .filter(|(piece, _)| *piece == Piece::Value(k))
+            .map(|(_, line)| *line)
+            .collect();
+        content
+            .site_lines
+            .insert((p.name.clone(), path.to_vec()), lines);
     }
+    let pieces: Vec<Piece<'_>> = pieces.into_iter().map(|(p, _)| p).collect();
     let names: Vec<&str> = uses.iter().map(|p| p.name.as_str()).collect();
     let rel = format!("{}.epp", puppet::files_relpath(path));
     content
@@ -187,4 +181,110 @@ pub(super) fn template(
         params: uses.iter().map(|p| ParamId::Site(p.name.clone())).collect(),
     };
     Ok((rel, value))
+}
+
+/// Where each occurrence of a literal goes: to the parameter whose
+/// selection takes it (`Select`), or back to plain text. Returns the
+/// pieces with the line each starts on; adjacent text is merged, so
+/// escaping sees it whole. Refuses a parameter whose selection takes no
+/// occurrence, or (without a line or `*`) more than one.
+fn select<'a>(
+    text: &'a str,
+    split: &[Piece<'a>],
+    uses: &[SiteParam],
+    literals: &[&str],
+    shown: &str,
+) -> Result<Vec<(Piece<'a>, usize)>, Error> {
+    use crate::site::Select;
+    // (piece, line, byte offset) with values reassigned by selection.
+    let mut out: Vec<(Piece<'a>, usize)> = Vec::new();
+    let mut line = 1;
+    let mut offset = 0;
+    let mut text_start: Option<(usize, usize)> = None;
+    let mut found: Vec<Vec<usize>> = vec![Vec::new(); uses.len()];
+    let push_text = |out: &mut Vec<(Piece<'a>, usize)>, start: Option<(usize, usize)>, end| {
+        if let Some((s, l)) = start {
+            out.push((Piece::Text(&text[s..end]), l));
+        }
+    };
+    for piece in split {
+        match piece {
+            Piece::Text(t) => {
+                text_start.get_or_insert((offset, line));
+                line += t.matches('\n').count();
+                offset += t.len();
+            }
+            Piece::Value(k) => {
+                let lit = literals.get(*k).copied().unwrap_or("");
+                // Every parameter on this literal, first the one whose line
+                // it is, then one that takes any occurrence.
+                let same: Vec<usize> = (0..uses.len()).filter(|j| literals[*j] == lit).collect();
+                let owner = same
+                    .iter()
+                    .find(|j| uses[**j].select == Select::Line(line))
+                    .or_else(|| {
+                        same.iter()
+                            .find(|j| matches!(uses[**j].select, Select::Only | Select::All))
+                    })
+                    .copied();
+                match owner {
+                    Some(j) => {
+                        push_text(&mut out, text_start.take(), offset);
+                        out.push((Piece::Value(j), line));
+                        found[j].push(line);
+                    }
+                    None => {
+                        text_start.get_or_insert((offset, line));
+                    }
+                }
+                offset += lit.len();
+            }
+        }
+    }
+    push_text(&mut out, text_start.take(), offset);
+    let lines_of = |lit: &str| -> Vec<usize> {
+        text.lines()
+            .enumerate()
+            .filter(|(_, l)| l.contains(lit))
+            .map(|(i, _)| i + 1)
+            .collect()
+    };
+    let list = |ls: &[usize]| {
+        ls.iter()
+            .map(|l| l.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    for (k, p) in uses.iter().enumerate() {
+        let lit = literals[k];
+        let n = found[k].len();
+        let reason = match (p.select, n) {
+            (Select::Only, 1) | (Select::Line(_), 1) => continue,
+            (Select::All, n) if n > 0 => continue,
+            (Select::Only, n) if n > 1 => format!(
+                "'{lit}' occurs {n} times in {shown} (lines {}): say which with {}={shown}:LINE:{lit}, or take every one with {}={shown}:*:{lit}",
+                list(&found[k]),
+                p.name,
+                p.name
+            ),
+            (Select::Line(l), n) if n > 1 => format!(
+                "'{lit}' occurs {n} times on line {l} of {shown}: one parameter per line, or every occurrence in the file with {}={shown}:*:{lit}",
+                p.name
+            ),
+            (Select::Line(l), _) if !lines_of(lit).is_empty() => {
+                let on = lines_of(lit);
+                format!(
+                    "'{lit}' does not occur on line {l} of {shown} (it does on line{} {})",
+                    if on.len() > 1 { "s" } else { "" },
+                    list(&on)
+                )
+            }
+            _ if text.contains(lit) => format!(
+                "every occurrence of '{lit}' in {shown} is inside the longer value of another parameter"
+            ),
+            _ => format!("'{lit}' does not occur in the recorded content of {shown}"),
+        };
+        return Err(p.error(reason));
+    }
+    Ok(out)
 }

@@ -49,6 +49,9 @@ pub struct Bundle {
     pub mtime: u64,
     /// What the module does and does not express.
     pub report: crate::Report,
+    /// The appliance defaults taken (`descriptor::Appliance::notes`), and
+    /// which installer the kickstart is for (`kickstart::installer_note`).
+    pub notes: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -66,6 +69,8 @@ struct View {
     vcpu: u32,
     memory_mib: u64,
     arch: String,
+    notes: Vec<String>,
+    installer_note: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -180,6 +185,11 @@ pub fn build(
         private: !module.private.is_empty(),
         mtime,
         report: module.report,
+        notes: appliance
+            .notes
+            .into_iter()
+            .chain(kickstart::installer_note(cs))
+            .collect(),
     })
 }
 
@@ -245,6 +255,8 @@ fn readme(
         vcpu: a.vcpu,
         memory_mib: a.memory_kib / 1024,
         arch: a.arch.clone(),
+        notes: a.notes.iter().map(|n| md_text(n)).collect(),
+        installer_note: kickstart::installer_note(cs).map(|n| md_text(&n)),
     };
     let env = crate::render::base_environment();
     env.render_str(TEMPLATE, &view)

@@ -190,6 +190,16 @@ pub(crate) fn report(plan: &Plan) -> Report {
                     name: p.name.clone(),
                     default: literal.clone(),
                     paths: paths.iter().map(|p| display_path(p)).collect(),
+                    lines: paths
+                        .iter()
+                        .map(|path| {
+                            plan.content
+                                .site_lines
+                                .get(&(p.name.clone(), path.clone()))
+                                .cloned()
+                                .unwrap_or_default()
+                        })
+                        .collect(),
                 }),
                 _ => None,
             })

@@ -330,16 +330,10 @@ fn unmappable_arch_and_missing_root_are_explained() {
     assert_eq!(hint, Some(Hint::Spec));
     assert!(descriptor::descriptor(&cs, &spec("arch = \"x86_64\"")).is_ok());
 
-    // A session recorded before filesystems were facts.
+    // A session recorded before filesystems were facts: the root gets the
+    // default system disk (see `debootstrapped_root_gets_defaults_and_says_so`).
     let mut cs = db_server();
     cs.session.facts.filesystems.clear();
-    let err = descriptor::descriptor(&cs, &Spec::default())
-        .unwrap_err()
-        .to_string();
-    assert!(
-        err.contains("disks") && err.contains("no system disk"),
-        "{err}"
-    );
     let xml = descriptor::descriptor(&cs, &spec("[[disks]]\nmount = \"/\"\nsize = 4096")).unwrap();
     assert!(xml.contains("size=\"4096\""), "{xml}");
 
@@ -382,4 +376,180 @@ fn rpm_repositories_become_repo_lines() {
             "repo --name=appstream --baseurl=https://dl.rockylinux.org/pub/rocky/$releasever/AppStream/$basearch/os/",
         ]
     );
+}
+
+/// Regression (issue 13, item 6): a debootstrapped root (`/etc/fstab` says
+/// `UNCONFIGURED FSTAB`, so no filesystem is recorded) on a big host was
+/// refused until an appliance.toml was written, and would have copied the
+/// host's memory. Now: one system disk of the documented default size,
+/// modest memory and vCPUs, and a note for each default.
+#[test]
+fn debootstrapped_root_gets_defaults_and_says_so() {
+    let mut cs = db_server();
+    cs.session.facts.filesystems.clear();
+    cs.session.facts.memory_kib = 24 * 1024 * 1024;
+    cs.session.facts.vcpus = 16;
+    let a = descriptor::appliance(&cs, &Spec::default()).unwrap();
+    assert_eq!(a.memory_kib, descriptor::DEFAULT_MEMORY_KIB);
+    assert_eq!(a.vcpu, descriptor::DEFAULT_VCPU);
+    assert_eq!(a.disks.len(), 1, "{:?}", a.disks);
+    let root = &a.disks[0];
+    assert_eq!(
+        (
+            root.mount.as_str(),
+            root.use_,
+            root.size_mb,
+            root.fstype.as_str()
+        ),
+        ("/", descriptor::DiskUse::System, 4096, "ext4")
+    );
+    let notes = a.notes.join("\n");
+    for want in [
+        "4096 MiB",
+        "not measured",
+        "1024 MiB of memory",
+        "24576 MiB",
+        "2 vCPUs",
+    ] {
+        assert!(notes.contains(want), "no {want:?} in\n{notes}");
+    }
+    // The kickstart and the descriptor follow the same decision.
+    let xml = descriptor::descriptor(&cs, &Spec::default()).unwrap();
+    assert!(xml.contains("use=\"system\" size=\"4096\""), "{xml}");
+    let ks = kickstart::partial(&cs, &Spec::default(), "pg").unwrap();
+    assert!(
+        ks.contains("part / --fstype=ext4 --size=3068 --grow --ondisk=vda"),
+        "{ks}"
+    );
+
+    // The spec overrides every default, and then no note claims otherwise.
+    let a = descriptor::appliance(
+        &cs,
+        &spec("vcpu = 1\nmemory_kib = \"512M\"\n[[disks]]\nmount = \"/\"\nsize = \"10GiB\"\n"),
+    )
+    .unwrap();
+    assert_eq!(
+        (a.vcpu, a.memory_kib, a.disks[0].size_mb),
+        (1, 524_288, 10_240)
+    );
+    assert!(a.notes.is_empty(), "{:?}", a.notes);
+}
+
+/// A recorded root with its usage: the system disk is the usage plus
+/// headroom, not the recording host's disk; data disks keep their size.
+#[test]
+fn system_disks_are_sized_from_their_usage() {
+    let a = descriptor::appliance(&db_server(), &Spec::default()).unwrap();
+    let sizes: Vec<(&str, u64)> = a
+        .disks
+        .iter()
+        .map(|d| (d.mount.as_str(), d.size_mb))
+        .collect();
+    assert_eq!(
+        sizes,
+        [("/", 3840), ("/var/lib/postgresql", 20480), ("swap", 2048)]
+    );
+    assert!(
+        a.notes
+            .iter()
+            .any(|n| n.contains("2560 MiB") && n.contains("10240 MiB")),
+        "{:?}",
+        a.notes
+    );
+    let cases = [(0, 1024), (100, 1280), (2560, 3840), (10_000, 15_104)];
+    for (used, want) in cases {
+        assert_eq!(descriptor::system_size_mb(used), want, "{used}");
+    }
+}
+
+/// Sizes with units in the spec; plain integers keep their unit (MiB for a
+/// disk, KiB for memory_kib); a bad size names its key.
+#[test]
+fn spec_sizes_take_units() {
+    let cs = db_server();
+    let cases = [
+        (
+            "[[disks]]\nmount = \"/srv\"\nsize = \"4G\"",
+            "pg-server-srv.raw\" use=\"user\" size=\"4096\"",
+        ),
+        (
+            "[[disks]]\nmount = \"/srv\"\nsize = \"512M\"",
+            "size=\"512\"",
+        ),
+        ("[[disks]]\nmount = \"/srv\"\nsize = 300", "size=\"300\""),
+        ("memory_kib = \"2G\"", "<memory>2097152</memory>"),
+        ("memory_kib = 524288", "<memory>524288</memory>"),
+    ];
+    for (toml, want) in cases {
+        let xml = descriptor::descriptor(&cs, &spec(toml)).unwrap();
+        assert!(xml.contains(want), "{toml}: no {want:?} in\n{xml}");
+    }
+    for (toml, key) in [
+        (
+            "[[disks]]\nmount = \"/srv\"\nsize = \"1.5G\"",
+            "disks[0].size",
+        ),
+        ("memory_kib = \"lots\"", "memory_kib"),
+        ("memory_kib = \"1M\"", "memory_kib"),
+    ] {
+        let err = descriptor::descriptor(&cs, &spec(toml))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(key), "{toml}: {err}");
+    }
+}
+
+/// The README's appliance spec example is complete and parses: every key
+/// the spec has is in it, with the value the README shows.
+#[test]
+fn readme_spec_example_parses() {
+    let readme = include_str!("../../../README.md");
+    let section = readme
+        .split("### The appliance spec")
+        .nth(1)
+        .expect("README has a section 'The appliance spec'");
+    let block = section
+        .split("```toml\n")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .expect("a ```toml block in that section");
+    let s = Spec::parse(block).unwrap_or_else(|e| panic!("{e}\n{block}"));
+    use descriptor::{DiskSpec, Size};
+    let want = Spec {
+        name: Some("acme-web".into()),
+        version: Some("1.0".into()),
+        release: Some("1".into()),
+        label: Some("Acme web front end".into()),
+        description: Some("nginx and the site's configuration".into()),
+        arch: Some("x86_64".into()),
+        vcpu: Some(2),
+        memory_kib: Some(Size::Text("2G".into())),
+        features: Some(vec!["acpi".into(), "apic".into(), "pae".into()]),
+        interfaces: Some(1),
+        graphics: Some("vnc".into()),
+        disks: vec![
+            DiskSpec {
+                mount: "/".into(),
+                use_: Some("system".into()),
+                size: Some(Size::Text("8G".into())),
+                fstype: Some("ext4".into()),
+            },
+            DiskSpec {
+                mount: "/srv".into(),
+                use_: Some("user".into()),
+                size: Some(Size::Text("20GiB".into())),
+                fstype: Some("xfs".into()),
+            },
+            DiskSpec {
+                mount: "swap".into(),
+                use_: None,
+                size: Some(Size::Plain(1024)),
+                fstype: None,
+            },
+        ],
+    };
+    assert_eq!(s, want);
+    // And it makes a valid appliance of any recording.
+    let a = descriptor::appliance(&db_server(), &s).unwrap();
+    assert_eq!((a.memory_kib, a.disks[0].size_mb), (2 * 1024 * 1024, 8192));
 }

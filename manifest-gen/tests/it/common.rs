@@ -305,7 +305,7 @@ pub fn site() -> Fixture {
 /// The site parameters of [`site`].
 pub fn site_params() -> Vec<manifest_gen::SiteParam> {
     [
-        "mailhub=/etc/app/mail.conf:smtp.example.com",
+        "mailhub=/etc/app/mail.conf:*:smtp.example.com",
         "mailhub=/etc/app/app.ini:smtp.example.com",
         "smtp_port=/etc/app/app.ini:2525",
     ]

@@ -23,7 +23,7 @@ fn two_parameters_in_two_files() {
     ];
     let args = [
         "port=/etc/app/app.ini:2525",
-        "mailhub=/etc/app/mail.conf:smtp.example.com",
+        "mailhub=/etc/app/mail.conf:*:smtp.example.com",
         "mailhub=/etc/app/app.ini:smtp.example.com",
     ];
     let plan = Case::of(changes).with_site(&args).run(&blobs);
