@@ -22,6 +22,7 @@ lint cargo clippy --workspace --all-targets --locked -q -- -D warnings
 CFT_TESTBED=1 lint cargo clippy --workspace --all-targets --locked -q -- -D warnings
 RUSTDOCFLAGS=-Dwarnings lint cargo doc --workspace --no-deps --locked -q
 lint cargo bench --workspace --no-run --locked -q
+lint "$HERE/module-map.py" >/dev/null
 log=$(mktemp)
 tier1=$(mktemp)
 trap 'rm -f "$log" "$tier1"' EXIT

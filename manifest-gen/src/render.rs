@@ -15,7 +15,6 @@ mod tables;
 mod words;
 
 pub(crate) use markdown::{md_code, md_text};
-pub(crate) use words::param_subject;
 
 use crate::plan::Plan;
 use crate::{puppet, Error, Module, ModuleOptions};

@@ -17,8 +17,8 @@ use crate::attribute::{self, Attributed};
 use crate::error::Result;
 use crate::ignore_rules::Ignore;
 use crate::model::{
-    Attribution, Change, ChangeKind, EntryWithContent, EventKind, Intent, Notice, NoticeKind,
-    Session, SystemChanges, SystemSnapshot, Why,
+    Change, ChangeKind, EntryWithContent, EventKind, Intent, Notice, NoticeKind, Session,
+    SystemChanges, SystemSnapshot, Why,
 };
 use crate::probe::{self, dpkg::DpkgFiles};
 use crate::reconcile::{self, FileDiff};
@@ -27,17 +27,7 @@ use crate::target::Target;
 use crate::why;
 use std::collections::HashMap;
 
-/// Everything one finish stores, in one transaction.
-pub struct Finished {
-    pub session: i64,
-    pub changes: Vec<Change>,
-    pub finals: Vec<EntryWithContent>,
-    pub notices: Vec<Notice>,
-    /// The system changes and what the probes saw at finish (none when the
-    /// session had no probe at begin, or probing failed now).
-    pub system: Option<(SystemChanges, SystemSnapshot)>,
-    pub attributions: Vec<Attribution>,
-}
+pub use crate::model::Finished;
 
 /// What the session recorded besides the file states: the commands run
 /// and the watcher's timeline, flattened to one (time, kind, path) per

@@ -5,7 +5,7 @@
 //! Later rules win, so a user's `!pattern` can bring back a built-in.
 
 use crate::error::{Error, Result};
-use crate::store::os_path;
+use crate::model::os_path;
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
 use ignore::Match;
 

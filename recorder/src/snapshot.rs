@@ -15,7 +15,7 @@ use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::path::Path;
 
 /// An entry with the content that was read for it, if any.
-pub use crate::store::EntryWithContent as Scanned;
+pub use crate::model::EntryWithContent as Scanned;
 
 /// Reads entries of one target system with one set of ignore rules.
 pub struct Scanner<'a> {

@@ -216,3 +216,18 @@ impl Param {
         }
     }
 }
+
+/// What a parameter is for, for people: a path, or `user NAME`.
+pub(crate) fn param_subject(p: &Param) -> String {
+    match &p.supplies {
+        Supplies::Content { path, .. } => recorder::model::display_path(path),
+        Supplies::Password { user, .. } => {
+            format!("user {}", recorder::model::display_path(user.as_bytes()))
+        }
+        Supplies::Site { paths, .. } => paths
+            .iter()
+            .map(|p| recorder::model::display_path(p))
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
+}

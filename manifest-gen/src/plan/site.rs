@@ -115,7 +115,7 @@ impl SitePlan {
                 return Err(p.error(format!(
                     "the name '{}' is already the class parameter carrying a secret ({}); choose another name",
                     p.name,
-                    crate::render::param_subject(q)
+                    super::catalog::param_subject(q)
                 )));
             }
         }

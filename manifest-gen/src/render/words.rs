@@ -4,6 +4,7 @@
 //! prints and the planners' error messages; plain text, escaped for
 //! Markdown by whoever puts it there.
 
+pub(crate) use crate::plan::catalog::param_subject;
 use crate::plan::catalog::{Param, Supplies};
 use crate::plan::outcome::{LeftOut, Reason, Subject, Uncaptured};
 use crate::plan::Plan;
@@ -108,19 +109,6 @@ fn kind_name(k: EntryKind) -> &'static str {
 /// Why a file is managed without its content.
 pub(crate) fn partial_reason(why: Uncaptured) -> String {
     format!("{why}; only its ownership and mode are managed")
-}
-
-/// What a parameter is for, for people: a path, or `user NAME`.
-pub(crate) fn param_subject(p: &Param) -> String {
-    match &p.supplies {
-        Supplies::Content { path, .. } => display_path(path),
-        Supplies::Password { user, .. } => format!("user {}", display_path(user.as_bytes())),
-        Supplies::Site { paths, .. } => paths
-            .iter()
-            .map(|p| display_path(p))
-            .collect::<Vec<_>>()
-            .join(", "),
-    }
 }
 
 /// Why the module needs the parameter.

@@ -1,7 +1,10 @@
 //! A finished session's change set: the one value that flows from
 //! recording (or, later, extraction and import) to the generators.
 
-use super::{Change, ContentHash, Notice, Session, SystemChanges, Why};
+use super::{
+    Attribution, Change, ContentHash, EntryWithContent, Notice, Session, SystemChanges,
+    SystemSnapshot, Why,
+};
 use crate::Error;
 
 /// Everything a generator needs to know about a finished session.
@@ -29,4 +32,16 @@ impl BlobSource for std::collections::HashMap<ContentHash, Vec<u8>> {
     fn blob(&self, hash: &ContentHash) -> Result<Option<Vec<u8>>, Error> {
         Ok(self.get(hash).cloned())
     }
+}
+
+/// Everything one finish stores, in one transaction.
+pub struct Finished {
+    pub session: i64,
+    pub changes: Vec<Change>,
+    pub finals: Vec<EntryWithContent>,
+    pub notices: Vec<Notice>,
+    /// The system changes and what the probes saw at finish (none when the
+    /// session had no probe at begin, or probing failed now).
+    pub system: Option<(SystemChanges, SystemSnapshot)>,
+    pub attributions: Vec<Attribution>,
 }

@@ -24,7 +24,7 @@ mod system_change;
 mod why;
 
 pub use change::{Change, ChangeKind, Notice, NoticeKind, Origin};
-pub use changeset::{BlobSource, ChangeSet};
+pub use changeset::{BlobSource, ChangeSet, Finished};
 pub use entry::{ContentHash, Differences, Entry, EntryKind, EntryWithContent};
 pub use event::{Event, EventKind, EventSource};
 pub use intent::{Intent, IntentSource};

@@ -447,7 +447,7 @@ impl Store {
     /// Replace the session's change set, final entries, finish notices,
     /// system changes and attributions, and mark it finished, all in one
     /// transaction: a crash leaves either the old state or the new one.
-    pub fn save_finished(&mut self, f: &crate::finish::Finished) -> Result<()> {
+    pub fn save_finished(&mut self, f: &crate::model::Finished) -> Result<()> {
         let (session, changes, finals, notices, attributions) = (
             f.session,
             &f.changes,
