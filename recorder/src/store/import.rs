@@ -245,12 +245,8 @@ impl Store {
                 )?;
             }
             let mut blobs = 0;
-            let mut ins = tx.prepare_cached(
-                "INSERT INTO blobs (hash, size, data) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (hash) DO NOTHING",
-            )?;
             while let Some((hash, data)) = next_blob()? {
-                ins.execute(params![&hash.0[..], data.len() as i64, data])?;
+                super::put_blob_raw(tx, &hash, &data)?;
                 blobs += 1;
             }
             Ok((id, shift, blobs))
