@@ -704,6 +704,8 @@ pub use crate::model::os_path;
 
 mod blobs;
 mod entries;
+mod gc;
+pub use gc::GcReport;
 pub mod import;
 pub mod intents;
 pub mod pack;
