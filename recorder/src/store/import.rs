@@ -103,7 +103,12 @@ impl Store {
         let system = s
             .system
             .as_ref()
-            .map(|c| encode(c, "system_changes", &s.name))
+            .map(|c| {
+                super::system::compress_json(
+                    &encode(c, "system_changes", &s.name)?,
+                    "system_changes",
+                )
+            })
             .transpose()?;
         let (id, intent_shift, blobs) = self.write(|tx| {
             let taken = tx

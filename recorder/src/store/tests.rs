@@ -617,3 +617,49 @@ fn a_damaged_compressed_pack_is_an_error_naming_it() {
         .to_string();
     assert!(err.contains("blobs"), "{err}");
 }
+
+/// The probes' documents are stored compressed; one stored as JSON text
+/// (every database before) still reads. A new database has 2 KiB pages.
+#[test]
+fn system_documents_are_compressed_and_old_text_still_reads() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = Store::open(&tmp.path().join("cft.db")).unwrap();
+    let page: i64 = s
+        .conn
+        .query_row("PRAGMA page_size", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(page, 2048);
+    let id = s.create_session(&new_session("sys", b"/")).unwrap().id;
+    let doc: Vec<serde_json::Value> = (0..500)
+        .map(|i| serde_json::json!({"name": format!("pkg{i}"), "version": "1.2-3", "state": "installed"}))
+        .collect();
+    let json = serde_json::to_string(&doc).unwrap();
+    s.put_system_snapshot(id, Snapshot::Baseline, &doc).unwrap();
+    let (kind, len): (String, i64) = s
+        .conn
+        .query_row(
+            "SELECT typeof(data), length(data) FROM system_snapshots",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(kind, "blob");
+    assert!((len as usize) * 5 < json.len(), "{len} of {}", json.len());
+    let back: Option<Vec<serde_json::Value>> = s.system_snapshot(id, Snapshot::Baseline).unwrap();
+    assert_eq!(back.as_ref(), Some(&doc));
+
+    s.conn
+        .execute("UPDATE system_snapshots SET data = ?1", [&json])
+        .unwrap();
+    let back: Option<Vec<serde_json::Value>> = s.system_snapshot(id, Snapshot::Baseline).unwrap();
+    assert_eq!(back, Some(doc));
+
+    s.conn
+        .execute("UPDATE system_snapshots SET data = x'28b52ffd00'", [])
+        .unwrap();
+    let err = s
+        .system_snapshot::<Vec<serde_json::Value>>(id, Snapshot::Baseline)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("system_snapshots"), "{err}");
+}
