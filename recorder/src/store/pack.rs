@@ -16,7 +16,9 @@
 //! with an empty window every time, so a file barely shrinks (1.8 MB with
 //! `zstd -3` file by file); 128 KiB frames let zstd see the repetition
 //! between neighbouring files (the same tree, read in walk order): 127 KB,
-//! against 154 KB for `tar | zstd -3` of the tree. A trained dictionary
+//! against 154 KB for `tar | zstd -3` of the tree. Larger frames gain
+//! little for what they cost a read (the snippets' tar cut in 256 KiB
+//! pieces: 7% smaller than in 128 KiB ones; a Debian /etc: 3%). A trained dictionary
 //! would help a frame per file, but must be trained on the tree first (a
 //! second pass at begin) and kept beside the pack. Reading one content
 //! decompresses at most 128 KiB, and the store keeps the last frame it
