@@ -13,8 +13,9 @@
 #   RUNS=N (default 5), FILES=N (default 5000)
 #
 # Size = every file the store left: cft.db, its -wal and the packs, after
-# `cft begin` and `cft finish` (no change made), then checkpointed with
-# sqlite3 so that a WAL's leftover pages do not count. Where the sqlite3
+# `cft begin`, and again after `cft finish` (no change made; the probes'
+# second snapshot), each checkpointed with sqlite3 so that a WAL's
+# leftover pages do not count. Where the sqlite3
 # CLI has DBSTAT, the database's pages are listed by table and index.
 set -euo pipefail
 HERE=$(dirname -- "$(readlink -f -- "${BASH_SOURCE[0]}")")
@@ -89,6 +90,10 @@ case_() {
             "$bin" --db "$dir/cft.db" begin "b$i" --root "$root" "$@" >/dev/null
             b=$(date +%s%N)
             bt+=("$(ms "$a" "$b")")
+            # The daemon is idle once begin returned: the checkpoint goes
+            # through beside it.
+            sqlite3 "$dir/cft.db" 'PRAGMA wal_checkpoint(TRUNCATE)' >/dev/null
+            begun=$(bytes "$dir/cft.db" "$dir/cft.db-wal" "$dir/packs")
             "$bin" --db "$dir/cft.db" finish "b$i" >/dev/null
             sqlite3 "$dir/cft.db" 'PRAGMA wal_checkpoint(TRUNCATE)' >/dev/null
             size=$(bytes "$dir/cft.db" "$dir/cft.db-wal" "$dir/packs")
@@ -96,9 +101,11 @@ case_() {
         local bm
         bm=$(printf '%s\n' "${bt[@]}" | median)
         echo "  -- $bin"
-        printf '  store (db + packs): %9d bytes (db %d, packs %d)\n' "$size" \
+        printf '  store after begin:  %9d bytes\n' "$begun"
+        awk -v s="$begun" -v z="$tz" 'BEGIN { printf "  ratio store / tar|zstd: %.2f (after begin)\n", s / z }'
+        printf '  after finish:       %9d bytes (db %d, packs %d)\n' "$size" \
             "$(bytes "$dir/cft.db" "$dir/cft.db-wal")" "$(bytes "$dir/packs")"
-        awk -v s="$size" -v z="$tz" 'BEGIN { printf "  ratio store / tar|zstd: %.2f\n", s / z }'
+        awk -v s="$size" -v z="$tz" 'BEGIN { printf "  ratio store / tar|zstd: %.2f (after finish)\n", s / z }'
         printf '  cft begin:          %9s ms\n' "$bm"
         awk -v c="$bm" -v t="$tm" 'BEGIN { printf "  ratio begin / tar|cat:  %.2f\n", c / t }'
         if sqlite3 "$dir/cft.db" 'SELECT 1 FROM dbstat LIMIT 1' >/dev/null 2>&1; then
