@@ -104,8 +104,11 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Delete a finished session and its recorded data
+    /// Delete a finished session and its recorded data, and give the space back
     Erase { name: String },
+    /// Give back the space of deleted sessions: unused packs and contents, the
+    /// database compacted (VACUUM) and its log emptied
+    Gc,
     /// Print a session's change set, summarised by kind
     ///
     /// A summary first; then the admin's file changes one per line (a removed tree is one line
@@ -419,8 +422,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
         }
         Command::Erase { name } => {
-            session::erase(&db, &name)?;
-            println!("erased session '{name}'");
+            let gc = session::erase(&db, &name)?;
+            println!("erased session '{name}'; {}", output::gc(&gc));
+        }
+        Command::Gc => {
+            println!("{}", output::gc(&session::gc(&db)?));
         }
         Command::Show(mut args) => {
             args.name = Some(session_or_last(&db, args.name.take())?);

@@ -406,3 +406,32 @@ pub fn print_module_report(r: &manifest_gen::Report) {
         println!("  not expressed:    {}: {}", s.path, s.reason);
     }
 }
+
+/// One line: the bytes `cft gc` (or `cft erase`) gave back, and what it
+/// removed.
+pub fn gc(r: &recorder::store::GcReport) -> String {
+    let mut line = format!(
+        "gave back {} (store {} -> {})",
+        bytes(r.given_back()),
+        bytes(r.bytes_before),
+        bytes(r.bytes_after)
+    );
+    if r.packs_removed > 0 || r.blobs_removed > 0 {
+        line += &format!(
+            "; removed {} unused pack(s), {} unused content(s)",
+            r.packs_removed, r.blobs_removed
+        );
+    }
+    if !r.wal_truncated {
+        line += "; another cft holds the database open, so its log stays until the next `cft gc`";
+    }
+    line
+}
+
+fn bytes(n: u64) -> String {
+    match n {
+        n if n >= 10 << 20 => format!("{} MB", n >> 20),
+        n if n >= 10 << 10 => format!("{} KB", n >> 10),
+        n => format!("{n} bytes"),
+    }
+}

@@ -290,8 +290,9 @@ pub fn abort(db: &Path, name: Option<&str>) -> Result<Session> {
     Ok(session)
 }
 
-/// Delete a session that is not recording.
-pub fn erase(db: &Path, name: &str) -> Result<()> {
+/// Delete a session that is not recording, and give its space back
+/// (`Store::gc`).
+pub fn erase(db: &Path, name: &str) -> Result<crate::store::GcReport> {
     let mut store = Store::open_existing(db)?;
     let session = store.session(name)?;
     if session.state == SessionState::Recording {
@@ -307,7 +308,12 @@ pub fn erase(db: &Path, name: &str) -> Result<()> {
         .unwrap_or(Path::new("."))
         .join(format!("daemon-{name}.log"));
     let _ = std::fs::remove_file(log);
-    Ok(())
+    store.gc()
+}
+
+/// Give back the space of what no session refers to (`cft gc`).
+pub fn gc(db: &Path) -> Result<crate::store::GcReport> {
+    Store::open_existing(db)?.gc()
 }
 
 /// A recording session as `cft status` shows it.

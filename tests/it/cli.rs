@@ -224,9 +224,10 @@ fn created_and_removed_within_the_session_is_no_change() {
 #[test]
 fn queue_overflow_forces_a_complete_rescan() {
     let mut env = Env::new(CFT);
-    // Stall the reader so the kernel queue (16384 by default) overflows.
+    // Stall the reader so the kernel queue (16384 by default) overflows,
+    // long enough for a loaded machine to write the flood first.
     env.extra_env
-        .push(("CFT_TEST_STALL_READER_MS".into(), "3000".into()));
+        .push(("CFT_TEST_STALL_READER_MS".into(), "8000".into()));
     // Watched from the start: a directory made later would only be read
     // (add-watch-then-read) once the stalled reader wakes, without events.
     std::fs::create_dir(env.p("/srv/flood")).unwrap();

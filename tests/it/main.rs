@@ -21,6 +21,7 @@ mod cli;
 mod cli_params;
 mod diff;
 mod e2e_corpus;
+mod gc;
 mod locks;
 mod manners;
 mod outputs;

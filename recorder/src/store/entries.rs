@@ -133,7 +133,7 @@ pub(super) enum Contents<'a> {
     /// Into the `blobs` table.
     Blobs,
     /// Already appended to the session's pack, at these offsets.
-    Packed(&'a [Option<u64>]),
+    Packed(&'a [Option<pack::Place>]),
     /// Stored elsewhere (an import's blobs, written apart): each entry's
     /// own `content_stored` says whether it has content.
     AsRecorded,
@@ -149,23 +149,20 @@ pub(super) fn insert_entries_raw(
     let mut ins = tx.prepare_cached(
         "INSERT OR REPLACE INTO entries
            (session_id, snapshot, path, kind, mode, uid, gid, owner, grp, size, mtime_ns,
-            hash, content_stored, link_target, pack_offset)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
-    )?;
-    let mut blob = tx.prepare_cached(
-        "INSERT INTO blobs (hash, size, data) VALUES (?1, ?2, ?3) ON CONFLICT (hash) DO NOTHING",
+            hash, content_stored, link_target, pack_offset, pack_within)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
     )?;
     for (i, item) in batch.iter().enumerate() {
         let e = &item.entry;
-        let mut pack_offset = None;
+        let mut place = None;
         let stored = match (&item.content, &e.hash, &contents) {
             (Some(data), Some(h), Contents::Blobs) => {
-                blob.execute(params![&h.0[..], data.len() as i64, data])?;
+                put_blob_raw(tx, h, data)?;
                 true
             }
             (Some(_), Some(_), Contents::Packed(offsets)) => {
-                pack_offset = offsets.get(i).copied().flatten();
-                pack_offset.is_some()
+                place = offsets.get(i).copied().flatten();
+                place.is_some()
             }
             (_, _, Contents::AsRecorded) => e.content_stored,
             _ => false,
@@ -185,7 +182,8 @@ pub(super) fn insert_entries_raw(
             e.hash.as_ref().map(|h| &h.0[..]),
             stored,
             e.link_target,
-            pack_offset.map(|o| o as i64),
+            place.map(|p| p.offset as i64),
+            place.and_then(|p| p.within).map(|w| w as i64),
         ])?;
     }
     Ok(())

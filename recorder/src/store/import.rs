@@ -103,7 +103,12 @@ impl Store {
         let system = s
             .system
             .as_ref()
-            .map(|c| encode(c, "system_changes", &s.name))
+            .map(|c| {
+                super::system::compress_json(
+                    &encode(c, "system_changes", &s.name)?,
+                    "system_changes",
+                )
+            })
             .transpose()?;
         let (id, intent_shift, blobs) = self.write(|tx| {
             let taken = tx
@@ -245,12 +250,8 @@ impl Store {
                 )?;
             }
             let mut blobs = 0;
-            let mut ins = tx.prepare_cached(
-                "INSERT INTO blobs (hash, size, data) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (hash) DO NOTHING",
-            )?;
             while let Some((hash, data)) = next_blob()? {
-                ins.execute(params![&hash.0[..], data.len() as i64, data])?;
+                super::put_blob_raw(tx, &hash, &data)?;
                 blobs += 1;
             }
             Ok((id, shift, blobs))

@@ -9,8 +9,7 @@
 use crate::clock::now_ns;
 use crate::error::{Error, Result};
 use crate::model::{
-    BlobSource, Change, ChangeKind, ChangeSet, ContentHash, Entry, EntryKind, Facts, Session,
-    SessionState,
+    Change, ChangeKind, ChangeSet, ContentHash, Entry, EntryKind, Facts, Session, SessionState,
 };
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
 use std::collections::HashMap;
@@ -25,6 +24,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0004_packs.sql"),
     include_str!("../../migrations/0005_attribution.sql"),
     include_str!("../../migrations/0006_imports.sql"),
+    include_str!("../../migrations/0007_compressed.sql"),
 ];
 
 /// Which snapshot an entry belongs to.
@@ -86,11 +86,10 @@ pub struct Store {
     /// Where each baseline content is in the packs, by hash: built by the
     /// first read of one, so reading many (a diff against a baseline)
     /// scans the entries once, not once per content.
-    packed: std::sync::OnceLock<HashMap<ContentHash, Packed>>,
+    packed: std::sync::OnceLock<HashMap<ContentHash, blobs::Packed>>,
+    /// The last pack frame read, for the next content in it.
+    frames: pack::FrameCache,
 }
-
-/// A session id, its creation time (which name its pack), an offset and a size.
-type Packed = (i64, i64, i64, i64);
 
 /// Default database location: `/var/lib/cft/cft.db` for root, the XDG state
 /// directory otherwise.
@@ -198,11 +197,19 @@ impl Store {
             conn,
             path: path.to_path_buf(),
             packed: std::sync::OnceLock::new(),
+            frames: pack::FrameCache::default(),
         };
         store.read(|c| {
             c.busy_timeout(Duration::from_secs(30))?;
+            // A new database's page size (an existing one keeps its own):
+            // every table and index takes at least one page, and cft has
+            // 17, so 4 KiB pages made 68 KB of a small store's size before
+            // any row. 2 KiB halves that and still keeps an entry row of
+            // up to 488 bytes on its page (a WITHOUT ROWID row larger than
+            // about a quarter of a page spills to overflow pages).
             c.execute_batch(
-                "PRAGMA journal_mode = WAL;
+                "PRAGMA page_size = 2048;
+                 PRAGMA journal_mode = WAL;
                  PRAGMA synchronous = NORMAL;
                  PRAGMA foreign_keys = ON;
                  PRAGMA cache_size = -65536;",
@@ -226,6 +233,7 @@ impl Store {
     pub(crate) fn write<T>(&mut self, f: impl FnOnce(&Transaction) -> Sql<T>) -> Result<T> {
         // What is packed where may change.
         self.packed = std::sync::OnceLock::new();
+        self.frames = pack::FrameCache::default();
         let path = self.path.clone();
         let run = || -> Sql<T> {
             let tx = self
@@ -460,8 +468,11 @@ impl Store {
         let system = system
             .map(|(c, s)| {
                 Ok::<_, Error>((
-                    encode(c, "system_changes", &key)?,
-                    encode(s, "system_snapshots", &key)?,
+                    system::compress_json(&encode(c, "system_changes", &key)?, "system_changes")?,
+                    system::compress_json(
+                        &encode(s, "system_snapshots", &key)?,
+                        "system_snapshots",
+                    )?,
                 ))
             })
             .transpose()?;
@@ -577,70 +588,6 @@ impl Store {
             notices,
             why,
         })
-    }
-}
-
-impl BlobSource for Store {
-    fn blob(&self, hash: &ContentHash) -> Result<Option<Vec<u8>>> {
-        let (data, at) = self.read(|c| {
-            let data: Option<Vec<u8>> = c
-                .prepare_cached("SELECT data FROM blobs WHERE hash = ?1")?
-                .query_row([&hash.0[..]], |r| r.get(0))
-                .optional()?;
-            if data.is_some() {
-                return Ok((data, None));
-            }
-            // Baseline contents: no index is kept by hash (that cost more
-            // at begin than it saves here), so one scan maps them all; a
-            // content packed since is looked for alone.
-            if let Some(at) = self.packed_index(c)?.get(hash) {
-                return Ok((None, Some(*at)));
-            }
-            let at: Option<Packed> = c
-                .prepare_cached(
-                    "SELECT s.id, s.created_at, e.pack_offset, e.size
-                     FROM entries e JOIN sessions s ON s.id = e.session_id
-                     WHERE e.hash = ?1 AND e.pack_offset IS NOT NULL LIMIT 1",
-                )?
-                .query_row([&hash.0[..]], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-                })
-                .optional()?;
-            Ok((None, at))
-        })?;
-        if data.is_some() {
-            return Ok(data);
-        }
-        at.map(|(id, created, off, size)| {
-            let name = pack_name_of(id, created);
-            pack::read(&self.path, &name, off as u64, size as u64, hash)
-        })
-        .transpose()
-    }
-}
-
-impl Store {
-    fn packed_index(&self, c: &Connection) -> Sql<&HashMap<ContentHash, Packed>> {
-        if let Some(m) = self.packed.get() {
-            return Ok(m);
-        }
-        let mut m = HashMap::new();
-        let mut stmt = c.prepare(
-            "SELECT e.hash, s.id, s.created_at, e.pack_offset, e.size
-             FROM entries e JOIN sessions s ON s.id = e.session_id
-             WHERE e.hash IS NOT NULL AND e.pack_offset IS NOT NULL",
-        )?;
-        let rows = stmt.query_map([], |r| {
-            let h: Vec<u8> = r.get(0)?;
-            Ok((h, (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
-        })?;
-        for row in rows {
-            let (h, at) = row?;
-            if let Some(h) = ContentHash::from_slice(&h) {
-                m.entry(h).or_insert(at);
-            }
-        }
-        Ok(self.packed.get_or_init(|| m))
     }
 }
 
@@ -784,12 +731,16 @@ fn create_private(path: &Path) -> Result<()> {
 
 pub use crate::model::os_path;
 
+mod blobs;
 mod entries;
+mod gc;
+pub use gc::GcReport;
 pub mod import;
 pub mod intents;
 pub mod pack;
 mod system;
 mod timeline;
+use blobs::put_blob_raw;
 use entries::{insert_entries_raw, Contents};
 use timeline::{insert_events_raw, insert_notices_raw};
 

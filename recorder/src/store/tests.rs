@@ -1,7 +1,7 @@
 //! The store on real SQLite files.
 
 use super::*;
-use crate::model::{Event, EventKind, EventSource};
+use crate::model::{BlobSource, Event, EventKind, EventSource};
 use std::os::unix::fs::MetadataExt;
 
 fn new_session(name: &str, root: &[u8]) -> NewSession {
@@ -271,8 +271,12 @@ fn baseline_contents_live_in_a_private_pack_that_erase_removes() {
     assert_eq!(files.len(), 1);
     assert_eq!(std::fs::metadata(&dir).unwrap().mode() & 0o777, 0o700);
     assert_eq!(std::fs::metadata(&files[0]).unwrap().mode() & 0o777, 0o600);
-    // Each distinct content once.
-    assert_eq!(std::fs::read(&files[0]).unwrap(), b"alphabeta");
+    // Each distinct content once, in one compressed frame.
+    let packed = std::fs::read(&files[0]).unwrap();
+    assert_eq!(
+        zstd::bulk::decompress(&packed[16..], 64).unwrap(),
+        b"alphabeta"
+    );
     assert_eq!(s.blob(&ContentHash::of(b"beta")).unwrap().unwrap(), b"beta");
     let e = s
         .entry(session.id, Snapshot::Baseline, b"/etc/a-copy")
@@ -301,8 +305,9 @@ fn baseline_contents_live_in_a_private_pack_that_erase_removes() {
     s.erase_session(later.id).unwrap();
     assert_eq!(s.blob(&ContentHash::of(b"gamma")).unwrap(), None);
 
-    // A damaged pack is an error naming it, never wrong content.
-    std::fs::write(&files[0], b"alphaXXXX").unwrap();
+    // A damaged pack is an error naming it, never wrong content (the
+    // frame read above is no longer cached: erase_session wrote).
+    std::fs::write(&files[0], &packed[..packed.len() - 3]).unwrap();
     let err = s.blob(&ContentHash::of(b"beta")).unwrap_err().to_string();
     assert!(
         err.contains("damaged pack") && err.contains(".pack"),
@@ -375,4 +380,286 @@ fn an_unreadable_row_is_an_error_never_a_default() {
         err.contains("events") && err.contains("unknown kind 'teleported'"),
         "{err}"
     );
+}
+
+/// Contents that compress: many similar small files share frames, a large
+/// one is a frame of its own, an empty one is nothing; all read back, from
+/// the packs and from the blobs, and take a fraction of their size.
+#[test]
+fn compressed_contents_round_trip() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("cft.db");
+    let mut s = Store::open(&db).unwrap();
+    let session = s.create_session(&new_session("z", b"/")).unwrap();
+    let mut files: Vec<EntryWithContent> = (0..3000)
+        .map(|i| {
+            let text = format!(
+                "server {{\n    listen 80;\n    server_name site{i}.example.org;\n    root /var/www/site{i};\n}}\n"
+            );
+            file_entry(format!("/etc/site{i:04}").as_bytes(), text.as_bytes())
+        })
+        .collect();
+    let big: Vec<u8> = (0..(pack::FRAME * 3)).map(|i| (i % 251) as u8).collect();
+    files.push(file_entry(b"/etc/big", &big));
+    files.push(file_entry(b"/etc/empty", b""));
+    let raw: usize = files
+        .iter()
+        .map(|f| f.content.as_ref().unwrap().len())
+        .sum();
+    let mut pack = s.pack_writer(&session).unwrap();
+    for batch in files.chunks(700) {
+        s.insert_entries_packed(session.id, Snapshot::Baseline, batch, &mut pack)
+            .unwrap();
+        // A flush mid-way (begin's ready point) ends a frame; later
+        // contents go to the next one.
+        pack.flush().unwrap();
+    }
+    pack.finish(false).unwrap();
+    let packs = pack::packs_dir(&db);
+    let size: u64 = std::fs::read_dir(&packs)
+        .unwrap()
+        .map(|e| e.unwrap().metadata().unwrap().len())
+        .sum();
+    assert!(size * 10 < raw as u64, "{size} bytes for {raw}");
+    // Read back in reverse order, so the cache of the last frame does not
+    // hide a wrong offset.
+    for f in files.iter().rev() {
+        let data = f.content.as_ref().unwrap();
+        assert_eq!(
+            s.blob(f.entry.hash.as_ref().unwrap()).unwrap().as_ref(),
+            Some(data),
+            "{}",
+            String::from_utf8_lossy(&f.entry.path)
+        );
+    }
+
+    // Blobs: compressed when that is smaller, raw when it is not.
+    let noise: Vec<u8> = (0u32..64)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
+    let text = "key = value\n".repeat(100);
+    let finals = [
+        file_entry(b"/etc/text", text.as_bytes()),
+        file_entry(b"/etc/noise", &noise),
+    ];
+    s.insert_entries(session.id, Snapshot::Final, &finals)
+        .unwrap();
+    let rows: Vec<(i64, i64, bool)> = s
+        .conn
+        .prepare("SELECT size, length(data), zstd FROM blobs ORDER BY size")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    assert_eq!(rows[0], (64, 64, false));
+    assert_eq!(rows[1].0, 1200);
+    assert!(rows[1].1 < 100 && rows[1].2, "{rows:?}");
+    for f in &finals {
+        assert_eq!(
+            s.blob(f.entry.hash.as_ref().unwrap()).unwrap().as_ref(),
+            f.content.as_ref()
+        );
+    }
+}
+
+/// A database written before schema 7 keeps raw blobs and raw packs; after
+/// the migration both still read, and new contents are compressed beside
+/// them.
+#[test]
+fn an_uncompressed_store_still_reads_after_the_migration() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("cft.db");
+    let (id, created) = {
+        #[allow(clippy::disallowed_methods)] // building an old database by hand
+        let c = Connection::open(&db).unwrap();
+        for sql in &MIGRATIONS[..6] {
+            c.execute_batch(sql).unwrap();
+        }
+        c.pragma_update(None, "user_version", 6).unwrap();
+        c.execute(
+            "INSERT INTO sessions (name, root, state, created_at, content_cap)
+             VALUES ('old', x'2f', 'finished', 77, 1000)",
+            [],
+        )
+        .unwrap();
+        let id = c.last_insert_rowid();
+        // Old pack: raw contents back to back, an offset per entry.
+        for (path, content, offset) in [
+            (&b"/etc/a"[..], &b"alpha"[..], 0i64),
+            (b"/etc/b", b"beta", 5),
+        ] {
+            c.execute(
+                "INSERT INTO entries (session_id, snapshot, path, kind, mode, uid, gid, size,
+                                      mtime_ns, hash, content_stored, pack_offset)
+                 VALUES (?1, 0, ?2, 'file', 420, 0, 0, ?3, 1, ?4, 1, ?5)",
+                params![
+                    id,
+                    path,
+                    content.len() as i64,
+                    &ContentHash::of(content).0[..],
+                    offset
+                ],
+            )
+            .unwrap();
+        }
+        c.execute(
+            "INSERT INTO blobs (hash, size, data) VALUES (?1, 5, ?2)",
+            params![&ContentHash::of(b"final").0[..], &b"final"[..]],
+        )
+        .unwrap();
+        (id, 77)
+    };
+    let packs = pack::packs_dir(&db);
+    std::fs::create_dir(&packs).unwrap();
+    std::fs::write(packs.join(pack_name_of(id, created)), b"alphabeta").unwrap();
+
+    let mut s = Store::open_existing(&db).unwrap();
+    for content in [&b"alpha"[..], b"beta", b"final"] {
+        assert_eq!(
+            s.blob(&ContentHash::of(content)).unwrap().as_deref(),
+            Some(content)
+        );
+    }
+    // A damaged old pack is still an error, never wrong content.
+    std::fs::write(packs.join(pack_name_of(id, created)), b"alphaXXXX").unwrap();
+    let err = s.blob(&ContentHash::of(b"beta")).unwrap_err().to_string();
+    assert!(
+        err.contains("damaged pack") && err.contains(".pack"),
+        "{err}"
+    );
+    // New contents next to old ones are compressed.
+    let text = "x = 1\n".repeat(50);
+    s.insert_entries(
+        id,
+        Snapshot::Final,
+        &[file_entry(b"/etc/c", text.as_bytes())],
+    )
+    .unwrap();
+    assert_eq!(
+        s.blob(&ContentHash::of(text.as_bytes()))
+            .unwrap()
+            .as_deref(),
+        Some(text.as_bytes())
+    );
+    let z: bool = s
+        .conn
+        .query_row(
+            "SELECT zstd FROM blobs WHERE hash = ?1",
+            [&ContentHash::of(text.as_bytes()).0[..]],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(z);
+}
+
+/// A compressed pack damaged in its header, its frame or its length is an
+/// error naming the pack, never wrong content; so is a damaged blob.
+#[test]
+fn a_damaged_compressed_pack_is_an_error_naming_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("cft.db");
+    let text = "listen 80;\n".repeat(40);
+    type Damage = fn(&mut Vec<u8>);
+    let cases: [(&str, Damage); 4] = [
+        ("a flipped byte in the frame", |p| p[30] ^= 0x55),
+        ("cut short", |p| p.truncate(p.len() - 4)),
+        ("a frame length past the end", |p| p[0] = 0xff),
+        ("a decompressed length that lies", |p| p[8] = 7),
+    ];
+    for (i, (name, damage)) in cases.iter().enumerate() {
+        let mut s = Store::open(&db).unwrap();
+        let session = s
+            .create_session(&new_session(&format!("d{i}"), format!("/r{i}").as_bytes()))
+            .unwrap();
+        let mut pack = s.pack_writer(&session).unwrap();
+        s.insert_entries_packed(
+            session.id,
+            Snapshot::Baseline,
+            &[file_entry(b"/etc/x", text.as_bytes())],
+            &mut pack,
+        )
+        .unwrap();
+        pack.finish(false).unwrap();
+        let file = pack::packs_dir(&db).join(pack_name(&session));
+        let mut bytes = std::fs::read(&file).unwrap();
+        damage(&mut bytes);
+        std::fs::write(&file, &bytes).unwrap();
+        let err = s
+            .blob(&ContentHash::of(text.as_bytes()))
+            .expect_err(name)
+            .to_string();
+        assert!(
+            err.contains("damaged pack") && err.contains(&pack_name(&session)),
+            "{name}: {err}"
+        );
+        s.erase_session(session.id).unwrap();
+    }
+
+    // A blob whose compressed data is damaged.
+    let mut s = Store::open(&db).unwrap();
+    let id = s.create_session(&new_session("b", b"/b")).unwrap().id;
+    s.insert_entries(
+        id,
+        Snapshot::Final,
+        &[file_entry(b"/etc/y", text.as_bytes())],
+    )
+    .unwrap();
+    s.conn
+        .execute(
+            "UPDATE blobs SET data = substr(data, 1, length(data) - 2)",
+            [],
+        )
+        .unwrap();
+    let err = s
+        .blob(&ContentHash::of(text.as_bytes()))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("blobs"), "{err}");
+}
+
+/// The probes' documents are stored compressed; one stored as JSON text
+/// (every database before) still reads. A new database has 2 KiB pages.
+#[test]
+fn system_documents_are_compressed_and_old_text_still_reads() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = Store::open(&tmp.path().join("cft.db")).unwrap();
+    let page: i64 = s
+        .conn
+        .query_row("PRAGMA page_size", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(page, 2048);
+    let id = s.create_session(&new_session("sys", b"/")).unwrap().id;
+    let doc: Vec<serde_json::Value> = (0..500)
+        .map(|i| serde_json::json!({"name": format!("pkg{i}"), "version": "1.2-3", "state": "installed"}))
+        .collect();
+    let json = serde_json::to_string(&doc).unwrap();
+    s.put_system_snapshot(id, Snapshot::Baseline, &doc).unwrap();
+    let (kind, len): (String, i64) = s
+        .conn
+        .query_row(
+            "SELECT typeof(data), length(data) FROM system_snapshots",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(kind, "blob");
+    assert!((len as usize) * 5 < json.len(), "{len} of {}", json.len());
+    let back: Option<Vec<serde_json::Value>> = s.system_snapshot(id, Snapshot::Baseline).unwrap();
+    assert_eq!(back.as_ref(), Some(&doc));
+
+    s.conn
+        .execute("UPDATE system_snapshots SET data = ?1", [&json])
+        .unwrap();
+    let back: Option<Vec<serde_json::Value>> = s.system_snapshot(id, Snapshot::Baseline).unwrap();
+    assert_eq!(back, Some(doc));
+
+    s.conn
+        .execute("UPDATE system_snapshots SET data = x'28b52ffd00'", [])
+        .unwrap();
+    let err = s
+        .system_snapshot::<Vec<serde_json::Value>>(id, Snapshot::Baseline)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("system_snapshots"), "{err}");
 }

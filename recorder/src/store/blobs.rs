@@ -1,0 +1,142 @@
+//! Contents by hash: the `blobs` table (final contents and imports) and the
+//! baseline packs behind it, read through [`BlobSource`].
+//!
+//! A blob is compressed on its own (one zstd frame, level 3) and kept
+//! compressed only when that makes it smaller (`blobs.zstd`, schema 7):
+//! blobs are the few contents a session changed, read one at a time, so a
+//! frame each keeps them independent; the many small baseline contents go
+//! to the packs, compressed by shared frames (see `pack`). Blobs stored
+//! before schema 7 have `zstd = 0` and read as before. A compressed blob is
+//! checked against its hash when read.
+
+use super::pack::{self, Place};
+use super::{pack_name_of, Fail, Sql, Store};
+use crate::error::Result;
+use crate::model::{BlobSource, ContentHash};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use std::collections::HashMap;
+use std::io::Read;
+
+/// A session id, its creation time (which name its pack), where the
+/// content is in the pack, and its size.
+pub(super) type Packed = (i64, i64, Place, i64);
+
+/// Store one content unless a blob has its hash already.
+pub(super) fn put_blob_raw(tx: &Transaction, hash: &ContentHash, data: &[u8]) -> Sql<()> {
+    let exists = tx
+        .prepare_cached("SELECT 1 FROM blobs WHERE hash = ?1")?
+        .query_row([&hash.0[..]], |_| Ok(()))
+        .optional()?
+        .is_some();
+    if exists {
+        return Ok(());
+    }
+    let z = zstd::bulk::compress(data, pack::LEVEL).ok();
+    let (stored, zstd): (&[u8], bool) = match &z {
+        Some(z) if z.len() < data.len() => (z, true),
+        _ => (data, false),
+    };
+    tx.prepare_cached(
+        "INSERT INTO blobs (hash, size, data, zstd) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (hash) DO NOTHING",
+    )?
+    .execute(params![&hash.0[..], data.len() as i64, stored, zstd])?;
+    Ok(())
+}
+
+/// A blob's content from its row; a compressed one must decompress to its
+/// size and hash.
+fn decode_blob(hash: &ContentHash, size: i64, data: Vec<u8>, zstd: bool) -> Sql<Vec<u8>> {
+    if !zstd {
+        return Ok(data);
+    }
+    let bad = |message: String| Fail::decode("blobs", hash.to_hex(), message);
+    let size = u64::try_from(size).map_err(|_| bad(format!("negative size {size}")))?;
+    let mut out = Vec::new();
+    zstd::stream::read::Decoder::new(&data[..])
+        .and_then(|d| d.take(size.saturating_add(1)).read_to_end(&mut out))
+        .map_err(|e| bad(format!("does not decompress: {e}")))?;
+    if out.len() as u64 != size || ContentHash::of(&out) != *hash {
+        return Err(bad(format!(
+            "decompresses to {} bytes that do not match its size ({size}) and hash",
+            out.len()
+        )));
+    }
+    Ok(out)
+}
+
+impl BlobSource for Store {
+    fn blob(&self, hash: &ContentHash) -> Result<Option<Vec<u8>>> {
+        let (data, at) = self.read(|c| {
+            let row: Option<(i64, Vec<u8>, bool)> = c
+                .prepare_cached("SELECT size, data, zstd FROM blobs WHERE hash = ?1")?
+                .query_row([&hash.0[..]], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .optional()?;
+            if let Some((size, data, zstd)) = row {
+                return Ok((Some(decode_blob(hash, size, data, zstd)?), None));
+            }
+            // Baseline contents: no index is kept by hash (that cost more
+            // at begin than it saves here), so one scan maps them all; a
+            // content packed since is looked for alone.
+            if let Some(at) = self.packed_index(c)?.get(hash) {
+                return Ok((None, Some(*at)));
+            }
+            let at: Option<Packed> = c
+                .prepare_cached(
+                    "SELECT s.id, s.created_at, e.pack_offset, e.pack_within, e.size
+                     FROM entries e JOIN sessions s ON s.id = e.session_id
+                     WHERE e.hash = ?1 AND e.pack_offset IS NOT NULL LIMIT 1",
+                )?
+                .query_row([&hash.0[..]], packed_from_row)
+                .optional()?;
+            Ok((None, at))
+        })?;
+        if data.is_some() {
+            return Ok(data);
+        }
+        at.map(|(id, created, place, size)| {
+            let name = pack_name_of(id, created);
+            pack::read(&self.path, &name, place, size as u64, hash, &self.frames)
+        })
+        .transpose()
+    }
+}
+
+fn packed_from_row(r: &rusqlite::Row) -> rusqlite::Result<Packed> {
+    let offset: i64 = r.get(2)?;
+    let within: Option<i64> = r.get(3)?;
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        Place {
+            offset: offset as u64,
+            within: within.map(|w| w as u64),
+        },
+        r.get(4)?,
+    ))
+}
+
+impl Store {
+    fn packed_index(&self, c: &Connection) -> Sql<&HashMap<ContentHash, Packed>> {
+        if let Some(m) = self.packed.get() {
+            return Ok(m);
+        }
+        let mut m = HashMap::new();
+        let mut stmt = c.prepare(
+            "SELECT s.id, s.created_at, e.pack_offset, e.pack_within, e.size, e.hash
+             FROM entries e JOIN sessions s ON s.id = e.session_id
+             WHERE e.hash IS NOT NULL AND e.pack_offset IS NOT NULL",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            let h: Vec<u8> = r.get(5)?;
+            Ok((h, packed_from_row(r)?))
+        })?;
+        for row in rows {
+            let (h, at) = row?;
+            if let Some(h) = ContentHash::from_slice(&h) {
+                m.entry(h).or_insert(at);
+            }
+        }
+        Ok(self.packed.get_or_init(|| m))
+    }
+}
