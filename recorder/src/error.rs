@@ -92,6 +92,8 @@ pub enum Error {
     Imported { name: String, source_file: String },
     #[error("recorder daemon: {0}")]
     Daemon(String),
+    #[error("interrupted: the recorder daemon was stopped and nothing was recorded")]
+    Cancelled,
 }
 
 impl Error {

@@ -15,7 +15,7 @@ use crate::store::{Activity, NewSession, Store};
 use crate::target::Target;
 use crate::watcher::{root_state, RootState};
 use std::io::{BufRead, BufReader};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::process::CommandExt;
@@ -229,8 +229,33 @@ fn start_daemon(
             Ok(())
         });
     }
-    let child = cmd.spawn().map_err(|e| Error::io(&launcher.program, e))?;
+    let cancel = crate::stop_keys::Cancel::catch();
+    let mut child = cmd.spawn().map_err(|e| Error::io(&launcher.program, e))?;
     drop(write_end);
+    // Wait for the ready line, or for Ctrl-C: the daemon is in its own
+    // session, so the key reaches only us, and we must stop it.
+    loop {
+        let mut fds = [nix::poll::PollFd::new(
+            read_end.as_fd(),
+            nix::poll::PollFlags::POLLIN,
+        )];
+        let n = nix::poll::poll(&mut fds, nix::poll::PollTimeout::from(100u16)).unwrap_or(0);
+        if cancel.cancelled() {
+            let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while Instant::now() < deadline && matches!(child.try_wait(), Ok(None)) {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(Error::Cancelled);
+        }
+        if n > 0 {
+            break;
+        }
+    }
+    drop(cancel);
     let mut line = String::new();
     let _ = BufReader::new(std::fs::File::from(read_end)).read_line(&mut line);
     // The child is detached; its exit is noticed through /proc, not wait().

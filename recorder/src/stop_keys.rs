@@ -52,3 +52,48 @@ impl Drop for StopKeys {
         }
     }
 }
+
+static CANCELLED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+extern "C" fn cancel(_: libc::c_int) {
+    CANCELLED.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// Ctrl-C, SIGTERM or a hang-up while `begin` waits for its daemon: noted
+/// (`cancelled`) instead of killing cft and leaving the daemon behind.
+pub struct Cancel {
+    old: Vec<(Signal, SigAction)>,
+}
+
+impl Cancel {
+    pub fn catch() -> Cancel {
+        CANCELLED.store(false, std::sync::atomic::Ordering::SeqCst);
+        let mut old = Vec::new();
+        for sig in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP] {
+            let catch = SigAction::new(
+                SigHandler::Handler(cancel),
+                SaFlags::SA_RESTART,
+                SigSet::empty(),
+            );
+            // SAFETY: the handler only stores to an atomic, which is
+            // async-signal-safe.
+            if let Ok(prev) = unsafe { sigaction(sig, &catch) } {
+                old.push((sig, prev));
+            }
+        }
+        Cancel { old }
+    }
+
+    pub fn cancelled(&self) -> bool {
+        CANCELLED.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl Drop for Cancel {
+    fn drop(&mut self) {
+        for (sig, prev) in &self.old {
+            // SAFETY: restoring the disposition that was there before.
+            let _ = unsafe { sigaction(*sig, prev) };
+        }
+    }
+}

@@ -113,3 +113,66 @@ fn the_recording_shells_directory_is_private() {
     let modes = std::fs::read_to_string(&probe).unwrap();
     assert_eq!(modes, "700\n600\n");
 }
+
+/// Ctrl-C while `cft begin` takes a large baseline cancels it: the daemon
+/// stops, no session is left, and cft says so.
+#[test]
+fn ctrl_c_cancels_begin() {
+    let env = Env::new(CFT);
+    for d in 0..300 {
+        let dir = env.p(&format!("/srv/big/d{d:03}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        for f in 0..200 {
+            std::fs::write(dir.join(format!("f{f:03}")), "some content\n").unwrap();
+        }
+    }
+    let mut child = env
+        .cmd()
+        .args([
+            "begin",
+            "big",
+            "--root",
+            env.root.to_str().unwrap(),
+            "--no-default-watch",
+        ])
+        .args(["--watch", "/srv"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The daemon is up and walking once its log exists.
+    let log = env.db.parent().unwrap().join("daemon-big.log");
+    let t = std::time::Instant::now();
+    while !log.exists() && t.elapsed() < std::time::Duration::from_secs(10) {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    // SAFETY: kill has no memory preconditions; the pid is our child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    if out.status.success() {
+        // The baseline was faster than the key: nothing to cancel.
+        assert!(String::from_utf8_lossy(&out.stdout).contains("recording session 'big'"));
+        env.ok(["abort", "big"]);
+        panic!("begin finished before Ctrl-C; make the tree larger");
+    }
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("interrupted: the recorder daemon was stopped and nothing was recorded"),
+        "{err}"
+    );
+    let list = env.ok(["list"]);
+    assert!(!list.contains("big"), "{list}");
+    // No daemon of this database is left running.
+    let db = env.db.to_string_lossy().into_owned();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        if let Ok(cmdline) = std::fs::read(e.path().join("cmdline")) {
+            let c = String::from_utf8_lossy(&cmdline);
+            assert!(
+                !(c.contains("__daemon") && c.contains(&db)),
+                "a daemon is left: {c}"
+            );
+        }
+    }
+}
