@@ -126,7 +126,7 @@ fn ctrl_c_cancels_begin() {
             std::fs::write(dir.join(format!("f{f:03}")), "some content\n").unwrap();
         }
     }
-    let mut child = env
+    let child = env
         .cmd()
         .args([
             "begin",
