@@ -23,6 +23,7 @@
 )]
 
 pub mod attribute;
+pub mod beneath;
 pub mod clock;
 pub mod daemon;
 pub mod error;

@@ -1,18 +1,23 @@
 //! Snapshots: turning what is on disk into `Entry` values, for the baseline
 //! at `begin` and the final state at `finish`.
 //!
-//! Nothing here follows a symlink. Walks use walkdir without following links
-//! (the root included), and file contents are read through `O_NOFOLLOW |
-//! O_NONBLOCK` and re-checked with `fstat`: a file swapped for a symlink or a
-//! fifo between `lstat` and `open` is reported, never followed or blocked on.
+//! Nothing here follows a symlink or leaves the root, in any component:
+//! everything is reached through `crate::beneath`. Walks go by directory
+//! file descriptors (each directory opened from its parent's, `O_NOFOLLOW`,
+//! and checked to be the inode `fstatat` saw), and file contents are read
+//! relative to their directory's fd through `O_NOFOLLOW | O_NONBLOCK` and
+//! re-checked with `fstat`: a file or directory swapped for a symlink or a
+//! fifo between the look and the open is reported, never followed or
+//! blocked on.
 
+use crate::beneath::{self, Root, Stat};
 use crate::ignore_rules::Ignore;
-use crate::model::{ContentHash, Entry, EntryKind, Notice, NoticeKind};
+use crate::model::{join, ContentHash, Entry, EntryKind, Notice, NoticeKind};
 use crate::target::Target;
-use std::fs::{File, Metadata};
+use std::fs::File;
 use std::io::Read;
-use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
-use std::path::Path;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::rc::Rc;
 
 /// An entry with the content that was read for it, if any.
 pub use crate::model::EntryWithContent as Scanned;
@@ -28,119 +33,181 @@ pub struct Scanner<'a> {
 impl Scanner<'_> {
     /// The entry at `path` (target path), `Ok(None)` if it does not exist or
     /// is ignored. Problems reading content become notices, not errors.
+    ///
+    /// `path` is reached beneath the root without following a link: if one
+    /// of its directories is a symlink now, the path is not there (as cft
+    /// sees the target), and nothing behind the link is read.
     pub fn stat(&self, path: &[u8], notices: &mut Vec<Notice>) -> Option<Scanned> {
-        let host = self.target.host_path(path);
-        let md = match std::fs::symlink_metadata(&host) {
-            Ok(md) => md,
+        let looked = self.target.root().and_then(|root| {
+            let (dir, name) = root.parent(path)?;
+            let st = beneath::stat_at(dir.as_fd(), name)?;
+            Ok((dir, name, st))
+        });
+        let (dir, name, st) = match looked {
+            Ok(x) => x,
             Err(e) => {
-                if e.kind() != std::io::ErrorKind::NotFound {
+                if !is_gone(&e) {
                     notices.push(unreadable(path, &e));
                 }
                 return None;
             }
         };
-        if self.ignore.is_ignored(path, md.is_dir()) {
+        if self.ignore.is_ignored(path, st.is_dir()) {
             return None;
         }
-        Some(self.scan_one(path, &host, &md, notices))
+        Some(self.scan_one(path, dir.as_fd(), name, &st, notices))
     }
 
     /// Every entry at and below `path` (target path), not following links and
-    /// pruning ignored directories. `on_dir` is called for each directory
-    /// before its contents are read (the watcher adds its watch there).
+    /// pruning ignored directories. `on_dir` is called for each directory,
+    /// with the directory open, before its contents are read (the watcher
+    /// adds its watch there).
+    ///
+    /// The walk goes by directory file descriptors: each directory is
+    /// opened from its parent's fd with `O_NOFOLLOW | O_DIRECTORY` and must
+    /// be the inode `fstatat` saw, and every entry is looked at and read
+    /// relative to its directory's fd. A directory swapped for a symlink
+    /// mid-walk is refused with a notice, never descended through.
     pub fn walk(
         &self,
         path: &[u8],
         notices: &mut Vec<Notice>,
-        mut on_dir: impl FnMut(&Path, &[u8]),
+        mut on_dir: impl FnMut(BorrowedFd<'_>, &[u8]),
         mut sink: impl FnMut(Scanned),
     ) {
-        let host_root = self.target.host_path(path);
-        // By name: entries reach the store in (nearly) path order, which
-        // fills the entries table's pages instead of splitting them, and
-        // puts similar neighbours (site1.conf, site2.conf) in one
-        // compressed pack frame.
-        let mut it = walkdir::WalkDir::new(&host_root)
-            .follow_links(false)
-            .follow_root_links(false)
-            .sort_by_file_name()
-            .into_iter();
-        loop {
-            let de = match it.next() {
-                None => break,
-                Some(Ok(de)) => de,
-                Some(Err(e)) => {
-                    if let Some(p) = e.path() {
-                        let tp = self.target.target_path(p).unwrap_or_default();
-                        let io = e
-                            .io_error()
-                            .map(|io| io.to_string())
-                            .unwrap_or_else(|| e.to_string());
-                        if e.io_error()
-                            .is_none_or(|io| io.kind() != std::io::ErrorKind::NotFound)
-                        {
-                            notices.push(Notice {
-                                path: Some(tp),
-                                kind: NoticeKind::Unreadable,
-                                message: io,
-                            });
+        let root = match self.target.root() {
+            Ok(r) => r,
+            Err(e) => {
+                notices.push(unreadable(path, &e));
+                return;
+            }
+        };
+        let top = root.parent(path).and_then(|(dir, name)| {
+            let st = beneath::stat_at(dir.as_fd(), name)?;
+            Ok((dir, name, st))
+        });
+        let (dir, name, st) = match top {
+            Ok(x) => x,
+            Err(e) => {
+                if !is_gone(&e) {
+                    notices.push(unreadable(path, &e));
+                }
+                return;
+            }
+        };
+        if self.ignore.is_ignored(path, st.is_dir()) {
+            return;
+        }
+        let mut stack = vec![Pending {
+            parent: Parent::Open(Rc::new(dir)),
+            name: name.to_vec(),
+            path: path.to_vec(),
+            st,
+            depth: 0,
+        }];
+        while let Some(p) = stack.pop() {
+            let parent = match p.parent {
+                Parent::Open(fd) => fd,
+                Parent::Reopen {
+                    path: ref dir_path,
+                    st: ref dir_st,
+                } => match reopen(&root, dir_path, dir_st) {
+                    Ok(fd) => Rc::new(fd),
+                    Err(e) => {
+                        if !is_gone(&e) {
+                            notices.push(unreadable(&p.path, &e));
                         }
+                        continue;
                     }
-                    continue;
-                }
+                },
             };
-            let Some(tp) = self.target.target_path(de.path()) else {
-                continue;
-            };
-            let is_dir = de.file_type().is_dir();
-            let ignored = if de.depth() == 0 {
-                self.ignore.is_ignored(&tp, is_dir)
-            } else {
-                self.ignore.is_ignored_here(&tp, is_dir)
-            };
-            if ignored {
-                if is_dir {
-                    it.skip_current_dir();
-                }
+            if !p.st.is_dir() {
+                sink(self.scan_one(&p.path, parent.as_fd(), &p.name, &p.st, notices));
                 continue;
             }
-            let md = match de.metadata() {
-                Ok(md) => md,
+            let fd = match open_dir_at(parent.as_fd(), &p.name, &p.st) {
+                Ok(fd) => fd,
                 Err(e) => {
-                    if let Some(io) = e.io_error() {
-                        if io.kind() != std::io::ErrorKind::NotFound {
-                            notices.push(unreadable(&tp, io));
-                        }
+                    if !is_gone(&e) || p.depth == 0 {
+                        notices.push(unreadable(&p.path, &e));
                     }
                     continue;
                 }
             };
-            if is_dir {
-                on_dir(de.path(), &tp);
+            on_dir(fd.as_fd(), &p.path);
+            sink(self.scan_one(&p.path, parent.as_fd(), &p.name, &p.st, notices));
+            drop(parent);
+            let names = match beneath::open_at(fd.as_fd(), b".", libc::O_RDONLY | libc::O_DIRECTORY)
+                .and_then(beneath::read_dir)
+            {
+                Ok(n) => n,
+                Err(e) => {
+                    notices.push(unreadable(&p.path, &e));
+                    continue;
+                }
+            };
+            let fd = Rc::new(fd);
+            let mut subdirs = Vec::new();
+            for name in names {
+                let tp = join(&p.path, &name);
+                let st = match beneath::stat_at(fd.as_fd(), &name) {
+                    Ok(st) => st,
+                    Err(e) => {
+                        if !is_gone(&e) {
+                            notices.push(unreadable(&tp, &e));
+                        }
+                        continue;
+                    }
+                };
+                if self.ignore.is_ignored_here(&tp, st.is_dir()) {
+                    continue;
+                }
+                if !st.is_dir() {
+                    sink(self.scan_one(&tp, fd.as_fd(), &name, &st, notices));
+                    continue;
+                }
+                // Past MAX_OPEN_DEPTH a directory's fd is not kept for its
+                // subdirectories: each is reopened beneath the root and
+                // checked, so a deep tree does not exhaust the fd limit.
+                let parent = if p.depth < MAX_OPEN_DEPTH {
+                    Parent::Open(fd.clone())
+                } else {
+                    Parent::Reopen {
+                        path: p.path.clone(),
+                        st: p.st,
+                    }
+                };
+                subdirs.push(Pending {
+                    parent,
+                    name,
+                    path: tp,
+                    st,
+                    depth: p.depth + 1,
+                });
             }
-            sink(self.scan_one(&tp, de.path(), &md, notices));
+            stack.extend(subdirs.into_iter().rev());
         }
     }
 
     fn scan_one(
         &self,
         path: &[u8],
-        host: &Path,
-        md: &Metadata,
+        dir: BorrowedFd<'_>,
+        name: &[u8],
+        st: &Stat,
         notices: &mut Vec<Notice>,
     ) -> Scanned {
-        let ft = md.file_type();
-        let kind = if ft.is_file() {
+        let kind = if st.is_file() {
             EntryKind::File
-        } else if ft.is_dir() {
+        } else if st.is_dir() {
             EntryKind::Dir
-        } else if ft.is_symlink() {
+        } else if st.is_symlink() {
             EntryKind::Symlink
-        } else if ft.is_fifo() {
+        } else if st.is_fifo() {
             EntryKind::Fifo
-        } else if ft.is_socket() {
+        } else if st.is_socket() {
             EntryKind::Socket
-        } else if ft.is_char_device() {
+        } else if st.is_char_device() {
             EntryKind::CharDevice
         } else {
             EntryKind::BlockDevice
@@ -148,20 +215,20 @@ impl Scanner<'_> {
         let mut entry = Entry {
             path: path.to_vec(),
             kind,
-            mode: md.mode() & 0o7777,
-            uid: md.uid(),
-            gid: md.gid(),
-            owner: self.target.user_name(md.uid()),
-            group: self.target.group_name(md.gid()),
-            size: md.size(),
-            mtime_ns: md.mtime() * 1_000_000_000 + md.mtime_nsec(),
+            mode: st.mode & 0o7777,
+            uid: st.uid,
+            gid: st.gid,
+            owner: self.target.user_name(st.uid),
+            group: self.target.group_name(st.gid),
+            size: st.size,
+            mtime_ns: st.mtime * 1_000_000_000 + st.mtime_nsec,
             hash: None,
             content_stored: false,
             link_target: None,
         };
         let mut content = None;
         match kind {
-            EntryKind::File => match read_file(host, md, self.content_cap) {
+            EntryKind::File => match read_file(dir, name, st, self.content_cap) {
                 Ok((hash, data)) => {
                     entry.hash = Some(hash);
                     entry.content_stored = data.is_some();
@@ -169,17 +236,69 @@ impl Scanner<'_> {
                 }
                 Err(e) => notices.push(unreadable(path, &e)),
             },
-            EntryKind::Symlink => match std::fs::read_link(host) {
-                Ok(t) => {
-                    use std::os::unix::ffi::OsStrExt;
-                    entry.link_target = Some(t.as_os_str().as_bytes().to_vec());
-                }
+            EntryKind::Symlink => match beneath::read_link_at(dir, name) {
+                Ok(t) => entry.link_target = Some(t),
                 Err(e) => notices.push(unreadable(path, &e)),
             },
             _ => {}
         }
         Scanned { entry, content }
     }
+}
+
+/// Subdirectories past this depth are reopened beneath the root rather
+/// than from a kept fd of their parent.
+const MAX_OPEN_DEPTH: usize = 128;
+
+/// A directory entry still to be recorded, with the directory it is in.
+struct Pending {
+    parent: Parent,
+    name: Vec<u8>,
+    path: Vec<u8>,
+    st: Stat,
+    depth: usize,
+}
+
+enum Parent {
+    Open(Rc<OwnedFd>),
+    /// Reopen the directory at this target path, which must be this inode.
+    Reopen {
+        path: Vec<u8>,
+        st: Stat,
+    },
+}
+
+fn reopen(root: &Root, path: &[u8], st: &Stat) -> std::io::Result<OwnedFd> {
+    let fd = root.open_path(path, libc::O_PATH | libc::O_DIRECTORY)?;
+    if !beneath::fstat(fd.as_fd())?.same_inode(st) {
+        return Err(replaced());
+    }
+    Ok(fd)
+}
+
+/// Open the directory `name` of `dir`, not followed, and insist it is the
+/// inode `st` describes (`name` empty: `dir` itself, the root).
+fn open_dir_at(dir: BorrowedFd<'_>, name: &[u8], st: &Stat) -> std::io::Result<OwnedFd> {
+    let name = if name.is_empty() { &b"."[..] } else { name };
+    let fd = beneath::open_at(dir, name, libc::O_RDONLY | libc::O_DIRECTORY)?;
+    let now = beneath::fstat(fd.as_fd())?;
+    if !now.is_dir() || !now.same_inode(st) {
+        return Err(replaced());
+    }
+    Ok(fd)
+}
+
+fn replaced() -> std::io::Error {
+    std::io::Error::other("it was replaced while it was being read")
+}
+
+/// Gone, or not there as cft sees it: missing, or behind a directory that
+/// is a symlink or a file now (never followed).
+fn is_gone(e: &std::io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::ENOENT) | Some(libc::ENOTDIR) | Some(libc::ELOOP)
+    )
 }
 
 fn unreadable(path: &[u8], e: &std::io::Error) -> Notice {
@@ -190,37 +309,33 @@ fn unreadable(path: &[u8], e: &std::io::Error) -> Notice {
     }
 }
 
-/// Read a regular file without following links or blocking on a fifo, and
-/// check it is still the file `expect` describes. Returns its hash, and its
-/// content when it is no larger than `cap`.
+/// Read the regular file `name` of the directory `dir` without following a
+/// link or blocking on a fifo, and check it is still the file `expect`
+/// describes. Returns its hash, and its content when it is no larger than
+/// `cap`.
 pub fn read_file(
-    path: &Path,
-    expect: &Metadata,
+    dir: BorrowedFd<'_>,
+    name: &[u8],
+    expect: &Stat,
     cap: u64,
 ) -> std::io::Result<(ContentHash, Option<Vec<u8>>)> {
-    let flags = libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC;
+    let flags = libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOCTTY;
     // O_NOATIME keeps a snapshot from touching atimes; it is refused for
     // files we do not own unless we are root, so fall back without it.
-    let mut f = match std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(flags | libc::O_NOATIME)
-        .open(path)
-    {
-        Ok(f) => f,
-        Err(e) if e.raw_os_error() == Some(libc::EPERM) => std::fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(flags)
-            .open(path)?,
+    let fd = match beneath::open_at(dir, name, flags | libc::O_NOATIME) {
+        Ok(fd) => fd,
+        Err(e) if e.raw_os_error() == Some(libc::EPERM) => beneath::open_at(dir, name, flags)?,
         Err(e) => return Err(e),
     };
-    let md = f.metadata()?;
-    if !md.file_type().is_file() || md.ino() != expect.ino() || md.dev() != expect.dev() {
+    let md = beneath::fstat(fd.as_fd())?;
+    if !md.is_file() || !md.same_inode(expect) {
         return Err(std::io::Error::other(
             "the file was replaced while it was being read",
         ));
     }
-    if md.size() <= cap {
-        let mut data = Vec::with_capacity(md.size() as usize);
+    let mut f = File::from(fd);
+    if md.size <= cap {
+        let mut data = Vec::with_capacity(md.size as usize);
         (&mut f).take(cap + 1).read_to_end(&mut data)?;
         if data.len() as u64 <= cap {
             return Ok((ContentHash::of(&data), Some(data)));
@@ -249,6 +364,7 @@ fn finish_hash(mut h: blake3::Hasher, f: &mut File) -> std::io::Result<ContentHa
 mod tests {
     use super::*;
     use std::os::unix::ffi::OsStrExt;
+    use std::path::Path;
 
     fn scanner_for(root: &Path) -> (Target, Ignore) {
         (
@@ -346,15 +462,55 @@ mod tests {
     #[test]
     fn read_file_refuses_a_swapped_file() {
         let tmp = tempfile::tempdir().unwrap();
-        let a = tmp.path().join("a");
-        let b = tmp.path().join("b");
-        std::fs::write(&a, b"a").unwrap();
-        std::fs::write(&b, b"b").unwrap();
-        let md_a = std::fs::symlink_metadata(&a).unwrap();
-        assert!(read_file(&b, &md_a, 100).is_err());
+        std::fs::write(tmp.path().join("a"), b"a").unwrap();
+        std::fs::write(tmp.path().join("b"), b"b").unwrap();
+        let root = Root::open(tmp.path()).unwrap();
+        let dir = root
+            .open_path(b"/", libc::O_PATH | libc::O_DIRECTORY)
+            .unwrap();
+        let st_a = beneath::stat_at(dir.as_fd(), b"a").unwrap();
+        assert!(read_file(dir.as_fd(), b"a", &st_a, 100).is_ok());
+        assert!(read_file(dir.as_fd(), b"b", &st_a, 100).is_err());
         // A symlink in its place is never followed.
-        std::fs::remove_file(&b).unwrap();
-        std::os::unix::fs::symlink(&a, &b).unwrap();
-        assert!(read_file(&b, &md_a, 100).is_err());
+        std::fs::remove_file(tmp.path().join("b")).unwrap();
+        std::os::unix::fs::symlink(tmp.path().join("a"), tmp.path().join("b")).unwrap();
+        assert!(read_file(dir.as_fd(), b"b", &st_a, 100).is_err());
+    }
+
+    #[test]
+    fn stat_and_walk_never_pass_a_directory_that_is_a_link() {
+        let tmp = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("secret"), b"outside").unwrap();
+        let r = tmp.path();
+        std::fs::create_dir_all(r.join("srv")).unwrap();
+        std::os::unix::fs::symlink(outside.path(), r.join("srv/x")).unwrap();
+        std::os::unix::fs::symlink(outside.path(), r.join("var")).unwrap();
+        let (t, ig) = scanner_for(r);
+        let s = Scanner {
+            target: &t,
+            ignore: &ig,
+            content_cap: 100,
+        };
+        let mut notices = Vec::new();
+        for p in [&b"/srv/x/secret"[..], b"/var/secret", b"/var"] {
+            let got = s.stat(p, &mut notices);
+            assert!(
+                got.is_none_or(|g| g.entry.kind == EntryKind::Symlink),
+                "{p:?}"
+            );
+        }
+        for root in [&b"/srv/x"[..], b"/var", b"/srv"] {
+            s.walk(
+                root,
+                &mut notices,
+                |_, _| {},
+                |sc| {
+                    assert!(sc.content.is_none(), "{:?}", sc.entry.path);
+                    assert!(!sc.entry.path.ends_with(b"secret"), "{:?}", sc.entry.path);
+                },
+            );
+        }
+        assert!(notices.is_empty(), "{notices:?}");
     }
 }

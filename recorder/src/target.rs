@@ -4,6 +4,7 @@
 //! Names come from the target's own `/etc/passwd` and `/etc/group`, never
 //! from the host's NSS, so a chroot's `www-data` is named correctly.
 
+use crate::beneath::Root;
 use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
@@ -35,8 +36,16 @@ impl Target {
 
     /// Re-read `/etc/passwd` and `/etc/group` (accounts change in a session).
     pub fn reload_names(&mut self) {
-        self.users = read_id_names(&self.host_path(b"/etc/passwd"));
-        self.groups = read_id_names(&self.host_path(b"/etc/group"));
+        let root = self.root().ok();
+        let read = |p: &[u8]| root.as_ref().and_then(|r| r.read_regular(p).ok());
+        self.users = read_id_names(read(b"/etc/passwd"));
+        self.groups = read_id_names(read(b"/etc/group"));
+    }
+
+    /// The target's root held open: every read of the target goes through
+    /// it, beneath the root and following no link (`crate::beneath`).
+    pub fn root(&self) -> std::io::Result<Root> {
+        Root::open(&self.host_path(b"/"))
     }
 
     /// The host path of a target path.
@@ -76,9 +85,9 @@ impl Target {
 
 /// `name:x:id:...` lines to an id -> name map; malformed lines are skipped
 /// (the first name for an id wins, as with getpwuid).
-fn read_id_names(path: &Path) -> HashMap<u32, String> {
+fn read_id_names(data: Option<Vec<u8>>) -> HashMap<u32, String> {
     let mut out = HashMap::new();
-    let Ok(data) = std::fs::read(path) else {
+    let Some(data) = data else {
         return out;
     };
     for line in data.split(|&b| b == b'\n') {

@@ -17,6 +17,7 @@
 mod util;
 
 mod appliance;
+mod beneath;
 mod cli;
 mod cli_params;
 mod diff;

@@ -252,7 +252,7 @@ impl Startup {
                 scanner.walk(
                     root,
                     &mut notices,
-                    |host, dir| set.add(host, dir, tx),
+                    |fd, dir| set.add_open(fd, &target.host_path(dir), dir, tx),
                     |sc| {
                         bytes += sc.content.as_ref().map_or(0, Vec::len);
                         batch.push(sc);

@@ -4,14 +4,13 @@
 //! with `O_NOFOLLOW | O_NONBLOCK` and required to be regular files. Errors
 //! name the host path, and the line for parse errors.
 
+use crate::beneath::{self, Stat};
 use crate::error::{Error, Result};
 use crate::model::display_path;
 use crate::target::Target;
 use std::ffi::OsStr;
-use std::fs::FileType;
-use std::io::Read;
+use std::os::fd::AsFd;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 /// Symlinks followed while resolving one path, as in the kernel.
@@ -28,6 +27,9 @@ pub(super) fn bad_input(path: impl Into<PathBuf>, message: impl Into<String>) ->
 /// chroot's view): symlinks are followed inside the root, `..` stops at it.
 /// `None` if some component does not exist or is not a directory.
 pub(super) fn resolve(target: &Target, path: &[u8]) -> Result<Option<Vec<u8>>> {
+    let root = target
+        .root()
+        .map_err(|e| Error::io(target.host_path(b"/"), e))?;
     let mut todo: Vec<Vec<u8>> = components(path).rev().map(<[u8]>::to_vec).collect();
     let mut done: Vec<Vec<u8>> = Vec::new();
     let mut links = 0;
@@ -39,18 +41,20 @@ pub(super) fn resolve(target: &Target, path: &[u8]) -> Result<Option<Vec<u8>>> {
         done.push(c);
         let tp = join_components(&done);
         let hp = target.host_path(&tp);
-        let md = match std::fs::symlink_metadata(&hp) {
+        // Each look is beneath the root with no link followed: the links
+        // are followed here, by hand, inside the root.
+        let md = match root.lstat(&tp) {
             Ok(md) => md,
             Err(e) if is_missing(&e) => return Ok(None),
             Err(e) => return Err(Error::io(hp, e)),
         };
-        if md.file_type().is_symlink() {
+        if md.is_symlink() {
             links += 1;
             if links > MAX_LINKS {
                 return Err(bad_input(hp, "too many levels of symbolic links"));
             }
-            let dest = std::fs::read_link(&hp).map_err(|e| Error::io(&hp, e))?;
-            let dest = dest.as_os_str().as_bytes();
+            let dest = root.read_link(&tp).map_err(|e| Error::io(&hp, e))?;
+            let dest = &dest[..];
             done.pop();
             if dest.starts_with(b"/") {
                 done.clear();
@@ -84,6 +88,11 @@ fn is_missing(e: &std::io::Error) -> bool {
     matches!(e.raw_os_error(), Some(libc::ENOENT) | Some(libc::ENOTDIR))
 }
 
+/// A component swapped for a link after `resolve` looked at it.
+fn is_raced(e: &std::io::Error) -> bool {
+    e.raw_os_error() == Some(libc::ELOOP)
+}
+
 /// Contents of a regular file of the target, `None` if it does not exist.
 /// Its directories are resolved inside the root; the file itself is never
 /// followed (a symlink, fifo or device there is an error naming it).
@@ -95,8 +104,9 @@ pub(super) fn read_file(target: &Target, path: &[u8]) -> Result<Option<(PathBuf,
     let Some(dir) = resolve(target, dir)? else {
         return Ok(None);
     };
-    let hp = target.host_path(&crate::model::join(&dir, name));
-    Ok(read_host_file(&hp)?.map(|data| (hp, data)))
+    let tp = crate::model::join(&dir, name);
+    let hp = target.host_path(&tp);
+    Ok(read_beneath(target, &tp)?.map(|data| (hp, data)))
 }
 
 /// A regular file of the target, read the safe way, or `None` (missing,
@@ -116,45 +126,37 @@ pub(super) fn read_link(target: &Target, path: &[u8]) -> Result<Option<Vec<u8>>>
     let Some(dir) = resolve(target, dir)? else {
         return Ok(None);
     };
-    let hp = target.host_path(&crate::model::join(&dir, name));
-    match std::fs::read_link(&hp) {
-        Ok(t) => Ok(Some(t.as_os_str().as_bytes().to_vec())),
+    let tp = crate::model::join(&dir, name);
+    let hp = target.host_path(&tp);
+    match target.root().and_then(|r| r.read_link(&tp)) {
+        Ok(t) => Ok(Some(t)),
         Err(e) if is_missing(&e) || e.raw_os_error() == Some(libc::EINVAL) => Ok(None),
         Err(e) => Err(Error::io(hp, e)),
     }
 }
 
-/// Read `hp` without following a final symlink; `None` if it is missing.
-pub(super) fn read_host_file(hp: &Path) -> Result<Option<Vec<u8>>> {
-    let flags = libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC;
-    let mut f = match std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(flags)
-        .open(hp)
-    {
-        Ok(f) => f,
-        Err(e) if is_missing(&e) => return Ok(None),
-        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
-            return Err(bad_input(
-                hp,
-                "is a symbolic link; cft reads this file only as a regular file",
-            ))
+/// Read the resolved target path `tp` beneath the root, following no link
+/// in any component; `None` if it is missing.
+pub(super) fn read_beneath(target: &Target, tp: &[u8]) -> Result<Option<Vec<u8>>> {
+    let hp = target.host_path(tp);
+    match target.root().and_then(|r| r.read_regular(tp)) {
+        Ok(data) => Ok(Some(data)),
+        Err(e) if is_missing(&e) => Ok(None),
+        Err(e) if is_raced(&e) => Err(bad_input(
+            hp,
+            "is a symbolic link; cft reads this file only as a regular file",
+        )),
+        Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => {
+            Err(bad_input(hp, "is not a regular file"))
         }
-        Err(e) => return Err(Error::io(hp, e)),
-    };
-    let md = f.metadata().map_err(|e| Error::io(hp, e))?;
-    if !md.is_file() {
-        return Err(bad_input(hp, "is not a regular file"));
+        Err(e) => Err(Error::io(hp, e)),
     }
-    let mut data = Vec::with_capacity(md.len() as usize);
-    f.read_to_end(&mut data).map_err(|e| Error::io(hp, e))?;
-    Ok(Some(data))
 }
 
 /// One entry of a directory of the target, not followed.
 pub(crate) struct DirEntry {
     pub name: Vec<u8>,
-    pub file_type: FileType,
+    pub file_type: Stat,
 }
 
 /// The entries of a target directory sorted by name, with the directory's
@@ -164,25 +166,23 @@ pub(crate) fn read_dir(target: &Target, dir: &[u8]) -> Result<Option<(Vec<u8>, V
         return Ok(None);
     };
     let hp = target.host_path(&resolved);
-    let rd = match std::fs::read_dir(&hp) {
-        Ok(rd) => rd,
-        Err(e) if is_missing(&e) => return Ok(None),
+    let fd = match target.root().and_then(|r| r.open_dir(&resolved)) {
+        Ok(fd) => fd,
+        Err(e) if is_missing(&e) || is_raced(&e) => return Ok(None),
         Err(e) => return Err(Error::io(hp, e)),
     };
+    let names = beneath::open_at(fd.as_fd(), b".", libc::O_RDONLY | libc::O_DIRECTORY)
+        .and_then(beneath::read_dir)
+        .map_err(|e| Error::io(&hp, e))?;
     let mut out = Vec::new();
-    for de in rd {
-        let de = de.map_err(|e| Error::io(&hp, e))?;
-        let file_type = match de.file_type() {
+    for name in names {
+        let file_type = match beneath::stat_at(fd.as_fd(), &name) {
             Ok(t) => t,
             Err(e) if is_missing(&e) => continue,
-            Err(e) => return Err(Error::io(de.path(), e)),
+            Err(e) => return Err(Error::io(hp.join(os(&name)), e)),
         };
-        out.push(DirEntry {
-            name: de.file_name().as_bytes().to_vec(),
-            file_type,
-        });
+        out.push(DirEntry { name, file_type });
     }
-    out.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(Some((resolved, out)))
 }
 

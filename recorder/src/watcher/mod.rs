@@ -239,16 +239,23 @@ impl Watcher {
     /// A new directory: the watch goes on first, then it is read, and the
     /// dispatcher says what to record of it and what to read next.
     fn watch_and_read(&mut self, dir: &[u8]) -> Vec<Action<WatchDescriptor>> {
-        let host = self.target.host_path(dir);
-        self.set.add(&host, dir, &self.tx);
-        let Ok(rd) = std::fs::read_dir(&host) else {
+        // Opened beneath the root, following no link: a directory that is
+        // a link by now is neither watched nor read.
+        let Ok(fd) = self.target.root().and_then(|r| r.open_dir(dir)) else {
             return Vec::new();
         };
-        let entries: Vec<(Vec<u8>, bool)> = rd
-            .flatten()
-            .map(|de| {
-                let is_dir = de.file_type().map(|t| t.is_dir()).unwrap_or(false);
-                (de.file_name().as_bytes().to_vec(), is_dir)
+        let host = self.target.host_path(dir);
+        self.set.add_open(fd.as_fd(), &host, dir, &self.tx);
+        let listed = crate::beneath::open_at(fd.as_fd(), b".", libc::O_RDONLY | libc::O_DIRECTORY)
+            .and_then(crate::beneath::read_dir);
+        let Ok(names) = listed else {
+            return Vec::new();
+        };
+        let entries: Vec<(Vec<u8>, bool)> = names
+            .into_iter()
+            .map(|name| {
+                let is_dir = crate::beneath::stat_at(fd.as_fd(), &name).is_ok_and(|st| st.is_dir());
+                (name, is_dir)
             })
             .collect();
         self.dispatch.listed(dir, entries)

@@ -18,16 +18,26 @@ pub enum RootState {
     Blocked { at: Vec<u8>, what: &'static str },
 }
 
-/// Look at each component of `root` in turn with `lstat`, following no
-/// link, so a root is never reached through one.
+/// Look at each component of `root` in turn, beneath the root and
+/// following no link (`crate::beneath`), so a root is never reached
+/// through one.
 pub fn root_state(target: &Target, root: &[u8]) -> RootState {
+    let beneath = match target.root() {
+        Ok(r) => r,
+        Err(_) => {
+            return RootState::Blocked {
+                at: b"/".to_vec(),
+                what: "unreadable",
+            }
+        }
+    };
     let mut cur = b"/".to_vec();
     for comp in root.split(|&b| b == b'/').filter(|c| !c.is_empty()) {
         let next = join(&cur, comp);
-        match std::fs::symlink_metadata(target.host_path(&next)) {
+        match beneath.lstat(&next) {
             Ok(md) if md.is_dir() => cur = next,
             Ok(md) => {
-                let what = if md.file_type().is_symlink() {
+                let what = if md.is_symlink() {
                     "a symbolic link, which cft never follows"
                 } else {
                     "not a directory"

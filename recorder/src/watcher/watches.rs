@@ -14,7 +14,8 @@ use crate::model::{is_within, EventKind};
 use inotify::{WatchDescriptor, WatchMask, Watches};
 use std::collections::HashMap;
 use std::hash::Hash;
-use std::path::Path;
+use std::os::fd::{AsRawFd, BorrowedFd};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -148,6 +149,26 @@ impl WatchSet {
         self.add_with(host, dir, tx, watch_mask());
     }
 
+    /// Watch a directory that is open as `fd` (target path `dir`, host path
+    /// `host`): the watch goes on that very inode, named through
+    /// `/proc/self/fd`, so a directory swapped for a link after it was
+    /// opened cannot move the watch elsewhere. Without `/proc`, `host`.
+    pub fn add_open(&self, fd: BorrowedFd<'_>, host: &Path, dir: &[u8], tx: &Sender<Msg>) {
+        let by_fd = PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()));
+        // The magic link must be followed to reach the directory itself.
+        let mask = watch_mask() & !WatchMask::DONT_FOLLOW;
+        if self.limit_hit.load(Ordering::Relaxed) {
+            return;
+        }
+        match self.watches.clone().add(&by_fd, mask) {
+            Ok(wd) => {
+                self.map().insert(wd, dir);
+            }
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => self.add(host, dir, tx),
+            Err(e) => self.failed(host, dir, tx, e),
+        }
+    }
+
     /// Watch a package manager's lock directory for opens and closes. If
     /// the directory is watched as part of a tree already, the lock events
     /// are added to that watch (a second add would replace its mask, and
@@ -180,7 +201,13 @@ impl WatchSet {
             Ok(wd) => {
                 self.map().insert(wd, dir);
             }
-            Err(e) if e.raw_os_error() == Some(libc::ENOSPC) => {
+            Err(e) => self.failed(host, dir, tx, e),
+        }
+    }
+
+    fn failed(&self, host: &Path, dir: &[u8], tx: &Sender<Msg>, e: std::io::Error) {
+        match e {
+            e if e.raw_os_error() == Some(libc::ENOSPC) => {
                 if !self.limit_hit.swap(true, Ordering::Relaxed) {
                     let reason = watch_limit_reason(host, self.count());
                     tracing::warn!("{reason}; the session degrades to a full rescan at finish");
@@ -190,7 +217,7 @@ impl WatchSet {
             }
             // Gone already (created and removed at once) or not a directory
             // any more: the events about it tell the rest.
-            Err(e) => tracing::debug!("cannot watch {}: {e}", host.display()),
+            e => tracing::debug!("cannot watch {}: {e}", host.display()),
         }
     }
 

@@ -5,7 +5,7 @@
 
 use super::{parse_status, DIVERSIONS, INFO_DIR, STATUS};
 use crate::error::Result;
-use crate::probe::fs::{at_line, read_dir, read_file, read_host_file, resolve};
+use crate::probe::fs::{at_line, read_beneath, read_dir, read_file, resolve};
 use crate::target::Target;
 
 /// `md5sum` of some bytes, as lower-case hex (dpkg's `md5sums` format).
@@ -76,8 +76,9 @@ impl DpkgFiles {
                 let Ok(stem) = std::str::from_utf8(stem) else {
                     continue; // not a package name
                 };
-                let hp = target.host_path(&crate::model::join(&dir, &e.name));
-                let Some(data) = read_host_file(&hp)? else {
+                let tp = crate::model::join(&dir, &e.name);
+                let hp = target.host_path(&tp);
+                let Some(data) = read_beneath(target, &tp)? else {
                     continue;
                 };
                 let pkg = stem.split(':').next().unwrap_or(stem);

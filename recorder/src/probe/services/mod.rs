@@ -9,7 +9,7 @@
 //! `/run` is runtime state and skipped. A unit file that cannot be read is
 //! logged and reported as `Unknown` rather than failing the whole probe.
 
-use super::fs::{read_dir, read_file, read_host_file, resolve};
+use super::fs::{read_beneath, read_dir, read_file, resolve};
 use crate::error::Result;
 use crate::model::{Enablement, Service, Services};
 use crate::target::Target;
@@ -222,7 +222,7 @@ fn read_unit(target: &Target, f: &Fragment) -> Option<String> {
     let data = match f {
         Fragment::File(path) => read_file(target, path).map(|r| r.map(|(_, d)| d)),
         Fragment::Link { path, .. } => match resolve(target, path) {
-            Ok(Some(p)) => read_host_file(&target.host_path(&p)),
+            Ok(Some(p)) => read_beneath(target, &p),
             Ok(None) => Ok(None),
             Err(e) => Err(e),
         },
