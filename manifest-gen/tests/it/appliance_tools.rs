@@ -83,8 +83,19 @@ fn descriptors_validate_against_the_virt_image_grammar() {
 #[test]
 fn the_validators_do_reject_broken_output() {
     let xml = descriptor::descriptor(&db_server(), &Spec::default()).unwrap();
-    assert!(relaxng(&xml.replace("use=\"user\"", "use=\"data\"")).is_err());
-    assert!(relaxng(&xml.replace("<memory>2097152", "<memory>100")).is_err());
+    // Each mutation must change the text, or the check proves nothing.
+    let broken = |from: &str, to: &str| {
+        let b = xml.replace(from, to);
+        assert_ne!(b, xml, "{from} is not in the descriptor");
+        b
+    };
+    assert!(relaxng(&broken("use=\"user\"", "use=\"data\"")).is_err());
+    let memory = xml
+        .split("<memory>")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .expect("a <memory> element");
+    assert!(relaxng(&broken(&format!("<memory>{memory}<"), "<memory>100<")).is_err());
     let dom =
         descriptor::libvirt_domain(&db_server(), &Spec::default(), "vm", None, Path::new("/d"))
             .unwrap();
