@@ -21,16 +21,18 @@ fn stanza(name: &str, version: &str) -> String {
 }
 
 /// The machine before either session: a user `olduser`, the unit `app`
-/// enabled, `base-files` installed.
+/// enabled, `base-files` installed. (olduser's uid is no test user's: the
+/// files the test writes are owned by whoever runs it, by name if the
+/// tree's passwd knows the uid.)
 fn reset(env: &Env) {
     for d in ["etc/nginx", "etc/systemd", "lib", "var"] {
         let _ = std::fs::remove_dir_all(env.p(d));
     }
     write(
         &env.p("/etc/passwd"),
-        "root:x:0:0:root:/root:/bin/bash\nolduser:x:1001:1001:Old User:/home/olduser:/bin/sh\n",
+        "root:x:0:0:root:/root:/bin/bash\nolduser:x:4711:4711:Old User:/home/olduser:/bin/sh\n",
     );
-    write(&env.p("/etc/group"), "root:x:0:\nolduser:x:1001:\n");
+    write(&env.p("/etc/group"), "root:x:0:\nolduser:x:4711:\n");
     write(&env.p("/lib/systemd/system/app.service"), UNIT);
     std::fs::create_dir_all(env.p("/etc/systemd/system/multi-user.target.wants")).unwrap();
     std::os::unix::fs::symlink("/lib/systemd/system/app.service", env.p(WANTS)).unwrap();
