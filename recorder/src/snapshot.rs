@@ -134,6 +134,17 @@ impl Scanner<'_> {
                     continue;
                 }
             };
+            if let Some(fs) = pseudo_fs(fd.as_fd()) {
+                notices.push(Notice {
+                    path: Some(p.path.clone()),
+                    kind: NoticeKind::Other,
+                    message: format!(
+                        "a {fs} mount: not walked (the kernel's state, such as processes' \
+                         environments, not configuration)"
+                    ),
+                });
+                continue;
+            }
             on_dir(fd.as_fd(), &p.path);
             sink(self.scan_one(&p.path, parent.as_fd(), &p.name, &p.st, notices));
             drop(parent);
@@ -278,6 +289,40 @@ fn reopen(root: &Root, path: &[u8], st: &Stat) -> std::io::Result<OwnedFd> {
 
 /// Open the directory `name` of `dir`, not followed, and insist it is the
 /// inode `st` describes (`name` empty: `dir` itself, the root).
+/// Pseudo filesystems a walk never enters, by `statfs` magic
+/// (linux/magic.h). tmpfs and other real filesystems are walked: what an
+/// admin keeps there is theirs.
+const PSEUDO_FS: &[(i64, &str)] = &[
+    (0x9fa0, "proc"),
+    (0x6265_6572, "sysfs"),
+    (0x0027_e0eb, "cgroup"),
+    (0x6367_7270, "cgroup2"),
+    (0x1cd1, "devpts"),
+    (0x6462_6720, "debugfs"),
+    (0x7472_6163, "tracefs"),
+    (0x7363_6673, "securityfs"),
+    (0xcafe_4a11, "bpf"),
+    (0x6165_676c, "pstore"),
+    (0xde5e_81e4, "efivarfs"),
+    (0x1980_0202, "mqueue"),
+    (0x4249_4e4d, "binfmt_misc"),
+    (0x6265_6570, "configfs"),
+    (0x6573_5543, "fusectl"),
+    (0xf97c_ff8c, "selinuxfs"),
+    (0x6e73_6673, "nsfs"),
+    (0x0187, "autofs"),
+];
+
+/// The pseudo filesystem this directory is on, if it is on one.
+fn pseudo_fs(dir: BorrowedFd<'_>) -> Option<&'static str> {
+    let st = nix::sys::statfs::fstatfs(dir).ok()?;
+    let magic = st.filesystem_type().0 as i64;
+    PSEUDO_FS
+        .iter()
+        .find(|(m, _)| *m == magic)
+        .map(|(_, name)| *name)
+}
+
 fn open_dir_at(dir: BorrowedFd<'_>, name: &[u8], st: &Stat) -> std::io::Result<OwnedFd> {
     let name = if name.is_empty() { &b"."[..] } else { name };
     let fd = beneath::open_at(dir, name, libc::O_RDONLY | libc::O_DIRECTORY)?;

@@ -176,3 +176,30 @@ fn ctrl_c_cancels_begin() {
         }
     }
 }
+
+/// A walk never enters a pseudo filesystem: `--watch` of a directory of
+/// /proc stores nothing of it (it used to store every file, processes'
+/// environments included) and says why.
+#[test]
+fn pseudo_filesystems_are_not_walked() {
+    let env = Env::new(CFT);
+    env.ok([
+        "begin",
+        "p",
+        "--root",
+        "/",
+        "--no-default-watch",
+        "--watch",
+        "/proc/sys/kernel",
+    ]);
+    let st: serde_json::Value = serde_json::from_str(&env.ok(["status", "--json"])).unwrap();
+    assert_eq!(st["recording"][0]["baseline_entries"], 0, "{st}");
+    env.finish("p");
+    let show: serde_json::Value = serde_json::from_str(&env.ok(["show", "p", "--json"])).unwrap();
+    assert_eq!(show["files"].as_array().unwrap().len(), 0, "{show}");
+    let said = show["notices"].to_string();
+    assert!(
+        said.contains("/proc/sys/kernel") && said.contains("a proc mount: not walked"),
+        "{said}"
+    );
+}
