@@ -157,10 +157,7 @@ fn paint(c: Color) -> bool {
     match c {
         Color::Always => true,
         Color::Never => false,
-        Color::Auto => {
-            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                && std::io::stdout().is_terminal()
-        }
+        Color::Auto => crate::output::colour(std::io::stdout().is_terminal()),
     }
 }
 

@@ -329,11 +329,7 @@ fn init_tracing(daemon: bool) {
             }),
         )
         .with_writer(std::io::stderr)
-        .with_ansi(
-            !daemon
-                && std::io::IsTerminal::is_terminal(&std::io::stderr())
-                && std::env::var_os("NO_COLOR").is_none(),
-        )
+        .with_ansi(!daemon && output::colour(std::io::IsTerminal::is_terminal(&std::io::stderr())))
         .init();
 }
 
@@ -625,7 +621,7 @@ fn dry_run_manifest(db: &Path, name: &str, module: &module_args::ModuleArgs) -> 
         m.report.resources,
         m.files.len()
     );
-    for r in manifest_gen::resource_titles(&m) {
+    for r in &m.report.titles {
         out.push_str(&format!("  {r}\n"));
     }
     output::write_stdout(out.as_bytes())?;

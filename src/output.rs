@@ -39,6 +39,12 @@ pub fn roots(watched: &[Vec<u8>]) -> String {
         .join(", ")
 }
 
+/// Colour for a stream that is (or is not) a terminal: only a terminal,
+/// and not when `NO_COLOR` is set to anything (no-color.org).
+pub fn colour(terminal: bool) -> bool {
+    terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
 /// Write all of `bytes` to stdout at once.
 pub fn write_stdout(bytes: &[u8]) -> Result<()> {
     use std::io::Write;

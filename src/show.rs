@@ -117,13 +117,7 @@ fn files<'a>(cs: &'a ChangeSet, all: bool) -> Files<'a> {
 fn detail(cs: &ChangeSet, c: &Change) -> String {
     let mut detail = String::new();
     if let Some(a) = &c.after {
-        detail = format!(
-            "{} {:04o} {}:{}",
-            a.kind,
-            a.mode,
-            a.owner.clone().unwrap_or_else(|| a.uid.to_string()),
-            a.group.clone().unwrap_or_else(|| a.gid.to_string())
-        );
+        detail = a.summary();
         if let Some(t) = &a.link_target {
             detail.push_str(&format!(" -> {}", display_path(t)));
         }
@@ -426,8 +420,8 @@ fn entry(e: &recorder::model::Entry) -> JsonEntry {
     JsonEntry {
         kind: e.kind.to_string(),
         mode: format!("{:04o}", e.mode),
-        owner: e.owner.clone().unwrap_or_else(|| e.uid.to_string()),
-        group: e.group.clone().unwrap_or_else(|| e.gid.to_string()),
+        owner: e.owner_name(),
+        group: e.group_name(),
         size: e.size,
         target: e.link_target.as_deref().map(display_path),
     }

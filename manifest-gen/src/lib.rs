@@ -222,13 +222,19 @@ fn check_metadata(opts: &ModuleOptions) -> Result<(), Error> {
     Ok(())
 }
 
-/// The changes not excluded, and the paths that were.
-fn exclude(
-    changes: &[recorder::model::Change],
+/// The changes kept (borrowed when nothing is excluded), and the paths
+/// left out.
+type Kept<'a> = (
+    std::borrow::Cow<'a, [recorder::model::Change]>,
+    Vec<Vec<u8>>,
+);
+
+fn exclude<'a>(
+    changes: &'a [recorder::model::Change],
     patterns: &[String],
-) -> Result<(Vec<recorder::model::Change>, Vec<Vec<u8>>), Error> {
+) -> Result<Kept<'a>, Error> {
     if patterns.is_empty() {
-        return Ok((changes.to_vec(), Vec::new()));
+        return Ok((std::borrow::Cow::Borrowed(changes), Vec::new()));
     }
     let rules =
         recorder::ignore_rules::Ignore::only(patterns).map_err(|e| Error::InvalidMetadata {
@@ -248,12 +254,7 @@ fn exclude(
             kept.push(c.clone());
         }
     }
-    Ok((kept, out))
-}
-
-/// What a module manages, one `type title` a resource.
-pub fn resource_titles(m: &Module) -> &[String] {
-    &m.report.titles
+    Ok((std::borrow::Cow::Owned(kept), out))
 }
 
 pub fn generate(

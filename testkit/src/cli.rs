@@ -224,7 +224,11 @@ pub fn has(changes: &[(String, Vec<u8>)], kind: &str, path: &[u8]) -> bool {
     changes.iter().any(|(k, p)| k == kind && p == path)
 }
 
+/// Write a file, making its missing parent directories first.
 pub fn write(path: &Path, data: impl AsRef<[u8]>) {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).unwrap_or_else(|e| panic!("mkdir {}: {e}", dir.display()));
+    }
     std::fs::write(path, data).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
 }
 

@@ -4,15 +4,10 @@
 //! and in JSON; exit codes as diff(1).
 
 use crate::util::CFT;
-use testkit::cli::{stderr, stdout, Env};
+use testkit::cli::{stderr, stdout, write, Env};
 
 const UNIT: &str = "[Unit]\nDescription=app\n[Service]\nExecStart=/bin/true\n[Install]\nWantedBy=multi-user.target\n";
 const WANTS: &str = "/etc/systemd/system/multi-user.target.wants/app.service";
-
-fn write(path: &std::path::Path, data: impl AsRef<[u8]>) {
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    testkit::cli::write(path, data);
-}
 
 fn stanza(name: &str, version: &str) -> String {
     format!(

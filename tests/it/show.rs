@@ -3,12 +3,7 @@
 //! sections, and `--json` has everything as data without a password hash.
 
 use crate::util::CFT;
-use testkit::cli::{stdout, Env};
-
-fn write(path: &std::path::Path, data: impl AsRef<[u8]>) {
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    testkit::cli::write(path, data);
-}
+use testkit::cli::{write, Env};
 
 /// A session that installs `ca-certificates` (300 files under
 /// /etc/ssl/certs), edits one file, removes a tree of 41 entries and adds
@@ -146,5 +141,4 @@ fn json_has_every_change_and_no_hash() {
     assert_eq!(st["recording"][0]["name"], "next");
     assert!(st["recording"][0]["daemon_pid"].as_i64().is_some());
     assert_eq!(st["recording"][0]["daemon_alive"], true);
-    let _ = stdout;
 }

@@ -307,9 +307,8 @@ fn file(c: &Change, e: Option<&Entry>) -> Item {
     if e.kind != EntryKind::Symlink {
         a.attrs.insert("mode".into(), format!("{:04o}", e.mode));
     }
-    let name = |n: &Option<String>, id: u32| n.clone().unwrap_or_else(|| id.to_string());
-    a.attrs.insert("owner".into(), name(&e.owner, e.uid));
-    a.attrs.insert("group".into(), name(&e.group, e.gid));
+    a.attrs.insert("owner".into(), e.owner_name());
+    a.attrs.insert("group".into(), e.group_name());
     if let Some(t) = &e.link_target {
         a.attrs.insert("target".into(), display_path(t));
     }

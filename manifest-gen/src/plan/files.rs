@@ -388,10 +388,8 @@ fn link_target(after: &Entry) -> Result<String, Reason> {
 
 /// `owner`, `group` (names when known, else the numeric id) and `mode`.
 fn ownership(e: &Entry, with_mode: bool, attrs: &mut Vec<(&'static str, Value)>) {
-    let owner = e.owner.clone().unwrap_or_else(|| e.uid.to_string());
-    let group = e.group.clone().unwrap_or_else(|| e.gid.to_string());
-    attrs.push(("owner", Value::Str(owner)));
-    attrs.push(("group", Value::Str(group)));
+    attrs.push(("owner", Value::Str(e.owner_name())));
+    attrs.push(("group", Value::Str(e.group_name())));
     if with_mode {
         attrs.push(("mode", Value::Mode(e.mode)));
     }

@@ -640,13 +640,7 @@ fn recorded(cs: &ChangeSet) -> Recorded {
         }
         let mut detail = String::new();
         if let Some(a) = &c.after {
-            detail = format!(
-                "{} {:04o} {}:{}",
-                a.kind,
-                a.mode,
-                a.owner.clone().unwrap_or_else(|| a.uid.to_string()),
-                a.group.clone().unwrap_or_else(|| a.gid.to_string())
-            );
+            detail = a.summary();
             if let Some(t) = &a.link_target {
                 detail.push_str(&format!(" \u{2192} {}", display_path(t)));
             }

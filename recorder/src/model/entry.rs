@@ -107,6 +107,27 @@ pub struct Entry {
 }
 
 impl Entry {
+    /// The owner's name in the target system, else the numeric uid.
+    pub fn owner_name(&self) -> String {
+        self.owner.clone().unwrap_or_else(|| self.uid.to_string())
+    }
+
+    /// The group's name in the target system, else the numeric gid.
+    pub fn group_name(&self) -> String {
+        self.group.clone().unwrap_or_else(|| self.gid.to_string())
+    }
+
+    /// `file 0644 root:root`: type, mode and ownership, for people.
+    pub fn summary(&self) -> String {
+        format!(
+            "{} {:04o} {}:{}",
+            self.kind,
+            self.mode,
+            self.owner_name(),
+            self.group_name()
+        )
+    }
+
     /// Does `other` differ from `self` in a way a configuration change cares
     /// about? Directory mtimes and sizes are noise; file mtimes are too
     /// (content is compared by hash).
