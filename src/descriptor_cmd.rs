@@ -59,7 +59,11 @@ pub fn descriptor(db: &Path, args: &DescriptorArgs) -> Result<()> {
             .module_name
             .clone()
             .unwrap_or_else(|| manifest_gen::default_module_name(name));
-        manifest_gen::kickstart::partial(&cs, &spec, &module)
+        // Its mandatory parameters, as a default module would have them.
+        let opts = manifest_gen::ModuleOptions::new(module.clone());
+        let generated = manifest_gen::generate(&cs, &store, &opts)
+            .with_context(|| format!("cannot plan the module of session '{name}'"))?;
+        manifest_gen::kickstart::partial(&cs, &spec, &module, &generated.report.parameters)
     } else {
         manifest_gen::descriptor::descriptor(&cs, &spec)
     }

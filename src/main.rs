@@ -612,7 +612,7 @@ fn session_or_last(db: &Path, name: Option<String>) -> Result<String> {
 fn dry_run_manifest(db: &Path, name: &str, module: &module_args::ModuleArgs) -> Result<()> {
     let store = recorder::Store::open_existing(db)?;
     let cs = load::finished(&store, name)?;
-    let opts = module.options(name)?;
+    let opts = module.options_in(&store, name)?;
     let m = manifest_gen::generate(&cs, &store, &opts)
         .with_context(|| format!("cannot generate the module of session '{name}'"))?;
     let mut out = format!(
@@ -657,7 +657,7 @@ fn module_dir(out: &Path, module: &str) -> Result<()> {
 fn manifest(db: &Path, name: &str, out: &Path, module: &module_args::ModuleArgs) -> Result<()> {
     let store = recorder::Store::open_existing(db)?;
     let cs = load::finished(&store, name)?;
-    let opts = module.options(name)?;
+    let opts = module.options_in(&store, name)?;
     module_dir(out, &opts.module_name)?;
     let module = manifest_gen::generate(&cs, &store, &opts)
         .with_context(|| format!("cannot generate the module of session '{name}'"))?;

@@ -50,6 +50,10 @@ pub struct ModuleArgs {
     /// metadata.json's source, e.g. the repository the module lives in
     #[arg(long, value_name = "URL")]
     pub source: Option<String>,
+    /// The finished session of the version this module replaces: the README lists what that
+    /// version's module managed and this one does not, which machines updated from it keep
+    #[arg(long, value_name = "SESSION")]
+    pub previous: Option<String>,
 }
 
 /// `--param`: clap reports a refusal as a usage error naming the flag.
@@ -58,6 +62,24 @@ fn parse_site_param(arg: &str) -> Result<manifest_gen::SiteParam, manifest_gen::
 }
 
 impl ModuleArgs {
+    /// [`ModuleArgs::options`], with the previous version's module planned
+    /// from its session in `store` (`--previous`).
+    pub fn options_in(
+        &self,
+        store: &recorder::Store,
+        session: &str,
+    ) -> Result<manifest_gen::ModuleOptions> {
+        let mut opts = self.options(session)?;
+        if let Some(prev) = &self.previous {
+            let cs = crate::load::finished(store, prev).context("--previous")?;
+            let p = manifest_gen::previous(&cs, store, &opts).with_context(|| {
+                format!("cannot plan the module of session '{prev}' (--previous)")
+            })?;
+            opts.previous = Some(p);
+        }
+        Ok(opts)
+    }
+
     /// The validated library options for the module of session `session`.
     pub fn options(&self, session: &str) -> Result<manifest_gen::ModuleOptions> {
         let name = self

@@ -57,19 +57,39 @@ pub enum RecipeCommand {
         /// The bundle (.tar.gz)
         file: PathBuf,
     },
-    /// Install the bundle's module into a Puppet modulepath
+    /// Install the bundle's module into a Puppet modulepath, or a Puppet server's environment
     ///
-    /// Checks the checksums, extracts into a temporary directory inside DIR and renames the
-    /// module into DIR/MODULE in one step. The same module already there is left alone
-    /// ("already installed"); a different one (or anything else at DIR/MODULE, never
-    /// followed if it is a symlink) is replaced only with --force.
+    /// Checks the checksums, extracts into a temporary directory inside the modulepath and
+    /// renames the module into MODULEPATH/MODULE in one step. The same module already there
+    /// is left alone ("already installed"); a newer version of it (the same metadata.json
+    /// name, a higher version) replaces it atomically ("upgraded"); anything else at
+    /// MODULEPATH/MODULE (never followed if it is a symlink) is replaced only with --force.
+    ///
+    /// With --environment ENV the modulepath is CODEDIR/environments/ENV/modules, the
+    /// environment is created if missing (with environment_timeout = 0, so the server
+    /// serves a re-installed module at the next agent run), and each --node CERTNAME is
+    /// classified through Hiera: cft writes data/cft/nodes/CERTNAME.yaml (a `classes` list),
+    /// and, when missing, the environment's hiera.yaml and manifests/site.pp that include
+    /// those classes; an existing site.pp or hiera.yaml without cft's line is refused, naming
+    /// the line to add. The class's mandatory parameters come from the environment's Hiera
+    /// (data/nodes/CERTNAME.yaml or data/common.yaml); the output says which are not set yet.
+    #[command(group = clap::ArgGroup::new("into").required(true).args(["modulepath", "environment"]))]
     Install {
         /// The bundle (.tar.gz)
         file: PathBuf,
         /// The modulepath directory, e.g. /etc/puppet/code/modules (created if missing)
         #[arg(long, value_name = "DIR")]
-        modulepath: PathBuf,
-        /// Replace a different module of the same name
+        modulepath: Option<PathBuf>,
+        /// Install into this environment of a Puppet server's code directory
+        #[arg(long, value_name = "ENV", conflicts_with = "modulepath")]
+        environment: Option<String>,
+        /// The server's code directory [default: `puppet config print codedir --section server`]
+        #[arg(long, value_name = "DIR", requires = "environment")]
+        codedir: Option<PathBuf>,
+        /// Classify this node (its certname) with the module's class (repeatable)
+        #[arg(long, value_name = "CERTNAME", requires = "environment")]
+        node: Vec<String>,
+        /// Replace a different module of the same name (an older version too)
         #[arg(long)]
         force: bool,
     },
@@ -81,12 +101,26 @@ pub enum RecipeCommand {
     /// Refused, naming both lines: a command both set to different values, any storage or
     /// boot loader command in the site file, a package one side excludes. %packages lists
     /// are merged; the site's %pre/%post scripts run before the recipe's.
+    ///
+    /// The recipe's %post applies its module masterless. When its class has mandatory
+    /// parameters (a withheld password hash...), the site file gives each as a comment line
+    /// `# cft-param NAME=VALUE` (a missing one is refused, naming it), and the output is
+    /// 0600. With --server the recipe's scripts are replaced by one that points the Puppet
+    /// agent at the server, runs it once and enables it; mandatory parameters then come from
+    /// the server's Hiera and are refused in the site file.
     Instantiate {
         /// The bundle (.tar.gz), or a plain partial kickstart
         recipe: PathBuf,
         /// The site kickstart
         #[arg(long, value_name = "FILE")]
         site: PathBuf,
+        /// Configure the machine from this Puppet server instead of masterless (port 8140
+        /// unless given)
+        #[arg(long, value_name = "HOST[:PORT]")]
+        server: Option<String>,
+        /// The server environment the agent asks for [default: the agent's, production]
+        #[arg(long, value_name = "ENV", requires = "server")]
+        environment: Option<String>,
         /// Write to FILE instead of stdout (replaced, never written through a link; 0600
         /// when it holds a password, e.g. `rootpw --iscrypted`)
         #[arg(short = 'o', long, value_name = "FILE")]
@@ -127,24 +161,55 @@ pub fn recipe(db: &Path, args: RecipeArgs) -> Result<ExitCode> {
         RecipeCommand::Install {
             file,
             modulepath,
+            environment,
+            codedir,
+            node,
             force,
         } => {
-            let done = recipe::install(&file, &modulepath, force)
-                .with_context(|| format!("cannot install the module of {}", file.display()))?;
-            let what = match done.outcome {
-                InstallOutcome::Installed => "installed",
-                InstallOutcome::AlreadyInstalled => "already installed (identical content)",
-                InstallOutcome::Replaced => "replaced (--force)",
-            };
-            println!("module '{}' {what}: {}", done.module, done.path.display());
+            let context = || format!("cannot install the module of {}", file.display());
+            match (modulepath, environment) {
+                (Some(mp), _) => {
+                    let done = recipe::install(&file, &mp, force).with_context(context)?;
+                    print_installed(&done);
+                }
+                (None, Some(env)) => {
+                    let codedir = match codedir {
+                        Some(d) => d,
+                        None => recipe::server_codedir().with_context(context)?,
+                    };
+                    let target = recipe::Target {
+                        codedir: &codedir,
+                        environment: &env,
+                        nodes: &node,
+                        force,
+                    };
+                    let done =
+                        recipe::install_into_environment(&file, &target).with_context(context)?;
+                    print_env_installed(&done, &env);
+                }
+                (None, None) => bail!("give --modulepath DIR or --environment ENV"),
+            }
         }
         RecipeCommand::Instantiate {
             recipe: from,
             site,
+            server,
+            environment,
             output,
         } => {
-            let text = recipe::instantiate(&from, &site)
+            let apply = match &server {
+                Some(s) => recipe::Apply::Server(recipe::Server::parse(s, environment.as_deref())?),
+                None => recipe::Apply::Masterless,
+            };
+            let text = recipe::instantiate(&from, &site, &apply)
                 .with_context(|| format!("cannot instantiate {}", from.display()))?;
+            let how = match &apply {
+                recipe::Apply::Masterless => "applies the module masterless".to_string(),
+                recipe::Apply::Server(s) => format!("hands the machine to {}:{}", s.host, s.port),
+            };
+            if let Some(p) = &output {
+                println!("wrote kickstart {} (its %post {how})", p.display());
+            }
             match output {
                 // A root password (even crypted) is for root's eyes only.
                 Some(p) => {
@@ -164,12 +229,49 @@ pub fn recipe(db: &Path, args: RecipeArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+fn print_installed(done: &recipe::Installed) {
+    let what = match &done.outcome {
+        InstallOutcome::Installed => "installed".to_string(),
+        InstallOutcome::AlreadyInstalled => "already installed (identical content)".to_string(),
+        InstallOutcome::Upgraded { from, to } => format!("upgraded from {from} to {to}"),
+        InstallOutcome::Replaced => "replaced (--force)".to_string(),
+    };
+    println!("module '{}' {what}: {}", done.module, done.path.display());
+}
+
+fn print_env_installed(done: &recipe::EnvInstalled, env: &str) {
+    if done.created {
+        println!("created environment {env}: {}", done.dir.display());
+    }
+    print_installed(&done.module);
+    for p in &done.wrote {
+        println!("  wrote {}", p.display());
+    }
+    for (node, changed) in &done.classified {
+        let what = if *changed { "now gets" } else { "already gets" };
+        println!("  node {node} {what} class '{}'", done.module.module);
+    }
+    for (key, set) in &done.mandatory {
+        if *set {
+            println!("  mandatory parameter {key}: set in the environment's Hiera data");
+        } else {
+            println!(
+                "  mandatory parameter {key}: not set yet; agents fail until data/nodes/CERTNAME.yaml or data/common.yaml of {} sets it",
+                done.dir.display()
+            );
+        }
+    }
+    if let Some(n) = &done.cache_note {
+        println!("  note: {n}");
+    }
+}
+
 fn create(db: &Path, args: &CreateArgs) -> Result<()> {
     let spec = load_spec(args.spec.as_deref())?;
     let store = recorder::Store::open_existing(db)?;
     let name = &args.name;
     let cs = finished(&store, name)?;
-    let opts = args.module.options(name)?;
+    let opts = args.module.options_in(&store, name)?;
     let bundle = recipe::build(&cs, &store, &opts, &spec)
         .with_context(|| format!("cannot build the recipe of session '{name}'"))?;
     let out = &args.output;

@@ -115,8 +115,17 @@ pub enum Error {
     Layout { bundle: PathBuf, reason: String },
     #[error("{bundle}: checksums do not match: {problems}")]
     Checksums { bundle: PathBuf, problems: String },
-    #[error("{path} already holds a different module")]
-    Exists { path: PathBuf },
+    #[error(
+        "{path} already holds a different module{}",
+        versions(installed, bundled)
+    )]
+    Exists {
+        path: PathBuf,
+        /// The installed module's version, when its metadata says.
+        installed: Option<String>,
+        /// The bundle's version.
+        bundled: Option<String>,
+    },
 
     // ---- kickstart files -------------------------------------------------
     #[error("{file} line {line}: {reason}")]
@@ -138,6 +147,18 @@ pub enum Error {
     SiteStorage { directive: String, site: String },
     #[error("the instantiated kickstart would be incomplete: no {missing} ({advice})")]
     Incomplete { missing: String, advice: String },
+    #[error("the recipe's class has mandatory parameters with no value: {names}; give each in {site} as a line `# cft-param NAME=VALUE`, or serve the recipe from a Puppet server whose Hiera sets them (--server)")]
+    MissingParams { names: String, site: String },
+
+    // ---- Puppet servers --------------------------------------------------
+    #[error("{arg} '{value}': {reason}")]
+    ServerArg {
+        arg: &'static str,
+        value: String,
+        reason: &'static str,
+    },
+    #[error("{path}: {reason}")]
+    Environment { path: PathBuf, reason: String },
 }
 
 /// Why a command cannot be replayed as an `exec` resource.
@@ -197,6 +218,16 @@ pub enum Hint {
     Verify,
     /// Give (or fix) an appliance spec overriding the recorded facts.
     Spec,
+}
+
+/// `(version 2.0.0; the bundle's is 1.0.0)` for [`Error::Exists`].
+fn versions(installed: &Option<String>, bundled: &Option<String>) -> String {
+    match (installed, bundled) {
+        (Some(i), Some(b)) => format!(" (version {i}; the bundle's is {b})"),
+        (Some(i), None) => format!(" (version {i})"),
+        (None, Some(b)) => format!(" (the bundle's version is {b})"),
+        (None, None) => String::new(),
+    }
 }
 
 impl Error {
@@ -291,6 +322,8 @@ mod tests {
             (
                 Error::Exists {
                     path: "/m/web".into(),
+                    installed: Some("2.0.0".into()),
+                    bundled: Some("1.0.0".into()),
                 },
                 Some(Hint::Force),
             ),

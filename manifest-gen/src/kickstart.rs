@@ -34,6 +34,29 @@ struct View {
     repos: Vec<String>,
     repo_notes: Vec<String>,
     puppet_package: &'static str,
+    required: Vec<Required>,
+}
+
+#[derive(Serialize)]
+struct Required {
+    name: String,
+    puppet_type: String,
+}
+
+/// The comment line naming a mandatory parameter: `# cft-requires NAME TYPE`.
+pub const REQUIRES: &str = "# cft-requires ";
+
+/// The comment line tagging one of the recipe's own `%post` scripts:
+/// `# cft-step: copy-module` or `# cft-step: apply-module`.
+pub const STEP: &str = "# cft-step: ";
+
+/// The mandatory class parameters a partial kickstart lists, by name.
+pub fn required_params(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|l| l.strip_prefix(REQUIRES))
+        .filter_map(|rest| rest.split_whitespace().next())
+        .map(str::to_string)
+        .collect()
 }
 
 #[derive(Serialize)]
@@ -57,9 +80,39 @@ fn ks_fstype(mount: &str, fstype: &str) -> Option<String> {
     })
 }
 
-/// The partial kickstart for a change set and the recipe's module.
-pub fn partial(cs: &ChangeSet, spec: &Spec, module_name: &str) -> Result<String, Error> {
+/// The partial kickstart for a change set and the recipe's module, whose
+/// mandatory class parameters are `required` (listed as
+/// [`REQUIRES`] lines, so `recipe instantiate` can ask for them).
+pub fn partial(
+    cs: &ChangeSet,
+    spec: &Spec,
+    module_name: &str,
+    required: &[crate::Parameter],
+) -> Result<String, Error> {
     crate::validate_module_name(module_name)?;
+    let plain = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'[' | b']' | b','))
+    };
+    let required = required
+        .iter()
+        .map(|p| {
+            // Names are Puppet identifiers and types cft's own; anything
+            // else would not survive the comment line.
+            if plain(&p.name) && plain(&p.puppet_type.replace(' ', "")) {
+                Ok(Required {
+                    name: p.name.clone(),
+                    puppet_type: p.puppet_type.replace(' ', ""),
+                })
+            } else {
+                Err(Error::Spec {
+                    key: "parameters".into(),
+                    reason: format!("parameter '{}' cannot be listed in a kickstart", p.name),
+                })
+            }
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
     let a = appliance(cs, spec)?;
     for d in &a.disks {
         if d.mount
@@ -112,6 +165,7 @@ pub fn partial(cs: &ChangeSet, spec: &Spec, module_name: &str) -> Result<String,
         repos,
         repo_notes,
         puppet_package: "puppet",
+        required,
     };
     let env = crate::render::base_environment();
     let render = || env.render_str(TEMPLATE, &view);

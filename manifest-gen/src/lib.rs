@@ -68,6 +68,34 @@ pub struct ModuleOptions {
     pub params: Vec<SiteParam>,
     /// Recorded commands to replay as `exec` resources.
     pub execs: Vec<ExecSpec>,
+    /// The version this module replaces: its README lists what that one
+    /// managed and this one does not ([`previous`]).
+    pub previous: Option<Previous>,
+}
+
+/// What the module of an earlier version managed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Previous {
+    /// Its session.
+    pub session: String,
+    /// Its resources as `type title` ([`Report::titles`]).
+    pub titles: Vec<String>,
+}
+
+/// The module session `cs` would give with `opts` (the same module name
+/// and options as the version replacing it), as a [`Previous`].
+pub fn previous(
+    cs: &recorder::model::ChangeSet,
+    blobs: &dyn recorder::model::BlobSource,
+    opts: &ModuleOptions,
+) -> Result<Previous, Error> {
+    let mut o = opts.clone();
+    o.previous = None;
+    let m = generate(cs, blobs, &o)?;
+    Ok(Previous {
+        session: cs.session.name.clone(),
+        titles: m.report.titles,
+    })
 }
 
 impl ModuleOptions {
@@ -85,6 +113,7 @@ impl ModuleOptions {
             pin_versions: false,
             execs: Vec::new(),
             params: Vec::new(),
+            previous: None,
         }
     }
 }

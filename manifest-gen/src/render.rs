@@ -37,9 +37,10 @@ pub(crate) fn render(cs: &ChangeSet, plan: &Plan, opts: &ModuleOptions) -> Resul
     for (rel, text) in manifests::manifests(&env, cs, plan, &opts.module_name)? {
         files.insert(rel, text.into_bytes());
     }
+    let report = words::report(plan);
     files.insert(
         "README.md".to_string(),
-        readme::readme(&env, cs, plan, &opts.module_name)?.into_bytes(),
+        readme::readme(&env, cs, plan, &opts.module_name, previous(opts, &report))?.into_bytes(),
     );
     for (rel, bytes) in &plan.content.files {
         files.insert(format!("files/{rel}"), bytes.clone());
@@ -47,7 +48,6 @@ pub(crate) fn render(cs: &ChangeSet, plan: &Plan, opts: &ModuleOptions) -> Resul
     for (rel, bytes) in &plan.content.templates {
         files.insert(format!("templates/{rel}"), bytes.clone());
     }
-    let report = words::report(plan);
     let private = plan
         .content
         .private
@@ -65,6 +65,23 @@ pub(crate) fn render(cs: &ChangeSet, plan: &Plan, opts: &ModuleOptions) -> Resul
         private,
         report,
     })
+}
+
+/// The previous version's session and version, and the resources it
+/// managed that this module does not, in its order.
+fn previous<'a>(
+    opts: &'a ModuleOptions,
+    report: &crate::Report,
+) -> Option<(&'a crate::Previous, Vec<&'a str>)> {
+    let p = opts.previous.as_ref()?;
+    let now: std::collections::BTreeSet<&str> = report.titles.iter().map(String::as_str).collect();
+    let gone = p
+        .titles
+        .iter()
+        .map(String::as_str)
+        .filter(|t| !now.contains(t))
+        .collect();
+    Some((p, gone))
 }
 
 /// The settings every template of this crate renders with.

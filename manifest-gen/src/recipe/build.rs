@@ -98,7 +98,7 @@ pub fn build(
     let module = crate::generate(cs, blobs, opts)?;
     let appliance = descriptor::appliance(cs, spec)?;
     let xml = descriptor::descriptor(cs, spec)?;
-    let ks = kickstart::partial(cs, spec, &opts.module_name)?;
+    let ks = kickstart::partial(cs, spec, &opts.module_name, &module.report.parameters)?;
     let top = top_dir(&appliance.name, appliance.version.as_deref());
 
     let mut files: BTreeMap<String, Content> = BTreeMap::new();

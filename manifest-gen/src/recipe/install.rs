@@ -4,9 +4,10 @@
 //! module directory is renamed into place: Puppet never sees half a module.
 //!
 //! An existing `DIR/MODULE` is compared without following any symlink in
-//! it; identical content is left alone, different content is replaced
-//! only when forced, by an atomic exchange (`renameat2`), and the old tree
-//! is removed with the temporary directory.
+//! it; identical content is left alone; a newer version of the same module
+//! (the same `metadata.json` name, a higher version) replaces it, and
+//! anything else only when forced. Replacing is an atomic exchange
+//! (`renameat2`), and the old tree is removed with the temporary directory.
 
 use super::archive::{self, Unpacked};
 use super::MODULES;
@@ -18,11 +19,16 @@ use std::io::Read;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum InstallOutcome {
     Installed,
     /// The same module was already there; nothing was changed.
     AlreadyInstalled,
+    /// A newer version of the same module replaced the installed one.
+    Upgraded {
+        from: String,
+        to: String,
+    },
     /// A different module of the same name was replaced (`--force`).
     Replaced,
 }
@@ -58,8 +64,15 @@ pub fn install(bundle: &Path, modulepath: &Path, force: bool) -> Result<Installe
         Ok(m) => {
             if m.is_dir() && same_tree(&src, &dest)? {
                 InstallOutcome::AlreadyInstalled
+            } else if let Some((from, to)) = upgrade(&src, &dest, m.is_dir()) {
+                exchange(&src, &dest)?;
+                InstallOutcome::Upgraded { from, to }
             } else if !force {
-                return Err(Error::Exists { path: dest });
+                return Err(Error::Exists {
+                    path: dest.clone(),
+                    installed: version_of(&dest, m.is_dir()),
+                    bundled: metadata(&src).map(|(_, v)| v),
+                });
             } else {
                 exchange(&src, &dest)?;
                 InstallOutcome::Replaced
@@ -74,6 +87,50 @@ pub fn install(bundle: &Path, modulepath: &Path, force: bool) -> Result<Installe
         path: dest,
         outcome,
     })
+}
+
+/// `metadata.json`'s name and version in a module directory; `None` when
+/// missing, not a plain file or not the shape cft writes.
+fn metadata(dir: &Path) -> Option<(String, String)> {
+    let path = dir.join("metadata.json");
+    let mut f = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags((nix::fcntl::OFlag::O_NOFOLLOW | nix::fcntl::OFlag::O_NONBLOCK).bits())
+        .open(path)
+        .ok()?;
+    if !f.metadata().ok()?.is_file() {
+        return None;
+    }
+    let mut text = String::new();
+    // Metadata is small; a huge file is not cft's.
+    (&mut f).take(1 << 20).read_to_string(&mut text).ok()?;
+    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+    let name = v.get("name")?.as_str()?.to_string();
+    let version = v.get("version")?.as_str()?.to_string();
+    Some((name, version))
+}
+
+fn version_of(dir: &Path, is_dir: bool) -> Option<String> {
+    is_dir.then(|| metadata(dir)).flatten().map(|(_, v)| v)
+}
+
+/// `X.Y.Z` as numbers, for ordering.
+fn semver(v: &str) -> Option<(u64, u64, u64)> {
+    let mut it = v.split('.').map(|p| p.parse::<u64>().ok());
+    let t = (it.next()??, it.next()??, it.next()??);
+    it.next().is_none().then_some(t)
+}
+
+/// `Some((installed, new))` when `new` is a newer version of the module at
+/// `installed`: the same metadata name, a higher `X.Y.Z`.
+fn upgrade(new: &Path, installed: &Path, is_dir: bool) -> Option<(String, String)> {
+    if !is_dir {
+        return None;
+    }
+    let (new_name, new_version) = metadata(new)?;
+    let (old_name, old_version) = metadata(installed)?;
+    (new_name == old_name && semver(&new_version)? > semver(&old_version)?)
+        .then_some((old_version, new_version))
 }
 
 /// The single module a recipe carries, with a name that is a plain path

@@ -23,6 +23,7 @@
 //!   `rootpw` (the site's), storage, `bootloader` and `%packages` (the
 //!   recipe's), or it is refused naming what is missing.
 
+use super::apply::{self, Apply};
 use super::ks::{self, Command, Item, Kickstart, Line, Section};
 use super::{archive, is_gzip, KICKSTART};
 use crate::Error;
@@ -194,16 +195,30 @@ fn sections_named<'a>(ks: &'a Kickstart, name: &str) -> Vec<&'a Section> {
     ks.sections().filter(|s| s.name() == name).collect()
 }
 
-/// Merge a recipe's partial kickstart with a site's (see the module doc).
-/// `recipe_file` and `site_file` name the inputs in messages.
+/// Merge a recipe's partial kickstart with a site's (see the module doc),
+/// applying the module masterless. `recipe_file` and `site_file` name the
+/// inputs in messages.
 pub fn merge(
     recipe: &str,
     recipe_file: &str,
     site: &str,
     site_file: &str,
 ) -> Result<String, Error> {
-    let r = ks::parse(recipe_file, recipe)?;
-    let s = ks::parse(site_file, site)?;
+    merge_with(recipe, recipe_file, site, site_file, &Apply::Masterless)
+}
+
+/// [`merge`], with the recipe's scripts made for `apply` (`recipe::apply`).
+pub fn merge_with(
+    recipe: &str,
+    recipe_file: &str,
+    site: &str,
+    site_file: &str,
+    apply: &Apply,
+) -> Result<String, Error> {
+    let mut r = ks::parse(recipe_file, recipe)?;
+    let mut s = ks::parse(site_file, site)?;
+    apply::prepare(&mut r, &mut s, apply)?;
+    let (r, s) = (r, s);
     for ks in [&r, &s] {
         for name in SINGLE_SECTIONS {
             if let [_, second, ..] = sections_named(ks, name).as_slice() {
@@ -295,7 +310,7 @@ pub fn merge(
     }
 
     let mut out = String::new();
-    out.push_str(&header(recipe_file, site_file));
+    out.push_str(&header(recipe_file, site_file, apply));
     out.push_str(&format!("\n# ---- site commands ({})\n", label(site_file)));
     for item in &s.items {
         if !matches!(item, Item::Section(_)) {
@@ -356,7 +371,18 @@ fn label(file: &str) -> String {
         .collect()
 }
 
-fn header(recipe_file: &str, site_file: &str) -> String {
+fn header(recipe_file: &str, site_file: &str, apply: &Apply) -> String {
+    let how = match apply {
+        Apply::Masterless => "whose %post installs and applies its Puppet module.".to_string(),
+        Apply::Server(s) => format!(
+            "whose %post hands the machine to the Puppet server\n# {}:{}{}.",
+            s.host,
+            s.port,
+            s.environment
+                .as_ref()
+                .map_or(String::new(), |e| format!(" (environment {e})"))
+        ),
+    };
     format!(
         "# Complete kickstart made by `cft recipe instantiate` from the site's\n\
          # {}\n\
@@ -364,7 +390,7 @@ fn header(recipe_file: &str, site_file: &str) -> String {
          # {}\n\
          # The site's commands come first, then the recipe's; %packages is\n\
          # both lists merged; the site's %pre and %post scripts run before the\n\
-         # recipe's, whose %post installs and applies its Puppet module.\n",
+         # recipe's, {how}\n",
         label(site_file),
         label(recipe_file)
     )
@@ -490,7 +516,7 @@ fn merge_packages(r: &Kickstart, s: &Kickstart) -> Result<Option<String>, Error>
 
 /// Merge the partial kickstart of `recipe` (a bundle, checksums checked,
 /// or a plain partial `.ks`) with the site kickstart `site`.
-pub fn instantiate(recipe: &Path, site: &Path) -> Result<String, Error> {
+pub fn instantiate(recipe: &Path, site: &Path, apply: &Apply) -> Result<String, Error> {
     let read = |p: &Path| std::fs::read_to_string(p).map_err(|e| Error::io("reading", p, e));
     let (text, label) = if is_gzip(recipe)? {
         let tmp = tempfile::Builder::new()
@@ -510,13 +536,24 @@ pub fn instantiate(recipe: &Path, site: &Path) -> Result<String, Error> {
         (read(recipe)?, recipe.display().to_string())
     };
     let site_text = read(site)?;
-    merge(&text, &label, &site_text, &site.display().to_string())
+    merge_with(
+        &text,
+        &label,
+        &site_text,
+        &site.display().to_string(),
+        apply,
+    )
 }
 
 /// Does this kickstart hold a password, crypted or not (`rootpw` other
-/// than `--lock`, `sshpw`, a `user` or `bootloader` with `--password`)? A
-/// file that does not parse is assumed to.
+/// than `--lock`, `sshpw`, a `user` or `bootloader` with `--password`, a
+/// class parameter's value)? A file that does not parse is assumed to.
 pub fn holds_password(text: &str) -> bool {
+    // Mandatory parameter values (a withheld password hash...) in the
+    // masterless script.
+    if text.contains(apply::HEREDOC) {
+        return true;
+    }
     let Ok(k) = ks::parse("", text) else {
         return true;
     };

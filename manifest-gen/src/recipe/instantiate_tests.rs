@@ -1,6 +1,7 @@
 //! The merge rules of `instantiate`, one named case each.
 
 use super::*;
+use crate::recipe::{Apply, Server};
 
 const RECIPE: &str = "\
 # Storage
@@ -267,4 +268,99 @@ fn holds_password_cases() {
     for (name, text, want) in cases {
         assert_eq!(holds_password(text), want, "{name}");
     }
+}
+
+/// A partial kickstart as `kickstart::partial` makes it for a class with
+/// one mandatory parameter.
+const TAGGED: &str = "\
+bootloader --location=mbr --boot-drive=vda
+part / --fstype=ext4 --size=4000 --grow --ondisk=vda
+
+# cft-requires admin_password Sensitive[String]
+
+%packages
+@core
+puppet
+%end
+
+# cft-step: copy-module web
+%post --nochroot
+echo recipe-copy
+%end
+
+# cft-step: apply-module web
+%post
+puppet apply -e 'include web'
+%end
+";
+
+fn with(site: &str, apply: &Apply) -> Result<String, Error> {
+    merge_with(TAGGED, "partial.ks", site, "site.ks", apply)
+}
+
+#[test]
+fn masterless_needs_every_mandatory_parameter_from_the_site() {
+    let err = with(SITE, &Apply::Masterless).unwrap_err().to_string();
+    assert!(
+        err.contains("admin_password") && err.contains("site.ks") && err.contains("# cft-param"),
+        "{err}"
+    );
+    let typo = format!("{SITE}# cft-param admin_pasword=x\n");
+    let err = with(&typo, &Apply::Masterless).unwrap_err().to_string();
+    assert!(
+        err.contains("site.ks line 7") && err.contains("it has: admin_password"),
+        "{err}"
+    );
+    let site = format!("{SITE}# cft-param admin_password=$6$salt$h'ash\n");
+    let out = with(&site, &Apply::Masterless).unwrap();
+    assert!(
+        out.contains("  admin_password => Sensitive('$6$salt$h\\'ash'),"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("include web"),
+        "the class is declared instead:\n{out}"
+    );
+    assert!(out.contains("echo recipe-copy"), "{out}");
+    assert!(
+        !out.contains("# cft-param"),
+        "the value is written once, in the script:\n{out}"
+    );
+    assert!(holds_password(&out), "the result is private");
+}
+
+#[test]
+fn a_server_replaces_the_recipes_scripts_and_keeps_parameters_out() {
+    let server = Apply::Server(Server::parse("puppet.example.com:8141", Some("prod")).unwrap());
+    let out = with(SITE, &server).unwrap();
+    for gone in [
+        "echo recipe-copy",
+        "puppet apply",
+        "# cft-step: apply-module",
+    ] {
+        assert!(!out.contains(gone), "{gone}:\n{out}");
+    }
+    for kept in [
+        "puppet config set --section main server puppet.example.com",
+        "puppet config set --section main serverport 8141",
+        "puppet config set --section main environment prod",
+        "puppet agent --test --waitforcert 60 || rc=$?",
+        "systemctl enable puppet",
+        "# The server's Hiera must set: web::admin_password.",
+        "hands the machine to the Puppet server\n# puppet.example.com:8141 (environment prod).",
+    ] {
+        assert!(out.contains(kept), "{kept}:\n{out}");
+    }
+    assert!(!holds_password(&out));
+    let site = format!("{SITE}# cft-param admin_password=x\n");
+    let err = with(&site, &server).unwrap_err().to_string();
+    assert!(
+        err.contains("site.ks line 7") && err.contains("Hiera"),
+        "{err}"
+    );
+    // A partial kickstart without cft's scripts cannot be switched.
+    let err = merge_with(RECIPE, "partial.ks", SITE, "site.ks", &server)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("cft-step"), "{err}");
 }

@@ -14,21 +14,27 @@
 //! ```
 //!
 //! [`build`] makes the bytes, [`verify`] checks a bundle someone handed
-//! you, [`install`] puts its module into a modulepath, and [`instantiate`]
-//! merges its partial kickstart with a site's. Reading is always through
+//! you, [`install`] puts its module into a modulepath (or
+//! [`install_into_environment`], a Puppet server's environment), and
+//! [`instantiate`] merges its partial kickstart with a site's, applying
+//! the module masterless or from a server ([`Apply`]). Reading is always through
 //! `archive`, which extracts only into a fresh directory and refuses
 //! anything but plain relative files and directories.
 
+mod apply;
 mod archive;
 mod build;
+pub mod environment;
 mod install;
 mod instantiate;
 pub mod ks;
 mod verify;
 
+pub use apply::{Apply, Server, PARAM};
 pub use build::{build, write_bundle, Bundle, Listed};
+pub use environment::{install_into_environment, server_codedir, EnvInstalled, Target};
 pub use install::{install, InstallOutcome, Installed};
-pub use instantiate::{holds_password, instantiate, merge};
+pub use instantiate::{holds_password, instantiate, merge, merge_with};
 pub use verify::{verify, verify_with, Check, Outcome, Tools, VerifyReport};
 
 use crate::Error;

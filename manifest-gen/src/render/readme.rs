@@ -50,6 +50,15 @@ struct ReadmeView {
     skipped: Vec<ReadmeSkip>,
     incomplete: Vec<ReadmeSkip>,
     notices: Vec<String>,
+    previous: Option<PreviousView>,
+}
+
+/// The version this module replaces, and what it managed that this one
+/// does not (each `WHAT` as "Not expressed" names it: a path, or `KIND NAME`).
+#[derive(Serialize)]
+struct PreviousView {
+    session: String,
+    left: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -94,6 +103,7 @@ pub(super) fn readme(
     cs: &ChangeSet,
     plan: &Plan,
     module: &str,
+    previous: Option<(&crate::Previous, Vec<&str>)>,
 ) -> Result<String, Error> {
     let catalog = &plan.catalog;
     let outcomes = &plan.outcomes;
@@ -200,6 +210,16 @@ pub(super) fn readme(
         elsewhere: tables::elsewhere_lines(&files.elsewhere),
         overriding: overriding(catalog, &parts, module),
         changelog: changelog(&cs.why, &outcomes.replayed),
+        previous: previous.map(|(p, left)| PreviousView {
+            session: md_code(&p.session, false),
+            left: left
+                .into_iter()
+                .map(|t| match t.split_once(' ') {
+                    Some(("file", path)) => md_code(path, false),
+                    _ => md_code(t, false),
+                })
+                .collect(),
+        }),
         skipped: outcomes
             .not_expressed
             .left_out

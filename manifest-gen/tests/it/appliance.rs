@@ -195,7 +195,7 @@ fn golden_libvirt_domain() {
 
 #[test]
 fn golden_partial_kickstart() {
-    let ks = kickstart::partial(&db_server(), &Spec::default(), "pg_server").unwrap();
+    let ks = kickstart::partial(&db_server(), &Spec::default(), "pg_server", &[]).unwrap();
     crate::assert_golden("appliance__kickstart", &ks);
 }
 
@@ -208,8 +208,8 @@ fn outputs_are_deterministic() {
         descriptor::descriptor(&cs, &s).unwrap()
     );
     assert_eq!(
-        kickstart::partial(&cs, &s, "pg").unwrap(),
-        kickstart::partial(&cs, &s, "pg").unwrap()
+        kickstart::partial(&cs, &s, "pg", &[]).unwrap(),
+        kickstart::partial(&cs, &s, "pg", &[]).unwrap()
     );
 }
 
@@ -244,7 +244,7 @@ fn partial_kickstart_leaves_the_site_commands_to_the_site() {
     let mut rpm = db_server();
     rpm.session.facts.os_id = "fedora".into();
     for (name, cs) in [("debian-recorded", db_server()), ("rpm-recorded", rpm)] {
-        let ks = kickstart::partial(&cs, &Spec::default(), "pg_server").unwrap();
+        let ks = kickstart::partial(&cs, &Spec::default(), "pg_server", &[]).unwrap();
         for l in ["lang ", "keyboard ", "timezone ", "rootpw ", "network "] {
             assert!(
                 !ks.lines().any(|x| x.starts_with(l)),
@@ -276,6 +276,7 @@ fn valid_overrides_change_the_output() {
         &cs,
         &spec("[[disks]]\nmount = \"/\"\nsize = 40960\nfstype = \"xfs\""),
         "pg",
+        &[],
     )
     .unwrap();
     assert!(
@@ -337,7 +338,7 @@ fn unmappable_arch_and_missing_root_are_explained() {
     let xml = descriptor::descriptor(&cs, &spec("[[disks]]\nmount = \"/\"\nsize = 4096")).unwrap();
     assert!(xml.contains("size=\"4096\""), "{xml}");
 
-    let err = kickstart::partial(&db_server(), &Spec::default(), "Bad-Name")
+    let err = kickstart::partial(&db_server(), &Spec::default(), "Bad-Name", &[])
         .unwrap_err()
         .to_string();
     assert!(err.contains("'Bad-Name'"), "{err}");
@@ -367,7 +368,7 @@ fn unmappable_arch_and_missing_root_are_explained() {
 /// disabled ones and ones without a location do not.
 #[test]
 fn rpm_repositories_become_repo_lines() {
-    let ks = kickstart::partial(&rpm_server(), &Spec::default(), "pg").unwrap();
+    let ks = kickstart::partial(&rpm_server(), &Spec::default(), "pg", &[]).unwrap();
     let repos: Vec<&str> = ks.lines().filter(|l| l.starts_with("repo ")).collect();
     assert_eq!(
         repos,
@@ -416,7 +417,7 @@ fn debootstrapped_root_gets_defaults_and_says_so() {
     // The kickstart and the descriptor follow the same decision.
     let xml = descriptor::descriptor(&cs, &Spec::default()).unwrap();
     assert!(xml.contains("use=\"system\" size=\"4096\""), "{xml}");
-    let ks = kickstart::partial(&cs, &Spec::default(), "pg").unwrap();
+    let ks = kickstart::partial(&cs, &Spec::default(), "pg", &[]).unwrap();
     assert!(
         ks.contains("part / --fstype=ext4 --size=3068 --grow --ondisk=vda"),
         "{ks}"

@@ -290,6 +290,59 @@ fn hostile_archives_are_refused_naming_the_entry() {
 }
 
 #[test]
+fn a_newer_version_replaces_an_older_one_and_never_the_reverse() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bundle = |version: &str| {
+        let mut o = opts("m");
+        o.version = version.into();
+        let b = build(&common::basic(), &o);
+        write(tmp.path(), &format!("m-{version}.tar.gz"), &b.bytes)
+    };
+    let (v1, v2, v10) = (bundle("1.2.0"), bundle("1.10.0"), bundle("10.0.0"));
+    let modules = tmp.path().join("modules");
+    let meta = || std::fs::read_to_string(modules.join("m/metadata.json")).unwrap();
+    assert_eq!(
+        recipe::install(&v1, &modules, false).unwrap().outcome,
+        InstallOutcome::Installed
+    );
+    // 1.10.0 > 1.2.0: versions compare as numbers, not text.
+    assert_eq!(
+        recipe::install(&v2, &modules, false).unwrap().outcome,
+        InstallOutcome::Upgraded {
+            from: "1.2.0".into(),
+            to: "1.10.0".into()
+        }
+    );
+    assert!(meta().contains("\"1.10.0\""), "{}", meta());
+    let err = recipe::install(&v1, &modules, false).expect_err("no downgrade");
+    assert!(
+        err.to_string()
+            .ends_with("(version 1.10.0; the bundle's is 1.2.0)"),
+        "{err}"
+    );
+    assert!(meta().contains("\"1.10.0\""), "left alone");
+    assert_eq!(
+        recipe::install(&v10, &modules, false).unwrap().outcome,
+        InstallOutcome::Upgraded {
+            from: "1.10.0".into(),
+            to: "10.0.0".into()
+        }
+    );
+    assert_eq!(
+        recipe::install(&v1, &modules, true).unwrap().outcome,
+        InstallOutcome::Replaced,
+        "--force downgrades"
+    );
+    // Another module of the same directory name is not an upgrade.
+    let mut other = opts("m");
+    other.version = "99.0.0".into();
+    other.author = "someone".into();
+    let b = build(&common::basic(), &other);
+    let foreign = write(tmp.path(), "foreign.tar.gz", &b.bytes);
+    assert!(recipe::install(&foreign, &modules, false).is_err());
+}
+
+#[test]
 fn install_never_follows_a_symlink_in_the_modulepath() {
     let b = build(&common::basic(), &opts("m"));
     let tmp = tempfile::tempdir().unwrap();
@@ -306,7 +359,7 @@ fn install_never_follows_a_symlink_in_the_modulepath() {
     assert_eq!(err.hint(), Some(manifest_gen::Hint::Force), "{err}");
     assert!(
         err.to_string()
-            .ends_with("/m already holds a different module"),
+            .ends_with("/m already holds a different module (the bundle's version is 0.1.0)"),
         "{err}"
     );
     let done = recipe::install(&file, &modules, true).expect("forced");
@@ -334,7 +387,7 @@ pub fn instantiated(dir: &Path) -> String {
     let b = build(&common::basic(), &opts("web_setup"));
     let file = write(dir, "b.tar.gz", &b.bytes);
     let site = write(dir, "site.ks", SITE_KS);
-    recipe::instantiate(&file, &site).expect("instantiates")
+    recipe::instantiate(&file, &site, &recipe::Apply::Masterless).expect("instantiates")
 }
 
 #[test]
