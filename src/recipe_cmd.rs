@@ -251,14 +251,19 @@ fn print_env_installed(done: &recipe::EnvInstalled, env: &str) {
         let what = if *changed { "now gets" } else { "already gets" };
         println!("  node {node} {what} class '{}'", done.module.module);
     }
-    for (key, set) in &done.mandatory {
+    for (key, ty, set) in &done.mandatory {
         if *set {
-            println!("  mandatory parameter {key}: set in the environment's Hiera data");
+            println!("  mandatory parameter {key} ({ty}): set in the environment's Hiera data");
         } else {
             println!(
-                "  mandatory parameter {key}: not set yet; agents fail until data/nodes/CERTNAME.yaml or data/common.yaml of {} sets it",
+                "  mandatory parameter {key} ({ty}): not set yet; agents fail until data/nodes/CERTNAME.yaml or data/common.yaml of {} sets it",
                 done.dir.display()
             );
+            if ty.starts_with("Sensitive") {
+                println!(
+                    "    (a Sensitive value: add `lookup_options: {{'{key}': {{convert_to: Sensitive}}}}` to that file)"
+                );
+            }
         }
     }
     if let Some(n) = &done.cache_note {

@@ -50,12 +50,16 @@ pub const REQUIRES: &str = "# cft-requires ";
 /// `# cft-step: copy-module` or `# cft-step: apply-module`.
 pub const STEP: &str = "# cft-step: ";
 
-/// The mandatory class parameters a partial kickstart lists, by name.
-pub fn required_params(text: &str) -> Vec<String> {
+/// The mandatory class parameters a partial kickstart lists: name and
+/// Puppet type.
+pub fn required_params(text: &str) -> Vec<(String, String)> {
     text.lines()
         .filter_map(|l| l.strip_prefix(REQUIRES))
-        .filter_map(|rest| rest.split_whitespace().next())
-        .map(str::to_string)
+        .filter_map(|rest| {
+            let mut w = rest.split_whitespace();
+            let name = w.next()?.to_string();
+            Some((name, w.next().unwrap_or("String").to_string()))
+        })
         .collect()
 }
 

@@ -1,8 +1,8 @@
 //! What cft's tests share and no user of cft needs: the whole-system
 //! comparison of a recorded root with an applied one (`system`), tier 2's
 //! preconditions (`tools`), the fixture that drives the real `cft` binary
-//! on temporary `--root` trees (`cli`), and the test bed's Debian roots
-//! with real Puppet (`rootfs`).
+//! on temporary `--root` trees (`cli`), the test bed's Debian roots
+//! with real Puppet (`rootfs`), and a real Puppet server (`server`).
 //!
 //! Nothing here links against cft's own crates: a judge that used cft's
 //! probes would share their bugs, and a fixture that used its store would
@@ -15,5 +15,6 @@
 
 pub mod cli;
 pub mod rootfs;
+pub mod server;
 pub mod system;
 pub mod tools;

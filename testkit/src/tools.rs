@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 /// What to run when something is missing.
-pub const SETUP: &str = "run scripts/setup-host.sh as root (installs puppet-agent, puppet-lint, debootstrap, zstd, libxml2-utils, libvirt-clients, zsh, octocatalog-diff, chromium and the pykickstart venv, and builds the cached root filesystem)";
+pub const SETUP: &str = "run scripts/setup-host.sh as root (installs puppet-agent, puppet-lint, debootstrap, zstd, libxml2-utils, libvirt-clients, zsh, octocatalog-diff, chromium, puppetserver, curl and the pykickstart venv, and builds the cached root filesystem)";
 
 /// Fail, naming the set-up command, unless we are root.
 pub fn require_root() {

@@ -47,6 +47,8 @@ mod e2e_recipe;
 #[cfg(testbed)]
 mod e2e_report;
 #[cfg(testbed)]
+mod e2e_server;
+#[cfg(testbed)]
 mod e2e_shell;
 #[cfg(testbed)]
 mod e2e_system;

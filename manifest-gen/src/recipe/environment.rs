@@ -90,9 +90,9 @@ pub struct EnvInstalled {
     pub wrote: Vec<PathBuf>,
     /// Each `--node`, and whether its class list changed.
     pub classified: Vec<(String, bool)>,
-    /// The class's mandatory parameters (`MODULE::NAME`), and whether some
-    /// data file of the environment sets each.
-    pub mandatory: Vec<(String, bool)>,
+    /// The class's mandatory parameters (`MODULE::NAME`), their Puppet
+    /// type, and whether some data file of the environment sets each.
+    pub mandatory: Vec<(String, String, bool)>,
     /// The environment caches (a nonzero `environment_timeout`): how to
     /// flush it.
     pub cache_note: Option<String>,
@@ -188,10 +188,10 @@ pub fn install_into_environment(bundle: &Path, t: &Target) -> Result<EnvInstalle
     }
     let mandatory = required
         .into_iter()
-        .map(|p| {
+        .map(|(p, ty)| {
             let key = format!("{}::{p}", module.module);
             let set = data_sets(&dir.join("data"), &key);
-            (key, set)
+            (key, ty, set)
         })
         .collect();
     let cache_note = cache_note(&dir, t.environment);
@@ -359,7 +359,7 @@ fn parse_node_file(path: &Path, text: &str) -> Result<Vec<String>, Error> {
 }
 
 /// The mandatory parameters the bundle's partial kickstart lists.
-fn required_params(bundle: &Path) -> Result<Vec<String>, Error> {
+fn required_params(bundle: &Path) -> Result<Vec<(String, String)>, Error> {
     let tmp = tempfile::Builder::new()
         .prefix("cft-install-")
         .tempdir()
