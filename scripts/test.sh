@@ -27,7 +27,8 @@ log=$(mktemp)
 tier1=$(mktemp)
 trap 'rm -f "$log" "$tier1"' EXIT
 corpus=${TESTBED_DIR:-/var/tmp/cft-testbed}/reports/corpus
-rm -rf "$corpus"
+server=${TESTBED_DIR:-/var/tmp/cft-testbed}/reports/server.md
+rm -rf "$corpus" "$server"
 threads=${TEST_THREADS:-4}
 set +e
 # No doc tests exist; leaving them out keeps every summary a real one.
@@ -39,6 +40,10 @@ set -e
 # The fidelity corpus: one row per workflow, every difference found.
 if [ -d "$corpus" ]; then
     cat "$corpus"/*.md 2>/dev/null
+fi
+# The client/server test's timings.
+if [ -f "$server" ]; then
+    cat "$server"
 fi
 # Passed and failed over the `test result:` lines of the given logs.
 count() {

@@ -141,10 +141,8 @@ fn chroot_posts(ks: &str) -> Vec<String> {
     let mut cur: Option<String> = None;
     for line in ks.lines() {
         match &mut cur {
-            None if line.starts_with("%post") => {
-                if !line.contains("--nochroot") {
-                    cur = Some(String::new());
-                }
+            None if line.starts_with("%post") && !line.contains("--nochroot") => {
+                cur = Some(String::new());
             }
             Some(body) if line == "%end" => {
                 out.push(std::mem::take(body));

@@ -180,10 +180,19 @@ pub fn install_into_environment(bundle: &Path, t: &Target) -> Result<EnvInstalle
     if !t.nodes.is_empty() {
         prepare_classification(&dir, &mut wrote)?;
     }
+    let mut current = Vec::new();
+    for node in t.nodes {
+        let path = node_path(&dir, node);
+        let classes = match read_text(&path)? {
+            None => Vec::new(),
+            Some(text) => parse_node_file(&path, &text)?,
+        };
+        current.push((node, path, classes));
+    }
     let module = install(bundle, &dir.join("modules"), t.force)?;
     let mut classified = Vec::new();
-    for node in t.nodes {
-        let changed = classify(&dir, node, &module.module, &mut wrote)?;
+    for (node, path, classes) in current {
+        let changed = classify(&path, node, classes, &module.module, &mut wrote)?;
         classified.push((node.clone(), changed));
     }
     let mandatory = required
@@ -291,23 +300,30 @@ fn prepare_classification(dir: &Path, wrote: &mut Vec<PathBuf>) -> Result<(), Er
     Ok(())
 }
 
-/// Add `class` to the classes of `node`; `true` when its file changed.
-fn classify(dir: &Path, node: &str, class: &str, wrote: &mut Vec<PathBuf>) -> Result<bool, Error> {
-    let path = dir.join("data/cft/nodes").join(format!("{node}.yaml"));
-    let mut classes = match read_text(&path)? {
-        None => Vec::new(),
-        Some(t) => parse_node_file(&path, &t)?,
-    };
+fn node_path(dir: &Path, node: &str) -> PathBuf {
+    dir.join("data/cft/nodes").join(format!("{node}.yaml"))
+}
+
+/// Add `class` to `classes`, those of `node` in its file at `path`;
+/// `true` when the file changed.
+fn classify(
+    path: &Path,
+    node: &str,
+    mut classes: Vec<String>,
+    class: &str,
+    wrote: &mut Vec<PathBuf>,
+) -> Result<bool, Error> {
     if classes.iter().any(|c| c == class) {
         return Ok(false);
     }
     classes.push(class.to_string());
     classes.sort();
-    let parent = path.parent().unwrap_or(dir);
-    fs::create_dir_all(parent).map_err(|e| Error::io("creating", parent, e))?;
-    recorder::outfile::replace(&path, node_file(node, &classes).as_bytes(), 0o644)
-        .map_err(|e| Error::io("writing", &path, e))?;
-    wrote.push(path);
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent).map_err(|e| Error::io("creating", parent, e))?;
+    }
+    recorder::outfile::replace(path, node_file(node, &classes).as_bytes(), 0o644)
+        .map_err(|e| Error::io("writing", path, e))?;
+    wrote.push(path.to_path_buf());
     Ok(true)
 }
 

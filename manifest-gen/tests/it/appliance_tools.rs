@@ -104,7 +104,7 @@ fn the_validators_do_reject_broken_output() {
             .replace("</vcpu>", "</vcpus>")
     )
     .is_err());
-    let ks = kickstart::partial(&db_server(), &Spec::default(), "pg").unwrap();
+    let ks = kickstart::partial(&db_server(), &Spec::default(), "pg", &[]).unwrap();
     assert!(ks_valid(&ks.replace("--size=", "--sise=")).is_err());
     assert!(ks_valid(&format!("{ks}bogus_command\n")).is_err());
 }
@@ -133,7 +133,7 @@ fn partial_kickstart_validates_alone_and_with_a_site_part() {
         ("rpm-recorded", fedora),
         ("rpm repositories", rpm_server()),
     ] {
-        let ks = kickstart::partial(&cs, &Spec::default(), "pg_server").unwrap();
+        let ks = kickstart::partial(&cs, &Spec::default(), "pg_server", &[]).unwrap();
         ks_valid(&ks).unwrap_or_else(|e| panic!("{name}: partial alone\n{ks}\n{e}"));
         ks_valid(&format!("{SITE}{ks}")).unwrap_or_else(|e| panic!("{name}: site + partial\n{e}"));
     }
