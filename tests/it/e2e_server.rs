@@ -183,11 +183,55 @@ fn bootstrap(d: &Difference) -> Option<String> {
     let enable_link = d.id.starts_with("/etc/systemd/system/")
         && d.id.ends_with(".wants/puppet.service")
         || d.id.starts_with("/etc/rc") && d.id.ends_with(".d/S01puppet");
+    if d.kind == Kind::File
+        && (d.id == "/etc/puppet/code/modules"
+            || d.id.starts_with("/etc/puppet/code/modules/app/")
+            || d.id == "/etc/puppet/code/modules/app")
+    {
+        return Some("the recipe's module, where the kickstart's copy script puts it".into());
+    }
     match d.kind {
         Kind::File if d.id == "/etc/puppet/puppet.conf" || enable_link => Some(why.into()),
         Kind::Unit if d.id.starts_with("puppet.") => Some(why.into()),
         _ => None,
     }
+}
+
+/// The masterless way, for comparison: v1's kickstart with the mandatory
+/// parameter from the site's `# cft-param` line, its apply script run in
+/// a fresh root where the copy script would have put the module.
+fn masterless(db: &Path, bundle: &Path, recorded: &Rootfs) -> system::Verdict {
+    let root = Rootfs::new();
+    let modules = root.host(b"/etc/puppet/code/modules");
+    run(
+        db,
+        args!["recipe", "install", bundle, "--modulepath", modules],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let site = dir.path().join("site.ks");
+    let hash = shadow_hash(recorded, "appadmin");
+    let commands = SITE.split("%post").next().unwrap();
+    std::fs::write(
+        &site,
+        format!("{commands}# cft-param appadmin_password={hash}\n"),
+    )
+    .unwrap();
+    let ks = dir.path().join("masterless.ks");
+    run(
+        db,
+        args!["recipe", "instantiate", bundle, "--site", site, "-o", ks],
+    );
+    let text = std::fs::read_to_string(&ks).unwrap();
+    let posts = chroot_posts(&text);
+    assert_eq!(posts.len(), 1, "the apply script:\n{text}");
+    assert!(posts[0].contains("Sensitive("), "{}", posts[0]);
+    root.sh(&posts[0]);
+    assert!(
+        !root.host(b"/root/cft-site.pp").exists(),
+        "the values do not outlive the run"
+    );
+    let readme = std::fs::read_to_string(modules.join("app/README.md")).unwrap();
+    verdict(recorded, &root, &not_expressed_in(&readme))
 }
 
 fn shadow_hash(root: &Rootfs, user: &str) -> String {
@@ -266,13 +310,14 @@ fn recipes_served_by_a_puppet_server_converge_and_update_agents() {
                     "app-v1"
                 ],
             );
-            (r1, r2)
+            let masterless = masterless(&db, &v1, &r1);
+            (r1, r2, masterless)
         })
     };
     let server = PuppetServer::start(&[NODE, UNCLASSIFIED]);
     let started = server.started_in;
     eprintln!("puppetserver serving after {:.1} s", started.as_secs_f64());
-    let (r1, r2) = recording.join().expect("recording");
+    let (r1, r2, masterless) = recording.join().expect("recording");
     let codedir = server.codedir.clone();
 
     // v1 on the server, one node classified.
@@ -432,7 +477,7 @@ fn recipes_served_by_a_puppet_server_converge_and_update_agents() {
          | second agent run | {:.1} |\n\
          | v1 -> v2 agent run | {:.1} |\n\
          | run after the update | {:.1} |\n\
-         v1: {} unexplained, {} explained; v2: {} unexplained, {} explained ({} left as v1 left it: {:?})\n",
+         v1: {} unexplained, {} explained; v2: {} unexplained, {} explained ({} left as v1 left it: {:?}); v1 masterless: {} unexplained, {} explained\n",
         started.as_secs_f64(),
         unclassified.as_secs_f64(),
         first.as_secs_f64(),
@@ -445,6 +490,8 @@ fn recipes_served_by_a_puppet_server_converge_and_update_agents() {
         v2_verdict.explained.len(),
         left_seen.len(),
         left_seen,
+        masterless.unexplained.len(),
+        masterless.explained.len(),
     );
     eprintln!("{report}");
     let dir: PathBuf = testbed_dir().join("reports");
@@ -459,6 +506,11 @@ fn recipes_served_by_a_puppet_server_converge_and_update_agents() {
         v2_verdict.unexplained.is_empty(),
         "v2 from the server differs from v2's recorded root:\n{}",
         v2_verdict.report()
+    );
+    assert!(
+        masterless.unexplained.is_empty(),
+        "v1 applied masterless, its password from the site kickstart, differs from the recorded root:\n{}",
+        masterless.report()
     );
     assert!(
         !left_seen.is_empty(),
