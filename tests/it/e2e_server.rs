@@ -518,3 +518,61 @@ fn recipes_served_by_a_puppet_server_converge_and_update_agents() {
     );
     drop(server);
 }
+
+/// Without `--codedir`, the server's code directory is what Puppet says:
+/// cft run inside a Debian root with Puppet installs into that root's
+/// `/etc/puppet/code/environments/ENV`.
+#[test]
+fn the_code_directory_is_puppets_own() {
+    require_testbed();
+    let env = testkit::cli::Env::new(CFT);
+    env.begin("webapp", &[]);
+    testkit::cli::write(&env.p("/srv/site/index.html"), "hi\n");
+    env.finish("webapp");
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = dir.path().join("site.tar.gz");
+    env.ok([
+        "recipe".as_ref(),
+        "create".as_ref(),
+        "webapp".as_ref(),
+        "-o".as_ref(),
+        bundle.as_os_str(),
+    ]);
+    let root = Rootfs::new();
+    let bin = Path::new(CFT).parent().unwrap();
+    let out = std::process::Command::new(testkit::rootfs::script("in-root.sh"))
+        .arg(&root.0)
+        .args([
+            "/run/cft/bin/cft",
+            "--db",
+            "/run/cft/in/cft.db",
+            "recipe",
+            "install",
+            "/run/cft/in/site.tar.gz",
+            "--environment",
+            "staging",
+        ])
+        .env(
+            "IN_ROOT_BIND",
+            format!(
+                "{}:/run/cft/bin:ro {}:/run/cft/in",
+                bin.display(),
+                dir.path().display()
+            ),
+        )
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("created environment staging: /etc/puppet/code/environments/staging"),
+        "{text}"
+    );
+    assert!(root
+        .host(b"/etc/puppet/code/environments/staging/modules/webapp/manifests/init.pp")
+        .is_file());
+}
