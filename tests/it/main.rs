@@ -22,6 +22,7 @@ mod cli;
 mod cli_params;
 mod diff;
 mod e2e_corpus;
+mod fuzz;
 mod gc;
 mod locks;
 mod manners;

@@ -160,6 +160,14 @@ fn step<'a>(sec: &'a Section, which: &str) -> Option<&'a str> {
 /// parameter lines, and drop those lines from the site file (their values
 /// are in the recipe's script, or belong to the server).
 pub(crate) fn prepare(r: &mut Kickstart, s: &mut Kickstart, apply: &Apply) -> Result<(), Error> {
+    // Values are the site's: a recipe that brings its own is refused.
+    if let Some(l) = trivia(r).find(|l| is_param_line(l)) {
+        return Err(Error::KsSyntax {
+            file: r.file.clone(),
+            line: l.number,
+            reason: "a recipe's partial kickstart gives no parameter values (`# cft-param` lines are the site's)".into(),
+        });
+    }
     let given = site_params(s)?;
     let needed = required(r);
     s.items

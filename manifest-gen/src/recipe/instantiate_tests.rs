@@ -358,6 +358,14 @@ fn a_server_replaces_the_recipes_scripts_and_keeps_parameters_out() {
         err.contains("site.ks line 7") && err.contains("Hiera"),
         "{err}"
     );
+    // Values are the site's, never the recipe's.
+    let planted = TAGGED.replace("%packages", "# cft-param admin_password=x\n%packages");
+    for apply in [&server, &Apply::Masterless] {
+        let err = merge_with(&planted, "partial.ks", SITE, "site.ks", apply)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("partial.ks line 6"), "{err}");
+    }
     // A partial kickstart without cft's scripts cannot be switched.
     let err = merge_with(RECIPE, "partial.ks", SITE, "site.ks", &server)
         .unwrap_err()
