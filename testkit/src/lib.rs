@@ -1,7 +1,8 @@
 //! What cft's tests share and no user of cft needs: the whole-system
 //! comparison of a recorded root with an applied one (`system`), tier 2's
 //! preconditions (`tools`), the fixture that drives the real `cft` binary
-//! on temporary `--root` trees (`cli`), and the test bed's Debian roots
+//! on temporary `--root` trees (`cli`), a pseudo-terminal for what cft
+//! shows only on one (`pty`), and the test bed's Debian roots
 //! with real Puppet (`rootfs`).
 //!
 //! Nothing here links against cft's own crates: a judge that used cft's
@@ -14,6 +15,7 @@
 #![allow(clippy::disallowed_methods)]
 
 pub mod cli;
+pub mod pty;
 pub mod rootfs;
 pub mod system;
 pub mod tools;

@@ -27,6 +27,7 @@ mod locks;
 mod manners;
 mod outputs;
 mod port;
+mod progress;
 mod recipe;
 mod report;
 mod robust;
