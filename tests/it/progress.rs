@@ -97,3 +97,61 @@ fn a_large_baseline_says_how_to_narrow_it() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(!stderr(&out).contains("is large"), "{}", stderr(&out));
 }
+
+/// The toolchains and caches of /root and /home/* stay out of the
+/// baseline and the change set by default; dotfiles and configs next to
+/// them are recorded; a `!PATTERN` brings one back.
+#[test]
+fn home_toolchains_are_left_out_by_default() {
+    use crate::util::Stored;
+    let env = Env::new(CFT);
+    let toolchain = [
+        "/root/.rustup/toolchains/stable/bin/rustc",
+        "/root/.cargo/registry/src/index/serde-1.0/lib.rs",
+        "/root/.cache/pip/wheel",
+        "/home/ann/.npm/_cacache/index",
+        "/home/ann/app/node_modules/left-pad/index.js",
+    ];
+    let edited = [
+        "/root/.bashrc",
+        "/root/.cargo/config.toml",
+        "/home/ann/.vimrc",
+    ];
+    for p in toolchain.iter().chain(&edited) {
+        write(&env.p(p), "before\n");
+    }
+    let out = env.begin_with("homes", &[]);
+    // /etc's five files, /etc, /root, /home and their few directories.
+    let entries: u64 = out
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("baseline: "))
+        .and_then(|l| l.split(' ').next()?.parse().ok())
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(entries < 20, "{out}");
+    for p in toolchain.iter().chain(&edited) {
+        write(&env.p(p), "after\n");
+    }
+    env.finish("homes");
+    let changes = env.changes("homes");
+    for p in edited {
+        assert!(
+            changes.iter().any(|(_, c)| c == p.as_bytes()),
+            "{p}: {changes:?}"
+        );
+    }
+    for p in toolchain {
+        assert!(
+            !changes.iter().any(|(_, c)| c.starts_with(p.as_bytes())),
+            "{p}: {changes:?}"
+        );
+    }
+
+    env.begin_with("back", &["--ignore", "!/root/.rustup/"]);
+    write(&env.p(toolchain[0]), "again\n");
+    env.finish("back");
+    let changes = env.changes("back");
+    assert!(
+        changes.iter().any(|(_, c)| c == toolchain[0].as_bytes()),
+        "{changes:?}"
+    );
+}
