@@ -388,7 +388,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             };
             shell::print_hook(&db, kind, &name)?;
         }
-        Command::HookCall(call) => shell::hook_call(&db, call),
+        Command::HookCall(call) => return Ok(shell::hook_call(&db, call)),
         Command::Extract(args) => extract_cmd::extract(&db, &args)?,
         Command::Diff(args) => return Ok(diff_cmd::run(&db, &args)),
         Command::Status { json: false } => output::print_status(&session::status(&db)?, &db),
