@@ -187,9 +187,11 @@ pub fn kind_of(shell: &Path) -> Option<Shell> {
 }
 
 /// Where the recording shell's private files go: never inside a watched
-/// tree (the runtime directory, else the temporary directory).
+/// tree (the runtime directory, else the temporary directory). A
+/// `XDG_RUNTIME_DIR` that is not there is passed over: the host's, carried
+/// into a chroot, names nothing inside it.
 fn runtime_base() -> PathBuf {
-    if let Some(d) = std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
+    if let Some(d) = std::env::var_os("XDG_RUNTIME_DIR").filter(|d| Path::new(d).is_dir()) {
         return PathBuf::from(d);
     }
     if nix::unistd::geteuid().is_root() && Path::new("/run").is_dir() {

@@ -44,6 +44,8 @@ mod e2e_extract;
 #[cfg(testbed)]
 mod e2e_params;
 #[cfg(testbed)]
+mod e2e_readme;
+#[cfg(testbed)]
 mod e2e_recipe;
 #[cfg(testbed)]
 mod e2e_report;
