@@ -444,7 +444,7 @@ fn replayed_commands_compile_in_their_place() {
     );
     assert_eq!(
         refs(&p["before"]),
-        ["Service[app.service]", "Service[nginx.service]"]
+        ["Service[app]", "Service[nginx]"]
     );
     let psql = resource(
         &catalog,
