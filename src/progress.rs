@@ -34,15 +34,19 @@ struct State {
 impl Shown {
     /// `what` names the walk ("baseline", "rescan", "extract").
     pub fn new(what: &'static str) -> Shown {
-        let bar = if std::io::stderr().is_terminal() {
-            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-            bar.enable_steady_tick(Duration::from_millis(120));
-            bar
+        let terminal = std::io::stderr().is_terminal();
+        let bar = if terminal {
+            ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr())
         } else {
             ProgressBar::hidden()
         };
+        // The style first: the first tick draws, and indicatif's default
+        // is an empty bar and "0/0".
         if let Ok(style) = ProgressStyle::with_template("{spinner} {wide_msg}") {
             bar.set_style(style);
+        }
+        if terminal {
+            bar.enable_steady_tick(Duration::from_millis(120));
         }
         Shown {
             bar,

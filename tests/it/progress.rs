@@ -155,3 +155,26 @@ fn home_toolchains_are_left_out_by_default() {
         "{changes:?}"
     );
 }
+
+/// `cft extract` walks too: against a reference root, on a terminal, its
+/// line names the walk, and never indicatif's empty default bar.
+#[test]
+fn extract_shows_progress_on_a_terminal() {
+    let env = Env::new(CFT);
+    tree(&env, 20);
+    let reference = env.tmp.path().join("reference");
+    for root in [&env.root, &reference] {
+        write(&root.join("var/lib/dpkg/status"), "");
+        write(&root.join("etc/passwd"), "root:x:0:0::/root:/bin/sh\n");
+    }
+    let mut cmd = env.cmd();
+    cmd.args(["extract", "ex", "--root", env.root.to_str().unwrap()])
+        .args(["--against", reference.to_str().unwrap()])
+        .args(["--no-default-watch", "--watch", "/srv"]);
+    let (out, seen) = testkit::pty::stderr_on_terminal(cmd);
+    let seen = String::from_utf8_lossy(&seen);
+    assert!(out.status.success(), "{seen}");
+    assert!(seen.contains("extract of /srv: "), "{seen:?}");
+    assert!(seen.contains("entries/s"), "{seen:?}");
+    assert!(!seen.contains("0/0"), "{seen:?}");
+}

@@ -442,10 +442,7 @@ fn replayed_commands_compile_in_their_place() {
             "File[/etc/nginx/nginx.conf]"
         ]
     );
-    assert_eq!(
-        refs(&p["before"]),
-        ["Service[app]", "Service[nginx]"]
-    );
+    assert_eq!(refs(&p["before"]), ["Service[app]", "Service[nginx]"]);
     let psql = resource(
         &catalog,
         "Exec",
