@@ -56,7 +56,7 @@ pub fn extract(db: &Path, args: &ExtractArgs) -> Result<()> {
         against: args.against.clone(),
         since_ns,
     };
-    let report = recorder::extract::extract(db, &opts)?;
+    let report = recorder::extract::extract(db, &opts, &crate::progress::Shown::new("extract"))?;
     print(&report);
     Ok(())
 }

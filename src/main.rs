@@ -18,6 +18,7 @@ mod load;
 mod module_args;
 mod output;
 mod port_cmd;
+mod progress;
 mod recipe_cmd;
 mod report_cmd;
 mod shell;
@@ -387,13 +388,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
             };
             shell::print_hook(&db, kind, &name)?;
         }
-        Command::HookCall(call) => shell::hook_call(&db, call),
+        Command::HookCall(call) => return Ok(shell::hook_call(&db, call)),
         Command::Extract(args) => extract_cmd::extract(&db, &args)?,
         Command::Diff(args) => return Ok(diff_cmd::run(&db, &args)),
         Command::Status { json: false } => output::print_status(&session::status(&db)?, &db),
         Command::Status { json: true } => show::status_json(&session::status(&db)?)?,
         Command::Finish { name } => {
-            let report = session::finish(&db, name.as_deref())?;
+            let report = session::finish(&db, name.as_deref(), &progress::Shown::new("rescan"))?;
             output::print_finish(&report, true);
         }
         Command::Abort { name } => {
@@ -493,7 +494,7 @@ fn begin(db: &Path, args: &BeginArgs) -> Result<session::BeginReport> {
         rules_file: args.ignore_file.clone(),
         content_cap: args.content_cap,
     };
-    session::begin(db, &opts, &launcher()?)
+    session::begin(db, &opts, &launcher()?, &progress::Shown::baseline())
         .with_context(|| format!("cannot begin session '{name}'"))
 }
 
@@ -559,7 +560,7 @@ fn record(
         child.args(&command[1..]);
         (run_child(&mut child), command[0].clone())
     };
-    let finished = session::finish(db, Some(&name))
+    let finished = session::finish(db, Some(&name), &progress::Shown::new("rescan"))
         .with_context(|| format!("cannot finish session '{name}'"))?;
     output::print_finish(&finished, out.is_none());
     if let Some(out) = out {

@@ -189,6 +189,34 @@ pub fn print_finish(r: &FinishReport, then: bool) {
     }
 }
 
+/// A command as typed, over several lines when it was (a heredoc, a
+/// quoted newline): its first line, then the others each indented by
+/// `indent`, every line cut at 100 characters and the whole at
+/// `MAX_LINES` lines.
+fn as_typed(text: &str, indent: &str) -> (String, String) {
+    const MAX_LINES: usize = 20;
+    let mut lines = text.lines();
+    let first = cut(lines.next().unwrap_or(""));
+    let rest: Vec<&str> = lines.collect();
+    let mut more = String::new();
+    for l in rest.iter().take(MAX_LINES - 1) {
+        more.push_str(&format!("{indent}{}\n", cut(l)));
+    }
+    if rest.len() >= MAX_LINES {
+        let left = rest.len() - (MAX_LINES - 1);
+        more.push_str(&format!("{indent}… ({left} more lines)\n"));
+    }
+    (first, more)
+}
+
+fn cut(line: &str) -> String {
+    if line.chars().count() > 100 {
+        format!("{}…", line.chars().take(99).collect::<String>())
+    } else {
+        line.to_string()
+    }
+}
+
 /// A command on one line, cut at 100 characters.
 fn short(text: &str) -> String {
     let one: String = text
@@ -226,12 +254,9 @@ pub fn commands(why: &recorder::model::Why) -> String {
             recorder::model::IntentSource::Line => "typed",
             recorder::model::IntentSource::Tool => "ran",
         };
-        out.push_str(&format!(
-            "{pad}#{:<5} {kind} {}  [{}]\n",
-            i.id,
-            short(&i.text()),
-            status_of(i)
-        ));
+        let head = format!("{pad}#{:<5} {kind} ", i.id);
+        let (first, more) = as_typed(&i.text(), &" ".repeat(head.chars().count()));
+        out.push_str(&format!("{head}{first}  [{}]\n{more}", status_of(i)));
         for a in why.attributions.iter().filter(|a| a.intent == i.id) {
             let name = match a.subject {
                 recorder::model::Subject::File => display_path(&a.name),
@@ -439,5 +464,35 @@ fn bytes(n: u64) -> String {
         n if n >= 10 << 20 => format!("{} MB", n >> 20),
         n if n >= 10 << 10 => format!("{} KB", n >> 10),
         n => format!("{n} bytes"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_keep_their_lines() {
+        let cases: &[(&str, &str, &str, &str)] = &[
+            ("one line", "echo a; echo b", "echo a; echo b", ""),
+            (
+                "a heredoc",
+                "cat > /etc/x <<EOF\nline1\nline2\nEOF",
+                "cat > /etc/x <<EOF",
+                "  line1\n  line2\n  EOF\n",
+            ),
+        ];
+        for (name, text, first, more) in cases {
+            assert_eq!(
+                as_typed(text, "  "),
+                (first.to_string(), more.to_string()),
+                "{name}"
+            );
+        }
+        let long: Vec<String> = (0..30).map(|n| n.to_string()).collect();
+        let (first, more) = as_typed(&long.join("\n"), "");
+        assert_eq!(first, "0");
+        assert_eq!(more.lines().count(), 20);
+        assert!(more.ends_with("… (10 more lines)\n"), "{more}");
     }
 }

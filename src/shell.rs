@@ -3,8 +3,10 @@
 //! hooks call to log each typed command line as an intent.
 //!
 //! The hooks follow shell-history tools (preexec through bash's DEBUG trap
-//! and PROMPT_COMMAND, zsh's preexec/precmd). They never print on their
-//! own and never fail the command: a store that cannot be written to is
+//! and PROMPT_COMMAND, zsh's preexec/precmd; the EXIT trap or zshexit for
+//! the line that ends the shell). They print one line only, when they turn
+//! themselves off because their session stopped recording
+//! (`HOOK_SESSION_OVER`), and never fail the command: a store that cannot be written to is
 //! logged to `shim.log` beside the database, like the shim does. The
 //! shim links and rc files live in a private temporary directory outside
 //! the recorded system and are removed when the shell exits.
@@ -36,15 +38,20 @@ pub enum HookCommand {
     End { id: i64, status: i32 },
 }
 
-/// `cft __hook …`: never an error the shell would show.
-pub fn hook_call(db: &Path, cmd: HookCommand) {
-    let result = (|| -> recorder::Result<()> {
+/// `cft __hook …` exits with this when the hooks' session (`CFT_SESSION`)
+/// is no longer recording: the hooks then turn themselves off.
+pub const HOOK_SESSION_OVER: u8 = 3;
+
+/// `cft __hook …`: never an error the shell would show. Exits 0, or
+/// `HOOK_SESSION_OVER`.
+pub fn hook_call(db: &Path, cmd: HookCommand) -> std::process::ExitCode {
+    let session = std::env::var("CFT_SESSION").ok().filter(|s| !s.is_empty());
+    let result = (|| -> recorder::Result<bool> {
         let Some(log) = IntentLog::open(db)? else {
-            return Ok(());
+            return Ok(false);
         };
         match cmd {
             HookCommand::Start { pid, line } => {
-                let session = std::env::var("CFT_SESSION").ok().filter(|s| !s.is_empty());
                 let cwd = std::env::current_dir()
                     .map(|d| d.into_os_string().into_vec())
                     .unwrap_or_default();
@@ -62,6 +69,7 @@ pub fn hook_call(db: &Path, cmd: HookCommand) {
                 };
                 if let Some(id) = log.start(&start)? {
                     println!("{id}");
+                    return Ok(false);
                 }
             }
             HookCommand::End { id, status } => log.end(
@@ -73,15 +81,23 @@ pub fn hook_call(db: &Path, cmd: HookCommand) {
                 },
             )?,
         }
-        Ok(())
+        match &session {
+            Some(name) => Ok(!log.is_recording(name)?),
+            None => Ok(false),
+        }
     })();
-    if let Err(e) = result {
-        recorder::store::intents::log_failure(
-            db,
-            "cft __hook".as_ref(),
-            "cannot record a typed line",
-            &e,
-        );
+    match result {
+        Ok(true) => std::process::ExitCode::from(HOOK_SESSION_OVER),
+        Ok(false) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            recorder::store::intents::log_failure(
+                db,
+                "cft __hook".as_ref(),
+                "cannot record a typed line",
+                &e,
+            );
+            std::process::ExitCode::SUCCESS
+        }
     }
 }
 
@@ -171,9 +187,11 @@ pub fn kind_of(shell: &Path) -> Option<Shell> {
 }
 
 /// Where the recording shell's private files go: never inside a watched
-/// tree (the runtime directory, else the temporary directory).
+/// tree (the runtime directory, else the temporary directory). A
+/// `XDG_RUNTIME_DIR` that is not there is passed over: the host's, carried
+/// into a chroot, names nothing inside it.
 fn runtime_base() -> PathBuf {
-    if let Some(d) = std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
+    if let Some(d) = std::env::var_os("XDG_RUNTIME_DIR").filter(|d| Path::new(d).is_dir()) {
         return PathBuf::from(d);
     }
     if nix::unistd::geteuid().is_root() && Path::new("/run").is_dir() {

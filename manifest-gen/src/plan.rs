@@ -25,6 +25,7 @@ mod services;
 mod site;
 
 pub(crate) use commands::exec_title;
+pub(crate) use services::title as service_title;
 
 use crate::{puppet, Error, SiteParam};
 use catalog::{Catalog, Param, Resource, Supplies};

@@ -172,9 +172,14 @@ pub struct FinishReport {
 
 /// Reconcile a stopped session and store its change set, stage by stage.
 /// `reason` says why every root must be re-read, if the session's own
-/// rescan mark does not.
-pub fn run(store: &mut Store, session: &Session, reason: Option<&str>) -> Result<FinishReport> {
-    let files = reconcile::reconcile(store, session, reason)?;
+/// rescan mark does not. The re-reads report to `progress`.
+pub fn run(
+    store: &mut Store,
+    session: &Session,
+    reason: Option<&str>,
+    progress: &dyn crate::progress::Progress,
+) -> Result<FinishReport> {
+    let files = reconcile::reconcile(store, session, reason, progress)?;
     let evidence = Evidence::gather(store, session)?;
     let (probed, notices) = probe_system(store, session)?;
     complete(store, session, files, evidence, probed, notices)

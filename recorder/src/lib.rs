@@ -8,7 +8,8 @@
 //! `target` (the observed system's paths and names), `attribute` (who made
 //! each change), `tools` (finding and quoting programs), `clock`,
 //! `stop_keys`, `portable` (one session in one file: export and import),
-//! `outfile` (writing an output file whole, never through a link).
+//! `outfile` (writing an output file whole, never through a link),
+//! `progress` (how far a long walk got, for the binary to show).
 //!
 //! Inside: `snapshot` (safe walks and reads) · `event` + `watcher`
 //! (inotify) · `gap` (a resumed session's gap) · `reconcile` (baseline vs
@@ -38,6 +39,7 @@ pub mod model;
 pub mod outfile;
 pub mod portable;
 pub mod probe;
+pub mod progress;
 pub(crate) mod reconcile;
 pub(crate) mod secret;
 pub mod session;

@@ -10,6 +10,7 @@
 use crate::error::Result;
 use crate::ignore_rules::Ignore;
 use crate::model::{is_within, Change, ChangeKind, Entry, EntryKind, Notice, NoticeKind, Session};
+use crate::progress::Progress;
 use crate::secret;
 use crate::snapshot::{Scanned, Scanner};
 use crate::store::{EntryWithContent, Snapshot, Store};
@@ -33,8 +34,14 @@ pub struct FileDiff {
     pub examined: usize,
 }
 
-/// Work out the change set of `session` (whose daemon is stopped).
-pub fn reconcile(store: &Store, session: &Session, extra_reason: Option<&str>) -> Result<FileDiff> {
+/// Work out the change set of `session` (whose daemon is stopped); the
+/// walks of re-read subtrees report to `progress`.
+pub fn reconcile(
+    store: &Store,
+    session: &Session,
+    extra_reason: Option<&str>,
+    progress: &dyn Progress,
+) -> Result<FileDiff> {
     let target = Target::new(&session.root);
     let ignore = Ignore::new(&session.ignore_patterns)?;
     let cap = session.content_cap.max(FINISH_CAPTURE_CAP);
@@ -42,6 +49,7 @@ pub fn reconcile(store: &Store, session: &Session, extra_reason: Option<&str>) -
         target: &target,
         ignore: &ignore,
         content_cap: cap,
+        progress,
     };
     let reason = session
         .rescan_reason
@@ -258,6 +266,7 @@ mod tests {
             target: &target,
             ignore: &ignore,
             content_cap: 1 << 20,
+            progress: crate::progress::SILENT,
         };
         let mut rows = Vec::new();
         scanner.walk(b"/etc", &mut Vec::new(), |_, _| {}, |s| rows.push(s));
@@ -306,7 +315,7 @@ mod tests {
                 ],
             )
             .unwrap();
-        let o = reconcile(&store, &session, None).unwrap();
+        let o = reconcile(&store, &session, None, crate::progress::SILENT).unwrap();
         assert_eq!(
             kinds(&o),
             vec![
@@ -326,7 +335,13 @@ mod tests {
         let root = tmp.path().join("root");
         std::fs::write(root.join("etc/b"), "b1").unwrap();
         std::fs::remove_dir_all(root.join("etc/keep")).unwrap();
-        let o = reconcile(&store, &session, Some("daemon died")).unwrap();
+        let o = reconcile(
+            &store,
+            &session,
+            Some("daemon died"),
+            crate::progress::SILENT,
+        )
+        .unwrap();
         assert_eq!(
             kinds(&o),
             vec![

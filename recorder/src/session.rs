@@ -11,10 +11,11 @@ use crate::error::{Error, Result};
 pub use crate::ignore_rules::RULES_FILE;
 use crate::ignore_rules::{read_rules_file, Ignore};
 use crate::model::{display_path, Session, SessionState};
+use crate::progress::Progress;
 use crate::store::{Activity, NewSession, Store};
 use crate::target::Target;
 use crate::watcher::{root_state, RootState};
-use std::io::{BufRead, BufReader};
+use std::io::Read;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::OpenOptionsExt;
@@ -84,12 +85,18 @@ pub struct Launcher {
 }
 
 /// Start a new session: record it, start the daemon and wait until it
-/// watches every root and holds the baseline.
-pub fn begin(db: &Path, opts: &BeginOptions, launcher: &Launcher) -> Result<BeginReport> {
+/// watches every root and holds the baseline. The daemon's walks report to
+/// `progress` as they go.
+pub fn begin(
+    db: &Path,
+    opts: &BeginOptions,
+    launcher: &Launcher,
+    progress: &dyn Progress,
+) -> Result<BeginReport> {
     let new = new_session(db, opts)?;
     let mut store = Store::open(db)?;
     let session = store.create_session(&new)?;
-    match start_daemon(db, &session, false, launcher) {
+    match start_daemon(db, &session, false, launcher, progress) {
         Ok((ready, log)) => Ok(BeginReport {
             session: store.session_by_id(session.id)?,
             ready,
@@ -166,7 +173,7 @@ pub fn resume(db: &Path, name: &str, launcher: &Launcher) -> Result<BeginReport>
         });
     }
     store.set_recording(session.id)?;
-    match start_daemon(db, &session, true, launcher) {
+    match start_daemon(db, &session, true, launcher, crate::progress::SILENT) {
         Ok((ready, log)) => Ok(BeginReport {
             session: store.session_by_id(session.id)?,
             ready,
@@ -187,6 +194,7 @@ fn start_daemon(
     session: &Session,
     resume: bool,
     launcher: &Launcher,
+    progress: &dyn Progress,
 ) -> Result<(Ready, PathBuf)> {
     let db_dir = db.parent().unwrap_or(Path::new("."));
     let log = db_dir.join(format!("daemon-{}.log", session.name));
@@ -232,11 +240,14 @@ fn start_daemon(
     let cancel = crate::stop_keys::Cancel::catch();
     let mut child = cmd.spawn().map_err(|e| Error::io(&launcher.program, e))?;
     drop(write_end);
-    // Wait for the ready line, or for Ctrl-C: the daemon is in its own
-    // session, so the key reaches only us, and we must stop it.
-    loop {
+    // Wait for the ready line, passing on the progress lines before it,
+    // or for Ctrl-C: the daemon is in its own session, so the key reaches
+    // only us, and we must stop it.
+    let mut pipe = std::fs::File::from(read_end);
+    let mut pending: Vec<u8> = Vec::new();
+    let line = loop {
         let mut fds = [nix::poll::PollFd::new(
-            read_end.as_fd(),
+            pipe.as_fd(),
             nix::poll::PollFlags::POLLIN,
         )];
         let n = nix::poll::poll(&mut fds, nix::poll::PollTimeout::from(100u16)).unwrap_or(0);
@@ -251,13 +262,31 @@ fn start_daemon(
             let _ = child.wait();
             return Err(Error::Cancelled);
         }
-        if n > 0 {
-            break;
+        if n == 0 {
+            continue;
         }
-    }
+        let mut buf = [0u8; 8192];
+        let got = match pipe.read(&mut buf) {
+            Ok(0) | Err(_) => break String::from_utf8_lossy(&pending).into_owned(),
+            Ok(got) => got,
+        };
+        pending.extend_from_slice(&buf[..got]);
+        let mut ready = None;
+        while let Some(nl) = pending.iter().position(|&b| b == b'\n') {
+            let text: Vec<u8> = pending.drain(..=nl).collect();
+            match serde_json::from_slice::<daemon::WalkedLine>(&text) {
+                Ok(w) => progress.walked(&w.walked),
+                Err(_) => {
+                    ready = Some(String::from_utf8_lossy(&text).into_owned());
+                    break;
+                }
+            }
+        }
+        if let Some(line) = ready {
+            break line;
+        }
+    };
     drop(cancel);
-    let mut line = String::new();
-    let _ = BufReader::new(std::fs::File::from(read_end)).read_line(&mut line);
     // The child is detached; its exit is noticed through /proc, not wait().
     drop(child);
     let ready: Ready = serde_json::from_str(line.trim()).unwrap_or_else(|_| Ready {
@@ -278,8 +307,9 @@ fn start_daemon(
 
 pub use crate::finish::FinishReport;
 
-/// Stop the daemon, reconcile and store the change set.
-pub fn finish(db: &Path, name: Option<&str>) -> Result<FinishReport> {
+/// Stop the daemon, reconcile and store the change set; the walks of what
+/// is re-read report to `progress`.
+pub fn finish(db: &Path, name: Option<&str>, progress: &dyn Progress) -> Result<FinishReport> {
     let mut store = Store::open_existing(db)?;
     let session = pick_recording(&store, name)?;
     let extra = if daemon::is_alive(session.daemon_pid, session.daemon_start) {
@@ -303,7 +333,7 @@ pub fn finish(db: &Path, name: Option<&str>) -> Result<FinishReport> {
     };
     // The daemon may have marked a rescan while stopping (its reason wins).
     let session = store.session_by_id(session.id)?;
-    crate::finish::run(&mut store, &session, extra.as_deref())
+    crate::finish::run(&mut store, &session, extra.as_deref(), progress)
 }
 
 /// Stop recording and throw the session away.

@@ -13,6 +13,7 @@
 use crate::beneath::{self, Root, Stat};
 use crate::ignore_rules::Ignore;
 use crate::model::{join, ContentHash, Entry, EntryKind, Notice, NoticeKind};
+use crate::progress::{Meter, Progress};
 use crate::target::Target;
 use std::fs::File;
 use std::io::Read;
@@ -28,6 +29,8 @@ pub struct Scanner<'a> {
     pub ignore: &'a Ignore,
     /// Files up to this size keep their content; larger ones only a hash.
     pub content_cap: u64,
+    /// Where each walk reports how far it got (`progress::SILENT`: nowhere).
+    pub progress: &'a dyn Progress,
 }
 
 impl Scanner<'_> {
@@ -75,6 +78,11 @@ impl Scanner<'_> {
         mut on_dir: impl FnMut(BorrowedFd<'_>, &[u8]),
         mut sink: impl FnMut(Scanned),
     ) {
+        let mut meter = Meter::start(self.progress, path);
+        let mut sink = |s: Scanned| {
+            meter.add(&s.entry);
+            sink(s)
+        };
         let root = match self.target.root() {
             Ok(r) => r,
             Err(e) => {
@@ -438,6 +446,7 @@ mod tests {
             target: &t,
             ignore: &ig,
             content_cap: 10,
+            progress: crate::progress::SILENT,
         };
         let mut got = Vec::new();
         let mut dirs = Vec::new();
@@ -493,6 +502,7 @@ mod tests {
             target: &t,
             ignore: &ig,
             content_cap: 10,
+            progress: crate::progress::SILENT,
         };
         let mut got = Vec::new();
         s.walk(
@@ -536,6 +546,7 @@ mod tests {
             target: &t,
             ignore: &ig,
             content_cap: 100,
+            progress: crate::progress::SILENT,
         };
         let mut notices = Vec::new();
         for p in [&b"/srv/x/secret"[..], b"/var/secret", b"/var"] {

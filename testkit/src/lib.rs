@@ -1,8 +1,9 @@
 //! What cft's tests share and no user of cft needs: the whole-system
 //! comparison of a recorded root with an applied one (`system`), tier 2's
 //! preconditions (`tools`), the fixture that drives the real `cft` binary
-//! on temporary `--root` trees (`cli`), the test bed's Debian roots
-//! with real Puppet (`rootfs`), and a real Puppet server (`server`).
+//! on temporary `--root` trees (`cli`), a pseudo-terminal for what cft
+//! shows only on one (`pty`), the test bed's Debian roots with real
+//! Puppet (`rootfs`), and a real Puppet server (`server`).
 //!
 //! Nothing here links against cft's own crates: a judge that used cft's
 //! probes would share their bugs, and a fixture that used its store would
@@ -14,6 +15,7 @@
 #![allow(clippy::disallowed_methods)]
 
 pub mod cli;
+pub mod pty;
 pub mod rootfs;
 pub mod server;
 pub mod system;

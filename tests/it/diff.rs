@@ -76,7 +76,7 @@ fn two_related_sessions_differ_by_exactly_their_changes() {
          A\tpackage\tcurl\n\
          A\tgroup\tolduser\n\
          A\tuser\tolduser\n\
-         A\tservice\tapp.service\n"
+         A\tservice\tapp\n"
     );
 
     let full = stdout(&env.run(["diff", "web-v1", "web-v2", "--color", "never"]));
@@ -90,7 +90,7 @@ fn two_related_sessions_differ_by_exactly_their_changes() {
         "    +    listen 8080;\n",
         "+ package curl (only in b)\n",
         "+ user olduser (only in b)\n    ensure: absent\n",
-        "+ service app.service (only in b)\n    enable: false\n",
+        "+ service app (only in b)\n    enable: false\n",
     ] {
         assert!(full.contains(want), "missing {want:?} in:\n{full}");
     }
@@ -140,7 +140,7 @@ fn json_names_kind_identity_side_and_both_values() {
         ("package", "curl", "only_b"),
         ("group", "olduser", "only_b"),
         ("user", "olduser", "only_b"),
-        ("service", "app.service", "only_b"),
+        ("service", "app", "only_b"),
     ];
     let want: Vec<(String, String, String)> = want
         .iter()
@@ -217,11 +217,11 @@ fn filters_exit_codes_and_baseline() {
          A\tpackage\tnginx\n\
          D\tgroup\tolduser\n\
          D\tuser\tolduser\n\
-         M\tservice\tapp.service\n"
+         M\tservice\tapp\n"
     );
     let svc = stdout(&env.run(["diff", "web-v2", "--kind", "service"]));
     assert!(
-        svc.contains("~ service app.service\n    enablement: enabled -> disabled\n"),
+        svc.contains("~ service app\n    enablement: enabled -> disabled\n"),
         "{svc}"
     );
     // NO_COLOR is honoured by auto, and auto is off when piped anyway.
@@ -251,7 +251,7 @@ fn sessions_from_two_machines_diff_after_import() {
          A\tpackage\tcurl\n\
          A\tgroup\tolduser\n\
          A\tuser\tolduser\n\
-         A\tservice\tapp.service\n"
+         A\tservice\tapp\n"
     );
     // The content diff needs the imported contents, not only their hashes.
     let full = stdout(&reviewer.run(["diff", "web-m1", "web-m2", "--kind", "file"]));

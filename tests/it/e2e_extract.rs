@@ -53,7 +53,7 @@ const EXPECTED: &[&str] = &[
     "group web",
     "package nginx",
     "package rsync",
-    "service nginx.service",
+    "service nginx",
     "user alice",
 ];
 

@@ -28,6 +28,7 @@ mod locks;
 mod manners;
 mod outputs;
 mod port;
+mod progress;
 mod recipe;
 mod report;
 mod robust;
@@ -44,6 +45,8 @@ mod e2e_diff;
 mod e2e_extract;
 #[cfg(testbed)]
 mod e2e_params;
+#[cfg(testbed)]
+mod e2e_readme;
 #[cfg(testbed)]
 mod e2e_recipe;
 #[cfg(testbed)]

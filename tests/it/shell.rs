@@ -198,3 +198,71 @@ fn exec_arguments_are_checked_against_the_session() {
         assert!(err.contains(want), "--exec {arg}: {err}");
     }
 }
+
+/// A heredoc is shown as it was typed, over its lines (they used to be
+/// joined into one), and the `exit` that ends the recording shell is
+/// recorded with its status instead of "did not end".
+#[test]
+fn heredocs_keep_their_lines_and_exit_ends() {
+    let env = Env::new(CFT);
+    let runtime = env.tmp.path().join("run");
+    std::fs::create_dir(&runtime).unwrap();
+    let typed = format!(
+        "cat > {root}/etc/app.conf <<'EOF'\nlisten 80\nworkers 4\nEOF\nexit 3\n",
+        root = env.root.display()
+    );
+    let (ok, out) = feed(record_cmd(&env, "/bin/bash", &runtime), &typed);
+    assert!(!ok, "the shell's own status is cft record's: {out}");
+    let shown = env.ok(["show", "s", "--commands"]);
+    let indent = " ".repeat("  #1     typed ".len());
+    let heredoc =
+        format!("/etc/app.conf <<'EOF'  [ok]\n{indent}listen 80\n{indent}workers 4\n{indent}EOF\n");
+    assert!(shown.contains(&heredoc), "{shown}");
+    assert!(shown.contains("typed exit 3  [exit 3]\n"), "{shown}");
+}
+
+/// After `cft finish` in a hooked shell, the hooks notice, say so once and
+/// undo themselves: the prompt and PATH are the shell's, and nothing typed
+/// later reaches cft.
+#[test]
+fn bash_hooks_turn_off_after_finish() {
+    hooks_turn_off_after_finish("bash", &["--norc", "-i"]);
+}
+
+/// Tier 2: zsh is not on every machine.
+#[cfg(testbed)]
+#[test]
+fn zsh_hooks_turn_off_after_finish() {
+    let zsh = testkit::tools::tool("zsh");
+    hooks_turn_off_after_finish(zsh.to_str().unwrap(), &["-f", "-i"]);
+}
+
+fn hooks_turn_off_after_finish(shell: &str, args: &[&str]) {
+    let env = Env::new(CFT);
+    env.begin("s", &[]);
+    let typed = format!(
+        "eval \"$({cft} --db {db} hook {kind})\"\necho one >/dev/null\n{cft} --db {db} finish s >/dev/null\n\
+         echo \"prompt=[$PS1] session=[$CFT_SESSION]\"\ntype cft_unhook >/dev/null 2>&1 || echo unhooked\n",
+        cft = CFT,
+        db = env.db.display(),
+        kind = if shell.ends_with("zsh") { "zsh" } else { "bash" },
+    );
+    let mut cmd = Command::new(shell);
+    cmd.args(args).env("HOME", env.tmp.path()).env("PS1", "$ ");
+    let (ok, out) = feed(cmd, &typed);
+    assert!(ok, "{out}");
+    assert_eq!(
+        out.matches("cft: session s is no longer recording; its shell hooks are off\n")
+            .count(),
+        1,
+        "{out}"
+    );
+    assert!(out.contains("prompt=[$ ] session=[]"), "{out}");
+    assert!(out.contains("unhooked"), "{out}");
+    // Only the lines typed while it recorded; the shim log is empty.
+    let why = env.change_set("s").why;
+    let lines: Vec<String> = why.intents.iter().map(|i| i.text()).collect();
+    assert_eq!(lines.len(), 2, "{lines:#?}");
+    let log = env.db.parent().unwrap().join("shim.log");
+    assert!(!log.exists(), "{}", std::fs::read_to_string(&log).unwrap());
+}

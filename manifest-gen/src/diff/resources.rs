@@ -160,7 +160,7 @@ pub fn of_session(cs: &ChangeSet, opts: &DiffOptions) -> Items {
                 let paths: Vec<String> = sc.subscribe.iter().map(|p| display_path(p)).collect();
                 a.attrs.insert("subscribe".into(), paths.join(", "));
             }
-            out.insert((Kind::Service, sc.unit.clone()), a);
+            out.insert((Kind::Service, crate::plan::service_title(&sc.unit)), a);
         }
     }
     if wanted(opts, Kind::Alternative) {
@@ -264,7 +264,7 @@ pub fn before_after(cs: &ChangeSet, opts: &DiffOptions) -> (Items, Items) {
     }
     if wanted(opts, Kind::Service) {
         for sc in &s.services {
-            let key = (Kind::Service, sc.unit.clone());
+            let key = (Kind::Service, crate::plan::service_title(&sc.unit));
             for (side, svc) in [(&mut before, &sc.before), (&mut after, &sc.after)] {
                 if let Some(svc) = svc {
                     side.insert(key.clone(), service(svc));

@@ -160,7 +160,7 @@ fn resource_for(resources: &[Resource], subject: Subject, name: &[u8]) -> Option
         ),
         Subject::User => ("user", "User", name.to_string()),
         Subject::Group => ("group", "Group", name.to_string()),
-        Subject::Service => ("service", "Service", name.to_string()),
+        Subject::Service => ("service", "Service", super::services::title(name)),
     };
     resources
         .iter()

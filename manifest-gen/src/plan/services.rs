@@ -8,6 +8,36 @@ use super::{Part, Planned};
 use recorder::model::{Enable, Running, ServiceChange};
 use std::collections::BTreeSet;
 
+/// The unit types systemd knows, by suffix: a name ending in one of these
+/// is taken as that type, so its `.service` must stay.
+const UNIT_TYPES: &[&str] = &[
+    ".service",
+    ".socket",
+    ".device",
+    ".mount",
+    ".automount",
+    ".swap",
+    ".target",
+    ".path",
+    ".timer",
+    ".slice",
+    ".scope",
+];
+
+/// The `service` resource's title for a unit, as Puppet users write it:
+/// `cron` for `cron.service` (Puppet's systemd provider, and systemctl,
+/// add `.service` to a bare name); other types keep their suffix
+/// (`apt-daily.timer`, `ssh.socket`), and so does a service whose bare
+/// name would read as another type.
+pub fn title(unit: &str) -> String {
+    match unit.strip_suffix(".service") {
+        Some(bare) if !bare.is_empty() && !UNIT_TYPES.iter().any(|t| bare.ends_with(t)) => {
+            bare.to_string()
+        }
+        _ => unit.to_string(),
+    }
+}
+
 /// `files` are the titles of the module's `file` resources: a service
 /// restarts only for those (a reference to anything else would not
 /// compile).
@@ -54,7 +84,7 @@ pub(super) fn plan(services: &[ServiceChange], files: &[String]) -> Planned<Vec<
         out.resources.push(Resource {
             part: Part::Services,
             kind: "service",
-            title: s.unit.clone(),
+            title: title(&s.unit),
             attrs,
         });
         out.outcome.push(ServiceOutcome {

@@ -266,11 +266,15 @@ fn changelog(why: &recorder::model::Why, replayed: &[i64]) -> Vec<String> {
                     format!("{} {}", a.subject.as_str(), md_code(&name, false))
                 })
                 .collect();
-            let mut line = format!(
-                "`#{}` {} ({status})",
-                i.id,
-                md_code(&i.text().replace('\n', " "), false)
-            );
+            let text = i.text();
+            let mut lines = text.lines();
+            let first = lines.next().unwrap_or("");
+            let shown = if text.contains('\n') {
+                format!("{first} …")
+            } else {
+                text.clone()
+            };
+            let mut line = format!("`#{}` {} ({status})", i.id, md_code(&shown, false));
             if changes.is_empty() {
                 line.push_str(": no recorded change");
             } else {
@@ -282,9 +286,30 @@ fn changelog(why: &recorder::model::Why, replayed: &[i64]) -> Vec<String> {
                     md_code(&crate::plan::exec_title(i), false)
                 ));
             }
+            if text.contains('\n') {
+                line.push_str(&fenced(&text));
+            }
             line
         })
         .collect()
+}
+
+/// A command of several lines (a heredoc) as typed, in a fenced block
+/// inside its list item: the fence is longer than any run of backticks in
+/// it.
+fn fenced(text: &str) -> String {
+    let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat((longest + 1).max(3));
+    let mut out = format!("\n\n  {fence}sh\n");
+    for l in text.lines() {
+        if l.is_empty() {
+            out.push('\n');
+        } else {
+            out.push_str(&format!("  {l}\n"));
+        }
+    }
+    out.push_str(&format!("  {fence}"));
+    out
 }
 
 /// A value for the parameter in the README's examples.

@@ -578,6 +578,12 @@ pub fn commands() -> Fixture {
         intent(8, Some(7), &["systemctl", "enable", "app"], 71),
         intent(9, Some(7), &["systemctl", "start", "nginx"], 72),
         intent(10, None, &["psql -f /root/schema.sql app"], 80),
+        intent(
+            11,
+            None,
+            &["cat >> /root/notes <<'EOF'\nschema loaded\n\nEOF"],
+            90,
+        ),
     ];
     let at = |subject, name: &str, intent| Attribution {
         subject,

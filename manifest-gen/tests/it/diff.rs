@@ -102,7 +102,7 @@ fn two_sessions_differ_resource_by_resource() {
          M\tfile\t/srv/logo.bin\n\
          A\tpackage\tjq\n\
          D\tuser\tbob\n\
-         M\tservice\tnginx.service\n"
+         M\tservice\tnginx\n"
     );
     let conf = d
         .entries

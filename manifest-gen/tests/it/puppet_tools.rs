@@ -341,10 +341,10 @@ fn system_module_compiles_with_its_order_and_relationships() {
             "user[alice]",
             "user[bob]",
             "user[games]",
-            "service[app.service]",
-            "service[debug-shell.service]",
-            "service[e2scrub_reap.service]",
-            "service[nginx.service]",
+            "service[app]",
+            "service[debug-shell]",
+            "service[e2scrub_reap]",
+            "service[nginx]",
         ]
         .into_iter()
         .map(String::from)
@@ -379,13 +379,13 @@ fn system_module_compiles_with_its_order_and_relationships() {
         );
         let conf = resource(&catalog, "File", "/etc/nginx/nginx.conf");
         assert_eq!(refs(&conf["parameters"]["require"]), ["Package[nginx]"]);
-        let nginx = resource(&catalog, "Service", "nginx.service");
+        let nginx = resource(&catalog, "Service", "nginx");
         assert_eq!(
             refs(&nginx["parameters"]["subscribe"]),
             ["File[/etc/nginx/nginx.conf]"]
         );
         assert_eq!(
-            resource(&catalog, "Service", "debug-shell.service")["parameters"]["enable"],
+            resource(&catalog, "Service", "debug-shell")["parameters"]["enable"],
             "mask"
         );
 
@@ -442,10 +442,7 @@ fn replayed_commands_compile_in_their_place() {
             "File[/etc/nginx/nginx.conf]"
         ]
     );
-    assert_eq!(
-        refs(&p["before"]),
-        ["Service[app.service]", "Service[nginx.service]"]
-    );
+    assert_eq!(refs(&p["before"]), ["Service[app]", "Service[nginx]"]);
     let psql = resource(
         &catalog,
         "Exec",

@@ -20,6 +20,7 @@ mod writer;
 pub use invocation::Invocation;
 
 use crate::error::Result;
+use crate::progress::{Progress, Walked};
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 
@@ -45,7 +46,12 @@ pub struct Ready {
 /// binary, which owns it). Returns when stopped (SIGTERM/SIGINT) or on
 /// failure.
 pub fn run(invocation: &Invocation, ready: Option<std::fs::File>) -> Result<()> {
-    match start::start(invocation) {
+    let progress = PipeProgress(std::sync::Mutex::new(
+        ready.as_ref().and_then(|f| f.try_clone().ok()),
+    ));
+    let started = start::start(invocation, &progress);
+    drop(progress);
+    match started {
         Ok(started) => {
             send_ready(ready, &started.ready);
             // The baseline's contents reach the disk after `begin` returned:
@@ -67,6 +73,29 @@ pub fn run(invocation: &Invocation, ready: Option<std::fs::File>) -> Result<()> 
                 },
             );
             Err(e)
+        }
+    }
+}
+
+/// A progress line on the ready pipe, before the `Ready` line.
+#[derive(Serialize, Deserialize)]
+pub struct WalkedLine {
+    pub walked: Walked,
+}
+
+/// The baseline's progress, as `WalkedLine`s on the ready pipe for `begin`
+/// to show. A `begin` that is gone only makes the writes fail (SIGPIPE is
+/// ignored in the daemon), which changes nothing.
+struct PipeProgress(std::sync::Mutex<Option<std::fs::File>>);
+
+impl Progress for PipeProgress {
+    fn walked(&self, w: &Walked) {
+        let Ok(mut f) = self.0.lock() else { return };
+        if let Some(f) = f.as_mut() {
+            let line = WalkedLine { walked: w.clone() };
+            if let Ok(text) = serde_json::to_string(&line) {
+                let _ = writeln!(f, "{text}");
+            }
         }
     }
 }

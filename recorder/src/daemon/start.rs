@@ -10,6 +10,7 @@ use super::{Invocation, Ready};
 use crate::error::{Error, Result};
 use crate::ignore_rules::Ignore;
 use crate::model::{display_path, EventKind, Notice, NoticeKind, Session, SessionState};
+use crate::progress::Progress;
 use crate::snapshot::{Scanned, Scanner};
 use crate::store::pack::PackWriter;
 use crate::store::{Phase, Snapshot, Store};
@@ -49,7 +50,8 @@ impl Threads {
     }
 }
 
-pub(super) fn start(inv: &Invocation) -> Result<Started> {
+/// The baseline's walks report to `progress`.
+pub(super) fn start(inv: &Invocation, progress: &dyn Progress) -> Result<Started> {
     let (store, session) = open_recording_session(inv)?;
     let stop = block_stop_signals()?;
     let (mut daemon, rx) = Startup::new(store, session)?;
@@ -61,7 +63,7 @@ pub(super) fn start(inv: &Invocation) -> Result<Started> {
     let recorded = if inv.resume {
         daemon.sweep_gap(&set, &roots.present)?
     } else {
-        let recorded = daemon.take_baseline(&set, &roots.present)?;
+        let recorded = daemon.take_baseline(&set, &roots.present, progress)?;
         daemon.probe_system()?;
         recorded
     };
@@ -211,11 +213,16 @@ impl Startup {
 
     /// Walk every present root, watching each directory as it is reached,
     /// and store what it holds as the baseline (contents in the pack).
-    fn take_baseline(&mut self, set: &WatchSet, present: &[Vec<u8>]) -> Result<Recorded> {
+    fn take_baseline(
+        &mut self,
+        set: &WatchSet,
+        present: &[Vec<u8>],
+        progress: &dyn Progress,
+    ) -> Result<Recorded> {
         let mut pack = self.store.pack_writer(&self.session)?;
         let mut entries = 0u64;
         for root in present {
-            entries += self.baseline_of(set, root, &mut pack)?;
+            entries += self.baseline_of(set, root, &mut pack, progress)?;
         }
         pack.flush()?;
         Ok(Recorded {
@@ -226,7 +233,13 @@ impl Startup {
     }
 
     /// One root's baseline: a walker thread reads, this one stores.
-    fn baseline_of(&mut self, set: &WatchSet, root: &[u8], pack: &mut PackWriter) -> Result<u64> {
+    fn baseline_of(
+        &mut self,
+        set: &WatchSet,
+        root: &[u8],
+        pack: &mut PackWriter,
+        progress: &dyn Progress,
+    ) -> Result<u64> {
         let Startup {
             store,
             session,
@@ -240,6 +253,7 @@ impl Startup {
             target,
             ignore,
             content_cap: session.content_cap,
+            progress,
         };
         let sid = session.id;
         let mut entries = 0u64;

@@ -12,6 +12,7 @@ use crate::model::{
     ChangeKind, Enablement, EntryKind, Notice, NoticeKind, Package, PackageState, SystemSnapshot,
 };
 use crate::probe::dpkg::{md5_hex, DpkgFiles};
+use crate::progress::Progress;
 use crate::reconcile::{push_change, FileDiff};
 use crate::snapshot::Scanner;
 use crate::target::Target;
@@ -32,11 +33,13 @@ pub fn file_diff(
     cap: u64,
     files: &DpkgFiles,
     boundary: Option<i64>,
+    progress: &dyn Progress,
 ) -> Diffed {
     let scanner = Scanner {
         target,
         ignore,
         content_cap: cap,
+        progress,
     };
     let mut out = FileDiff::default();
     let mut scan_notices = Vec::new();

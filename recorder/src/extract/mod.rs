@@ -26,6 +26,7 @@ use crate::finish::{self, Evidence, FinishReport, Probed};
 use crate::ignore_rules::Ignore;
 use crate::model::{ChangeKind, EntryWithContent, EventKind, Notice, NoticeKind, Session};
 use crate::probe::{self, dpkg::DpkgFiles};
+use crate::progress::Progress;
 use crate::reconcile::{self, FileDiff, FINISH_CAPTURE_CAP};
 use crate::session::BeginOptions;
 use crate::snapshot::Scanner;
@@ -59,8 +60,9 @@ pub struct ExtractReport {
 }
 
 /// Extract NAME from the machine at `opts.session.root`; the session is
-/// finished when this returns, and nothing is left of it if it fails.
-pub fn extract(db: &Path, opts: &ExtractOptions) -> Result<ExtractReport> {
+/// finished when this returns, and nothing is left of it if it fails. The
+/// walks of the watched roots report to `progress`.
+pub fn extract(db: &Path, opts: &ExtractOptions, progress: &dyn Progress) -> Result<ExtractReport> {
     let new = crate::session::new_session(db, &opts.session)?;
     let reference = opts
         .against
@@ -69,7 +71,7 @@ pub fn extract(db: &Path, opts: &ExtractOptions) -> Result<ExtractReport> {
         .transpose()?;
     let mut store = Store::open(db)?;
     let session = store.create_session(&new)?;
-    match run(&mut store, &session, opts, reference.as_deref()) {
+    match run(&mut store, &session, opts, reference.as_deref(), progress) {
         Ok(r) => Ok(r),
         Err(e) => {
             // Nothing half-made stays behind to block the root.
@@ -84,6 +86,7 @@ fn run(
     session: &Session,
     opts: &ExtractOptions,
     reference: Option<&[u8]>,
+    progress: &dyn Progress,
 ) -> Result<ExtractReport> {
     let target = Target::new(&session.root);
     let ignore = Ignore::new(&session.ignore_patterns)?;
@@ -96,13 +99,14 @@ fn run(
     let (files, before, baseline) = match reference {
         Some(r) => {
             let ref_target = Target::new(r);
-            take_baseline(store, session, &ref_target, &ignore)?;
+            take_baseline(store, session, &ref_target, &ignore, progress)?;
             let before = probe::snapshot(&ref_target)?;
             let shown = crate::model::display_path(r);
             let mut files = reconcile::reconcile(
                 store,
                 session,
                 Some(&format!("extracted against the reference root {shown}")),
+                progress,
             )?;
             let machine = DpkgFiles::load(&target)?;
             removed_since(
@@ -120,7 +124,15 @@ fn run(
         None => {
             let dpkg = DpkgFiles::load(&target)?;
             let bound = boundary.as_ref().map(|(t, _)| *t);
-            let diffed = defaults::file_diff(&target, &session.watched, &ignore, cap, &dpkg, bound);
+            let diffed = defaults::file_diff(
+                &target,
+                &session.watched,
+                &ignore,
+                cap,
+                &dpkg,
+                bound,
+                progress,
+            );
             if diffed.older > 0 {
                 notices.push(other(format!(
                     "{} entries no package owns were made before the install boundary (by their \
@@ -193,11 +205,13 @@ fn take_baseline(
     session: &Session,
     reference: &Target,
     ignore: &Ignore,
+    progress: &dyn Progress,
 ) -> Result<()> {
     let scanner = Scanner {
         target: reference,
         ignore,
         content_cap: session.content_cap,
+        progress,
     };
     let mut pack = store.pack_writer(session)?;
     let mut notices = Vec::new();

@@ -169,6 +169,18 @@ impl IntentLog {
     }
 
     /// Record how the invocation `id` ended.
+    /// Is the session named `name` recording? A shell's hooks turn
+    /// themselves off once it is not (finished, aborted or erased).
+    pub fn is_recording(&self, name: &str) -> Result<bool> {
+        self.conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM sessions WHERE name = ?1 AND state = 'recording')",
+                [name],
+                |r| r.get(0),
+            )
+            .map_err(|e| Fail::from(e).at(&self.path))
+    }
+
     pub fn end(&self, id: i64, end: &IntentEnd) -> Result<()> {
         self.conn
             .execute(

@@ -15,4 +15,4 @@ echo 'deploy:correct horse battery staple' | chpasswd
 lacks: /home/deploy/.bashrc
 has: managehome => true,
 # sudo masks its own unit: not the admin's doing.
-lacks: service { 'sudo.service'
+lacks: service { 'sudo'

@@ -18,6 +18,6 @@ sed -i 's/worker_connections 768;/worker_connections 1024;/' /etc/nginx/nginx.co
 #@ expect
 # The package enabled nginx; the edited configuration restarts it, and
 # nothing says it runs (a chroot cannot tell).
-has: service { 'nginx.service': subscribe => [ File['/etc/nginx/nginx.conf'], File['/etc/nginx/sites-available/app'], File['/etc/nginx/sites-enabled/app'], File['/etc/nginx/sites-enabled/default'], ], }
+has: service { 'nginx': subscribe => [ File['/etc/nginx/nginx.conf'], File['/etc/nginx/sites-available/app'], File['/etc/nginx/sites-enabled/app'], File['/etc/nginx/sites-enabled/default'], ], }
 has: file { '/etc/nginx/sites-enabled/default': ensure => absent, }
 lacks: ensure => running

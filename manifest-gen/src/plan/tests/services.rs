@@ -74,7 +74,8 @@ fn service_cases() {
         });
         case.changes = vec![conf.clone()];
         let plan = case.run(&blobs);
-        assert_eq!(plan.attrs_of("service", &unit), want, "{name}");
+        let title = crate::plan::service_title(&unit);
+        assert_eq!(plan.attrs_of("service", &title), want, "{name}");
     }
 }
 
@@ -132,4 +133,32 @@ fn service_outcomes_say_what_is_managed() {
             Reason::ListedTwice
         )]
     );
+}
+
+/// Puppet users write `service { 'cron': }`: a `.service` unit's title is
+/// its bare name; other unit types, and a bare name that would read as
+/// one, keep their suffix.
+#[test]
+fn service_titles_are_bare_names() {
+    let cases = [
+        ("a service", "cron.service", "cron"),
+        ("a template instance", "getty@tty1.service", "getty@tty1"),
+        (
+            "dots in the name",
+            "systemd-fsck@dev-sda1.x.service",
+            "systemd-fsck@dev-sda1.x",
+        ),
+        ("a timer", "apt-daily.timer", "apt-daily.timer"),
+        ("a socket", "ssh.socket", "ssh.socket"),
+        (
+            "would read as a timer",
+            "odd.timer.service",
+            "odd.timer.service",
+        ),
+        ("only the suffix", ".service", ".service"),
+        ("no suffix", "cron", "cron"),
+    ];
+    for (name, unit, want) in cases {
+        assert_eq!(crate::plan::service_title(unit), want, "{name}");
+    }
 }
