@@ -32,8 +32,6 @@ rm -rf "$corpus" "$server"
 threads=${TEST_THREADS:-4}
 set +e
 # No doc tests exist; leaving them out keeps every summary a real one.
-# The fuzz targets (tests/it/fuzz.rs) get 10 s each here, 1 s elsewhere.
-BOLERO_RANDOM_TEST_TIME_MS=${BOLERO_RANDOM_TEST_TIME_MS:-10000} \
 CFT_TESTBED=1 cargo test --workspace --locked --no-fail-fast --lib --bins --tests -- --test-threads="$threads" 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 "$HERE/tier1-as-user.sh" -- --test-threads="$threads" 2>&1 | tee "$tier1"
