@@ -86,7 +86,8 @@ enum Command {
     Diff(diff_cmd::DiffArgs),
     /// Stop recording, reconcile against the baseline and store the change set
     ///
-    /// Only the paths the watcher saw change are re-read; after an event queue overflow, a
+    /// Only the paths the watcher saw change, and those whose stat (size, times, inode) differs
+    /// from the baseline's, are re-read; after an event queue overflow, a
     /// watch-limit hit or a dead daemon, every watched root is rescanned and the summary
     /// says so.
     Finish {

@@ -2,7 +2,9 @@
 //! and produce the change set.
 //!
 //! The watcher's events only say *where* to look: each touched path is
-//! re-read (whole subtrees for creations, removals and renames). After an
+//! re-read (whole subtrees for creations, removals and renames), and so is
+//! every baseline entry whose stat differs now (`crate::sweep`: a write
+//! no event named). After an
 //! overflow, a watch-limit hit or a dead daemon, every watched root is
 //! re-read instead. Either way the state difference is the truth, so a path
 //! created and removed within the session is no change.
@@ -13,6 +15,7 @@ use crate::model::{is_within, Change, ChangeKind, Entry, EntryKind, Notice, Noti
 use crate::secret;
 use crate::snapshot::{Scanned, Scanner};
 use crate::store::{EntryWithContent, Snapshot, Store};
+use crate::sweep;
 use crate::target::Target;
 use std::collections::BTreeMap;
 
@@ -64,7 +67,20 @@ pub fn reconcile(store: &Store, session: &Session, extra_reason: Option<&str>) -
                     .into_iter()
                     .map(|p| (p, true)),
             );
-            plan(touched, &session.watched, &ignore)
+            let (subtrees, mut singles) = plan(touched, &session.watched, &ignore);
+            // What changed with no event on its path (a write through a
+            // hard link outside the tree, an mmap older than the session).
+            let swept = sweep::sweep(store, session.id, &target, &session.watched, &subtrees)?;
+            tracing::info!(
+                entries = swept.entries,
+                differ = swept.differ.len(),
+                ms = swept.elapsed.as_millis() as u64,
+                "stat sweep of the baseline"
+            );
+            singles.extend(swept.differ);
+            singles.sort();
+            singles.dedup();
+            (subtrees, singles)
         }
     };
     for root in &subtrees {
@@ -285,11 +301,11 @@ mod tests {
     }
 
     #[test]
-    fn only_touched_paths_are_read_and_the_state_decides() {
+    fn touched_paths_and_what_the_sweep_finds_are_read_and_the_state_decides() {
         let (tmp, mut store, session) = setup();
         let root = tmp.path().join("root");
         std::fs::write(root.join("etc/a"), "a1").unwrap();
-        // Changed without an event: not looked at without a rescan.
+        // Changed without an event: the stat sweep finds it.
         std::fs::write(root.join("etc/b"), "b1").unwrap();
         // An event that ends where it began is no change.
         std::fs::write(root.join("etc/keep/k"), "k").unwrap();
@@ -311,6 +327,7 @@ mod tests {
             kinds(&o),
             vec![
                 (ChangeKind::Modified, "/etc/a".into()),
+                (ChangeKind::Modified, "/etc/b".into()),
                 (ChangeKind::DirCreated, "/etc/new".into()),
                 (ChangeKind::Created, "/etc/new/f".into()),
             ]

@@ -12,7 +12,7 @@
 
 use crate::beneath::{self, Root, Stat};
 use crate::ignore_rules::Ignore;
-use crate::model::{join, ContentHash, Entry, EntryKind, Notice, NoticeKind};
+use crate::model::{join, ContentHash, Entry, EntryKind, Notice, NoticeKind, Stamp};
 use crate::target::Target;
 use std::fs::File;
 use std::io::Read;
@@ -253,7 +253,14 @@ impl Scanner<'_> {
             },
             _ => {}
         }
-        Scanned { entry, content }
+        Scanned {
+            entry,
+            content,
+            stamp: Some(Stamp {
+                ino: st.ino,
+                ctime_ns: st.ctime_ns,
+            }),
+        }
     }
 }
 

@@ -203,3 +203,83 @@ fn pseudo_filesystems_are_not_walked() {
         "{said}"
     );
 }
+
+/// Writes no inotify event names: through a hard link outside the watched
+/// tree, and through a shared mapping made before `begin`. Both used to
+/// give 0 changes; finish's stat sweep finds them and re-reads only them.
+#[test]
+fn writes_no_event_names_are_found_by_the_stat_sweep() {
+    let env = Env::new(CFT);
+    let outside = env.tmp.path().join("elsewhere");
+    std::fs::create_dir_all(&outside).unwrap();
+    write(&env.p("/srv/linked.conf"), "port = 80\n");
+    std::fs::hard_link(env.p("/srv/linked.conf"), outside.join("linked.conf")).unwrap();
+    write(&env.p("/srv/mapped.dat"), "m".repeat(4096));
+    for i in 0..200 {
+        write(&env.p(&format!("/srv/other/f{i}")), "unchanged\n");
+    }
+    // The mapping is made, and left clean, before the session begins.
+    let file = std::fs::File::options()
+        .read(true)
+        .write(true)
+        .open(env.p("/srv/mapped.dat"))
+        .unwrap();
+    // SAFETY: a fresh shared mapping of 4096 bytes of an open file of
+    // that size; nothing else in the test maps or truncates it.
+    let map = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            4096,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_SHARED,
+            std::os::fd::AsRawFd::as_raw_fd(&file),
+            0,
+        )
+    };
+    assert_ne!(map, libc::MAP_FAILED);
+    // Closed now, but the mapping holds the open file until munmap, whose
+    // close-after-write is an event on the name: that waits until after
+    // finish.
+    drop(file);
+    env.begin("h", &[]);
+    std::fs::write(outside.join("linked.conf"), "port = 81\n").unwrap();
+    // SAFETY: `map` is 4096 writable bytes mapped above.
+    unsafe {
+        std::ptr::copy_nonoverlapping(b"MAPPED".as_ptr(), map.cast::<u8>(), 6);
+        libc::msync(map, 4096, libc::MS_SYNC);
+    }
+    let fin = env.finish("h");
+    // SAFETY: `map` is the mapping made above, not used again.
+    unsafe { libc::munmap(map, 4096) };
+    // Only what differs is re-read, not the 200 unchanged files.
+    assert!(
+        !fin.contains("full rescan") && fin.contains("reconciled 2 paths"),
+        "{fin}"
+    );
+    let show: serde_json::Value = serde_json::from_str(&env.ok(["show", "h", "--json"])).unwrap();
+    let files: Vec<(String, String)> = show["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap_or_default().to_string(),
+                f["change"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        files,
+        vec![
+            ("/srv/linked.conf".to_string(), "modified".to_string()),
+            ("/srv/mapped.dat".to_string(), "modified".to_string()),
+        ],
+        "{show}"
+    );
+    let module = env.tmp.path().join("module");
+    env.ok(["manifest", "h", "-o", module.to_str().unwrap()]);
+    let conf = std::fs::read_to_string(module.join("files/srv/linked.conf")).unwrap();
+    assert_eq!(conf, "port = 81\n");
+    let data = std::fs::read(module.join("files/srv/mapped.dat")).unwrap();
+    assert!(data.starts_with(b"MAPPEDm"), "{:?}", &data[..8]);
+}

@@ -39,6 +39,9 @@ pub struct Stat {
     pub size: u64,
     pub mtime: i64,
     pub mtime_nsec: i64,
+    /// `st_ctime` in nanoseconds: any write or metadata change moves it,
+    /// and no one can set it back.
+    pub ctime_ns: i64,
     pub dev: u64,
     pub ino: u64,
 }
@@ -52,6 +55,7 @@ impl Stat {
             size: u64::try_from(st.st_size).unwrap_or(0),
             mtime: st.st_mtime,
             mtime_nsec: st.st_mtime_nsec,
+            ctime_ns: st.st_ctime * 1_000_000_000 + st.st_ctime_nsec,
             dev: st.st_dev,
             ino: st.st_ino,
         }

@@ -10,6 +10,7 @@ use crate::clock::now_ns;
 use crate::error::{Error, Result};
 use crate::model::{
     Change, ChangeKind, ChangeSet, ContentHash, Entry, EntryKind, Facts, Session, SessionState,
+    Stamp,
 };
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
 use std::collections::HashMap;
@@ -25,6 +26,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0005_attribution.sql"),
     include_str!("../../migrations/0006_imports.sql"),
     include_str!("../../migrations/0007_compressed.sql"),
+    include_str!("../../migrations/0008_stamps.sql"),
 ];
 
 /// Which snapshot an entry belongs to.
@@ -733,6 +735,7 @@ pub use crate::model::os_path;
 
 mod blobs;
 mod entries;
+pub use entries::SweepRow;
 mod gc;
 pub use gc::GcReport;
 pub mod import;
