@@ -30,6 +30,7 @@ trap 'rm -rf "$tmp"' EXIT
 cp "$TOP/target/release/cft" "$tmp/cft"
 cc -O2 -o "$tmp/gen" "$HERE/cftbench.c"
 ROOT=$tmp/root
+mkdir -p "$ROOT/srv"
 "$tmp/gen" tree "$ROOT/srv/tree" "$DIRS" "$PER" 64 1 >/dev/null
 sync
 ENTRIES=$(find "$ROOT/srv" | wc -l)
