@@ -403,7 +403,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::List { json: true } => {
             if recorder::store::db_exists(&db)? {
-                show::list_json(&recorder::Store::open(&db)?)?;
+                show::list_json(&session::open_repaired(&db)?)?;
             } else {
                 crate::output::write_stdout(
                     b"{\n  \"schema\": \"cft-list/1\",\n  \"sessions\": []\n}\n",
@@ -414,7 +414,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             if !recorder::store::db_exists(&db)? {
                 println!("no sessions yet ({} does not exist)", db.display());
             } else {
-                let store = recorder::Store::open(&db)?;
+                let store = session::open_repaired(&db)?;
                 output::print_list(&store)?;
             }
         }

@@ -1,8 +1,8 @@
 //! Hardening (issue 14): a finish after the daemon was killed never
 //! stores an empty change set by trusting that a gone pid stopped cleanly.
 
-use crate::util::CFT;
-use testkit::cli::{write, Env};
+use crate::util::{Stored, CFT};
+use testkit::cli::{stderr, stdout, write, Env};
 
 fn daemon_pid(env: &Env) -> i32 {
     let st: serde_json::Value = serde_json::from_str(&env.ok(["status", "--json"])).unwrap();
@@ -282,4 +282,99 @@ fn writes_no_event_names_are_found_by_the_stat_sweep() {
     assert_eq!(conf, "port = 81\n");
     let data = std::fs::read(module.join("files/srv/mapped.dat")).unwrap();
     assert!(data.starts_with(b"MAPPEDm"), "{:?}", &data[..8]);
+}
+
+/// `cft begin` with every file it and its daemon write limited to `limit`
+/// bytes (RLIMIT_FSIZE, SIGXFSZ ignored, so a write past it fails with
+/// EFBIG as on a full disk). Killed after 60 s: the old daemon hung
+/// forever once a baseline write failed.
+fn begin_limited(env: &Env, name: &str, limit: u64) -> std::process::Output {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = env.cmd();
+    cmd.args(["begin", name, "--root", env.root.to_str().unwrap()])
+        .args(["--no-default-watch", "--watch", "/srv"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            let lim = libc::rlimit {
+                rlim_cur: limit,
+                rlim_max: limit,
+            };
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &lim) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().unwrap();
+    let start = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed().as_secs() > 60 {
+            let _ = child.kill();
+            let _ = env.run(["abort", name]);
+            panic!("begin on a full disk did not end in 60 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// A begin that runs out of space leaves nothing: it fails once, saying
+/// why; no session is left recording (when even the cleanup cannot write,
+/// the next command erases it); the root is free for the next begin, whose
+/// finish is not "every file created".
+#[test]
+fn a_disk_full_begin_leaves_nothing() {
+    // (case, files in /srv as (dirs, files per dir, bytes each), whether
+    // the cleanup itself cannot write and leaves the session to the next
+    // command)
+    let cases: &[(&str, (usize, usize, usize), bool)] = &[
+        ("the pack overflows", (4, 75, 20_000), false),
+        ("the database overflows", (100, 300, 8), true),
+    ];
+    const LIMIT: u64 = 2 << 20;
+    for (case, (dirs, per, size), leftover) in cases {
+        let env = Env::new(CFT);
+        for d in 0..*dirs {
+            for f in 0..*per {
+                // Distinct, random-looking contents (xorshift), so that
+                // nothing compresses away.
+                let mut x = ((d * 1000 + f + 1) as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+                let body: String = (0..*size)
+                    .map(|_| {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        char::from(b'a' + (x % 26) as u8)
+                    })
+                    .collect();
+                write(&env.p(&format!("/srv/d{d}/f{f}")), &body);
+            }
+        }
+        let out = begin_limited(&env, "s", LIMIT);
+        let err = stderr(&out);
+        assert!(!out.status.success(), "{case}: {}", stdout(&out));
+        let said: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+        assert_eq!(said.len(), 1, "{case}: said once: {err}");
+        assert!(
+            err.contains("File too large") || err.contains("Error writing to disk"),
+            "{case}: says why: {err}"
+        );
+        let stored = env.store().session("s").is_ok();
+        assert_eq!(stored, *leftover, "{case}: left for the next command");
+        let status = env.ok(["status"]);
+        assert!(
+            status.contains("no session is recording"),
+            "{case}: {status}"
+        );
+        assert!(env.store().session("s").is_err(), "{case}: repaired");
+        let list = env.ok(["list"]);
+        assert!(list.contains("no sessions"), "{case}: {list}");
+        env.begin_with("s", &["--no-default-watch", "--watch", "/srv"]);
+        let fin = env.finish("s");
+        assert!(fin.contains(": 0 changes"), "{case}: {fin}");
+    }
 }
