@@ -378,3 +378,63 @@ fn a_disk_full_begin_leaves_nothing() {
         assert!(fin.contains(": 0 changes"), "{case}: {fin}");
     }
 }
+
+/// Tier 2: the same on a really full disk, a 3 MB tmpfs mounted over the
+/// database's directory in a private mount namespace (root).
+#[cfg(testbed)]
+#[test]
+fn a_begin_on_a_full_tmpfs_leaves_nothing() {
+    let unshare = testkit::tools::tool("unshare");
+    testkit::tools::require_root();
+    let env = Env::new(CFT);
+    for f in 0..300u64 {
+        let mut x = (f + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let body: Vec<u8> = (0..20_000)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                b'a' + (x % 26) as u8
+            })
+            .collect();
+        std::fs::create_dir_all(env.p("/srv/big")).unwrap();
+        std::fs::write(env.p(&format!("/srv/big/f{f}")), body).unwrap();
+    }
+    let state = env.db.parent().unwrap();
+    std::fs::create_dir_all(state).unwrap();
+    let out_dir = env.tmp.path().join("out");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    // $0 = cft, $1 = the database's directory, $2 = the root, $3 = where
+    // the outputs go (not on the full disk).
+    let script = r#"mount -t tmpfs -o size=3m,mode=0700 tmpfs "$1" || exit 9
+"$0" --db "$1/cft.db" begin s --root "$2" --no-default-watch --watch /srv >"$3/begin" 2>&1
+echo $? >"$3/rc"
+"$0" --db "$1/cft.db" status >"$3/status" 2>&1
+"$0" --db "$1/cft.db" list >"$3/list" 2>&1
+"$0" --db "$1/cft.db" begin t --root "$2" --no-default-watch --watch /etc >"$3/begin2" 2>&1 &&
+"$0" --db "$1/cft.db" abort t >>"$3/begin2" 2>&1"#;
+    let out = std::process::Command::new(unshare)
+        .args(["--mount", "--propagation", "private", "sh", "-c", script])
+        .arg(CFT)
+        .arg(state)
+        .arg(&env.root)
+        .arg(&out_dir)
+        .env("CFT_IGNORE_FILE", "/nonexistent")
+        .output()
+        .expect("unshare");
+    let read = |f: &str| std::fs::read_to_string(out_dir.join(f)).unwrap_or_default();
+    assert!(out.status.success(), "{}{}", stderr(&out), read("begin2"));
+    assert_ne!(read("rc").trim(), "0", "{}", read("begin"));
+    let said: Vec<String> = read("begin").lines().map(str::to_string).collect();
+    assert_eq!(said.len(), 1, "said once: {said:?}");
+    assert!(
+        said[0].contains("No space left on device") || said[0].contains("disk is full"),
+        "{said:?}"
+    );
+    assert!(
+        read("status").contains("no session is recording"),
+        "{}",
+        read("status")
+    );
+    assert!(read("list").contains("no sessions"), "{}", read("list"));
+}
