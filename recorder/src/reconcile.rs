@@ -4,8 +4,8 @@
 //! The watcher's events only say *where* to look: each touched path is
 //! re-read (whole subtrees for creations, removals and renames), and so is
 //! every baseline entry whose stat differs now (`crate::sweep`: a write
-//! no event named). After an
-//! overflow, a watch-limit hit or a dead daemon, every watched root is
+//! no event named). After an overflow, a watch-limit hit, a dead daemon,
+//! or a watched root moved, replaced or deleted, every watched root is
 //! re-read instead. Either way the state difference is the truth, so a path
 //! created and removed within the session is no change.
 
@@ -46,10 +46,16 @@ pub fn reconcile(store: &Store, session: &Session, extra_reason: Option<&str>) -
         ignore: &ignore,
         content_cap: cap,
     };
-    let reason = session
+    // A root that is not the directory the baseline saw (moved, replaced,
+    // deleted, itself or a parent) is read whole, whatever events said.
+    let reason = match session
         .rescan_reason
         .clone()
-        .or_else(|| extra_reason.map(str::to_string));
+        .or_else(|| extra_reason.map(str::to_string))
+    {
+        Some(r) => Some(r),
+        None => sweep::replaced_root(store, session.id, &target, &session.watched)?,
+    };
 
     let mut notices = Vec::new();
     let mut before: BTreeMap<Vec<u8>, Entry> = BTreeMap::new();

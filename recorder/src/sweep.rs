@@ -82,6 +82,33 @@ pub fn sweep(
     Ok(out)
 }
 
+/// Why every root must be re-read, if one of them is not the directory
+/// the baseline saw: gone, another inode, or behind a link now (moved,
+/// replaced or deleted, itself or a parent, whether or not an event said
+/// so). What now stands at its path is read beneath the root as ever.
+pub fn replaced_root(
+    store: &Store,
+    session: i64,
+    target: &Target,
+    roots: &[Vec<u8>],
+) -> Result<Option<String>> {
+    let root = target.root().ok();
+    for r in roots {
+        let Some(row) = store.stamp_of(session, r)? else {
+            continue; // not there at begin: a root that appears is walked
+        };
+        let now = root.as_ref().and_then(|root| root.lstat(r).ok());
+        let same = now.is_some_and(|st| st.is_dir() && row.stamp.is_none_or(|s| s.ino == st.ino));
+        if !same {
+            return Ok(Some(format!(
+                "the watched directory {} was moved, replaced or deleted during the session",
+                crate::model::display_path(r)
+            )));
+        }
+    }
+    Ok(None)
+}
+
 /// Whether `path` or one of its ancestors is in `skip`.
 fn skipped(path: &[u8], skip: &HashSet<&[u8]>) -> bool {
     if skip.is_empty() {
@@ -115,7 +142,7 @@ fn split(path: &[u8]) -> Option<(&[u8], &[u8])> {
 /// A directory's times and size move with every entry made in it (which
 /// the watcher reports), so only its kind, inode, mode and owner count.
 pub(crate) fn differs(row: &SweepRow, st: &Stat) -> bool {
-    let kind = kind_of(st);
+    let kind = st.kind();
     if row.kind != Some(kind)
         || row.mode != st.mode & 0o7777
         || row.uid != st.uid
@@ -130,24 +157,6 @@ pub(crate) fn differs(row: &SweepRow, st: &Stat) -> bool {
     row.size != st.size
         || row.mtime_ns != st.mtime * 1_000_000_000 + st.mtime_nsec
         || row.stamp.is_some_and(|s| s.ctime_ns != st.ctime_ns)
-}
-
-fn kind_of(st: &Stat) -> EntryKind {
-    if st.is_file() {
-        EntryKind::File
-    } else if st.is_dir() {
-        EntryKind::Dir
-    } else if st.is_symlink() {
-        EntryKind::Symlink
-    } else if st.is_fifo() {
-        EntryKind::Fifo
-    } else if st.is_socket() {
-        EntryKind::Socket
-    } else if st.is_char_device() {
-        EntryKind::CharDevice
-    } else {
-        EntryKind::BlockDevice
-    }
 }
 
 /// The open directories from the root down to the last one asked for.
@@ -209,6 +218,82 @@ mod tests {
         }
         let root: HashSet<&[u8]> = [&b"/"[..]].into_iter().collect();
         assert!(skipped(b"/etc/x", &root));
+    }
+
+    /// (case, what happens to the tree, whether the root counts as replaced)
+    #[test]
+    fn a_root_moved_replaced_or_deleted_asks_for_a_rescan() {
+        type Act = fn(&std::path::Path);
+        let cases: &[(&str, Act, bool)] = &[
+            ("untouched", |_| {}, false),
+            (
+                "a file in it changes",
+                |r| std::fs::write(r.join("srv/www/f"), "2").unwrap(),
+                false,
+            ),
+            (
+                "the root replaced by another directory",
+                |r| {
+                    std::fs::rename(r.join("srv/www"), r.join("srv/www.old")).unwrap();
+                    std::fs::create_dir(r.join("srv/www")).unwrap();
+                },
+                true,
+            ),
+            (
+                "its parent swapped for a link to a look-alike",
+                |r| {
+                    std::fs::rename(r.join("srv"), r.join("srv.old")).unwrap();
+                    std::fs::create_dir_all(r.join("fake/www")).unwrap();
+                    std::os::unix::fs::symlink(r.join("fake"), r.join("srv")).unwrap();
+                },
+                true,
+            ),
+            (
+                "deleted",
+                |r| std::fs::remove_dir_all(r.join("srv/www")).unwrap(),
+                true,
+            ),
+        ];
+        for (case, act, replaced) in cases {
+            let tmp = tempfile::tempdir().unwrap();
+            let root = tmp.path().join("root");
+            std::fs::create_dir_all(root.join("srv/www")).unwrap();
+            std::fs::write(root.join("srv/www/f"), "1").unwrap();
+            let mut store = Store::open(&tmp.path().join("db")).unwrap();
+            let rootb = root.as_os_str().as_bytes().to_vec();
+            let s = store
+                .create_session(&NewSession {
+                    name: "t".into(),
+                    description: None,
+                    root: rootb.clone(),
+                    watched: vec![b"/srv/www".to_vec()],
+                    content_cap: 1 << 20,
+                    ignore_patterns: vec![],
+                    facts: Facts::default(),
+                })
+                .unwrap();
+            let target = Target::new(&rootb);
+            let ignore = Ignore::new(&[]).unwrap();
+            let scanner = Scanner {
+                target: &target,
+                ignore: &ignore,
+                content_cap: 1 << 20,
+            };
+            let mut rows = Vec::new();
+            scanner.walk(b"/srv/www", &mut Vec::new(), |_, _| {}, |r| rows.push(r));
+            store
+                .insert_entries(s.id, Snapshot::Baseline, &rows)
+                .unwrap();
+            act(&root);
+            let got = replaced_root(&store, s.id, &target, &[b"/srv/www".to_vec()]).unwrap();
+            assert_eq!(got.is_some(), *replaced, "{case}: {got:?}");
+            if let Some(why) = got {
+                assert!(
+                    why.contains("/srv/www was moved, replaced or deleted"),
+                    "{why}"
+                );
+            }
+        }
     }
 
     /// Every kind of change a stat can see, and the ones it must not

@@ -18,6 +18,7 @@
 //! out of the root by someone who can write both places still reads as what
 //! it holds; that person could read it anyway.
 
+use crate::model::EntryKind;
 use std::ffi::CString;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd};
@@ -58,6 +59,25 @@ impl Stat {
             ctime_ns: st.st_ctime * 1_000_000_000 + st.st_ctime_nsec,
             dev: st.st_dev,
             ino: st.st_ino,
+        }
+    }
+
+    /// The entry kind its file type bits say.
+    pub fn kind(&self) -> EntryKind {
+        if self.is_file() {
+            EntryKind::File
+        } else if self.is_dir() {
+            EntryKind::Dir
+        } else if self.is_symlink() {
+            EntryKind::Symlink
+        } else if self.is_fifo() {
+            EntryKind::Fifo
+        } else if self.is_socket() {
+            EntryKind::Socket
+        } else if self.is_char_device() {
+            EntryKind::CharDevice
+        } else {
+            EntryKind::BlockDevice
         }
     }
 

@@ -115,30 +115,26 @@ impl Store {
             )?;
             let mut rows = stmt.query(params![session, Snapshot::Baseline as i64, lo, hi])?;
             while let Some(r) = rows.next()? {
-                let path: Vec<u8> = r.get(0)?;
-                // `dir0…` sorts below the bound but `dir-x` does not: keep
-                // `dir` and what is below it only.
-                if !crate::model::is_within(&path, dir) {
-                    continue;
+                let row = sweep_row(r)?;
+                // `dir-x` sorts between `dir` and `dir/`: keep `dir` and
+                // what is below it only.
+                if crate::model::is_within(&row.path, dir) {
+                    each(row);
                 }
-                let kind: String = r.get(1)?;
-                let ino: Option<i64> = r.get(7)?;
-                let ctime: Option<i64> = r.get(8)?;
-                each(SweepRow {
-                    path,
-                    kind: EntryKind::parse(&kind),
-                    mode: r.get(2)?,
-                    uid: r.get(3)?,
-                    gid: r.get(4)?,
-                    size: r.get::<_, i64>(5)? as u64,
-                    mtime_ns: r.get(6)?,
-                    stamp: ino.zip(ctime).map(|(ino, ctime_ns)| Stamp {
-                        ino: ino as u64,
-                        ctime_ns,
-                    }),
-                });
             }
             Ok(())
+        })
+    }
+
+    /// What the stat sweep compares of the baseline entry at `path`.
+    pub fn stamp_of(&self, session: i64, path: &[u8]) -> Result<Option<SweepRow>> {
+        self.read(|c| {
+            Ok(c.prepare_cached(
+                "SELECT path, kind, mode, uid, gid, size, mtime_ns, ino, ctime_ns FROM entries
+                 WHERE session_id = ?1 AND snapshot = ?2 AND path = ?3",
+            )?
+            .query_row(params![session, Snapshot::Baseline as i64, path], sweep_row)
+            .optional()?)
         })
     }
 
@@ -166,6 +162,25 @@ pub struct SweepRow {
     pub size: u64,
     pub mtime_ns: i64,
     pub stamp: Option<Stamp>,
+}
+
+fn sweep_row(r: &Row) -> rusqlite::Result<SweepRow> {
+    let kind: String = r.get(1)?;
+    let ino: Option<i64> = r.get(7)?;
+    let ctime: Option<i64> = r.get(8)?;
+    Ok(SweepRow {
+        path: r.get(0)?,
+        kind: EntryKind::parse(&kind),
+        mode: r.get(2)?,
+        uid: r.get(3)?,
+        gid: r.get(4)?,
+        size: r.get::<_, i64>(5)? as u64,
+        mtime_ns: r.get(6)?,
+        stamp: ino.zip(ctime).map(|(ino, ctime_ns)| Stamp {
+            ino: ino as u64,
+            ctime_ns,
+        }),
+    })
 }
 
 pub(super) fn entry_from_row(r: &Row) -> rusqlite::Result<Entry> {
