@@ -72,8 +72,23 @@ impl Scanner<'_> {
         &self,
         path: &[u8],
         notices: &mut Vec<Notice>,
-        mut on_dir: impl FnMut(BorrowedFd<'_>, &[u8]),
+        on_dir: impl FnMut(BorrowedFd<'_>, &[u8]),
         mut sink: impl FnMut(Scanned),
+    ) {
+        self.walk_stats(path, notices, on_dir, |path, dir, name, st, notices| {
+            sink(self.scan_one(path, dir, name, st, notices))
+        });
+    }
+
+    /// The same walk, reading nothing: `visit` gets each entry's target
+    /// path, its directory's fd, its name there and what `fstatat` said
+    /// (a resumed session's gap is found this way).
+    pub fn walk_stats(
+        &self,
+        path: &[u8],
+        notices: &mut Vec<Notice>,
+        mut on_dir: impl FnMut(BorrowedFd<'_>, &[u8]),
+        mut visit: impl FnMut(&[u8], BorrowedFd<'_>, &[u8], &Stat, &mut Vec<Notice>),
     ) {
         let root = match self.target.root() {
             Ok(r) => r,
@@ -122,7 +137,7 @@ impl Scanner<'_> {
                 },
             };
             if !p.st.is_dir() {
-                sink(self.scan_one(&p.path, parent.as_fd(), &p.name, &p.st, notices));
+                visit(&p.path, parent.as_fd(), &p.name, &p.st, notices);
                 continue;
             }
             let fd = match open_dir_at(parent.as_fd(), &p.name, &p.st) {
@@ -146,7 +161,7 @@ impl Scanner<'_> {
                 continue;
             }
             on_dir(fd.as_fd(), &p.path);
-            sink(self.scan_one(&p.path, parent.as_fd(), &p.name, &p.st, notices));
+            visit(&p.path, parent.as_fd(), &p.name, &p.st, notices);
             drop(parent);
             let names = match beneath::open_at(fd.as_fd(), b".", libc::O_RDONLY | libc::O_DIRECTORY)
                 .and_then(beneath::read_dir)
@@ -174,7 +189,7 @@ impl Scanner<'_> {
                     continue;
                 }
                 if !st.is_dir() {
-                    sink(self.scan_one(&tp, fd.as_fd(), &name, &st, notices));
+                    visit(&tp, fd.as_fd(), &name, &st, notices);
                     continue;
                 }
                 // Past MAX_OPEN_DEPTH a directory's fd is not kept for its
@@ -208,21 +223,7 @@ impl Scanner<'_> {
         st: &Stat,
         notices: &mut Vec<Notice>,
     ) -> Scanned {
-        let kind = if st.is_file() {
-            EntryKind::File
-        } else if st.is_dir() {
-            EntryKind::Dir
-        } else if st.is_symlink() {
-            EntryKind::Symlink
-        } else if st.is_fifo() {
-            EntryKind::Fifo
-        } else if st.is_socket() {
-            EntryKind::Socket
-        } else if st.is_char_device() {
-            EntryKind::CharDevice
-        } else {
-            EntryKind::BlockDevice
-        };
+        let kind = st.kind();
         let mut entry = Entry {
             path: path.to_vec(),
             kind,

@@ -307,7 +307,7 @@ impl Startup {
                 &self.target,
                 &self.ignore,
                 root,
-                |host, dir| set.add(host, dir, &self.tx),
+                |fd, dir| set.add_open(fd, &self.target.host_path(dir), dir, &self.tx),
             )?;
             gap += hints.len();
             if !hints.is_empty() {
