@@ -438,3 +438,69 @@ echo $? >"$3/rc"
     );
     assert!(read("list").contains("no sessions"), "{}", read("list"));
 }
+
+/// A log appended to, fast, while `begin` reads it: begin ends, the
+/// baseline holds the file as it was when opened (its hash is that of its
+/// first `size` bytes), and abort is prompt. A file growing faster than it
+/// was read used to keep begin reading forever, and abort needed the 60 s
+/// SIGKILL.
+#[test]
+fn a_file_growing_while_begin_reads_it_is_read_to_its_size_at_open() {
+    use std::io::Write;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let env = Env::new(CFT);
+    let log = env.p("/srv/app.log");
+    write(&log, "x".repeat(8 << 20));
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = {
+        let (stop, log) = (stop.clone(), log.clone());
+        std::thread::spawn(move || {
+            let mut f = std::fs::OpenOptions::new().append(true).open(log).unwrap();
+            let chunk = vec![b'y'; 1 << 16];
+            // At most 256 MiB, paced so that the disk is not filled.
+            for i in 0..4096 {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                f.write_all(&chunk).unwrap();
+                if i % 16 == 0 {
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+            }
+        })
+    };
+    let start = std::time::Instant::now();
+    for cap in ["1024", "67108864"] {
+        let name = format!("c{cap}");
+        env.begin_with(
+            &name,
+            &[
+                "--no-default-watch",
+                "--watch",
+                "/srv",
+                "--content-cap",
+                cap,
+            ],
+        );
+        let store = env.store();
+        let s = store.session(&name).unwrap();
+        let e = store
+            .entry(s.id, recorder::store::Snapshot::Baseline, b"/srv/app.log")
+            .unwrap()
+            .expect("the log is in the baseline");
+        let now = std::fs::read(&log).unwrap();
+        assert!(e.size as usize <= now.len());
+        assert_eq!(
+            e.hash,
+            Some(recorder::model::ContentHash::of(&now[..e.size as usize])),
+            "cap {cap}: the hash is of exactly the bytes recorded"
+        );
+        let t = std::time::Instant::now();
+        env.ok(["abort", &name]);
+        assert!(t.elapsed().as_secs() < 10, "abort took {:?}", t.elapsed());
+    }
+    stop.store(true, Ordering::Relaxed);
+    writer.join().unwrap();
+    assert!(start.elapsed().as_secs() < 60, "{:?}", start.elapsed());
+}

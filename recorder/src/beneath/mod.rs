@@ -190,7 +190,8 @@ impl Root {
 
     /// The whole content of a regular file beneath the root, opened without
     /// following a link or blocking on a fifo; anything but a regular file
-    /// is an error.
+    /// is an error. At most the size `fstat` gave is read: a file that
+    /// grows while it is read cannot keep a probe reading forever.
     pub fn read_regular(&self, path: &[u8]) -> io::Result<Vec<u8>> {
         use std::io::Read;
         let fd = self.open_path(path, libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOCTTY)?;
@@ -202,7 +203,9 @@ impl Root {
             ));
         }
         let mut data = Vec::with_capacity(usize::try_from(st.size).unwrap_or(0).min(1 << 24));
-        std::fs::File::from(fd).read_to_end(&mut data)?;
+        std::fs::File::from(fd)
+            .take(st.size)
+            .read_to_end(&mut data)?;
         Ok(data)
     }
 
