@@ -13,3 +13,8 @@ ALTER TABLE entries ADD COLUMN ctime_ns INTEGER;
 ALTER TABLE sessions ADD COLUMN maker_pid INTEGER;
 ALTER TABLE sessions ADD COLUMN maker_start INTEGER;
 ALTER TABLE sessions ADD COLUMN ready INTEGER NOT NULL DEFAULT 1;
+
+-- The `cft finish` or `cft abort` that took a recording session on: one
+-- at a time (a claim whose process is gone counts for nothing).
+ALTER TABLE sessions ADD COLUMN claim_pid INTEGER;
+ALTER TABLE sessions ADD COLUMN claim_start INTEGER;

@@ -313,6 +313,17 @@ pub use crate::finish::FinishReport;
 pub fn finish(db: &Path, name: Option<&str>) -> Result<FinishReport> {
     let mut store = open_repaired(db)?;
     let session = pick_recording(&store, name)?;
+    // One finish or abort at a time; the other is told so, by name.
+    store.claim(session.id, &session.name)?;
+    let id = session.id;
+    let done = finish_claimed(&mut store, session);
+    if done.is_err() {
+        let _ = store.release(id);
+    }
+    done
+}
+
+fn finish_claimed(store: &mut Store, session: Session) -> Result<FinishReport> {
     let extra = if daemon::is_alive(session.daemon_pid, session.daemon_start) {
         if stop_daemon(&session) {
             None
@@ -334,13 +345,14 @@ pub fn finish(db: &Path, name: Option<&str>) -> Result<FinishReport> {
     };
     // The daemon may have marked a rescan while stopping (its reason wins).
     let session = store.session_by_id(session.id)?;
-    crate::finish::run(&mut store, &session, extra.as_deref())
+    crate::finish::run(store, &session, extra.as_deref())
 }
 
 /// Stop recording and throw the session away.
 pub fn abort(db: &Path, name: Option<&str>) -> Result<Session> {
     let mut store = Store::open_existing(db)?;
     let session = pick_recording(&store, name)?;
+    store.claim(session.id, &session.name)?;
     stop_daemon(&session);
     store.erase_session(session.id)?;
     Ok(session)

@@ -1,7 +1,9 @@
-//! What a failed `begin` may leave: a session that is recording but never
-//! got ready, because the cleanup could not write either (a full disk).
-//! Such a session blocks its root and would finish as "every file
-//! created"; the next command erases it (`crate::session::repair`).
+//! Who works on a recording session. What a failed `begin` may leave: a
+//! session that is recording but never got ready, because the cleanup
+//! could not write either (a full disk); such a session blocks its root
+//! and would finish as "every file created", so the next command erases it
+//! (`crate::session::repair`). And the one `finish` or `abort` that may
+//! take a recording session on at a time (`claim`).
 
 use super::*;
 
@@ -36,6 +38,58 @@ impl Store {
             })?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })
+    }
+
+    /// Take the recording session `id` on for this process (a `finish` or
+    /// an `abort`), in one immediate transaction, so that of two at once
+    /// exactly one goes on. Refused while another live process holds it;
+    /// a claim whose process is gone is taken over.
+    pub fn claim(&mut self, id: i64, name: &str) -> Result<()> {
+        let me = std::process::id() as i32;
+        let start = crate::clock::process_start(me);
+        self.write(|tx| {
+            let row: Option<(String, Option<i32>, Option<i64>)> = tx
+                .query_row(
+                    "SELECT state, claim_pid, claim_start FROM sessions WHERE id = ?1",
+                    [id],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional()?;
+            let Some((state, pid, pstart)) = row else {
+                return Err(Error::NoSuchSession(name.into()).into());
+            };
+            if state != "recording" {
+                return Err(Error::WrongState {
+                    name: name.into(),
+                    state,
+                    expected: "recording".into(),
+                }
+                .into());
+            }
+            if let Some(pid) = pid.filter(|&p| p != me) {
+                if crate::clock::is_alive(Some(pid), pstart.map(|s| s as u64)) {
+                    return Err(Error::Claimed {
+                        name: name.into(),
+                        pid,
+                    }
+                    .into());
+                }
+            }
+            tx.execute(
+                "UPDATE sessions SET claim_pid = ?2, claim_start = ?3 WHERE id = ?1",
+                params![id, me, start.map(|s| s as i64)],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Give a claim back (a finish that failed), so that a retry needs
+    /// not wait for this process to end.
+    pub fn release(&self, id: i64) -> Result<()> {
+        self.execute(
+            "UPDATE sessions SET claim_pid = NULL, claim_start = NULL WHERE id = ?1",
+            [id],
+        )
     }
 
     /// The session's daemon holds its baseline and watches every root:
