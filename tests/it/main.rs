@@ -30,6 +30,7 @@ mod port;
 mod recipe;
 mod report;
 mod robust;
+mod secrets;
 mod shell;
 mod shim;
 mod show;
