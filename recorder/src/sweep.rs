@@ -66,11 +66,14 @@ pub fn sweep(
             if skipped(&row.path, &skip) {
                 return;
             }
+            // `/` itself, a root: `replaced_root` looks at it.
+            let Some((dir, name)) = split(&row.path) else {
+                return;
+            };
             out.entries += 1;
-            let now = split(&row.path).and_then(|(dir, name)| {
-                let fd = dirs.open(dir)?;
-                beneath::stat_at(fd, name).ok()
-            });
+            let now = dirs
+                .open(dir)
+                .and_then(|fd| beneath::stat_at(fd, name).ok());
             if now.is_none_or(|st| differs(&row, &st)) {
                 out.differ.push(row.path);
             }
@@ -338,6 +341,16 @@ mod tests {
         let untouched = sweep(&store, s.id, &target, &[b"/etc".to_vec()], &[]).unwrap();
         assert!(untouched.differ.is_empty(), "{:?}", untouched.differ);
         assert_eq!(untouched.entries, rows.len());
+        // A watch of `/` itself: its own entry is the root's, not swept.
+        let mut all = Vec::new();
+        scanner.walk(b"/", &mut Vec::new(), |_, _| {}, |r| all.push(r));
+        let n = all.len();
+        store
+            .insert_entries(s.id, Snapshot::Baseline, &all)
+            .unwrap();
+        let whole = sweep(&store, s.id, &target, &[b"/".to_vec()], &[]).unwrap();
+        assert!(whole.differ.is_empty(), "{:?}", whole.differ);
+        assert_eq!(whole.entries, n - 1);
 
         // A write through the outside link, same size, mtime put back.
         let before = std::fs::metadata(root.join("etc/a")).unwrap();
