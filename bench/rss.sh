@@ -10,13 +10,15 @@
 #                         BIGMB MiB are made and the small ones' tenth
 #                         rewritten.
 #   FILES=N BIG=N NEW=N BIGMB=N SCRATCH=DIR (default /var/tmp; not tmpfs)
+#   CAP=BYTES             begin's --content-cap (default 268435456, so the
+#                         big files are read and stored whole; CAP=4194304
+#                         is cft's default, which keeps only their hash)
 #   NO_BUILD=1            use target/release/cft as it is
 #
 # Measured: the peak RSS (VmHWM) of begin's daemon, which walks and stores
 # the baseline, read from /proc once begin returned; the peaks of the
-# begin, finish and manifest processes (/usr/bin/time -f %M). Contents are
-# captured with --content-cap 256M, so the big files are read, hashed and
-# stored whole (the 256 MiB cap at finish too).
+# begin, finish and manifest processes (/usr/bin/time -f %M). finish
+# captures changed files up to 256 MiB whatever CAP is.
 set -euo pipefail
 export LC_ALL=C
 HERE=$(dirname -- "$(readlink -f -- "${BASH_SOURCE[0]}")")
@@ -25,6 +27,7 @@ FILES=${FILES:-100000}
 BIG=${BIG:-5}
 NEW=${NEW:-5}
 BIGMB=${BIGMB:-100}
+CAP=${CAP:-268435456}
 cd "$TOP"
 [ -n "${NO_BUILD:-}" ] || cargo build --release --locked -q
 [ -x /usr/bin/time ] || { echo "rss.sh: needs /usr/bin/time (apt-get install time)" >&2; exit 2; }
@@ -57,7 +60,7 @@ kib() { awk -v k="$1" 'BEGIN{printf "%.1f MB", k / 1024}'; }
 
 /usr/bin/time -f %M -o "$tmp/begin.rss" \
     "$tmp/cft" --db "$DB" begin rss --root "$ROOT" --no-default-watch --watch /srv \
-    --content-cap 268435456 >/dev/null
+    --content-cap "$CAP" >/dev/null
 PID=$("$tmp/cft" --db "$DB" status --json |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["recording"][0]["daemon_pid"])')
 DAEMON=$(awk '/^VmHWM:/{print $2}' "/proc/$PID/status")
@@ -73,7 +76,7 @@ CHANGES=$(sed -n "s/^finished session 'rss': \([0-9]*\) changes.*/\1/p" "$tmp/fi
     "$tmp/cft" --db "$DB" manifest rss -o "$tmp/rss" >/dev/null
 DB=
 
-echo "tree:              $FILES files of 1 KiB + $BIG x $BIGMB MiB; then $NEW x $BIGMB MiB new, $((FILES / 10)) rewritten ($CHANGES changes)"
+echo "tree:              $FILES files of 1 KiB + $BIG x $BIGMB MiB; then $NEW x $BIGMB MiB new, $((FILES / 10)) rewritten ($CHANGES changes); --content-cap $CAP"
 echo "begin's daemon:    $(kib "$DAEMON") peak RSS (the baseline walk and store)"
 echo "begin (the CLI):   $(kib "$(tail -1 "$tmp/begin.rss")")"
 echo "finish:            $(kib "$(tail -1 "$tmp/finish.rss")")"
