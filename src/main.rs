@@ -87,7 +87,8 @@ enum Command {
     Diff(diff_cmd::DiffArgs),
     /// Stop recording, reconcile against the baseline and store the change set
     ///
-    /// Only the paths the watcher saw change are re-read; after an event queue overflow, a
+    /// Only the paths the watcher saw change, and those whose stat (size, times, inode) differs
+    /// from the baseline's, are re-read; after an event queue overflow, a
     /// watch-limit hit or a dead daemon, every watched root is rescanned and the summary
     /// says so.
     Finish {
@@ -403,7 +404,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::List { json: true } => {
             if recorder::store::db_exists(&db)? {
-                show::list_json(&recorder::Store::open(&db)?)?;
+                show::list_json(&session::open_repaired(&db)?)?;
             } else {
                 crate::output::write_stdout(
                     b"{\n  \"schema\": \"cft-list/1\",\n  \"sessions\": []\n}\n",
@@ -414,7 +415,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             if !recorder::store::db_exists(&db)? {
                 println!("no sessions yet ({} does not exist)", db.display());
             } else {
-                let store = recorder::Store::open(&db)?;
+                let store = session::open_repaired(&db)?;
                 output::print_list(&store)?;
             }
         }

@@ -161,7 +161,10 @@ pub fn print_finish(r: &FinishReport, then: bool) {
     print!("{}", system(&r.system));
     match &r.full_rescan {
         Some(reason) => println!("  reconciled by a full rescan of every watched root: {reason}"),
-        None => println!("  reconciled {} paths the watcher saw change", r.examined),
+        None => println!(
+            "  reconciled {} paths the watcher or a stat of the baseline saw change",
+            r.examined
+        ),
     }
     print!("{}", notices(&r.notices));
     if r.intents > 0 {

@@ -160,6 +160,10 @@ fn main() {
             }
         })
         .collect();
+    let contents: HashMap<&[u8], &[u8]> = contents
+        .iter()
+        .map(|(p, d)| (p.as_slice(), d.as_slice()))
+        .collect();
     let before = SystemSnapshot::default();
     let watched = vec![b"/".to_vec()];
     let attr_t = time(|| {

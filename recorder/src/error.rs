@@ -43,6 +43,11 @@ pub enum Error {
     SessionExists(String),
     #[error("session '{active}' is already recording {root}")]
     AlreadyRecording { active: String, root: String },
+    #[error(
+        "session '{name}' is being finished or aborted by another cft (pid {pid}): wait for it \
+         to end, then look with `cft status`"
+    )]
+    Claimed { name: String, pid: i32 },
     #[error("session '{name}' is {state}, not {expected}")]
     WrongState {
         name: String,

@@ -123,9 +123,9 @@ pub fn attribute_all(
         return (changes, None);
     };
     let target = Target::new(&session.root);
-    let contents: HashMap<Vec<u8>, Vec<u8>> = finals
+    let contents: HashMap<&[u8], &[u8]> = finals
         .iter()
-        .filter_map(|f| Some((f.entry.path.clone(), f.content.clone()?)))
+        .filter_map(|f| Some((f.entry.path.as_slice(), f.content.as_deref()?)))
         .collect();
     let owner_of = |path: &[u8]| {
         [&p.files, &p.files_before]

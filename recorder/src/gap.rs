@@ -5,27 +5,32 @@
 //! difference becomes a hint event, so the next finish re-reads it like
 //! anything the watcher saw; nothing made in the gap is lost silently.
 
+use crate::beneath::{self, Stat};
 use crate::clock::now_ns;
 use crate::error::Result;
 use crate::ignore_rules::Ignore;
 use crate::model::{is_within, Entry, EntryKind, Session};
 use crate::model::{Event, EventKind, EventSource};
+use crate::snapshot::Scanner;
 use crate::store::{Snapshot, Store};
 use crate::target::Target;
 use std::collections::BTreeMap;
-use std::os::unix::fs::{FileTypeExt, MetadataExt};
-use std::path::Path;
+use std::os::fd::BorrowedFd;
 
-/// Walk `root` as it is now, calling `on_dir` for each directory (the
-/// watcher adds its watch there), and return a hint for every path that
-/// differs from where the session's last finish left it.
+/// Walk `root` as it is now, calling `on_dir` for each directory with the
+/// directory open (the watcher adds its watch there), and return a hint for
+/// every path that differs from where the session's last finish left it.
+///
+/// The walk is the snapshot's (`Scanner::walk_stats`): by directory fds
+/// beneath the root, no link followed, no pseudo filesystem entered, and
+/// nothing read but a link's target.
 pub fn sweep(
     store: &Store,
     session: &Session,
     target: &Target,
     ignore: &Ignore,
     root: &[u8],
-    mut on_dir: impl FnMut(&Path, &[u8]),
+    on_dir: impl FnMut(BorrowedFd<'_>, &[u8]),
 ) -> Result<Vec<Event>> {
     let mut known: BTreeMap<Vec<u8>, Entry> = store
         .entries_under(session.id, Snapshot::Baseline, root)?
@@ -54,41 +59,26 @@ pub fn sweep(
         source: EventSource::Rescan,
     };
     let mut out = Vec::new();
-    let mut it = walkdir::WalkDir::new(target.host_path(root))
-        .follow_links(false)
-        .follow_root_links(false)
-        .into_iter();
-    while let Some(next) = it.next() {
-        let Ok(de) = next else {
-            continue;
-        };
-        let Some(tp) = target.target_path(de.path()) else {
-            continue;
-        };
-        let is_dir = de.file_type().is_dir();
-        let ignored = if de.depth() == 0 {
-            ignore.is_ignored(&tp, is_dir)
-        } else {
-            ignore.is_ignored_here(&tp, is_dir)
-        };
-        if ignored {
-            if is_dir {
-                it.skip_current_dir();
+    let scanner = Scanner {
+        target,
+        ignore,
+        progress: crate::progress::SILENT,
+        content_cap: 0,
+    };
+    // What cannot be looked at now is not a hint; finish says why.
+    let mut unread = Vec::new();
+    scanner.walk_stats(
+        root,
+        &mut unread,
+        on_dir,
+        |tp, dir, name, st, _| match known.remove(tp) {
+            None => out.push(hint(EventKind::Created, tp.to_vec())),
+            Some(was) if differs(&was, st, dir, name) => {
+                out.push(hint(EventKind::Modified, tp.to_vec()))
             }
-            continue;
-        }
-        if is_dir {
-            on_dir(de.path(), &tp);
-        }
-        let Ok(md) = de.metadata() else {
-            continue;
-        };
-        match known.remove(&tp) {
-            None => out.push(hint(EventKind::Created, tp)),
-            Some(was) if differs(&was, &md, de.path()) => out.push(hint(EventKind::Modified, tp)),
             Some(_) => {}
-        }
-    }
+        },
+    );
     // What the finish left and is gone now.
     out.extend(
         known
@@ -101,38 +91,91 @@ pub fn sweep(
 
 /// Does what is on disk differ from `was` by anything a stat shows?
 /// Content is not read: a changed file shows in its size or mtime.
-fn differs(was: &Entry, md: &std::fs::Metadata, host: &Path) -> bool {
-    let ft = md.file_type();
-    let kind = if ft.is_file() {
-        EntryKind::File
-    } else if ft.is_dir() {
-        EntryKind::Dir
-    } else if ft.is_symlink() {
-        EntryKind::Symlink
-    } else if ft.is_fifo() {
-        EntryKind::Fifo
-    } else if ft.is_socket() {
-        EntryKind::Socket
-    } else if ft.is_char_device() {
-        EntryKind::CharDevice
-    } else {
-        EntryKind::BlockDevice
-    };
-    if kind != was.kind || md.uid() != was.uid || md.gid() != was.gid {
+fn differs(was: &Entry, st: &Stat, dir: BorrowedFd<'_>, name: &[u8]) -> bool {
+    let kind = st.kind();
+    if kind != was.kind || st.uid != was.uid || st.gid != was.gid {
         return true;
     }
     match kind {
-        EntryKind::Symlink => {
-            use std::os::unix::ffi::OsStrExt;
-            std::fs::read_link(host)
-                .map(|t| Some(t.as_os_str().as_bytes().to_vec()) != was.link_target)
-                .unwrap_or(true)
-        }
+        EntryKind::Symlink => beneath::read_link_at(dir, name)
+            .map(|t| Some(t) != was.link_target)
+            .unwrap_or(true),
         EntryKind::File => {
-            md.mode() & 0o7777 != was.mode
-                || md.size() != was.size
-                || md.mtime() * 1_000_000_000 + md.mtime_nsec() != was.mtime_ns
+            st.mode & 0o7777 != was.mode
+                || st.size != was.size
+                || st.mtime * 1_000_000_000 + st.mtime_nsec != was.mtime_ns
         }
-        _ => md.mode() & 0o7777 != was.mode,
+        _ => st.mode & 0o7777 != was.mode,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Facts;
+    use crate::store::NewSession;
+    use std::os::unix::ffi::OsStrExt;
+
+    /// Between finish and resume a user swaps the root's parent for a link
+    /// to a directory outside: the gap walk goes by fds beneath the root,
+    /// so it neither watches nor reports anything of the outside (the old
+    /// walk went through the host path, following the parent link).
+    #[test]
+    fn the_gap_walk_never_passes_a_link() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("root");
+        let outside = tmp.path().join("outside");
+        std::fs::create_dir_all(root.join("srv/x")).unwrap();
+        std::fs::write(root.join("srv/x/kept"), "1").unwrap();
+        std::fs::create_dir_all(outside.join("x/deeper")).unwrap();
+        std::fs::write(outside.join("x/only-outside"), "host").unwrap();
+        let mut store = Store::open(&tmp.path().join("db")).unwrap();
+        let rootb = root.as_os_str().as_bytes().to_vec();
+        let s = store
+            .create_session(&NewSession {
+                name: "g".into(),
+                description: None,
+                root: rootb.clone(),
+                watched: vec![b"/srv/x".to_vec()],
+                content_cap: 1 << 20,
+                ignore_patterns: vec![],
+                facts: Facts::default(),
+            })
+            .unwrap();
+        let target = Target::new(&rootb);
+        let ignore = Ignore::new(&[]).unwrap();
+        let scanner = Scanner {
+            target: &target,
+            ignore: &ignore,
+            progress: crate::progress::SILENT,
+            content_cap: 1 << 20,
+        };
+        let mut rows = Vec::new();
+        scanner.walk(b"/srv/x", &mut Vec::new(), |_, _| {}, |r| rows.push(r));
+        store
+            .insert_entries(s.id, Snapshot::Baseline, &rows)
+            .unwrap();
+        let untouched = sweep(&store, &s, &target, &ignore, b"/srv/x", |_, _| {}).unwrap();
+        assert!(untouched.is_empty(), "{untouched:?}");
+
+        std::fs::rename(root.join("srv"), root.join("srv.old")).unwrap();
+        std::os::unix::fs::symlink(&outside, root.join("srv")).unwrap();
+        let mut dirs = Vec::new();
+        let hints = sweep(&store, &s, &target, &ignore, b"/srv/x", |_, d| {
+            dirs.push(d.to_vec())
+        })
+        .unwrap();
+        assert!(dirs.is_empty(), "watched through the link: {dirs:?}");
+        let got: Vec<(EventKind, Vec<u8>)> = hints
+            .into_iter()
+            .map(|h| (h.kind, h.path.unwrap_or_default()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (EventKind::Removed, b"/srv/x".to_vec()),
+                (EventKind::Removed, b"/srv/x/kept".to_vec()),
+            ]
+        );
     }
 }

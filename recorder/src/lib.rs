@@ -13,7 +13,8 @@
 //!
 //! Inside: `snapshot` (safe walks and reads) · `event` + `watcher`
 //! (inotify) · `gap` (a resumed session's gap) · `reconcile` (baseline vs
-//! now) · `ignore_rules`, `secret` (policy) · `facts` (the machine) ·
+//! now) · `sweep` (its stat-only look at every baseline entry) ·
+//! `ignore_rules`, `secret` (policy) · `facts` (the machine) ·
 //! `intent` (what a command line means) · `why` (which command made each
 //! change).
 
@@ -46,6 +47,7 @@ pub mod session;
 pub(crate) mod snapshot;
 pub mod stop_keys;
 pub mod store;
+pub(crate) mod sweep;
 pub mod target;
 pub mod tools;
 pub(crate) mod watcher;

@@ -2,8 +2,10 @@
 //! and produce the change set.
 //!
 //! The watcher's events only say *where* to look: each touched path is
-//! re-read (whole subtrees for creations, removals and renames). After an
-//! overflow, a watch-limit hit or a dead daemon, every watched root is
+//! re-read (whole subtrees for creations, removals and renames), and so is
+//! every baseline entry whose stat differs now (`crate::sweep`: a write
+//! no event named). After an overflow, a watch-limit hit, a dead daemon,
+//! or a watched root moved, replaced or deleted, every watched root is
 //! re-read instead. Either way the state difference is the truth, so a path
 //! created and removed within the session is no change.
 
@@ -14,6 +16,7 @@ use crate::progress::Progress;
 use crate::secret;
 use crate::snapshot::{Scanned, Scanner};
 use crate::store::{EntryWithContent, Snapshot, Store};
+use crate::sweep;
 use crate::target::Target;
 use std::collections::BTreeMap;
 
@@ -51,10 +54,16 @@ pub fn reconcile(
         content_cap: cap,
         progress,
     };
-    let reason = session
+    // A root that is not the directory the baseline saw (moved, replaced,
+    // deleted, itself or a parent) is read whole, whatever events said.
+    let reason = match session
         .rescan_reason
         .clone()
-        .or_else(|| extra_reason.map(str::to_string));
+        .or_else(|| extra_reason.map(str::to_string))
+    {
+        Some(r) => Some(r),
+        None => sweep::replaced_root(store, session.id, &target, &session.watched)?,
+    };
 
     let mut notices = Vec::new();
     let mut before: BTreeMap<Vec<u8>, Entry> = BTreeMap::new();
@@ -72,7 +81,20 @@ pub fn reconcile(
                     .into_iter()
                     .map(|p| (p, true)),
             );
-            plan(touched, &session.watched, &ignore)
+            let (subtrees, mut singles) = plan(touched, &session.watched, &ignore);
+            // What changed with no event on its path (a write through a
+            // hard link outside the tree, an mmap older than the session).
+            let swept = sweep::sweep(store, session.id, &target, &session.watched, &subtrees)?;
+            tracing::info!(
+                entries = swept.entries,
+                differ = swept.differ.len(),
+                ms = swept.elapsed.as_millis() as u64,
+                "stat sweep of the baseline"
+            );
+            singles.extend(swept.differ);
+            singles.sort();
+            singles.dedup();
+            (subtrees, singles)
         }
     };
     for root in &subtrees {
@@ -294,11 +316,11 @@ mod tests {
     }
 
     #[test]
-    fn only_touched_paths_are_read_and_the_state_decides() {
+    fn touched_paths_and_what_the_sweep_finds_are_read_and_the_state_decides() {
         let (tmp, mut store, session) = setup();
         let root = tmp.path().join("root");
         std::fs::write(root.join("etc/a"), "a1").unwrap();
-        // Changed without an event: not looked at without a rescan.
+        // Changed without an event: the stat sweep finds it.
         std::fs::write(root.join("etc/b"), "b1").unwrap();
         // An event that ends where it began is no change.
         std::fs::write(root.join("etc/keep/k"), "k").unwrap();
@@ -320,6 +342,7 @@ mod tests {
             kinds(&o),
             vec![
                 (ChangeKind::Modified, "/etc/a".into()),
+                (ChangeKind::Modified, "/etc/b".into()),
                 (ChangeKind::DirCreated, "/etc/new".into()),
                 (ChangeKind::Created, "/etc/new/f".into()),
             ]

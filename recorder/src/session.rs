@@ -95,6 +95,7 @@ pub fn begin(
 ) -> Result<BeginReport> {
     let new = new_session(db, opts)?;
     let mut store = Store::open(db)?;
+    repair(&mut store)?;
     let session = store.create_session(&new)?;
     match start_daemon(db, &session, false, launcher, progress) {
         Ok((ready, log)) => Ok(BeginReport {
@@ -104,11 +105,41 @@ pub fn begin(
         }),
         Err(e) => {
             // Nothing was recorded yet: leave no half-made session behind.
-            stop_daemon(&store.session_by_id(session.id)?);
-            store.erase_session(session.id)?;
+            // On a full disk the erase may fail too; the session never got
+            // ready, so the next command erases it (`repair`). Either way
+            // the one message is why begin failed.
+            if let Ok(s) = store.session_by_id(session.id) {
+                stop_daemon(&s);
+            }
+            if let Err(cleanup) = store.erase_session(session.id) {
+                tracing::info!("erasing the failed session: {cleanup}; the next command will");
+            }
             Err(e)
         }
     }
+}
+
+/// Erase what a failed `begin` could not: recording sessions that never
+/// got ready and whose maker and daemon are both gone. Every command that
+/// opens a store to begin, resume, finish, abort or list runs it first.
+/// Returns the names erased.
+pub fn repair(store: &mut Store) -> Result<Vec<String>> {
+    let mut erased = Vec::new();
+    for l in store.leftovers()? {
+        if daemon::is_alive(l.maker.0, l.maker.1) || daemon::is_alive(l.daemon.0, l.daemon.1) {
+            continue; // a begin still under way
+        }
+        store.erase_session(l.id)?;
+        erased.push(l.name);
+    }
+    Ok(erased)
+}
+
+/// The store at `db`, with a failed begin's leftovers erased.
+pub fn open_repaired(db: &Path) -> Result<Store> {
+    let mut store = Store::open_existing(db)?;
+    repair(&mut store)?;
+    Ok(store)
 }
 
 /// A session as `opts` describe it, checked: its name, its root, its
@@ -147,7 +178,7 @@ pub(crate) fn new_session(db: &Path, opts: &BeginOptions) -> Result<NewSession> 
 /// Continue a finished session: watch again, keep the baseline; the next
 /// finish reconciles everything since the original begin.
 pub fn resume(db: &Path, name: &str, launcher: &Launcher) -> Result<BeginReport> {
-    let store = Store::open_existing(db)?;
+    let store = open_repaired(db)?;
     let session = store.session(name)?;
     if session.state != SessionState::Finished {
         return Err(Error::WrongState {
@@ -310,8 +341,23 @@ pub use crate::finish::FinishReport;
 /// Stop the daemon, reconcile and store the change set; the walks of what
 /// is re-read report to `progress`.
 pub fn finish(db: &Path, name: Option<&str>, progress: &dyn Progress) -> Result<FinishReport> {
-    let mut store = Store::open_existing(db)?;
+    let mut store = open_repaired(db)?;
     let session = pick_recording(&store, name)?;
+    // One finish or abort at a time; the other is told so, by name.
+    store.claim(session.id, &session.name)?;
+    let id = session.id;
+    let done = finish_claimed(&mut store, session, progress);
+    if done.is_err() {
+        let _ = store.release(id);
+    }
+    done
+}
+
+fn finish_claimed(
+    store: &mut Store,
+    session: Session,
+    progress: &dyn Progress,
+) -> Result<FinishReport> {
     let extra = if daemon::is_alive(session.daemon_pid, session.daemon_start) {
         if stop_daemon(&session) {
             None
@@ -333,13 +379,14 @@ pub fn finish(db: &Path, name: Option<&str>, progress: &dyn Progress) -> Result<
     };
     // The daemon may have marked a rescan while stopping (its reason wins).
     let session = store.session_by_id(session.id)?;
-    crate::finish::run(&mut store, &session, extra.as_deref(), progress)
+    crate::finish::run(store, &session, extra.as_deref(), progress)
 }
 
 /// Stop recording and throw the session away.
 pub fn abort(db: &Path, name: Option<&str>) -> Result<Session> {
     let mut store = Store::open_existing(db)?;
     let session = pick_recording(&store, name)?;
+    store.claim(session.id, &session.name)?;
     stop_daemon(&session);
     store.erase_session(session.id)?;
     Ok(session)
@@ -383,7 +430,8 @@ pub fn status(db: &Path) -> Result<Vec<Status>> {
     if !crate::store::db_exists(db)? {
         return Ok(Vec::new());
     }
-    let store = Store::open(db)?;
+    let mut store = Store::open(db)?;
+    repair(&mut store)?;
     store
         .recording_sessions()?
         .into_iter()

@@ -12,7 +12,7 @@
 
 use crate::beneath::{self, Root, Stat};
 use crate::ignore_rules::Ignore;
-use crate::model::{join, ContentHash, Entry, EntryKind, Notice, NoticeKind};
+use crate::model::{join, ContentHash, Entry, EntryKind, Notice, NoticeKind, Stamp};
 use crate::progress::{Meter, Progress};
 use crate::target::Target;
 use std::fs::File;
@@ -75,14 +75,27 @@ impl Scanner<'_> {
         &self,
         path: &[u8],
         notices: &mut Vec<Notice>,
-        mut on_dir: impl FnMut(BorrowedFd<'_>, &[u8]),
+        on_dir: impl FnMut(BorrowedFd<'_>, &[u8]),
         mut sink: impl FnMut(Scanned),
     ) {
         let mut meter = Meter::start(self.progress, path);
-        let mut sink = |s: Scanned| {
+        self.walk_stats(path, notices, on_dir, |path, dir, name, st, notices| {
+            let s = self.scan_one(path, dir, name, st, notices);
             meter.add(&s.entry);
             sink(s)
-        };
+        });
+    }
+
+    /// The same walk, reading nothing: `visit` gets each entry's target
+    /// path, its directory's fd, its name there and what `fstatat` said
+    /// (a resumed session's gap is found this way).
+    pub fn walk_stats(
+        &self,
+        path: &[u8],
+        notices: &mut Vec<Notice>,
+        mut on_dir: impl FnMut(BorrowedFd<'_>, &[u8]),
+        mut visit: impl FnMut(&[u8], BorrowedFd<'_>, &[u8], &Stat, &mut Vec<Notice>),
+    ) {
         let root = match self.target.root() {
             Ok(r) => r,
             Err(e) => {
@@ -130,7 +143,7 @@ impl Scanner<'_> {
                 },
             };
             if !p.st.is_dir() {
-                sink(self.scan_one(&p.path, parent.as_fd(), &p.name, &p.st, notices));
+                visit(&p.path, parent.as_fd(), &p.name, &p.st, notices);
                 continue;
             }
             let fd = match open_dir_at(parent.as_fd(), &p.name, &p.st) {
@@ -154,7 +167,7 @@ impl Scanner<'_> {
                 continue;
             }
             on_dir(fd.as_fd(), &p.path);
-            sink(self.scan_one(&p.path, parent.as_fd(), &p.name, &p.st, notices));
+            visit(&p.path, parent.as_fd(), &p.name, &p.st, notices);
             drop(parent);
             let names = match beneath::open_at(fd.as_fd(), b".", libc::O_RDONLY | libc::O_DIRECTORY)
                 .and_then(beneath::read_dir)
@@ -182,7 +195,7 @@ impl Scanner<'_> {
                     continue;
                 }
                 if !st.is_dir() {
-                    sink(self.scan_one(&tp, fd.as_fd(), &name, &st, notices));
+                    visit(&tp, fd.as_fd(), &name, &st, notices);
                     continue;
                 }
                 // Past MAX_OPEN_DEPTH a directory's fd is not kept for its
@@ -216,21 +229,7 @@ impl Scanner<'_> {
         st: &Stat,
         notices: &mut Vec<Notice>,
     ) -> Scanned {
-        let kind = if st.is_file() {
-            EntryKind::File
-        } else if st.is_dir() {
-            EntryKind::Dir
-        } else if st.is_symlink() {
-            EntryKind::Symlink
-        } else if st.is_fifo() {
-            EntryKind::Fifo
-        } else if st.is_socket() {
-            EntryKind::Socket
-        } else if st.is_char_device() {
-            EntryKind::CharDevice
-        } else {
-            EntryKind::BlockDevice
-        };
+        let kind = st.kind();
         let mut entry = Entry {
             path: path.to_vec(),
             kind,
@@ -248,10 +247,24 @@ impl Scanner<'_> {
         let mut content = None;
         match kind {
             EntryKind::File => match read_file(dir, name, st, self.content_cap) {
-                Ok((hash, data)) => {
-                    entry.hash = Some(hash);
-                    entry.content_stored = data.is_some();
-                    content = data;
+                Ok(r) => {
+                    if r.changing {
+                        notices.push(Notice {
+                            path: Some(path.to_vec()),
+                            kind: NoticeKind::Other,
+                            message: format!(
+                                "it changed while it was read: recorded as its first {} bytes, \
+                                 its size when it was opened",
+                                r.size
+                            ),
+                        });
+                    }
+                    // The size of what was hashed, not of the stat before
+                    // the open: the entry describes the bytes kept.
+                    entry.size = r.size;
+                    entry.hash = Some(r.hash);
+                    entry.content_stored = r.content.is_some();
+                    content = r.content;
                 }
                 Err(e) => notices.push(unreadable(path, &e)),
             },
@@ -261,7 +274,14 @@ impl Scanner<'_> {
             },
             _ => {}
         }
-        Scanned { entry, content }
+        Scanned {
+            entry,
+            content,
+            stamp: Some(Stamp {
+                ino: st.ino,
+                ctime_ns: st.ctime_ns,
+            }),
+        }
     }
 }
 
@@ -362,16 +382,29 @@ fn unreadable(path: &[u8], e: &std::io::Error) -> Notice {
     }
 }
 
+/// What `read_file` read: the hash and size of exactly the bytes read,
+/// the content when it was within the cap, and whether the file changed
+/// while it was read (what was read is then the file as it was opened, up
+/// to the size `fstat` gave).
+#[derive(Debug)]
+pub struct FileRead {
+    pub hash: ContentHash,
+    pub size: u64,
+    pub content: Option<Vec<u8>>,
+    pub changing: bool,
+}
+
 /// Read the regular file `name` of the directory `dir` without following a
 /// link or blocking on a fifo, and check it is still the file `expect`
-/// describes. Returns its hash, and its content when it is no larger than
-/// `cap`.
+/// describes. Reads at most the size `fstat` gave after the open, never
+/// more: a file that grows faster than it is read cannot keep a walk busy
+/// forever. Keeps the content when it is no larger than `cap`.
 pub fn read_file(
     dir: BorrowedFd<'_>,
     name: &[u8],
     expect: &Stat,
     cap: u64,
-) -> std::io::Result<(ContentHash, Option<Vec<u8>>)> {
+) -> std::io::Result<FileRead> {
     let flags = libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOCTTY;
     // O_NOATIME keeps a snapshot from touching atimes; it is refused for
     // files we do not own unless we are root, so fall back without it.
@@ -387,30 +420,33 @@ pub fn read_file(
         ));
     }
     let mut f = File::from(fd);
-    if md.size <= cap {
-        let mut data = Vec::with_capacity(md.size as usize);
-        (&mut f).take(cap + 1).read_to_end(&mut data)?;
-        if data.len() as u64 <= cap {
-            return Ok((ContentHash::of(&data), Some(data)));
-        }
-        // It grew past the cap while we read: hash all of it instead.
-        let mut h = blake3::Hasher::new();
-        h.update(&data);
-        return Ok((finish_hash(h, &mut f)?, None));
-    }
-    Ok((finish_hash(blake3::Hasher::new(), &mut f)?, None))
-}
-
-fn finish_hash(mut h: blake3::Hasher, f: &mut File) -> std::io::Result<ContentHash> {
+    let mut h = blake3::Hasher::new();
+    let mut content = (md.size <= cap).then(|| Vec::with_capacity(md.size as usize));
     let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = f.read(&mut buf)?;
+    let mut left = md.size;
+    while left > 0 {
+        let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        let n = f.read(&mut buf[..want])?;
         if n == 0 {
-            break;
+            break; // shrunk while read
         }
         h.update(&buf[..n]);
+        if let Some(c) = content.as_mut() {
+            c.extend_from_slice(&buf[..n]);
+        }
+        left -= n as u64;
     }
-    Ok(ContentHash(*h.finalize().as_bytes()))
+    let size = md.size - left;
+    let now = beneath::fstat(f.as_fd())?;
+    let changing = left > 0
+        || now.size != md.size
+        || (now.mtime, now.mtime_nsec, now.ctime_ns) != (md.mtime, md.mtime_nsec, md.ctime_ns);
+    Ok(FileRead {
+        hash: ContentHash(*h.finalize().as_bytes()),
+        size,
+        content,
+        changing,
+    })
 }
 
 #[cfg(test)]
@@ -530,6 +566,56 @@ mod tests {
         std::fs::remove_file(tmp.path().join("b")).unwrap();
         std::os::unix::fs::symlink(tmp.path().join("a"), tmp.path().join("b")).unwrap();
         assert!(read_file(dir.as_fd(), b"b", &st_a, 100).is_err());
+    }
+
+    /// A file appended to while it is read, over and under the cap: the
+    /// read ends, and what it hashed is exactly the file's first `size`
+    /// bytes, the size it had when opened (the old read went on to EOF,
+    /// and a writer faster than it kept it reading forever).
+    #[test]
+    fn a_file_growing_while_read_is_read_to_its_size_at_open() {
+        use std::io::Write;
+        use std::sync::atomic::{AtomicBool, Ordering};
+        for (case, cap) in [("hashed only", 1u64 << 10), ("kept", 64 << 20)] {
+            let tmp = tempfile::tempdir().unwrap();
+            let path = tmp.path().join("log");
+            std::fs::write(&path, vec![b'x'; 4 << 20]).unwrap();
+            let stop = std::sync::Arc::new(AtomicBool::new(false));
+            let writer = {
+                let (stop, path) = (stop.clone(), path.clone());
+                std::thread::spawn(move || {
+                    let mut f = std::fs::OpenOptions::new().append(true).open(path).unwrap();
+                    let chunk = vec![b'y'; 1 << 16];
+                    // At most 64 MiB, so a failing read still ends.
+                    for _ in 0..1024 {
+                        if stop.load(Ordering::Relaxed) {
+                            break;
+                        }
+                        f.write_all(&chunk).unwrap();
+                    }
+                })
+            };
+            let root = Root::open(tmp.path()).unwrap();
+            let dir = root
+                .open_path(b"/", libc::O_PATH | libc::O_DIRECTORY)
+                .unwrap();
+            let mut reads = Vec::new();
+            for _ in 0..20 {
+                let st = beneath::stat_at(dir.as_fd(), b"log").unwrap();
+                reads.push(read_file(dir.as_fd(), b"log", &st, cap).unwrap());
+            }
+            stop.store(true, Ordering::Relaxed);
+            writer.join().unwrap();
+            let all = std::fs::read(&path).unwrap();
+            for r in &reads {
+                let prefix = &all[..r.size as usize];
+                assert_eq!(r.hash, ContentHash::of(prefix), "{case}");
+                if let Some(c) = &r.content {
+                    assert_eq!(c.as_slice(), prefix, "{case}");
+                }
+            }
+            assert_eq!(reads[0].content.is_some(), cap > 1 << 20, "{case}");
+        }
     }
 
     #[test]

@@ -147,6 +147,15 @@ fn a_watched_directory_swapped_for_a_link_mid_session_is_not_read_through() {
         );
         let fin = env.run(["finish", &name]);
         assert!(fin.status.success(), "{what}: {}", stderr(&fin));
+        // The root (or its parent) moved away: a notice, and every root
+        // read again, beneath the root, never through the link.
+        let root_went = watch.starts_with(swapped);
+        let said = stdout(&fin);
+        assert_eq!(
+            said.contains("full rescan") && said.contains(&format!("{watch} was moved")),
+            root_went,
+            "{what}: {said}"
+        );
         assert_marker_absent(&env, &name);
     }
 }

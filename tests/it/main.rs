@@ -32,6 +32,7 @@ mod progress;
 mod recipe;
 mod report;
 mod robust;
+mod secrets;
 mod serve;
 mod shell;
 mod shim;

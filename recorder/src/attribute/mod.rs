@@ -39,7 +39,9 @@ pub struct Inputs<'a> {
     pub owner_of: &'a dyn Fn(&[u8]) -> Option<String>,
     pub stock_md5: &'a dyn Fn(&[u8]) -> Option<String>,
     /// Final contents of changed files, by path.
-    pub contents: &'a HashMap<Vec<u8>, Vec<u8>>,
+    /// Borrowed from the final entries: a copy of every content would
+    /// double finish's memory.
+    pub contents: &'a HashMap<&'a [u8], &'a [u8]>,
     /// The commands run during the session (shim and recording shell).
     pub intents: &'a [crate::model::Intent],
     /// Events may have been lost (a queue overflow, a dead daemon): a lock
@@ -178,7 +180,7 @@ pub(super) fn origin_of(
                     let stock = (inp.stock_md5)(&c.path);
                     let now = inp
                         .contents
-                        .get(&c.path)
+                        .get(c.path.as_slice())
                         .map(|d| crate::probe::dpkg::md5_hex(d));
                     if stock.is_some() && stock == now {
                         return Origin::Package(p.to_string());

@@ -18,6 +18,7 @@
 //! out of the root by someone who can write both places still reads as what
 //! it holds; that person could read it anyway.
 
+use crate::model::EntryKind;
 use std::ffi::CString;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd};
@@ -39,6 +40,9 @@ pub struct Stat {
     pub size: u64,
     pub mtime: i64,
     pub mtime_nsec: i64,
+    /// `st_ctime` in nanoseconds: any write or metadata change moves it,
+    /// and no one can set it back.
+    pub ctime_ns: i64,
     pub dev: u64,
     pub ino: u64,
 }
@@ -52,8 +56,28 @@ impl Stat {
             size: u64::try_from(st.st_size).unwrap_or(0),
             mtime: st.st_mtime,
             mtime_nsec: st.st_mtime_nsec,
+            ctime_ns: st.st_ctime * 1_000_000_000 + st.st_ctime_nsec,
             dev: st.st_dev,
             ino: st.st_ino,
+        }
+    }
+
+    /// The entry kind its file type bits say.
+    pub fn kind(&self) -> EntryKind {
+        if self.is_file() {
+            EntryKind::File
+        } else if self.is_dir() {
+            EntryKind::Dir
+        } else if self.is_symlink() {
+            EntryKind::Symlink
+        } else if self.is_fifo() {
+            EntryKind::Fifo
+        } else if self.is_socket() {
+            EntryKind::Socket
+        } else if self.is_char_device() {
+            EntryKind::CharDevice
+        } else {
+            EntryKind::BlockDevice
         }
     }
 
@@ -166,7 +190,8 @@ impl Root {
 
     /// The whole content of a regular file beneath the root, opened without
     /// following a link or blocking on a fifo; anything but a regular file
-    /// is an error.
+    /// is an error. At most the size `fstat` gave is read: a file that
+    /// grows while it is read cannot keep a probe reading forever.
     pub fn read_regular(&self, path: &[u8]) -> io::Result<Vec<u8>> {
         use std::io::Read;
         let fd = self.open_path(path, libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOCTTY)?;
@@ -178,7 +203,9 @@ impl Root {
             ));
         }
         let mut data = Vec::with_capacity(usize::try_from(st.size).unwrap_or(0).min(1 << 24));
-        std::fs::File::from(fd).read_to_end(&mut data)?;
+        std::fs::File::from(fd)
+            .take(st.size)
+            .read_to_end(&mut data)?;
         Ok(data)
     }
 

@@ -68,7 +68,7 @@ pub fn run(invocation: &Invocation, ready: Option<std::fs::File>) -> Result<()> 
                 ready,
                 &Ready {
                     ok: false,
-                    error: Some(e.to_string()),
+                    error: Some(with_causes(&e)),
                     ..Ready::default()
                 },
             );
@@ -100,6 +100,22 @@ impl Progress for PipeProgress {
     }
 }
 
+/// The error and what caused it, in one line ("PATH: File too large"):
+/// `begin` says it once, and whole.
+fn with_causes(e: &crate::Error) -> String {
+    let mut s = e.to_string();
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if !s.ends_with(&text) {
+            s.push_str(": ");
+            s.push_str(&text);
+        }
+        cause = c.source();
+    }
+    s
+}
+
 fn send_ready(f: Option<std::fs::File>, r: &Ready) {
     if let Some(mut f) = f {
         let line = serde_json::to_string(r).unwrap_or_default();
@@ -107,43 +123,4 @@ fn send_ready(f: Option<std::fs::File>, r: &Ready) {
     }
 }
 
-/// Start time of a process in clock ticks since boot (`/proc/PID/stat`
-/// field 22): with the PID it identifies a process even after PID reuse.
-pub fn process_start(pid: i32) -> Option<u64> {
-    let (state, start) = proc_stat(pid)?;
-    (state != 'Z' && state != 'X').then_some(start)
-}
-
-fn proc_stat(pid: i32) -> Option<(char, u64)> {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let rest = s.get(s.rfind(')')? + 2..)?;
-    let mut fields = rest.split_whitespace();
-    let state = fields.next()?.chars().next()?;
-    let start = fields.nth(18)?.parse().ok()?;
-    Some((state, start))
-}
-
-/// Is the daemon with this PID and start time still running?
-pub fn is_alive(pid: Option<i32>, start: Option<u64>) -> bool {
-    match (pid, start) {
-        (Some(pid), Some(start)) => process_start(pid) == Some(start),
-        _ => false,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn process_start_identifies_this_process() {
-        let me = std::process::id() as i32;
-        let start = process_start(me).expect("own stat");
-        assert!(is_alive(Some(me), Some(start)));
-        assert!(
-            !is_alive(Some(me), Some(start + 1)),
-            "a recycled PID is not alive"
-        );
-        assert!(!is_alive(None, None));
-    }
-}
+pub use crate::clock::{is_alive, process_start};

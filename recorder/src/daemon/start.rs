@@ -69,6 +69,9 @@ pub(super) fn start(inv: &Invocation, progress: &dyn Progress) -> Result<Started
     };
     daemon.watch_package_locks(&set);
     let unreadable = daemon.store_notices(recorded.gap)?;
+    // Committed before `begin` hears of it: a session without it whose
+    // processes are gone is a failed begin's leftover.
+    daemon.store.set_ready(daemon.session.id)?;
     let ready = daemon.announce(&set, &roots, &recorded, unreadable);
     Ok(Started {
         ready,
@@ -263,33 +266,45 @@ impl Startup {
                 let mut notices = Vec::new();
                 let mut batch = Vec::with_capacity(BATCH);
                 let mut bytes = 0usize;
+                // The storer gave up: walk on (the walk has no stop) but
+                // keep nothing.
+                let mut gone = false;
                 scanner.walk(
                     root,
                     &mut notices,
                     |fd, dir| set.add_open(fd, &target.host_path(dir), dir, tx),
                     |sc| {
+                        if gone {
+                            return;
+                        }
                         bytes += sc.content.as_ref().map_or(0, Vec::len);
                         batch.push(sc);
                         if batch.len() >= BATCH || bytes >= BATCH_BYTES {
                             bytes = 0;
-                            let _ =
-                                btx.send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)));
+                            let b = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                            gone = btx.send(b).is_err();
                         }
                     },
                 );
-                if !batch.is_empty() {
+                if !batch.is_empty() && !gone {
                     let _ = btx.send(batch);
                 }
                 drop(btx);
                 notices
             });
-            for batch in brx.iter() {
+            let stored = brx.iter().try_for_each(|batch| {
                 entries += batch.len() as u64;
-                store.insert_entries_packed(sid, Snapshot::Baseline, &batch, pack)?;
-            }
-            walker
+                store.insert_entries_packed(sid, Snapshot::Baseline, &batch, pack)
+            });
+            // A failed write (a full disk) must not leave the walker blocked
+            // on a full channel forever: with the receiver gone its sends
+            // fail and it stops storing.
+            drop(brx);
+            let notices = walker
                 .join()
-                .map_err(|_| Error::Daemon("the baseline walker panicked".into()))
+                .map_err(|_| Error::Daemon("the baseline walker panicked".into()));
+            stored?;
+            notices
         })?;
         notices.extend(walk_notices);
         Ok(entries)
@@ -306,7 +321,7 @@ impl Startup {
                 &self.target,
                 &self.ignore,
                 root,
-                |host, dir| set.add(host, dir, &self.tx),
+                |fd, dir| set.add_open(fd, &self.target.host_path(dir), dir, &self.tx),
             )?;
             gap += hints.len();
             if !hints.is_empty() {

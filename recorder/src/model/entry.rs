@@ -173,4 +173,18 @@ impl Differences {
 pub struct EntryWithContent {
     pub entry: Entry,
     pub content: Option<Vec<u8>>,
+    /// The inode and ctime seen when it was read (none for an entry that
+    /// came from elsewhere, an import): what finish's stat sweep compares.
+    pub stamp: Option<Stamp>,
+}
+
+/// What no writer can hide from a stat: the inode (a replaced file) and
+/// the ctime (any write, even one that puts the mtime back). Kept with the
+/// baseline so that `finish` can tell, by `fstatat` alone, which entries
+/// changed without an event (a write through a hard link outside the
+/// watched tree, or through an mmap made before `begin`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stamp {
+    pub ino: u64,
+    pub ctime_ns: i64,
 }

@@ -91,6 +91,53 @@ impl Store {
         Ok(out)
     }
 
+    /// What the stat sweep compares of every baseline entry at and below
+    /// `dir`, in path order, handed to `each` one at a time (a big
+    /// baseline is never held whole).
+    pub fn for_each_stamp(
+        &self,
+        session: i64,
+        dir: &[u8],
+        mut each: impl FnMut(SweepRow),
+    ) -> Result<()> {
+        let (lo, hi) = if dir == b"/" {
+            (b"/".to_vec(), b"0".to_vec())
+        } else {
+            let mut hi = dir.to_vec();
+            hi.push(b'0');
+            (dir.to_vec(), hi)
+        };
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT path, kind, mode, uid, gid, size, mtime_ns, ino, ctime_ns FROM entries
+                 WHERE session_id = ?1 AND snapshot = ?2 AND path >= ?3 AND path < ?4
+                 ORDER BY path",
+            )?;
+            let mut rows = stmt.query(params![session, Snapshot::Baseline as i64, lo, hi])?;
+            while let Some(r) = rows.next()? {
+                let row = sweep_row(r)?;
+                // `dir-x` sorts between `dir` and `dir/`: keep `dir` and
+                // what is below it only.
+                if crate::model::is_within(&row.path, dir) {
+                    each(row);
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// What the stat sweep compares of the baseline entry at `path`.
+    pub fn stamp_of(&self, session: i64, path: &[u8]) -> Result<Option<SweepRow>> {
+        self.read(|c| {
+            Ok(c.prepare_cached(
+                "SELECT path, kind, mode, uid, gid, size, mtime_ns, ino, ctime_ns FROM entries
+                 WHERE session_id = ?1 AND snapshot = ?2 AND path = ?3",
+            )?
+            .query_row(params![session, Snapshot::Baseline as i64, path], sweep_row)
+            .optional()?)
+        })
+    }
+
     pub fn entry_count(&self, session: i64, snapshot: Snapshot) -> Result<u64> {
         self.read(|c| {
             let n: i64 = c.query_row(
@@ -101,6 +148,39 @@ impl Store {
             Ok(n as u64)
         })
     }
+}
+
+/// One baseline entry as the stat sweep sees it: no names, no contents.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SweepRow {
+    pub path: Vec<u8>,
+    /// `None` for a kind this build does not know: it differs.
+    pub kind: Option<EntryKind>,
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub size: u64,
+    pub mtime_ns: i64,
+    pub stamp: Option<Stamp>,
+}
+
+fn sweep_row(r: &Row) -> rusqlite::Result<SweepRow> {
+    let kind: String = r.get(1)?;
+    let ino: Option<i64> = r.get(7)?;
+    let ctime: Option<i64> = r.get(8)?;
+    Ok(SweepRow {
+        path: r.get(0)?,
+        kind: EntryKind::parse(&kind),
+        mode: r.get(2)?,
+        uid: r.get(3)?,
+        gid: r.get(4)?,
+        size: r.get::<_, i64>(5)? as u64,
+        mtime_ns: r.get(6)?,
+        stamp: ino.zip(ctime).map(|(ino, ctime_ns)| Stamp {
+            ino: ino as u64,
+            ctime_ns,
+        }),
+    })
 }
 
 pub(super) fn entry_from_row(r: &Row) -> rusqlite::Result<Entry> {
@@ -149,8 +229,9 @@ pub(super) fn insert_entries_raw(
     let mut ins = tx.prepare_cached(
         "INSERT OR REPLACE INTO entries
            (session_id, snapshot, path, kind, mode, uid, gid, owner, grp, size, mtime_ns,
-            hash, content_stored, link_target, pack_offset, pack_within)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+            hash, content_stored, link_target, pack_offset, pack_within, ino, ctime_ns)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
+                 ?18)",
     )?;
     for (i, item) in batch.iter().enumerate() {
         let e = &item.entry;
@@ -184,6 +265,8 @@ pub(super) fn insert_entries_raw(
             e.link_target,
             place.map(|p| p.offset as i64),
             place.and_then(|p| p.within).map(|w| w as i64),
+            item.stamp.map(|s| s.ino as i64),
+            item.stamp.map(|s| s.ctime_ns),
         ])?;
     }
     Ok(())

@@ -154,6 +154,7 @@ impl Store {
                     .map(|e| EntryWithContent {
                         entry: e.clone(),
                         content: None,
+                        stamp: None,
                     })
                     .collect()
             };

@@ -10,6 +10,7 @@ use crate::clock::now_ns;
 use crate::error::{Error, Result};
 use crate::model::{
     Change, ChangeKind, ChangeSet, ContentHash, Entry, EntryKind, Facts, Session, SessionState,
+    Stamp,
 };
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
 use std::collections::HashMap;
@@ -25,6 +26,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0005_attribution.sql"),
     include_str!("../../migrations/0006_imports.sql"),
     include_str!("../../migrations/0007_compressed.sql"),
+    include_str!("../../migrations/0008_stamps_and_makers.sql"),
 ];
 
 /// Which snapshot an entry belongs to.
@@ -302,10 +304,13 @@ impl Store {
                 }
                 .into());
             }
+            // Made by this process, not ready until its daemon says so
+            // (`set_ready`): see `leftovers`.
+            let maker = std::process::id() as i32;
             tx.execute(
                 "INSERT INTO sessions (name, description, root, state, created_at, content_cap,
-                                       ignore_patterns, facts)
-                 VALUES (?1, ?2, ?3, 'recording', ?4, ?5, ?6, ?7)",
+                                       ignore_patterns, facts, maker_pid, maker_start, ready)
+                 VALUES (?1, ?2, ?3, 'recording', ?4, ?5, ?6, ?7, ?8, ?9, 0)",
                 params![
                     new.name,
                     new.description,
@@ -313,7 +318,9 @@ impl Store {
                     now_ns(),
                     new.content_cap as i64,
                     patterns,
-                    facts
+                    facts,
+                    maker,
+                    crate::clock::process_start(maker).map(|s| s as i64),
                 ],
             )?;
             let id = tx.last_insert_rowid();
@@ -424,6 +431,13 @@ impl Store {
     /// session refers to any more.
     pub fn erase_session(&mut self, id: i64) -> Result<()> {
         let pack = pack_name(&self.session_by_id(id)?);
+        // The pack goes first: on a full disk its space is what lets the
+        // database write the deletion.
+        let file = pack::packs_dir(&self.path).join(&pack);
+        let removed = match std::fs::remove_file(&file) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::io(file, e)),
+            _ => Ok(()),
+        };
         self.write(|tx| {
             for sql in [
                 "DELETE FROM entries WHERE session_id = ?1",
@@ -445,11 +459,7 @@ impl Store {
             )?;
             Ok(())
         })?;
-        let file = pack::packs_dir(&self.path).join(&pack);
-        match std::fs::remove_file(&file) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::io(file, e)),
-            _ => Ok(()),
-        }
+        removed
     }
 
     /// Replace the session's change set, final entries, finish notices,
@@ -733,8 +743,11 @@ pub use crate::model::os_path;
 
 mod blobs;
 mod entries;
+pub use entries::SweepRow;
 mod gc;
+mod leftovers;
 pub use gc::GcReport;
+pub use leftovers::Leftover;
 pub mod import;
 pub mod intents;
 pub mod pack;

@@ -36,6 +36,7 @@ fn file_entry(path: &[u8], content: &[u8]) -> EntryWithContent {
             link_target: None,
         },
         content: Some(content.to_vec()),
+        stamp: None,
     }
 }
 
@@ -212,6 +213,7 @@ fn change_set_replaces_atomically_and_decodes() {
             finals: vec![EntryWithContent {
                 entry: fin.entry.clone(),
                 content: fin.content.clone(),
+                stamp: fin.stamp,
             }],
             notices: vec![],
             system: None,

@@ -69,9 +69,13 @@ pub enum Action<W> {
     DropWatches(Vec<u8>),
     /// The kernel removed this watch.
     Forget(W),
-    /// Events were lost: record `event` from the daemon, then mark the
-    /// session for a full rescan, for this reason.
-    Rescan { event: EventKind, reason: String },
+    /// Events were lost, or a root was moved, deleted or unmounted: record
+    /// `event` (if any) from the daemon, then mark the session for a full
+    /// rescan, for this reason.
+    Rescan {
+        event: Option<EventKind>,
+        reason: String,
+    },
     /// Worth a line in the daemon's log, nothing more.
     Warn(String),
 }
@@ -99,6 +103,20 @@ pub struct Dispatcher {
     /// MOVED_FROM halves waiting for their MOVED_TO, by cookie.
     moves: BTreeMap<u32, (Vec<u8>, bool)>,
     last: Option<(EventKind, Vec<u8>)>,
+    /// An unmount was told (every watch on the filesystem reports one).
+    unmount_told: bool,
+}
+
+/// A watched root (or a mount below it) went: whatever takes its place
+/// is read whole at finish, beneath the root as ever.
+fn root_gone<W>(dir: &[u8], what: &str) -> Action<W> {
+    Action::Rescan {
+        event: None,
+        reason: format!(
+            "the watched directory {} {what} during the session",
+            crate::model::display_path(dir)
+        ),
+    }
 }
 
 fn emit<W>(kind: EventKind, path: Vec<u8>, to: Option<Vec<u8>>, source: EventSource) -> Action<W> {
@@ -128,6 +146,7 @@ impl Dispatcher {
             pending: pending.iter().map(|p| (p.clone(), Vec::new())).collect(),
             moves: BTreeMap::new(),
             last: None,
+            unmount_told: false,
         }
     }
 
@@ -152,7 +171,7 @@ impl Dispatcher {
         match t {
             Translated::Overflow => {
                 return vec![Action::Rescan {
-                    event: EventKind::Overflow,
+                    event: Some(EventKind::Overflow),
                     reason: OVERFLOW_REASON.into(),
                 }]
             }
@@ -160,6 +179,12 @@ impl Dispatcher {
                 let dir = map.dir_of(&wd).map(<[u8]>::to_vec);
                 let mut out = vec![Action::Forget(wd)];
                 if let Some(dir) = dir {
+                    // Whatever was below a mount point is another tree now,
+                    // with no event for any of it.
+                    if mask.contains(EventMask::UNMOUNT) && !self.unmount_told {
+                        self.unmount_told = true;
+                        out.push(root_gone(&dir, "was unmounted"));
+                    }
                     out.extend(self.rearm_below(&dir));
                 }
                 return out;
@@ -245,6 +270,7 @@ impl Dispatcher {
                     None,
                     EventSource::Watcher,
                 ));
+                out.push(root_gone(&path, "was moved away"));
                 out.push(Action::Arm(path));
             }
             return;
@@ -254,6 +280,7 @@ impl Dispatcher {
             out.push(Action::WatchTree(path.clone()));
         }
         if is_root && kind == EventKind::Removed {
+            out.push(root_gone(&path, "was deleted"));
             out.push(Action::Arm(path));
         }
     }

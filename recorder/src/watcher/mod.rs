@@ -227,8 +227,10 @@ impl Watcher {
             Action::Rescan { event, reason } => {
                 // What was seen before the loss goes first.
                 self.flush_out();
-                tracing::warn!("{reason}: events were lost; a full rescan is due");
-                let _ = self.tx.send(Msg::Event(daemon_event(event, None)));
+                tracing::warn!("{reason}: a full rescan is due");
+                if let Some(event) = event {
+                    let _ = self.tx.send(Msg::Event(daemon_event(event, None)));
+                }
                 let _ = self.tx.send(Msg::Rescan(reason));
             }
             Action::Warn(message) => tracing::warn!("{message}"),

@@ -183,7 +183,14 @@ impl Bed {
                 self.map.forget(&wd);
                 format!("forget wd {wd}")
             }
-            Action::Rescan { event, reason } => format!("{} + rescan: {reason}", event.as_str()),
+            Action::Rescan {
+                event: Some(event),
+                reason,
+            } => format!("{} + rescan: {reason}", event.as_str()),
+            Action::Rescan {
+                event: None,
+                reason,
+            } => format!("rescan: {reason}"),
             Action::Warn(message) => format!("warn: {message}"),
         };
         self.lines.push(line);
@@ -588,6 +595,7 @@ fn cases() -> Vec<Case> {
             ],
             want: &[
                 "removed /srv",
+                "rescan: the watched directory /srv was deleted during the session",
                 "arm /srv",
                 "watch ancestor / as wd 2",
                 "forget wd 1",
@@ -595,11 +603,35 @@ fn cases() -> Vec<Case> {
             ..Case::default()
         },
         Case {
-            name: "root moved away (MOVE_SELF): its watches dropped, recorded, waited for again",
+            name: "root moved away (MOVE_SELF): its watches dropped, recorded, a rescan, waited for again",
             roots: &["/srv"],
             watched: &["/srv", "/srv/a"],
             steps: vec![own(1, M::MOVE_SELF), ev(2, M::CREATE, "late")],
-            want: &["drop watches /srv", "removed /srv", "arm /srv"],
+            want: &[
+                "drop watches /srv",
+                "removed /srv",
+                "rescan: the watched directory /srv was moved away during the session",
+                "arm /srv",
+            ],
+            ..Case::default()
+        },
+        Case {
+            name: "an unmount below a root asks for one rescan, however many watches it takes",
+            roots: &["/srv"],
+            watched: &["/srv", "/srv/mnt", "/srv/mnt/a"],
+            steps: vec![
+                own(2, M::UNMOUNT),
+                own(3, M::UNMOUNT),
+                own(2, M::IGNORED),
+                own(3, M::IGNORED),
+            ],
+            want: &[
+                "forget wd 2",
+                "rescan: the watched directory /srv/mnt was unmounted during the session",
+                "forget wd 3",
+                "forget wd 2",
+                "forget wd 3",
+            ],
             ..Case::default()
         },
         Case {
