@@ -1,6 +1,7 @@
 //! What a long walk shows while it runs (begin's baseline, finish's
 //! re-reads, extract): entries, bytes and their rates on one line of
-//! stderr, redrawn by indicatif, only when stderr is a terminal; and, for a
+//! stderr, redrawn by indicatif, only when stderr is a terminal (and not a
+//! dumb one: `TERM` unset or `dumb` draws nothing); and, for a
 //! baseline, a warning once a watched root grows large, with how to narrow
 //! it, on any stderr.
 

@@ -49,11 +49,14 @@ fn open() -> (File, OwnedFd) {
     }
 }
 
-/// Run `cmd` with its stderr on a terminal and its stdout piped; returns
-/// its output (stderr empty) and what it wrote on the terminal.
+/// Run `cmd` with its stderr on a terminal (an `xterm`: with no `TERM`, a
+/// terminal is taken for a dumb one, and nothing is drawn on it) and its
+/// stdout piped; returns its output (stderr empty) and what it wrote on
+/// the terminal.
 pub fn stderr_on_terminal(mut cmd: Command) -> (Output, Vec<u8>) {
     let (mut master, slave) = open();
     let child = cmd
+        .env("TERM", "xterm")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::from(slave))
