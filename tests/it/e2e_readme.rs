@@ -107,3 +107,76 @@ fn readme_chroot_recording_runs_as_written() {
     }
     assert!(state.join("cft.db").is_file());
 }
+
+/// `cmd` (a shell script) run as root inside `root` in `/root`, with the
+/// cft just built on `PATH`; returns its output, failing on an error.
+fn in_root(root: &Rootfs, script: &str) -> String {
+    let bin = Path::new(CFT).parent().unwrap();
+    let out = Command::new(testkit::rootfs::script("in-root.sh"))
+        .arg(&root.0)
+        .args(["bash", "-euc", script])
+        .env("IN_ROOT_BIND", format!("{}:/run/cft/bin:ro", bin.display()))
+        .env(
+            "IN_ROOT_ENV",
+            "PATH=/run/cft/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        )
+        .env("IN_ROOT_WORKDIR", "/root")
+        .output()
+        .expect("in-root.sh");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{script}\n---\n{text}");
+    text
+}
+
+/// The quick start's first block, as written: its recording part on one
+/// fresh machine (records only /srv, writes the module), its apply part on
+/// another one with `modules/` copied over.
+#[test]
+fn readme_quick_start_runs_as_written() {
+    require_testbed();
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+        .expect("README.md");
+    let block = block_after(&readme, "<!-- readme-test: quick-start -->");
+    let (record, apply) = block
+        .split_once("# on a fresh machine, with modules/ copied over:\n")
+        .unwrap_or_else(|| panic!("the quick start lost its two machines:\n{block}"));
+    assert!(
+        record.contains("--no-default-watch --watch /srv"),
+        "{record}"
+    );
+
+    let recorded = Rootfs::new_base();
+    let out = in_root(&recorded, record);
+    assert!(out.contains("class demo"), "cat shows the module:\n{out}");
+    // It recorded what it says: /srv and nothing else.
+    let show = in_root(&recorded, "cft show demo --files");
+    assert!(show.contains("  watching: /srv\n"), "{show}");
+    let paths: Vec<&str> = show
+        .lines()
+        .skip_while(|l| !l.starts_with("files changed"))
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().nth(1))
+        .collect();
+    assert!(!paths.is_empty(), "{show}");
+    assert!(paths.iter().all(|p| p.starts_with("/srv")), "{show}");
+
+    let fresh = Rootfs::new();
+    let from = recorded.host(b"/root/modules");
+    let to = fresh.host(b"/root/modules");
+    let copied = Command::new("cp")
+        .arg("-a")
+        .arg(&from)
+        .arg(&to)
+        .status()
+        .unwrap();
+    assert!(copied.success());
+    in_root(&fresh, apply);
+    assert_eq!(
+        std::fs::read_to_string(fresh.host(b"/srv/demo/index.html")).unwrap(),
+        "hello\n"
+    );
+}
