@@ -21,9 +21,7 @@
 //! reaches the next agent run without a restart. An existing environment
 //! that caches is reported, with the admin API call that flushes it.
 
-use super::archive;
-use super::install::{install, Installed};
-use super::KICKSTART;
+use super::install::{install_keeping, Installed};
 use crate::Error;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -175,7 +173,6 @@ pub fn install_into_environment(bundle: &Path, t: &Target) -> Result<EnvInstalle
         fs::create_dir_all(&dir).map_err(|e| Error::io("creating", &dir, e))?;
         write_new(&dir.join("environment.conf"), ENVIRONMENT_CONF, &mut wrote)?;
     }
-    let required = required_params(bundle)?;
     // Refuse an unusable classification before the module changes.
     if !t.nodes.is_empty() {
         prepare_classification(&dir, &mut wrote)?;
@@ -189,7 +186,11 @@ pub fn install_into_environment(bundle: &Path, t: &Target) -> Result<EnvInstalle
         };
         current.push((node, path, classes));
     }
-    let module = install(bundle, &dir.join("modules"), t.force)?;
+    let (module, kickstart) = install_keeping(bundle, &dir.join("modules"), t.force)?;
+    let required = kickstart
+        .as_deref()
+        .map(crate::kickstart::required_params)
+        .unwrap_or_default();
     let mut classified = Vec::new();
     for (node, path, classes) in current {
         let changed = classify(&path, node, classes, &module.module, &mut wrote)?;
@@ -372,21 +373,6 @@ fn parse_node_file(path: &Path, text: &str) -> Result<Vec<String>, Error> {
         }
     }
     Ok(out)
-}
-
-/// The mandatory parameters the bundle's partial kickstart lists.
-fn required_params(bundle: &Path) -> Result<Vec<(String, String)>, Error> {
-    let tmp = tempfile::Builder::new()
-        .prefix("cft-install-")
-        .tempdir()
-        .map_err(|e| Error::io("creating a directory in", std::env::temp_dir(), e))?;
-    let u = archive::unpack_checked(bundle, tmp.path())?;
-    if !u.files.contains_key(KICKSTART) {
-        return Ok(Vec::new());
-    }
-    let path = u.root.join(KICKSTART);
-    let text = fs::read_to_string(&path).map_err(|e| Error::io("reading", &path, e))?;
-    Ok(crate::kickstart::required_params(&text))
 }
 
 /// Does a YAML file under `data` set `key` (a line `key:` or `'key':`)?

@@ -10,7 +10,7 @@
 //! (`renameat2`), and the old tree is removed with the temporary directory.
 
 use super::archive::{self, Unpacked};
-use super::MODULES;
+use super::{KICKSTART, MODULES};
 use crate::Error;
 use nix::fcntl::{renameat2, RenameFlags};
 use sha2::{Digest, Sha256};
@@ -44,12 +44,28 @@ pub struct Installed {
 /// Install the module of `bundle` as `modulepath/MODULE` (see the module
 /// doc). `modulepath` is created if missing.
 pub fn install(bundle: &Path, modulepath: &Path, force: bool) -> Result<Installed, Error> {
+    install_keeping(bundle, modulepath, force).map(|(done, _)| done)
+}
+
+/// [`install`], also returning the bundle's partial kickstart (`None` if
+/// it has none), read from the same extraction.
+pub(crate) fn install_keeping(
+    bundle: &Path,
+    modulepath: &Path,
+    force: bool,
+) -> Result<(Installed, Option<String>), Error> {
     fs::create_dir_all(modulepath).map_err(|e| Error::io("creating", modulepath, e))?;
     let tmp = tempfile::Builder::new()
         .prefix(".cft-recipe-")
         .tempdir_in(modulepath)
         .map_err(|e| Error::io("creating a directory in", modulepath, e))?;
     let u = archive::unpack_checked(bundle, tmp.path())?;
+    let kickstart = if u.files.contains_key(KICKSTART) {
+        let path = u.root.join(KICKSTART);
+        Some(fs::read_to_string(&path).map_err(|e| Error::io("reading", &path, e))?)
+    } else {
+        None
+    };
     let module = the_module(&u)?;
     let src = u.root.join(MODULES).join(&module);
     let dest = modulepath.join(&module);
@@ -82,11 +98,12 @@ pub fn install(bundle: &Path, modulepath: &Path, force: bool) -> Result<Installe
     // `tmp` (now holding the replaced tree, if any) is removed on drop;
     // removal does not follow symlinks.
     drop(tmp);
-    Ok(Installed {
+    let done = Installed {
         module,
         path: dest,
         outcome,
-    })
+    };
+    Ok((done, kickstart))
 }
 
 /// `metadata.json`'s name and version in a module directory; `None` when
