@@ -112,8 +112,6 @@ fn differs(was: &Entry, st: &Stat, dir: BorrowedFd<'_>, name: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Facts;
-    use crate::store::NewSession;
     use std::os::unix::ffi::OsStrExt;
 
     /// Between finish and resume a user swaps the root's parent for a link
@@ -129,32 +127,9 @@ mod tests {
         std::fs::write(root.join("srv/x/kept"), "1").unwrap();
         std::fs::create_dir_all(outside.join("x/deeper")).unwrap();
         std::fs::write(outside.join("x/only-outside"), "host").unwrap();
-        let mut store = Store::open(&tmp.path().join("db")).unwrap();
-        let rootb = root.as_os_str().as_bytes().to_vec();
-        let s = store
-            .create_session(&NewSession {
-                name: "g".into(),
-                description: None,
-                root: rootb.clone(),
-                watched: vec![b"/srv/x".to_vec()],
-                content_cap: 1 << 20,
-                ignore_patterns: vec![],
-                facts: Facts::default(),
-            })
-            .unwrap();
-        let target = Target::new(&rootb);
+        let (store, s, _) = crate::snapshot::baselined(&root, &tmp.path().join("db"), &[b"/srv/x"]);
+        let target = Target::new(root.as_os_str().as_bytes());
         let ignore = Ignore::new(&[]).unwrap();
-        let scanner = Scanner {
-            target: &target,
-            ignore: &ignore,
-            progress: crate::progress::SILENT,
-            content_cap: 1 << 20,
-        };
-        let mut rows = Vec::new();
-        scanner.walk(b"/srv/x", &mut Vec::new(), |_, _| {}, |r| rows.push(r));
-        store
-            .insert_entries(s.id, Snapshot::Baseline, &rows)
-            .unwrap();
         let untouched = sweep(&store, &s, &target, &ignore, b"/srv/x", |_, _| {}).unwrap();
         assert!(untouched.is_empty(), "{untouched:?}");
 

@@ -256,10 +256,7 @@ pub fn plan(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Facts;
     use crate::model::{Event, EventKind, EventSource};
-    use crate::store::NewSession;
-    use std::os::unix::ffi::OsStrExt;
 
     /// A tree, a store holding its baseline, and a session over `/etc`.
     fn setup() -> (tempfile::TempDir, Store, Session) {
@@ -269,32 +266,8 @@ mod tests {
         std::fs::write(root.join("etc/a"), "a0").unwrap();
         std::fs::write(root.join("etc/b"), "b0").unwrap();
         std::fs::write(root.join("etc/keep/k"), "k").unwrap();
-        let mut store = Store::open(&tmp.path().join("db")).unwrap();
-        let rootb = root.as_os_str().as_bytes().to_vec();
-        let session = store
-            .create_session(&NewSession {
-                name: "t".into(),
-                description: None,
-                root: rootb.clone(),
-                watched: vec![b"/etc".to_vec()],
-                content_cap: 1 << 20,
-                ignore_patterns: vec![],
-                facts: Facts::default(),
-            })
-            .unwrap();
-        let target = Target::new(&rootb);
-        let ignore = Ignore::new(&[]).unwrap();
-        let scanner = Scanner {
-            target: &target,
-            ignore: &ignore,
-            content_cap: 1 << 20,
-            progress: crate::progress::SILENT,
-        };
-        let mut rows = Vec::new();
-        scanner.walk(b"/etc", &mut Vec::new(), |_, _| {}, |s| rows.push(s));
-        store
-            .insert_entries(session.id, Snapshot::Baseline, &rows)
-            .unwrap();
+        let (store, session, _) =
+            crate::snapshot::baselined(&root, &tmp.path().join("db"), &[b"/etc"]);
         (tmp, store, session)
     }
 

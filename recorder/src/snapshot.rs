@@ -449,6 +449,46 @@ pub fn read_file(
     })
 }
 
+/// For tests: a store at `db` holding a session over `root` watching
+/// `watched`, with the baseline of those roots as they are now.
+#[cfg(test)]
+pub(crate) fn baselined(
+    root: &std::path::Path,
+    db: &std::path::Path,
+    watched: &[&[u8]],
+) -> (crate::store::Store, crate::model::Session, Vec<Scanned>) {
+    use std::os::unix::ffi::OsStrExt;
+    let mut store = crate::store::Store::open(db).unwrap();
+    let rootb = root.as_os_str().as_bytes().to_vec();
+    let session = store
+        .create_session(&crate::store::NewSession {
+            name: "t".into(),
+            description: None,
+            root: rootb.clone(),
+            watched: watched.iter().map(|w| w.to_vec()).collect(),
+            content_cap: 1 << 20,
+            ignore_patterns: vec![],
+            facts: crate::model::Facts::default(),
+        })
+        .unwrap();
+    let target = Target::new(&rootb);
+    let ignore = Ignore::new(&[]).unwrap();
+    let scanner = Scanner {
+        target: &target,
+        ignore: &ignore,
+        progress: crate::progress::SILENT,
+        content_cap: 1 << 20,
+    };
+    let mut rows = Vec::new();
+    for w in watched {
+        scanner.walk(w, &mut Vec::new(), |_, _| {}, |r| rows.push(r));
+    }
+    store
+        .insert_entries(session.id, crate::store::Snapshot::Baseline, &rows)
+        .unwrap();
+    (store, session, rows)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

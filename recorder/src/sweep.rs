@@ -201,9 +201,8 @@ impl Ancestors {
 mod tests {
     use super::*;
     use crate::ignore_rules::Ignore;
-    use crate::model::Facts;
     use crate::snapshot::Scanner;
-    use crate::store::{NewSession, Snapshot};
+    use crate::store::Snapshot;
     use std::os::unix::ffi::OsStrExt;
 
     #[test]
@@ -262,32 +261,9 @@ mod tests {
             let root = tmp.path().join("root");
             std::fs::create_dir_all(root.join("srv/www")).unwrap();
             std::fs::write(root.join("srv/www/f"), "1").unwrap();
-            let mut store = Store::open(&tmp.path().join("db")).unwrap();
-            let rootb = root.as_os_str().as_bytes().to_vec();
-            let s = store
-                .create_session(&NewSession {
-                    name: "t".into(),
-                    description: None,
-                    root: rootb.clone(),
-                    watched: vec![b"/srv/www".to_vec()],
-                    content_cap: 1 << 20,
-                    ignore_patterns: vec![],
-                    facts: Facts::default(),
-                })
-                .unwrap();
-            let target = Target::new(&rootb);
-            let ignore = Ignore::new(&[]).unwrap();
-            let scanner = Scanner {
-                target: &target,
-                ignore: &ignore,
-                progress: crate::progress::SILENT,
-                content_cap: 1 << 20,
-            };
-            let mut rows = Vec::new();
-            scanner.walk(b"/srv/www", &mut Vec::new(), |_, _| {}, |r| rows.push(r));
-            store
-                .insert_entries(s.id, Snapshot::Baseline, &rows)
-                .unwrap();
+            let (store, s, _) =
+                crate::snapshot::baselined(&root, &tmp.path().join("db"), &[b"/srv/www"]);
+            let target = Target::new(root.as_os_str().as_bytes());
             act(&root);
             let got = replaced_root(&store, s.id, &target, &[b"/srv/www".to_vec()]).unwrap();
             assert_eq!(got.is_some(), *replaced, "{case}: {got:?}");
@@ -314,20 +290,13 @@ mod tests {
         }
         std::fs::hard_link(root.join("etc/a"), outside.join("a")).unwrap();
         std::fs::create_dir_all(root.join("etc/h")).unwrap();
-        let mut store = Store::open(&tmp.path().join("db")).unwrap();
-        let rootb = root.as_os_str().as_bytes().to_vec();
-        let s = store
-            .create_session(&NewSession {
-                name: "t".into(),
-                description: None,
-                root: rootb.clone(),
-                watched: vec![b"/etc".to_vec()],
-                content_cap: 1 << 20,
-                ignore_patterns: vec![],
-                facts: Facts::default(),
-            })
-            .unwrap();
-        let target = Target::new(&rootb);
+        let (mut store, s, rows) =
+            crate::snapshot::baselined(&root, &tmp.path().join("db"), &[b"/etc"]);
+        let target = Target::new(root.as_os_str().as_bytes());
+        let untouched = sweep(&store, s.id, &target, &[b"/etc".to_vec()], &[]).unwrap();
+        assert!(untouched.differ.is_empty(), "{:?}", untouched.differ);
+        assert_eq!(untouched.entries, rows.len());
+        // A watch of `/` itself: its own entry is the root's, not swept.
         let ignore = Ignore::new(&[]).unwrap();
         let scanner = Scanner {
             target: &target,
@@ -335,15 +304,6 @@ mod tests {
             progress: crate::progress::SILENT,
             content_cap: 1 << 20,
         };
-        let mut rows = Vec::new();
-        scanner.walk(b"/etc", &mut Vec::new(), |_, _| {}, |r| rows.push(r));
-        store
-            .insert_entries(s.id, Snapshot::Baseline, &rows)
-            .unwrap();
-        let untouched = sweep(&store, s.id, &target, &[b"/etc".to_vec()], &[]).unwrap();
-        assert!(untouched.differ.is_empty(), "{:?}", untouched.differ);
-        assert_eq!(untouched.entries, rows.len());
-        // A watch of `/` itself: its own entry is the root's, not swept.
         let mut all = Vec::new();
         scanner.walk(b"/", &mut Vec::new(), |_, _| {}, |r| all.push(r));
         let n = all.len();
