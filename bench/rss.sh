@@ -15,6 +15,10 @@
 #                         is cft's default, which keeps only their hash)
 #   NO_BUILD=1            use target/release/cft as it is
 #
+# Then the storm: STORM (default 100,000) files of 1 KiB created in a
+# watched empty directory while recording; the time and peak of finish
+# against the time of a begin of the tree the storm left, in the same run.
+#
 # Measured: the peak RSS (VmHWM) of begin's daemon, which walks and stores
 # the baseline, read from /proc once begin returned; the peaks of the
 # begin, finish and manifest processes (/usr/bin/time -f %M). finish
@@ -76,9 +80,44 @@ CHANGES=$(sed -n "s/^finished session 'rss': \([0-9]*\) changes.*/\1/p" "$tmp/fi
     "$tmp/cft" --db "$DB" manifest rss -o "$tmp/rss" >/dev/null
 DB=
 
+# The storm: STORM files of 1 KiB created in a watched, empty directory
+# while recording; finish's time and peak against begin's time on the tree
+# the storm left (the same tree, walked and stored from scratch).
+STORM=${STORM:-100000}
+SR=$tmp/storm-root
+mkdir -p "$SR/srv/storm"
+SDB=$tmp/sdb/cft.db
+"$tmp/cft" --db "$SDB" begin storm --root "$SR" --no-default-watch --watch /srv >/dev/null
+python3 - "$SR/srv/storm" "$STORM" <<'EOF2'
+import os, sys
+top, n = sys.argv[1], int(sys.argv[2])
+for i in range(n):
+    d = os.path.join(top, f"d{i // 1000:03}")
+    if i % 1000 == 0:
+        os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, f"f{i % 1000:03}"), "wb") as f:
+        f.write((f"{i} " * 300)[:1024].encode())
+EOF2
+sync
+sleep 1
+a=$(date +%s%N)
+/usr/bin/time -f %M -o "$tmp/storm-finish.rss" "$tmp/cft" --db "$SDB" finish storm >"$tmp/storm.out"
+b=$(date +%s%N)
+SCHANGES=$(sed -n "s/^finished session 'storm': \([0-9]*\) changes.*/\1/p" "$tmp/storm.out")
+c=$(date +%s%N)
+"$tmp/cft" --db "$tmp/sdb2/cft.db" begin again --root "$SR" --no-default-watch --watch /srv >/dev/null
+d=$(date +%s%N)
+"$tmp/cft" --db "$tmp/sdb2/cft.db" abort again >/dev/null
+
 echo "tree:              $FILES files of 1 KiB + $BIG x $BIGMB MiB; then $NEW x $BIGMB MiB new, $((FILES / 10)) rewritten ($CHANGES changes); --content-cap $CAP"
 echo "begin's daemon:    $(kib "$DAEMON") peak RSS (the baseline walk and store)"
 echo "begin (the CLI):   $(kib "$(tail -1 "$tmp/begin.rss")")"
 echo "finish:            $(kib "$(tail -1 "$tmp/finish.rss")")"
 echo "manifest:          $(kib "$(tail -1 "$tmp/manifest.rss")")"
 echo "target:            64 MB each, whatever the content size"
+echo "storm:             $STORM files of 1 KiB created while recording ($SCHANGES changes)"
+awk -v f="$a" -v g="$b" -v h="$c" -v i="$d" 'BEGIN {
+    printf "finish after it:   %.0f ms\n", (g - f) / 1e6
+    printf "begin of the tree: %.0f ms\n", (i - h) / 1e6
+    printf "ratio finish / begin: %.2f (target 0.5 at most)\n", (g - f) / (i - h) }'
+echo "finish's peak:     $(kib "$(tail -1 "$tmp/storm-finish.rss")")"

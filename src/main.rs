@@ -663,7 +663,7 @@ fn manifest(db: &Path, name: &str, out: &Path, module: &module_args::ModuleArgs)
     module_dir(out, &opts.module_name)?;
     let module = manifest_gen::generate(&cs, &store, &opts)
         .with_context(|| format!("cannot generate the module of session '{name}'"))?;
-    manifest_gen::write_module(&module, out)
+    manifest_gen::write_module(&module, &store, out)
         .with_context(|| format!("cannot write the module to {}", out.display()))?;
     output::print_manifest(&module, &opts, out);
     Ok(())

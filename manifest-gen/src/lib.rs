@@ -118,10 +118,93 @@ impl ModuleOptions {
     }
 }
 
+/// One file of a generated module: text cft made, or a captured content
+/// too large to hold, copied from the store as the module is written
+/// (checked against its hash as it streams), so that generating a module
+/// never holds a large file whole.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Body {
+    Bytes(Vec<u8>),
+    Stored {
+        hash: recorder::model::ContentHash,
+        size: u64,
+    },
+}
+
+impl Body {
+    /// The bytes, when they are held (`None` for a stored content).
+    pub fn bytes(&self) -> Option<&[u8]> {
+        match self {
+            Body::Bytes(b) => Some(b),
+            Body::Stored { .. } => None,
+        }
+    }
+
+    pub fn len(&self) -> u64 {
+        match self {
+            Body::Bytes(b) => b.len() as u64,
+            Body::Stored { size, .. } => *size,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The whole content: the bytes, or a stored content read from
+    /// `blobs` (for the few who need it in memory: a recipe bundle).
+    pub fn load(
+        &self,
+        blobs: &dyn recorder::model::BlobSource,
+        rel: &str,
+    ) -> Result<Vec<u8>, Error> {
+        match self {
+            Body::Bytes(b) => Ok(b.clone()),
+            Body::Stored { hash, .. } => blobs
+                .blob(hash)
+                .map_err(|source| Error::Blob {
+                    path: rel.to_string(),
+                    source,
+                })?
+                .ok_or_else(|| Error::Blob {
+                    path: rel.to_string(),
+                    source: recorder::Error::BadInput {
+                        path: rel.into(),
+                        message: "the store no longer holds this content".into(),
+                    },
+                }),
+        }
+    }
+}
+
+impl From<Vec<u8>> for Body {
+    fn from(b: Vec<u8>) -> Body {
+        Body::Bytes(b)
+    }
+}
+
+impl PartialEq<[u8]> for Body {
+    fn eq(&self, other: &[u8]) -> bool {
+        self.bytes() == Some(other)
+    }
+}
+
+impl<const N: usize> PartialEq<&[u8; N]> for Body {
+    fn eq(&self, other: &&[u8; N]) -> bool {
+        self.bytes() == Some(&other[..])
+    }
+}
+
+impl PartialEq<Vec<u8>> for Body {
+    fn eq(&self, other: &Vec<u8>) -> bool {
+        self.bytes() == Some(other.as_slice())
+    }
+}
+
 /// A generated module: relative path -> content, plus what happened.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Module {
-    pub files: BTreeMap<String, Vec<u8>>,
+    pub files: BTreeMap<String, Body>,
     /// Keys of `files` that hold secrets (`--include-secrets`: secret file
     /// contents, a manifest embedding a password hash): written readable by
     /// their owner only.

@@ -113,7 +113,7 @@ pub(crate) struct Plan {
 #[derive(Debug, Default)]
 pub(crate) struct Content {
     /// Keyed by path relative to the module's `files/`.
-    pub files: BTreeMap<String, Vec<u8>>,
+    pub files: BTreeMap<String, crate::Body>,
     /// EPP templates, keyed by path relative to `templates/`.
     pub templates: BTreeMap<String, Vec<u8>>,
     /// Keys of `files` holding secrets (written 0600).

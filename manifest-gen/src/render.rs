@@ -33,20 +33,22 @@ const TEMPLATES: [(&str, &str); 4] = [
 pub(crate) fn render(cs: &ChangeSet, plan: &Plan, opts: &ModuleOptions) -> Result<Module, Error> {
     let env = environment()?;
     let mut files = BTreeMap::new();
-    files.insert("metadata.json".to_string(), metadata(cs, opts)?);
+    files.insert("metadata.json".to_string(), metadata(cs, opts)?.into());
     for (rel, text) in manifests::manifests(&env, cs, plan, &opts.module_name)? {
-        files.insert(rel, text.into_bytes());
+        files.insert(rel, text.into_bytes().into());
     }
     let report = words::report(plan);
     files.insert(
         "README.md".to_string(),
-        readme::readme(&env, cs, plan, &opts.module_name, previous(opts, &report))?.into_bytes(),
+        readme::readme(&env, cs, plan, &opts.module_name, previous(opts, &report))?
+            .into_bytes()
+            .into(),
     );
-    for (rel, bytes) in &plan.content.files {
-        files.insert(format!("files/{rel}"), bytes.clone());
+    for (rel, body) in &plan.content.files {
+        files.insert(format!("files/{rel}"), body.clone());
     }
     for (rel, bytes) in &plan.content.templates {
-        files.insert(format!("templates/{rel}"), bytes.clone());
+        files.insert(format!("templates/{rel}"), bytes.clone().into());
     }
     let private = plan
         .content

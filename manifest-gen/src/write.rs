@@ -8,9 +8,11 @@
 //! `DIR/README.md` never redirects a write.
 
 use crate::render::CFT_TAG;
-use crate::{Error, Module};
+use crate::{Body, Error, Module};
+use recorder::model::{BlobSource, ContentHash};
 use std::fs;
 use std::io::ErrorKind;
+use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Component, Path};
 
@@ -20,7 +22,8 @@ const OWNED_DIRS: [&str; 3] = ["files", "manifests", "templates"];
 /// Write `module` into `out_dir`, creating it if needed. An existing
 /// directory must be empty or hold a module cft generated (its
 /// `metadata.json` carries the `cft` tag); anything else is refused.
-pub fn write_module(module: &Module, out_dir: &Path) -> Result<(), Error> {
+/// Contents the module left in the store are streamed from `blobs`.
+pub fn write_module(module: &Module, blobs: &dyn BlobSource, out_dir: &Path) -> Result<(), Error> {
     for rel in module.files.keys() {
         check_relpath(rel)?;
     }
@@ -69,7 +72,10 @@ pub fn write_module(module: &Module, out_dir: &Path) -> Result<(), Error> {
         } else {
             0o644
         };
-        write_file(&path, bytes, mode)?;
+        match bytes {
+            Body::Bytes(bytes) => write_file(&path, bytes, mode)?,
+            Body::Stored { hash, .. } => copy_file(&path, blobs, hash, rel, mode)?,
+        }
     }
     Ok(())
 }
@@ -125,6 +131,40 @@ fn write_file(path: &Path, bytes: &[u8], mode: u32) -> Result<(), Error> {
     recorder::outfile::replace(path, bytes, mode).map_err(|e| Error::io("writing", path, e))
 }
 
+/// `write_file` for a content the store holds, streamed into the file;
+/// nothing replaces `path` unless all of it came, with its hash.
+fn copy_file(
+    path: &Path,
+    blobs: &dyn BlobSource,
+    hash: &ContentHash,
+    rel: &str,
+    mode: u32,
+) -> Result<(), Error> {
+    let mut out =
+        recorder::outfile::Replacement::new(path).map_err(|e| Error::io("writing", path, e))?;
+    let mut w = std::io::BufWriter::with_capacity(1 << 16, out.file());
+    let copied = blobs.copy_blob(hash, &mut w);
+    let flushed = w.flush();
+    drop(w);
+    let blob_err = |source| Error::Blob {
+        path: rel.to_string(),
+        source,
+    };
+    match copied {
+        Err(recorder::Error::WriteOut(e)) => return Err(Error::io("writing", path, e)),
+        Err(e) => return Err(blob_err(e)),
+        Ok(false) => {
+            return Err(blob_err(recorder::Error::BadInput {
+                path: rel.into(),
+                message: "the store no longer holds this content".into(),
+            }))
+        }
+        Ok(true) => {}
+    }
+    flushed.map_err(|e| Error::io("writing", path, e))?;
+    out.commit(mode).map_err(|e| Error::io("writing", path, e))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,11 +175,15 @@ mod tests {
         Module {
             files: files
                 .iter()
-                .map(|(k, v)| (k.to_string(), v.as_bytes().to_vec()))
+                .map(|(k, v)| (k.to_string(), v.as_bytes().to_vec().into()))
                 .collect::<BTreeMap<_, _>>(),
             private: Default::default(),
             report: Report::default(),
         }
+    }
+
+    fn no_blobs() -> std::collections::HashMap<ContentHash, Vec<u8>> {
+        Default::default()
     }
 
     fn cft_module(extra: &[(&str, &str)]) -> Module {
@@ -160,7 +204,7 @@ mod tests {
         let tmp = tempfile::tempdir().expect("tempdir");
         let out = tmp.path().join("a/m");
         let m = cft_module(&[("files/etc/x", "x")]);
-        write_module(&m, &out).expect("writes");
+        write_module(&m, &no_blobs(), &out).expect("writes");
         assert_eq!(fs::read(out.join("files/etc/x")).expect("read"), b"x");
         assert_eq!(mode_of(&out), 0o755);
         assert_eq!(mode_of(&out.join("files/etc")), 0o755);
@@ -171,9 +215,9 @@ mod tests {
     fn replaces_a_previous_cft_module_without_stale_files() {
         let tmp = tempfile::tempdir().expect("tempdir");
         let out = tmp.path().join("m");
-        write_module(&cft_module(&[("files/etc/old", "old")]), &out).expect("first");
+        write_module(&cft_module(&[("files/etc/old", "old")]), &no_blobs(), &out).expect("first");
         fs::write(out.join("notes.txt"), "mine").expect("user file");
-        write_module(&cft_module(&[("files/etc/new", "new")]), &out).expect("second");
+        write_module(&cft_module(&[("files/etc/new", "new")]), &no_blobs(), &out).expect("second");
         assert!(!out.join("files/etc/old").exists(), "stale file removed");
         assert!(out.join("files/etc/new").exists());
         assert!(
@@ -197,7 +241,7 @@ mod tests {
             for (rel, text) in existing.iter() {
                 fs::write(tmp.path().join(rel), text).expect("seed");
             }
-            let err = write_module(&cft_module(&[]), tmp.path()).expect_err(name);
+            let err = write_module(&cft_module(&[]), &no_blobs(), tmp.path()).expect_err(name);
             assert!(matches!(err, Error::NotAModuleDir { .. }), "{name}: {err}");
             assert!(
                 err.to_string().contains(&tmp.path().display().to_string()),
@@ -216,7 +260,7 @@ mod tests {
     #[test]
     fn writes_into_an_empty_existing_directory() {
         let tmp = tempfile::tempdir().expect("tempdir");
-        write_module(&cft_module(&[]), tmp.path()).expect("writes");
+        write_module(&cft_module(&[]), &no_blobs(), tmp.path()).expect("writes");
         assert!(tmp.path().join("manifests/init.pp").exists());
     }
 
@@ -224,7 +268,8 @@ mod tests {
     fn rejects_paths_escaping_the_module() {
         for rel in ["../x", "/etc/x", "files/../../x", ""] {
             let tmp = tempfile::tempdir().expect("tempdir");
-            let err = write_module(&module(&[(rel, "x")]), &tmp.path().join("m")).expect_err(rel);
+            let err = write_module(&module(&[(rel, "x")]), &no_blobs(), &tmp.path().join("m"))
+                .expect_err(rel);
             assert!(matches!(err, Error::BadRelPath { .. }), "{rel}: {err}");
         }
     }
@@ -233,12 +278,12 @@ mod tests {
     fn does_not_follow_a_symlink_in_the_way() {
         let tmp = tempfile::tempdir().expect("tempdir");
         let out = tmp.path().join("m");
-        write_module(&cft_module(&[]), &out).expect("first");
+        write_module(&cft_module(&[]), &no_blobs(), &out).expect("first");
         let victim = tmp.path().join("victim");
         fs::write(&victim, "keep").expect("victim");
         fs::remove_file(out.join("README.md")).ok();
         std::os::unix::fs::symlink(&victim, out.join("README.md")).expect("symlink");
-        write_module(&cft_module(&[("README.md", "new")]), &out).expect("second");
+        write_module(&cft_module(&[("README.md", "new")]), &no_blobs(), &out).expect("second");
         assert_eq!(fs::read_to_string(&victim).expect("victim"), "keep");
         assert_eq!(
             fs::read_to_string(out.join("README.md")).expect("readme"),
@@ -268,7 +313,7 @@ mod tests {
                 fs::create_dir(&out).expect("out");
                 std::os::unix::fs::symlink(&victim, out.join(planted)).expect("symlink");
             }
-            let err = write_module(&m, &out).expect_err(name);
+            let err = write_module(&m, &no_blobs(), &out).expect_err(name);
             assert!(
                 matches!(err, Error::NotADir { .. } | Error::NotAModuleDir { .. }),
                 "{name}: {err}"
@@ -292,10 +337,10 @@ mod tests {
         let victim = tmp.path().join("victim");
         fs::create_dir(&victim).expect("victim");
         let out = tmp.path().join("m");
-        write_module(&cft_module(&[]), &out).expect("first");
+        write_module(&cft_module(&[]), &no_blobs(), &out).expect("first");
         fs::remove_dir_all(out.join("manifests")).expect("rm");
         std::os::unix::fs::symlink(&victim, out.join("manifests")).expect("symlink");
-        write_module(&cft_module(&[]), &out).expect("second");
+        write_module(&cft_module(&[]), &no_blobs(), &out).expect("second");
         assert_eq!(fs::read_dir(&victim).expect("victim").count(), 0);
         assert!(fs::symlink_metadata(out.join("manifests"))
             .expect("manifests")

@@ -160,10 +160,7 @@ fn main() {
             }
         })
         .collect();
-    let contents: HashMap<&[u8], &[u8]> = contents
-        .iter()
-        .map(|(p, d)| (p.as_slice(), d.as_slice()))
-        .collect();
+    let final_md5 = |p: &[u8]| contents.get(p).map(|d| recorder::probe::dpkg::md5_hex(d));
     let before = SystemSnapshot::default();
     let watched = vec![b"/".to_vec()];
     let attr_t = time(|| {
@@ -176,7 +173,7 @@ fn main() {
             events: &[],
             owner_of: &owner_of,
             stock_md5: &stock,
-            contents: &contents,
+            final_md5: &final_md5,
             intents: &[],
             events_lost: false,
         };

@@ -14,6 +14,9 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// Writing a stored content out failed (the caller names where to).
+    #[error("writing a stored content out")]
+    WriteOut(#[source] std::io::Error),
     #[error("database {}", path.display())]
     Db {
         path: PathBuf,

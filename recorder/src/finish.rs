@@ -16,11 +16,12 @@
 use crate::attribute::{self, Attributed};
 use crate::error::Result;
 use crate::ignore_rules::Ignore;
+use crate::model::{BlobSource, Content};
 use crate::model::{
     Change, ChangeKind, EntryWithContent, EventKind, Intent, Notice, NoticeKind, Session,
     SystemChanges, SystemSnapshot, Why,
 };
-use crate::probe::{self, dpkg::DpkgFiles};
+use crate::probe::{self, dpkg::DpkgFiles, dpkg::Md5Writer};
 use crate::reconcile::{self, FileDiff};
 use crate::store::{Snapshot, Store};
 use crate::target::Target;
@@ -112,6 +113,7 @@ pub fn probe_system(store: &Store, session: &Session) -> Result<(Option<Probed>,
 /// Origins and system changes, or the file changes as the admin's when
 /// there is nothing to compare.
 pub fn attribute_all(
+    store: &Store,
     session: &Session,
     changes: Vec<Change>,
     finals: &[EntryWithContent],
@@ -123,10 +125,22 @@ pub fn attribute_all(
         return (changes, None);
     };
     let target = Target::new(&session.root);
-    let contents: HashMap<&[u8], &[u8]> = finals
+    let finals: HashMap<&[u8], &EntryWithContent> = finals
         .iter()
-        .filter_map(|f| Some((f.entry.path.as_slice(), f.content.as_deref()?)))
+        .map(|f| (f.entry.path.as_slice(), f))
         .collect();
+    let final_md5 = |path: &[u8]| {
+        let f = finals.get(path)?;
+        let hash = f.entry.hash?;
+        let mut md5 = Md5Writer::default();
+        let read = match f.content.as_ref()? {
+            Content::Bytes(b) => return Some(crate::probe::dpkg::md5_hex(b)),
+            Content::Packed(at) => store.copy_packed(session, *at, f.entry.size, &hash, &mut md5),
+            Content::InStore => store.copy_blob(&hash, &mut md5).map(|_| ()),
+            Content::Stream => return None,
+        };
+        read.ok().map(|()| md5.hex())
+    };
     let owner_of = |path: &[u8]| {
         [&p.files, &p.files_before]
             .into_iter()
@@ -146,7 +160,7 @@ pub fn attribute_all(
         intents: &evidence.intents,
         owner_of: &owner_of,
         stock_md5: &stock_md5,
-        contents: &contents,
+        final_md5: &final_md5,
         events_lost,
     };
     let Attributed { changes, system } =
@@ -179,10 +193,20 @@ pub fn run(
     reason: Option<&str>,
     progress: &dyn crate::progress::Progress,
 ) -> Result<FinishReport> {
+    let t = std::time::Instant::now();
     let files = reconcile::reconcile(store, session, reason, progress)?;
+    let reconciled = t.elapsed();
     let evidence = Evidence::gather(store, session)?;
     let (probed, notices) = probe_system(store, session)?;
-    complete(store, session, files, evidence, probed, notices)
+    let probed_at = t.elapsed();
+    let report = complete(store, session, files, evidence, probed, notices)?;
+    tracing::debug!(
+        reconcile_ms = reconciled.as_millis() as u64,
+        evidence_and_probes_ms = (probed_at - reconciled).as_millis() as u64,
+        attribute_and_save_ms = (t.elapsed() - probed_at).as_millis() as u64,
+        "finish's stages"
+    );
+    Ok(report)
 }
 
 /// The stages after the file diff, for any source of one (a recording's
@@ -225,13 +249,15 @@ pub fn complete(
     more_notices: Vec<Notice>,
 ) -> Result<FinishReport> {
     let FileDiff {
-        changes,
-        finals,
-        notices,
+        mut changes,
+        mut finals,
+        mut notices,
         full_rescan,
         examined,
     } = files;
+    pack_streams(store, session, &mut changes, &mut finals, &mut notices)?;
     let (changes, system) = attribute_all(
+        store,
         session,
         changes,
         &finals,
@@ -257,7 +283,9 @@ pub fn complete(
         system: system.zip(probed.map(|p| p.after)),
         attributions,
     };
+    let t = std::time::Instant::now();
     store.save_finished(&finished)?;
+    tracing::debug!(ms = t.elapsed().as_millis() as u64, "saved the change set");
     let why = Why {
         intents: evidence.intents,
         attributions: finished.attributions,
@@ -272,6 +300,52 @@ pub fn complete(
         unexpressed: why.unexpressed().into_iter().cloned().collect(),
         intents: why.intents.len(),
     })
+}
+
+/// Final contents too large to hold that are not stored yet (an
+/// extraction's: a recording's reconciliation packs them as it reads),
+/// streamed from their files into the session's pack; one that holds a
+/// private key makes its change a secret.
+fn pack_streams(
+    store: &Store,
+    session: &Session,
+    changes: &mut [Change],
+    finals: &mut [EntryWithContent],
+    notices: &mut Vec<Notice>,
+) -> Result<()> {
+    if !finals
+        .iter()
+        .any(|f| matches!(f.content, Some(Content::Stream)))
+    {
+        return Ok(());
+    }
+    let target = Target::new(&session.root);
+    let ignore = Ignore::new(&session.ignore_patterns)?;
+    let scanner = crate::snapshot::Scanner {
+        target: &target,
+        ignore: &ignore,
+        content_cap: session.content_cap,
+        progress: crate::progress::SILENT,
+    };
+    let mut pack = store.pack_appender(session)?;
+    for f in finals.iter_mut() {
+        if !matches!(f.content, Some(Content::Stream)) || !scanner.pack(f, &mut pack, notices)? {
+            continue;
+        }
+        if let Some(c) = changes.iter_mut().find(|c| c.path == f.entry.path) {
+            if !c.secret {
+                c.secret = true;
+                notices.push(Notice {
+                    path: Some(c.path.clone()),
+                    kind: NoticeKind::Secret,
+                    message: "holds a secret: its content is withheld from generated output \
+                              unless secrets are asked for"
+                        .into(),
+                });
+            }
+        }
+    }
+    pack.finish(true)
 }
 
 /// Changes by kind, the kinds that occur, in order.

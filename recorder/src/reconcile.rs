@@ -11,14 +11,16 @@
 
 use crate::error::Result;
 use crate::ignore_rules::Ignore;
-use crate::model::{is_within, Change, ChangeKind, Entry, EntryKind, Notice, NoticeKind, Session};
+use crate::model::{
+    is_within, Change, ChangeKind, Content, Entry, EntryKind, Notice, NoticeKind, Session,
+};
 use crate::progress::Progress;
 use crate::secret;
 use crate::snapshot::{Scanned, Scanner};
 use crate::store::{EntryWithContent, Snapshot, Store};
 use crate::sweep;
 use crate::target::Target;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Changed files larger than this keep only their hash (the baseline cap is
 /// usually smaller; a file the admin created is worth more).
@@ -97,27 +99,72 @@ pub fn reconcile(
             (subtrees, singles)
         }
     };
+    // Contents go to the session's pack as they are read, and a content
+    // the baseline holds already is not kept twice: what the walk holds
+    // does not grow with what it reads (a storm of 100k new files).
+    let mut pack = store.pack_appender(session)?;
+    // A file the daemon captured during the session, unchanged since by
+    // its stamp, is not read again: a storm of new files was read as it
+    // came, not all at finish.
+    let seen = store.seen(session.id)?;
+    let known = |path: &[u8], st: &crate::beneath::Stat| {
+        let s = seen.get(path)?;
+        let same = s.stamp.ino == st.ino
+            && s.stamp.ctime_ns == st.ctime_ns
+            && s.size == st.size
+            && s.mtime_ns == st.mtime * 1_000_000_000 + st.mtime_nsec;
+        same.then(|| (s.hash, s.place.map(Content::Packed)))
+    };
+    let known: Option<crate::snapshot::Known> = (!seen.is_empty()).then_some(&known);
+    let mut keys = BTreeSet::new();
+    let mut failed = None;
+    let mut keep = |s: &mut Scanned, before: Option<&Entry>, notices: &mut Vec<Notice>| {
+        if s.content.is_none() || failed.is_some() {
+            return;
+        }
+        if before.is_some_and(|b| b.content_stored && b.hash == s.entry.hash) {
+            s.content = Some(Content::InStore);
+            return;
+        }
+        match scanner.pack(s, &mut pack, notices) {
+            Ok(true) => {
+                keys.insert(s.entry.path.clone());
+            }
+            Ok(false) => {}
+            Err(e) => failed = Some(e),
+        }
+    };
     for root in &subtrees {
         for e in store.entries_under(session.id, Snapshot::Baseline, root)? {
             before.insert(e.path.clone(), e);
         }
-        scanner.walk(
+        let mut packed_notices = Vec::new();
+        scanner.walk_known(
             root,
+            known,
             &mut notices,
             |_, _| {},
-            |s| {
+            |mut s| {
+                let b = before.get(&s.entry.path);
+                keep(&mut s, b, &mut packed_notices);
                 after.insert(s.entry.path.clone(), s);
             },
         );
+        notices.append(&mut packed_notices);
     }
     for p in &singles {
         if let Some(e) = store.entry(session.id, Snapshot::Baseline, p)? {
             before.insert(p.clone(), e);
         }
-        if let Some(s) = scanner.stat(p, &mut notices) {
+        if let Some(mut s) = scanner.stat_known(p, known, &mut notices) {
+            keep(&mut s, before.get(p), &mut notices);
             after.insert(p.clone(), s);
         }
     }
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    pack.finish(true)?;
     // A baseline entry that is ignored now (a rule added on resume) is no change.
     before.retain(|p, e| !ignore.is_ignored(p, e.kind == EntryKind::Dir));
 
@@ -143,7 +190,8 @@ pub fn reconcile(
         let Some(kind) = ChangeKind::classify(b.as_ref(), a.as_ref().map(|s| &s.entry)) else {
             continue;
         };
-        push_change(&mut out, path, kind, b, a, cap);
+        let key = keys.contains(&path);
+        push_change(&mut out, path, kind, b, a, cap, key);
     }
     // Unreadable paths that are not part of the change set are still worth
     // telling: the user may expect them.
@@ -154,8 +202,9 @@ pub fn reconcile(
 }
 
 /// Add one change to `out`: its final entry and content, whether it is a
-/// secret, and the notices it deserves (a secret, content over the cap, a
-/// special file). Shared with extraction, which finds changes otherwise.
+/// secret (`key`: its content, read already, holds a private key), and the
+/// notices it deserves (a secret, content over the cap, a special file).
+/// Shared with extraction, which finds changes otherwise.
 pub(crate) fn push_change(
     out: &mut FileDiff,
     path: Vec<u8>,
@@ -163,13 +212,16 @@ pub(crate) fn push_change(
     before: Option<Entry>,
     after: Option<Scanned>,
     cap: u64,
+    key: bool,
 ) {
     let mut secret = false;
     if let Some(s) = &after {
         let e = &s.entry;
         if e.kind == EntryKind::File && kind != ChangeKind::Metadata {
+            let bytes = s.content.as_ref().and_then(Content::bytes);
             secret = secret::is_secret_path(&path)
-                || s.content.as_deref().is_some_and(secret::holds_private_key);
+                || key
+                || bytes.is_some_and(secret::holds_private_key);
             if secret {
                 out.notices.push(notice(
                     &path,
@@ -256,7 +308,7 @@ pub fn plan(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Event, EventKind, EventSource};
+    use crate::model::{ContentHash, Event, EventKind, EventSource};
 
     /// A tree, a store holding its baseline, and a session over `/etc`.
     fn setup() -> (tempfile::TempDir, Store, Session) {
@@ -322,7 +374,15 @@ mod tests {
         );
         assert!(o.full_rescan.is_none());
         let fin = o.finals.iter().find(|f| f.entry.path == b"/etc/a").unwrap();
-        assert_eq!(fin.content.as_deref(), Some(&b"a1"[..]));
+        // Read as it was walked, and packed at once: only its place is held.
+        let Some(Content::Packed(at)) = fin.content else {
+            panic!("{:?}", fin.content);
+        };
+        let mut got = Vec::new();
+        store
+            .copy_packed(&session, at, 2, &ContentHash::of(b"a1"), &mut got)
+            .unwrap();
+        assert_eq!(got, b"a1");
     }
 
     #[test]
@@ -348,6 +408,99 @@ mod tests {
         );
         assert_eq!(o.full_rescan.as_deref(), Some("daemon died"));
         assert!(o.notices.iter().any(|n| n.kind == NoticeKind::Rescan));
+    }
+
+    /// A file the daemon captured (`Snapshot::Seen`) whose stamp, size
+    /// and mtime have not moved is taken from there, not read again; one
+    /// whose stamp moved is read. The captured hash is made to differ
+    /// from the file's here, so that which one finish used shows.
+    #[test]
+    fn a_captured_file_is_taken_as_captured_unless_its_stamp_moved() {
+        use std::os::unix::fs::MetadataExt;
+        let (tmp, mut store, session) = setup();
+        let root = tmp.path().join("root");
+        std::fs::write(root.join("etc/a"), "a1").unwrap();
+        std::fs::write(root.join("etc/b"), "b1").unwrap();
+        let captured = |path: &str, file: &str, content: &[u8]| {
+            let md = std::fs::symlink_metadata(root.join(file)).unwrap();
+            Scanned {
+                entry: Entry {
+                    path: path.as_bytes().to_vec(),
+                    kind: EntryKind::File,
+                    mode: md.mode() & 0o7777,
+                    uid: md.uid(),
+                    gid: md.gid(),
+                    owner: None,
+                    group: None,
+                    size: md.len(),
+                    mtime_ns: md.mtime() * 1_000_000_000 + md.mtime_nsec(),
+                    hash: Some(ContentHash::of(content)),
+                    content_stored: true,
+                    link_target: None,
+                },
+                content: Some(Content::Bytes(content.to_vec())),
+                stamp: Some(crate::model::Stamp {
+                    ino: md.ino(),
+                    ctime_ns: md.ctime() * 1_000_000_000 + md.ctime_nsec(),
+                }),
+            }
+        };
+        // Same size as the file, so that only the hash tells them apart.
+        let seen = [
+            captured("/etc/a", "etc/a", b"zz"),
+            captured("/etc/b", "etc/b", b"yy"),
+        ];
+        let mut pack = store.pack_appender(&session).unwrap();
+        let seen: Vec<Scanned> = seen
+            .into_iter()
+            .map(|mut s| {
+                let Some(Content::Bytes(b)) = s.content.take() else {
+                    unreachable!()
+                };
+                s.content = Some(Content::Packed(
+                    pack.append(&s.entry.hash.unwrap(), &b).unwrap(),
+                ));
+                s
+            })
+            .collect();
+        pack.finish(false).unwrap();
+        store
+            .insert_entries(session.id, Snapshot::Seen, &seen)
+            .unwrap();
+        // /etc/b is written again after the capture: its ctime moves.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::fs::write(root.join("etc/b"), "b2").unwrap();
+        store
+            .record_events(
+                session.id,
+                &[
+                    event(EventKind::Modified, b"/etc/a"),
+                    event(EventKind::Modified, b"/etc/b"),
+                ],
+            )
+            .unwrap();
+        let o = reconcile(&store, &session, None, crate::progress::SILENT).unwrap();
+        let hash = |p: &[u8]| {
+            o.changes
+                .iter()
+                .find(|c| c.path == p)
+                .and_then(|c| c.after.as_ref()?.hash)
+        };
+        assert_eq!(
+            hash(b"/etc/a"),
+            Some(ContentHash::of(b"zz")),
+            "taken as captured"
+        );
+        assert_eq!(hash(b"/etc/b"), Some(ContentHash::of(b"b2")), "read again");
+        let fin = o.finals.iter().find(|f| f.entry.path == b"/etc/a").unwrap();
+        let Some(Content::Packed(at)) = fin.content else {
+            panic!("{:?}", fin.content);
+        };
+        let mut got = Vec::new();
+        store
+            .copy_packed(&session, at, 2, &ContentHash::of(b"zz"), &mut got)
+            .unwrap();
+        assert_eq!(got, b"zz", "its content is the captured one, in the pack");
     }
 
     #[test]

@@ -12,8 +12,11 @@
 
 use crate::beneath::{self, Root, Stat};
 use crate::ignore_rules::Ignore;
-use crate::model::{join, ContentHash, Entry, EntryKind, Notice, NoticeKind, Stamp};
+use crate::model::{
+    join, Content, ContentHash, Entry, EntryKind, Notice, NoticeKind, Stamp, IN_MEMORY,
+};
 use crate::progress::{Meter, Progress};
+use crate::store::pack::PackWriter;
 use crate::target::Target;
 use std::fs::File;
 use std::io::Read;
@@ -22,6 +25,11 @@ use std::rc::Rc;
 
 /// An entry with the content that was read for it, if any.
 pub use crate::model::EntryWithContent as Scanned;
+
+/// What is known already of a file's content, by its path and what
+/// `fstatat` says of it now: its hash and where the store has it (finish
+/// asks what the daemon captured during the session; `None` reads it).
+pub type Known<'k> = &'k dyn Fn(&[u8], &Stat) -> Option<(ContentHash, Option<Content>)>;
 
 /// Reads entries of one target system with one set of ignore rules.
 pub struct Scanner<'a> {
@@ -41,6 +49,16 @@ impl Scanner<'_> {
     /// of its directories is a symlink now, the path is not there (as cft
     /// sees the target), and nothing behind the link is read.
     pub fn stat(&self, path: &[u8], notices: &mut Vec<Notice>) -> Option<Scanned> {
+        self.stat_known(path, None, notices)
+    }
+
+    /// `stat`, not reading a file whose content `known` knows already.
+    pub fn stat_known(
+        &self,
+        path: &[u8],
+        known: Option<Known<'_>>,
+        notices: &mut Vec<Notice>,
+    ) -> Option<Scanned> {
         let looked = self.target.root().and_then(|root| {
             let (dir, name) = root.parent(path)?;
             let st = beneath::stat_at(dir.as_fd(), name)?;
@@ -58,7 +76,7 @@ impl Scanner<'_> {
         if self.ignore.is_ignored(path, st.is_dir()) {
             return None;
         }
-        Some(self.scan_one(path, dir.as_fd(), name, &st, notices))
+        Some(self.scan_one(path, dir.as_fd(), name, &st, known, notices))
     }
 
     /// Every entry at and below `path` (target path), not following links and
@@ -76,11 +94,23 @@ impl Scanner<'_> {
         path: &[u8],
         notices: &mut Vec<Notice>,
         on_dir: impl FnMut(BorrowedFd<'_>, &[u8]),
+        sink: impl FnMut(Scanned),
+    ) {
+        self.walk_known(path, None, notices, on_dir, sink)
+    }
+
+    /// `walk`, not reading a file whose content `known` knows already.
+    pub fn walk_known(
+        &self,
+        path: &[u8],
+        known: Option<Known<'_>>,
+        notices: &mut Vec<Notice>,
+        on_dir: impl FnMut(BorrowedFd<'_>, &[u8]),
         mut sink: impl FnMut(Scanned),
     ) {
         let mut meter = Meter::start(self.progress, path);
         self.walk_stats(path, notices, on_dir, |path, dir, name, st, notices| {
-            let s = self.scan_one(path, dir, name, st, notices);
+            let s = self.scan_one(path, dir, name, st, known, notices);
             meter.add(&s.entry);
             sink(s)
         });
@@ -221,12 +251,84 @@ impl Scanner<'_> {
         }
     }
 
+    /// Put the content of `s` into `pack` unless it is there already (a
+    /// `Stream` is read again from its file, beneath the root, and must
+    /// be the inode and the bytes the scan saw), leaving
+    /// `Content::Packed`. Returns whether the content holds a private key.
+    /// A file that is not what the scan saw keeps only its hash, with a
+    /// notice: it changed as it was read.
+    pub fn pack(
+        &self,
+        s: &mut Scanned,
+        pack: &mut PackWriter,
+        notices: &mut Vec<Notice>,
+    ) -> crate::Result<bool> {
+        let Some(hash) = s.entry.hash else {
+            return Ok(false);
+        };
+        match s.content.take() {
+            Some(Content::Bytes(data)) => {
+                let key = crate::secret::holds_private_key(&data);
+                s.content = Some(Content::Packed(pack.append(&hash, &data)?));
+                Ok(key)
+            }
+            Some(Content::Stream) => {
+                let mut watch = KeyWatch::default();
+                let placed = match self.reopen_file(s) {
+                    Ok(mut f) => {
+                        pack.append_stream(&hash, s.entry.size, &mut f, &mut |c| watch.feed(c))?
+                    }
+                    Err(_) => None,
+                };
+                match placed {
+                    Some(at) => s.content = Some(Content::Packed(at)),
+                    None => {
+                        s.entry.content_stored = false;
+                        notices.push(Notice {
+                            path: Some(s.entry.path.clone()),
+                            kind: NoticeKind::Other,
+                            message: "it changed while it was read: only its hash was kept".into(),
+                        });
+                    }
+                }
+                Ok(watch.found)
+            }
+            other => {
+                s.content = other;
+                Ok(false)
+            }
+        }
+    }
+
+    /// Stream the file of `s` to `out` again (a `Stream` content that is
+    /// compared, not stored): its first `size` bytes, from the inode the
+    /// scan saw.
+    pub fn copy_file(&self, s: &Scanned, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        let f = self.reopen_file(s)?;
+        std::io::copy(&mut f.take(s.entry.size), out)?;
+        Ok(())
+    }
+
+    /// The file of `s` opened again beneath the root: the same inode, at
+    /// least as long as it was.
+    fn reopen_file(&self, s: &Scanned) -> std::io::Result<File> {
+        let root = self.target.root()?;
+        let (dir, name) = root.parent(&s.entry.path)?;
+        let (f, md) = open_file(dir.as_fd(), name)?;
+        let same = s.stamp.is_none_or(|st| st.ino == md.ino);
+        if !md.is_file() || !same || md.size < s.entry.size {
+            return Err(replaced());
+        }
+        Ok(f)
+    }
+
     fn scan_one(
         &self,
         path: &[u8],
         dir: BorrowedFd<'_>,
         name: &[u8],
         st: &Stat,
+        known: Option<Known<'_>>,
         notices: &mut Vec<Notice>,
     ) -> Scanned {
         let kind = st.kind();
@@ -245,7 +347,18 @@ impl Scanner<'_> {
             link_target: None,
         };
         let mut content = None;
+        let seen = match kind {
+            EntryKind::File => known.and_then(|k| k(path, st)),
+            _ => None,
+        };
         match kind {
+            EntryKind::File if seen.is_some() => {
+                if let Some((hash, c)) = seen {
+                    entry.hash = Some(hash);
+                    entry.content_stored = c.is_some();
+                    content = c;
+                }
+            }
             EntryKind::File => match read_file(dir, name, st, self.content_cap) {
                 Ok(r) => {
                     if r.changing {
@@ -390,7 +503,9 @@ fn unreadable(path: &[u8], e: &std::io::Error) -> Notice {
 pub struct FileRead {
     pub hash: ContentHash,
     pub size: u64,
-    pub content: Option<Vec<u8>>,
+    /// The bytes when they are at most `IN_MEMORY`; `Stream` when larger
+    /// and within the cap; `None` over the cap.
+    pub content: Option<Content>,
     pub changing: bool,
 }
 
@@ -405,23 +520,14 @@ pub fn read_file(
     expect: &Stat,
     cap: u64,
 ) -> std::io::Result<FileRead> {
-    let flags = libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOCTTY;
-    // O_NOATIME keeps a snapshot from touching atimes; it is refused for
-    // files we do not own unless we are root, so fall back without it.
-    let fd = match beneath::open_at(dir, name, flags | libc::O_NOATIME) {
-        Ok(fd) => fd,
-        Err(e) if e.raw_os_error() == Some(libc::EPERM) => beneath::open_at(dir, name, flags)?,
-        Err(e) => return Err(e),
-    };
-    let md = beneath::fstat(fd.as_fd())?;
+    let (mut f, md) = open_file(dir, name)?;
     if !md.is_file() || !md.same_inode(expect) {
         return Err(std::io::Error::other(
             "the file was replaced while it was being read",
         ));
     }
-    let mut f = File::from(fd);
     let mut h = blake3::Hasher::new();
-    let mut content = (md.size <= cap).then(|| Vec::with_capacity(md.size as usize));
+    let mut content = (md.size <= cap.min(IN_MEMORY)).then(|| Vec::with_capacity(md.size as usize));
     let mut buf = vec![0u8; 1 << 16];
     let mut left = md.size;
     while left > 0 {
@@ -441,12 +547,55 @@ pub fn read_file(
     let changing = left > 0
         || now.size != md.size
         || (now.mtime, now.mtime_nsec, now.ctime_ns) != (md.mtime, md.mtime_nsec, md.ctime_ns);
+    let content = match content {
+        Some(bytes) => Some(Content::Bytes(bytes)),
+        None if size <= cap => Some(Content::Stream),
+        None => None,
+    };
     Ok(FileRead {
         hash: ContentHash(*h.finalize().as_bytes()),
         size,
         content,
         changing,
     })
+}
+
+/// Open the regular file `name` of `dir` to read it, not following a link
+/// nor blocking on a fifo, with its `fstat`.
+fn open_file(dir: BorrowedFd<'_>, name: &[u8]) -> std::io::Result<(File, Stat)> {
+    let flags = libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOCTTY;
+    // O_NOATIME keeps a snapshot from touching atimes; it is refused for
+    // files we do not own unless we are root, so fall back without it.
+    let fd = match beneath::open_at(dir, name, flags | libc::O_NOATIME) {
+        Ok(fd) => fd,
+        Err(e) if e.raw_os_error() == Some(libc::EPERM) => beneath::open_at(dir, name, flags)?,
+        Err(e) => return Err(e),
+    };
+    let md = beneath::fstat(fd.as_fd())?;
+    Ok((File::from(fd), md))
+}
+
+/// Whether a content streamed chunk by chunk holds a private key: each
+/// chunk is looked at behind the end of the one before, so a key's
+/// `-----BEGIN` line cut between two chunks is still seen.
+#[derive(Default)]
+pub struct KeyWatch {
+    tail: Vec<u8>,
+    pub found: bool,
+}
+
+impl KeyWatch {
+    const OVERLAP: usize = 256;
+
+    pub fn feed(&mut self, chunk: &[u8]) {
+        if self.found {
+            return;
+        }
+        self.tail.extend_from_slice(chunk);
+        self.found = crate::secret::holds_private_key(&self.tail);
+        let keep = self.tail.len().saturating_sub(Self::OVERLAP);
+        self.tail.drain(..keep);
+    }
 }
 
 /// For tests: a store at `db` holding a session over `root` watching
@@ -650,7 +799,7 @@ mod tests {
             for r in &reads {
                 let prefix = &all[..r.size as usize];
                 assert_eq!(r.hash, ContentHash::of(prefix), "{case}");
-                if let Some(c) = &r.content {
+                if let Some(Content::Bytes(c)) = &r.content {
                     assert_eq!(c.as_slice(), prefix, "{case}");
                 }
             }

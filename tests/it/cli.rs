@@ -594,6 +594,125 @@ fn secrets_never_reach_the_module_unless_asked() {
     );
 }
 
+/// Files larger than cft holds in memory (1 MiB) take the streamed way:
+/// the baseline's and finish's contents are streamed into the pack and
+/// the module's copies out of it, byte for byte; a private key inside one
+/// still makes it a secret; and the database holds none of them.
+#[test]
+fn large_files_are_streamed_exactly_and_still_checked_for_secrets() {
+    let env = Env::new(CFT);
+    let noise = |seed: u32, n: usize| -> Vec<u8> {
+        (0..n as u32)
+            .map(|i| (i.wrapping_add(seed).wrapping_mul(2654435761) >> 13) as u8)
+            .collect()
+    };
+    std::fs::create_dir_all(env.p("/srv/data")).unwrap();
+    std::fs::write(env.p("/srv/data/kept.bin"), noise(1, 3 << 20)).unwrap();
+    std::fs::write(env.p("/srv/data/changed.bin"), noise(2, 3 << 20)).unwrap();
+    env.begin("big", &["--content-cap", "16777216"]);
+    let changed = noise(3, (5 << 20) + 17);
+    std::fs::write(env.p("/srv/data/changed.bin"), &changed).unwrap();
+    let created: Vec<u8> = "upstream = backend;\n".repeat(200_000).into_bytes();
+    std::fs::write(env.p("/srv/data/created.conf"), &created).unwrap();
+    let mut keyed = noise(4, 2 << 20);
+    let key = b"-----BEGIN RSA PRIVATE KEY-----\n";
+    keyed[(1 << 20) + 5..(1 << 20) + 5 + key.len()].copy_from_slice(key);
+    std::fs::write(env.p("/srv/data/bundle.pem.bin"), &keyed).unwrap();
+    env.finish("big");
+
+    let cs = env.change_set("big");
+    let secret: Vec<&[u8]> = cs
+        .changes
+        .iter()
+        .filter(|c| c.secret)
+        .map(|c| c.path.as_slice())
+        .collect();
+    assert_eq!(secret, vec![&b"/srv/data/bundle.pem.bin"[..]]);
+    let out = env.tmp.path().join("mod");
+    env.ok(["manifest", "big", "-o", out.to_str().unwrap()]);
+    for (rel, want) in [
+        ("files/srv/data/changed.bin", &changed),
+        ("files/srv/data/created.conf", &created),
+    ] {
+        let got = std::fs::read(out.join(rel)).unwrap();
+        assert!(
+            got == *want,
+            "{rel}: {} bytes, not the {} recorded",
+            got.len(),
+            want.len()
+        );
+    }
+    assert!(!out.join("files/srv/data/bundle.pem.bin").exists());
+    assert!(!out.join("files/srv/data/kept.bin").exists());
+    // The contents live in the pack (compressed), none in the database.
+    let mut wal = env.db.clone().into_os_string();
+    wal.push("-wal");
+    let db =
+        std::fs::metadata(&env.db).unwrap().len() + std::fs::metadata(&wal).map_or(0, |m| m.len());
+    assert!(db < 1 << 20, "the database and its WAL are {db} bytes");
+}
+
+/// The daemon reads what is written during the session as it comes, and
+/// finish takes those reads unless the file moved since: whatever happens
+/// after a capture (written again in place at the same size, replaced by
+/// a rename, its mode changed), the module holds what is on disk at finish.
+#[test]
+fn what_the_daemon_captured_gives_way_to_what_is_there_at_finish() {
+    let env = Env::new(CFT);
+    std::fs::create_dir_all(env.p("/srv/app")).unwrap();
+    env.begin("cap", &[]);
+    for i in 0..300 {
+        write(
+            &env.p(&format!("/srv/app/f{i:03}.conf")),
+            format!("value = {i:04}\n"),
+        );
+    }
+    // Long enough for the capture (a 200 ms gather, ctimes 100 ms old).
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let store = env.store();
+    let id = store.session("cap").unwrap().id;
+    let seen = store.seen(id).unwrap();
+    assert!(
+        seen.len() >= 250,
+        "captured during the session: {}",
+        seen.len()
+    );
+    for i in (0..300).step_by(30) {
+        // In place, the same size: only the stamp tells.
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(env.p(&format!("/srv/app/f{i:03}.conf")))
+            .unwrap();
+        std::os::unix::fs::FileExt::write_all_at(&f, b"VALUE", 0).unwrap();
+    }
+    write(&env.p("/srv/app/next"), "replaced = yes\n");
+    std::fs::rename(env.p("/srv/app/next"), env.p("/srv/app/f001.conf")).unwrap();
+    std::fs::set_permissions(
+        env.p("/srv/app/f002.conf"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+    env.finish("cap");
+    let out = env.tmp.path().join("mod");
+    env.ok(["manifest", "cap", "-o", out.to_str().unwrap()]);
+    for i in 0..300 {
+        let rel = format!("srv/app/f{i:03}.conf");
+        let want = std::fs::read(env.p(&format!("/{rel}"))).unwrap();
+        let got = std::fs::read(out.join("files").join(&rel)).unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&got),
+            String::from_utf8_lossy(&want),
+            "{rel}"
+        );
+    }
+    let pp = std::fs::read_to_string(out.join("manifests/files.pp")).unwrap();
+    let at = pp.find("/srv/app/f002.conf").unwrap();
+    assert!(
+        pp[at..].lines().take(8).any(|l| l.contains("'0600'")),
+        "{pp}"
+    );
+}
+
 fn walk_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];

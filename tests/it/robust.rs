@@ -70,6 +70,61 @@ fn another_users_database_is_permission_denied() {
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).unwrap();
 }
 
+/// cft's own database directory is made 0700 even when it was there
+/// already, looser (made by hand, or by an older cft). As root, cft runs
+/// as nobody, whose default database is under `XDG_STATE_HOME`.
+#[test]
+fn an_existing_database_directory_is_tightened_to_0700() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    let env = Env::new(CFT);
+    let root = nix::unistd::geteuid().is_root();
+    let state = env.tmp.path().join("state");
+    let dir = state.join("cft");
+    std::fs::create_dir_all(&dir).unwrap();
+    for d in [env.tmp.path(), state.as_path(), dir.as_path()] {
+        std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    if root {
+        let nobody = Some(nix::unistd::Uid::from_raw(65534));
+        let nogroup = Some(nix::unistd::Gid::from_raw(65534));
+        for d in [&state, &dir] {
+            nix::unistd::chown(d.as_path(), nobody, nogroup).unwrap();
+        }
+    }
+    for args in [
+        &[
+            "begin",
+            "s",
+            "--no-default-watch",
+            "--watch",
+            "/etc",
+            "--root",
+        ][..],
+        &["abort", "s"],
+    ] {
+        let mut cmd = std::process::Command::new(CFT);
+        cmd.env_remove("CFT_DB")
+            .env("XDG_STATE_HOME", &state)
+            .env("CFT_IGNORE_FILE", "/nonexistent")
+            .args(args);
+        if args[0] == "begin" {
+            cmd.arg(&env.root);
+        }
+        if root {
+            cmd.uid(65534).gid(65534);
+        }
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let mode = std::fs::metadata(&dir).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(mode, 0o700, "{}", dir.display());
+}
+
 /// The recording shell's private directory is 0700, its rc file 0600.
 #[test]
 fn the_recording_shells_directory_is_private() {

@@ -8,7 +8,7 @@ use super::catalog::{refs, Param, ParamId, Resource, Supplies, Value};
 use super::outcome::{FileDecision, FileOutcome, Reason, Subject, Uncaptured};
 use super::site::{self, SitePlan};
 use super::{Content, Input, Part, Planned};
-use crate::{puppet, Error, SiteParam};
+use crate::{puppet, Body, Error, SiteParam};
 use recorder::model::BlobSource;
 use recorder::model::Origin;
 use recorder::model::{display_path, is_within, Change, ChangeKind, ContentHash, Entry, EntryKind};
@@ -110,6 +110,9 @@ struct Planner<'a> {
 /// What is known about a file's final content.
 enum Captured {
     Bytes(Vec<u8>),
+    /// Larger than `IN_MEMORY`, shipped as it is: left in the store, to be
+    /// streamed from there when the module is written.
+    Stored(Body),
     Missing(Uncaptured),
 }
 
@@ -229,10 +232,12 @@ impl Planner<'_> {
         if c.kind == ChangeKind::Metadata {
             return Ok(FileDecision::Metadata);
         }
-        let captured = self.captured(c, after)?;
+        // A template's text and a secret's are looked at: read them whole.
+        let captured = self.captured(c, after, uses.is_some() || c.secret)?;
         if let Some(uses) = uses {
             let bytes = match captured {
                 Captured::Bytes(bytes) => bytes,
+                Captured::Stored(body) => body.load(self.blobs, &display_path(&c.path))?,
                 Captured::Missing(why) => {
                     return Err(site::refuse(
                         uses,
@@ -247,17 +252,24 @@ impl Planner<'_> {
             return Ok(FileDecision::Template { rel, params });
         }
         if c.secret {
+            let captured = match captured {
+                Captured::Stored(body) => {
+                    Captured::Bytes(body.load(self.blobs, &display_path(&c.path))?)
+                }
+                other => other,
+            };
             let (binary, uncaptured) = match captured {
                 Captured::Bytes(bytes) if self.include_secrets => {
                     let content = &mut self.out.outcome.content;
                     content.private.insert(puppet::files_relpath(&c.path));
-                    let became = self.content(c, bytes, attrs, true);
+                    let became = self.content(c, bytes.into(), attrs, true);
                     // Never print a secret's diff in Puppet's log.
                     attrs.push(("show_diff", Value::Word("false")));
                     return Ok(became);
                 }
                 // Binary content cannot be passed as a String.
                 Captured::Bytes(bytes) => (std::str::from_utf8(&bytes).is_err(), None),
+                Captured::Stored(_) => (true, None),
                 Captured::Missing(why) => (false, Some(why)),
             };
             let id = ParamId::Content(c.path.clone());
@@ -273,7 +285,8 @@ impl Planner<'_> {
             return Ok(FileDecision::FromParam(id));
         }
         match captured {
-            Captured::Bytes(bytes) => Ok(self.content(c, bytes, attrs, false)),
+            Captured::Bytes(bytes) => Ok(self.content(c, bytes.into(), attrs, false)),
+            Captured::Stored(body) => Ok(self.content(c, body, attrs, false)),
             Captured::Missing(why) => {
                 self.out.outcome.partial.push((c.path.clone(), why));
                 Ok(FileDecision::Uncaptured)
@@ -285,7 +298,7 @@ impl Planner<'_> {
     fn content(
         &mut self,
         c: &Change,
-        bytes: Vec<u8>,
+        bytes: Body,
         attrs: &mut Vec<(&'static str, Value)>,
         secret: bool,
     ) -> FileDecision {
@@ -299,7 +312,7 @@ impl Planner<'_> {
         FileDecision::Shipped { rel, secret }
     }
 
-    fn captured(&self, c: &Change, after: &Entry) -> Result<Captured, Error> {
+    fn captured(&self, c: &Change, after: &Entry, whole: bool) -> Result<Captured, Error> {
         let Some(hash) = after.hash else {
             return Ok(Captured::Missing(Uncaptured::Unreadable));
         };
@@ -308,6 +321,12 @@ impl Planner<'_> {
         }
         if !after.content_stored {
             return Ok(Captured::Missing(Uncaptured::HashOnly { size: after.size }));
+        }
+        if !whole && after.size > recorder::model::IN_MEMORY {
+            return Ok(Captured::Stored(Body::Stored {
+                hash,
+                size: after.size,
+            }));
         }
         let blob = self.blobs.blob(&hash).map_err(|source| Error::Blob {
             path: display_path(&c.path),

@@ -105,9 +105,13 @@ pub fn build(
     files.insert(DESCRIPTOR.into(), (xml.into_bytes(), false));
     files.insert(KICKSTART.into(), (ks.into_bytes(), false));
     let module_dir = format!("{MODULES}/{}", opts.module_name);
-    for (rel, bytes) in &module.files {
+    // The bundle is made in memory, so a stored content is read whole here.
+    for (rel, body) in &module.files {
         let private = module.private.contains(rel);
-        files.insert(format!("{module_dir}/{rel}"), (bytes.clone(), private));
+        files.insert(
+            format!("{module_dir}/{rel}"),
+            (body.load(blobs, rel)?, private),
+        );
     }
     let readme = readme(cs, &appliance, &module, &opts.module_name, &top)?;
     files.insert(README.into(), (readme.into_bytes(), false));

@@ -16,7 +16,7 @@ fn module(f: &Fixture, include_secrets: bool) -> Module {
 /// carriage return is shown as `␍` so the snapshot stays a plain text file.
 fn snapshot_text(m: &Module, with_metadata: bool) -> String {
     let text = |rel: &str| {
-        String::from_utf8(m.files[rel].clone())
+        String::from_utf8(m.files[rel].bytes().unwrap().to_vec())
             .expect("UTF-8")
             .replace('\r', "␍")
     };
@@ -109,14 +109,23 @@ fn exec_errors_name_the_argument() {
         e.contains("'11:creates=/srv/x'") && e.contains("password"),
         "{e}"
     );
-    let readme = String::from_utf8(module(&g, false).files["README.md"].clone()).unwrap();
+    let readme = String::from_utf8(
+        module(&g, false).files["README.md"]
+            .bytes()
+            .unwrap()
+            .to_vec(),
+    )
+    .unwrap();
     assert!(
         readme.contains("-p***") && !readme.contains("S3cret"),
         "{readme}"
     );
     opts.include_secrets = true;
     let m = generate(&g.change_set(), &g.blobs, &opts).expect("asked for");
-    assert!(String::from_utf8_lossy(&m.files["manifests/commands.pp"]).contains("-pS3cret"));
+    assert!(
+        String::from_utf8_lossy(m.files["manifests/commands.pp"].bytes().unwrap())
+            .contains("-pS3cret")
+    );
     // Unguarded, with nothing recorded before it to trigger it once.
     let mut opts = f.options(false);
     opts.execs = vec![manifest_gen::ExecSpec::parse("1").unwrap()];
@@ -152,7 +161,13 @@ fn b_awkward_names_and_contents() {
             continue;
         };
         let rel = manifest_gen::puppet::files_relpath(&c.path);
-        assert_eq!(m.files.get(&format!("files/{rel}")), Some(blob), "{path}");
+        assert_eq!(
+            m.files
+                .get(&format!("files/{rel}"))
+                .and_then(manifest_gen::Body::bytes),
+            Some(blob.as_slice()),
+            "{path}"
+        );
     }
     let skipped: Vec<&str> = m.report.skipped.iter().map(|s| s.path.as_str()).collect();
     assert_eq!(skipped, ["/etc/awk/fifo", "/etc/awk/\\xff\\xfe"]);
@@ -164,6 +179,7 @@ fn c_secret_withheld() {
     let m = module(&common::secrets(), false);
     crate::assert_golden("golden__c_secret_withheld", &snapshot_text(&m, false));
     for (rel, bytes) in &m.files {
+        let bytes = bytes.bytes().expect("held");
         assert!(
             !bytes.windows(8).any(|w| w == &common::SECRET[..8])
                 && !bytes.windows(8).any(|w| w == b"c2VjcmV0"),
@@ -187,7 +203,7 @@ fn c_secret_included() {
     assert_eq!(
         m.files
             .get("files/etc/ssh/ssh_host_ed25519_key")
-            .map(Vec::as_slice),
+            .and_then(manifest_gen::Body::bytes),
         Some(common::SECRET)
     );
 }
@@ -197,6 +213,7 @@ fn d_system_secrets_withheld() {
     let m = module(&common::system(), false);
     crate::assert_golden("golden__d_system_withheld", &snapshot_text(&m, false));
     for (rel, bytes) in &m.files {
+        let bytes = bytes.bytes().expect("held");
         assert!(
             !bytes
                 .windows(common::ALICE_HASH.len())
@@ -229,7 +246,8 @@ fn d_system_secrets_withheld() {
 fn d_system_secrets_included() {
     let f = common::system();
     let m = module(&f, true);
-    let accounts = String::from_utf8(m.files["manifests/accounts.pp"].clone()).expect("UTF-8");
+    let accounts = String::from_utf8(m.files["manifests/accounts.pp"].bytes().unwrap().to_vec())
+        .expect("UTF-8");
     crate::assert_golden("golden__d_system_included_accounts", &accounts);
     assert!(m.report.parameters.is_empty());
     assert_eq!(
@@ -254,11 +272,12 @@ fn d_system_pinned_versions() {
         ..ModuleOptions::new("web")
     };
     let m = generate(&f.change_set(), &f.blobs, &opts).expect("generate");
-    let pp = String::from_utf8(m.files["manifests/packages.pp"].clone()).expect("UTF-8");
+    let pp = String::from_utf8(m.files["manifests/packages.pp"].bytes().unwrap().to_vec())
+        .expect("UTF-8");
     assert!(pp.contains("ensure => '1.26.2-1~bookworm',"), "{pp}");
     assert!(pp.contains("ensure => '7.88.1-10+deb12u8',"), "{pp}");
     assert!(pp.contains("ensure => purged,"), "{pp}");
-    let readme = String::from_utf8(m.files["README.md"].clone()).expect("UTF-8");
+    let readme = String::from_utf8(m.files["README.md"].bytes().unwrap().to_vec()).expect("UTF-8");
     assert!(!readme.contains("version pinning"), "no unpinned note");
 }
 
@@ -333,7 +352,7 @@ fn site_parameters_follow_mandatory_ones() {
     };
     let m = generate(&f.change_set(), &f.blobs, &opts).expect("generate");
     for rel in ["manifests/init.pp", "manifests/files.pp"] {
-        let pp = String::from_utf8(m.files[rel].clone()).expect("UTF-8");
+        let pp = String::from_utf8(m.files[rel].bytes().unwrap().to_vec()).expect("UTF-8");
         let secret = pp
             .find("  Sensitive[String] $etc_ssh_ssh_host_ed25519_key_content,\n")
             .unwrap_or_else(|| panic!("{rel}: {pp}"));
@@ -342,7 +361,8 @@ fn site_parameters_follow_mandatory_ones() {
             .unwrap_or_else(|| panic!("{rel}: {pp}"));
         assert!(secret < site, "{rel}: {pp}");
     }
-    let init = String::from_utf8(m.files["manifests/init.pp"].clone()).expect("UTF-8");
+    let init =
+        String::from_utf8(m.files["manifests/init.pp"].bytes().unwrap().to_vec()).expect("UTF-8");
     assert!(
         init.contains(
             "  class { 'ssh::files':\n    etc_ssh_ssh_host_ed25519_key_content => $etc_ssh_ssh_host_ed25519_key_content,\n    root_login                           => $root_login,\n  }\n  contain ssh::files\n"
@@ -432,7 +452,8 @@ fn output_is_deterministic() {
 #[test]
 fn carriage_return_switches_to_one_class_wide_lint_block() {
     let m = module(&common::carriage_return(), false);
-    let pp = String::from_utf8(m.files["manifests/files.pp"].clone()).expect("UTF-8");
+    let pp =
+        String::from_utf8(m.files["manifests/files.pp"].bytes().unwrap().to_vec()).expect("UTF-8");
     assert_eq!(pp.matches("lint:ignore:140chars").count(), 1, "{pp}");
     assert!(
         pp.contains("lint:ignore:single_quote_string_with_variables"),
@@ -446,7 +467,8 @@ fn metadata_without_os_facts_omits_support() {
     let mut cs = f.change_set();
     cs.session.facts.os_id.clear();
     let m = generate(&cs, &f.blobs, &ModuleOptions::new("web")).expect("generate");
-    let meta: serde_json::Value = serde_json::from_slice(&m.files["metadata.json"]).expect("JSON");
+    let meta: serde_json::Value =
+        serde_json::from_slice(m.files["metadata.json"].bytes().unwrap()).expect("JSON");
     assert!(meta.get("operatingsystem_support").is_none());
     assert_eq!(meta["name"], "cft-web");
 }

@@ -38,10 +38,9 @@ pub struct Inputs<'a> {
     /// Who owns a path, and its stock md5, at finish.
     pub owner_of: &'a dyn Fn(&[u8]) -> Option<String>,
     pub stock_md5: &'a dyn Fn(&[u8]) -> Option<String>,
-    /// Final contents of changed files, by path.
-    /// Borrowed from the final entries: a copy of every content would
-    /// double finish's memory.
-    pub contents: &'a HashMap<&'a [u8], &'a [u8]>,
+    /// The md5 of a changed file's final content, by path (read back from
+    /// the store as it streams: contents are never all held at once).
+    pub final_md5: &'a dyn Fn(&[u8]) -> Option<String>,
     /// The commands run during the session (shim and recording shell).
     pub intents: &'a [crate::model::Intent],
     /// Events may have been lost (a queue overflow, a dead daemon): a lock
@@ -178,10 +177,7 @@ pub(super) fn origin_of(
             match c.after.as_ref().map(|a| a.kind) {
                 Some(EntryKind::File) => {
                     let stock = (inp.stock_md5)(&c.path);
-                    let now = inp
-                        .contents
-                        .get(c.path.as_slice())
-                        .map(|d| crate::probe::dpkg::md5_hex(d));
+                    let now = (inp.final_md5)(&c.path);
                     if stock.is_some() && stock == now {
                         return Origin::Package(p.to_string());
                     }

@@ -268,7 +268,6 @@ fn removed_after_the_package_made_it() {
         }
     };
     let none = |_: &[u8]| None;
-    let contents = HashMap::new();
     let watched = vec![b"/etc".to_vec()];
     let inp = Inputs {
         target: &target,
@@ -276,7 +275,7 @@ fn removed_after_the_package_made_it() {
         events: &events,
         owner_of: &owner_of,
         stock_md5: &none,
-        contents: &contents,
+        final_md5: &|_| None,
         intents: &[],
         events_lost: false,
     };
@@ -361,14 +360,13 @@ fn a_package_enabled_service_restarts_for_the_admins_edits() {
         }
     };
     let none = |_: &[u8]| None;
-    let contents = HashMap::new();
     let inp = Inputs {
         target: &target,
         watched: &[],
         events: &[],
         owner_of: &owner_of,
         stock_md5: &none,
-        contents: &contents,
+        final_md5: &|_| None,
         intents: &[],
         events_lost: false,
     };

@@ -3,16 +3,20 @@
 //! pipe, then records events until `finish` sends SIGTERM.
 //!
 //! Threads: the reader owns the inotify fd (and the signalfd that stops it);
-//! the writer owns a store connection and batches events into SQLite; the
-//! main thread takes the baseline and then waits for the writer. If the
+//! the writer owns a store connection and batches events into SQLite; once
+//! the baseline is stored, the capture thread reads what was written
+//! (`capture`); the main thread takes the baseline and then waits for the
+//! writer. If the
 //! writer cannot write, the daemon exits with an error: `finish` then sees a
 //! dead daemon and rescans everything, so nothing is silently lost.
 //!
 //! - `invocation`: the daemon's command line, built and read in one place;
 //! - `start`: getting ready, as named steps in order;
 //! - `writer`: the writer thread;
+//! - `capture`: the capture thread;
 //! - here: `run`, the `Ready` line, and telling whether a daemon lives.
 
+mod capture;
 mod invocation;
 mod start;
 mod writer;
@@ -56,12 +60,14 @@ pub fn run(invocation: &Invocation, ready: Option<std::fs::File>) -> Result<()> 
             send_ready(ready, &started.ready);
             // The baseline's contents reach the disk after `begin` returned:
             // flushing 400 MB is not worth making the admin wait for.
+            let mut threads = started.threads;
             if let Some(pack) = started.pack {
                 if let Err(e) = pack.finish(true) {
                     tracing::error!("syncing the baseline pack: {e}");
                 }
             }
-            started.threads.wait()
+            threads.start_capture();
+            threads.wait()
         }
         Err(e) => {
             send_ready(

@@ -9,7 +9,7 @@ use super::writer::write_events;
 use super::{Invocation, Ready};
 use crate::error::{Error, Result};
 use crate::ignore_rules::Ignore;
-use crate::model::{display_path, EventKind, Notice, NoticeKind, Session, SessionState};
+use crate::model::{display_path, Content, EventKind, Notice, NoticeKind, Session, SessionState};
 use crate::progress::Progress;
 use crate::snapshot::{Scanned, Scanner};
 use crate::store::pack::PackWriter;
@@ -20,12 +20,17 @@ use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use std::os::fd::AsFd;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::Arc;
 
 /// Baseline entries are stored in batches of this many, or of this many
-/// content bytes, whichever comes first.
+/// content bytes, whichever comes first. With the batches in flight
+/// (`IN_FLIGHT` queued, one being read, one being stored) this bounds
+/// what the walk holds: contents over `IN_MEMORY` are never held.
 const BATCH: usize = 2048;
-const BATCH_BYTES: usize = 32 << 20;
+const BATCH_BYTES: usize = 4 << 20;
+const IN_FLIGHT: usize = 2;
 
 /// A daemon that is ready: what to tell `begin`, the threads to wait for,
 /// and the baseline pack still to sync.
@@ -38,15 +43,45 @@ pub(super) struct Started {
 pub(super) struct Threads {
     writer: std::thread::JoinHandle<Result<()>>,
     _reader: std::thread::JoinHandle<()>,
+    /// What the capture thread needs, until it starts.
+    capture: Option<(std::path::PathBuf, Session, Receiver<Vec<u8>>)>,
+    capturing: Option<(std::thread::JoinHandle<Result<()>>, Arc<AtomicBool>)>,
 }
 
 impl Threads {
+    /// Start capturing what is written: once the baseline's pack is
+    /// complete, since the capture appends to it.
+    pub fn start_capture(&mut self) {
+        let Some((db, session, rx)) = self.capture.take() else {
+            return;
+        };
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let spawned = std::thread::Builder::new()
+            .name("cft-capture".into())
+            .spawn(move || super::capture::capture(db, session, rx, flag));
+        match spawned {
+            Ok(handle) => self.capturing = Some((handle, stop)),
+            Err(e) => tracing::warn!("not capturing during the session: {e}"),
+        }
+    }
+
     /// Until the writer is done: the reader stopped and every event is
-    /// stored.
+    /// stored. The capture then stops where it is.
     pub fn wait(self) -> Result<()> {
-        self.writer
+        let written = self
+            .writer
             .join()
-            .map_err(|_| Error::Daemon("the event writer thread panicked".into()))?
+            .map_err(|_| Error::Daemon("the event writer thread panicked".into()))?;
+        if let Some((handle, stop)) = self.capturing {
+            stop.store(true, Ordering::Relaxed);
+            match handle.join() {
+                Ok(Err(e)) => tracing::warn!("capturing during the session stopped: {e}"),
+                Err(_) => tracing::warn!("the capture thread panicked"),
+                Ok(Ok(())) => {}
+            }
+        }
+        written
     }
 }
 
@@ -190,11 +225,12 @@ impl Startup {
         watcher: Watcher,
         stop: SignalFd,
     ) -> Result<Threads> {
-        let db = db.to_path_buf();
         let sid = self.session.id;
+        let (capture_tx, capture_rx) = mpsc::sync_channel(super::capture::QUEUE);
+        let writer_db = db.to_path_buf();
         let writer = std::thread::Builder::new()
             .name("cft-writer".into())
-            .spawn(move || write_events(db, sid, rx))
+            .spawn(move || write_events(writer_db, sid, rx, capture_tx))
             .map_err(|e| Error::Daemon(format!("spawning the writer: {e}")))?;
         let reader = std::thread::Builder::new()
             .name("cft-reader".into())
@@ -203,6 +239,8 @@ impl Startup {
         Ok(Threads {
             writer,
             _reader: reader,
+            capture: Some((db.to_path_buf(), self.session.clone(), capture_rx)),
+            capturing: None,
         })
     }
 
@@ -260,7 +298,7 @@ impl Startup {
         };
         let sid = session.id;
         let mut entries = 0u64;
-        let (btx, brx) = mpsc::sync_channel::<Vec<Scanned>>(4);
+        let (btx, brx) = mpsc::sync_channel::<Vec<Scanned>>(IN_FLIGHT);
         let walk_notices = std::thread::scope(|s| -> Result<Vec<Notice>> {
             let walker = s.spawn(|| {
                 let mut notices = Vec::new();
@@ -277,7 +315,11 @@ impl Startup {
                         if gone {
                             return;
                         }
-                        bytes += sc.content.as_ref().map_or(0, Vec::len);
+                        bytes += sc
+                            .content
+                            .as_ref()
+                            .and_then(Content::bytes)
+                            .map_or(0, <[u8]>::len);
                         batch.push(sc);
                         if batch.len() >= BATCH || bytes >= BATCH_BYTES {
                             bytes = 0;
@@ -292,8 +334,16 @@ impl Startup {
                 drop(btx);
                 notices
             });
-            let stored = brx.iter().try_for_each(|batch| {
+            let mut packed_notices = Vec::new();
+            let stored = brx.iter().try_for_each(|mut batch| {
                 entries += batch.len() as u64;
+                // A large content is streamed from its file into the pack
+                // here; the walker only hashed it.
+                for sc in batch.iter_mut() {
+                    if matches!(sc.content, Some(Content::Stream)) {
+                        scanner.pack(sc, pack, &mut packed_notices)?;
+                    }
+                }
                 store.insert_entries_packed(sid, Snapshot::Baseline, &batch, pack)
             });
             // A failed write (a full disk) must not leave the walker blocked
@@ -304,7 +354,10 @@ impl Startup {
                 .join()
                 .map_err(|_| Error::Daemon("the baseline walker panicked".into()));
             stored?;
-            notices
+            notices.map(|mut n| {
+                n.append(&mut packed_notices);
+                n
+            })
         })?;
         notices.extend(walk_notices);
         Ok(entries)

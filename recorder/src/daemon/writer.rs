@@ -9,11 +9,17 @@ use crate::model::{Event, EventKind};
 use crate::store::Store;
 use crate::watcher::{daemon_event, Msg};
 use std::path::PathBuf;
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
 use std::time::{Duration, Instant};
 
-/// The writer thread's body.
-pub(super) fn write_events(db: PathBuf, session: i64, rx: Receiver<Msg>) -> Result<()> {
+/// The writer thread's body. Once stored, the paths of what was written
+/// go to the capture thread (`capture`), as far as its queue has room.
+pub(super) fn write_events(
+    db: PathBuf,
+    session: i64,
+    rx: Receiver<Msg>,
+    capture: SyncSender<Vec<u8>>,
+) -> Result<()> {
     let mut store = Store::open_existing(&db)?;
     let mut pending: Vec<Event> = Vec::new();
     let mut since: Option<Instant> = None;
@@ -27,7 +33,19 @@ pub(super) fn write_events(db: PathBuf, session: i64, rx: Receiver<Msg>) -> Resu
             std::thread::sleep(Duration::from_secs(1));
             store.record_events(session, pending)?;
         }
-        pending.clear();
+        // Each path once per batch (a new file is created, then written).
+        let written: std::collections::BTreeSet<Vec<u8>> = pending
+            .drain(..)
+            .filter_map(|ev| match ev.kind {
+                EventKind::Created | EventKind::Modified => ev.path,
+                EventKind::Renamed => ev.path_to,
+                _ => None,
+            })
+            .collect();
+        for p in written {
+            // Full or gone: finish reads it, as it would have anyway.
+            let _ = capture.try_send(p);
+        }
         Ok(())
     };
     loop {

@@ -9,7 +9,8 @@ use super::logs::{Logs, Verb};
 use crate::attribute::{admin_mask, dsh_enabled, made_by_packages};
 use crate::ignore_rules::Ignore;
 use crate::model::{
-    ChangeKind, Enablement, EntryKind, Notice, NoticeKind, Package, PackageState, SystemSnapshot,
+    ChangeKind, Content, Enablement, EntryKind, Notice, NoticeKind, Package, PackageState,
+    SystemSnapshot,
 };
 use crate::probe::dpkg::{md5_hex, DpkgFiles};
 use crate::progress::Progress;
@@ -56,7 +57,12 @@ pub fn file_diff(
         let kind = match s.entry.kind {
             EntryKind::File => match files.stock_md5(&path) {
                 Some(stock) => match &s.content {
-                    Some(data) if md5_hex(data) == stock => continue,
+                    Some(Content::Bytes(data)) if md5_hex(data) == stock => continue,
+                    Some(Content::Stream)
+                        if streamed_md5(&scanner, &s).as_deref() == Some(stock) =>
+                    {
+                        continue
+                    }
                     Some(_) => ChangeKind::Modified,
                     None => {
                         out.notices.push(Notice {
@@ -89,7 +95,7 @@ pub fn file_diff(
             EntryKind::Dir => ChangeKind::DirCreated,
             _ => ChangeKind::Created,
         };
-        push_change(&mut out, path, kind, None, Some(s), cap);
+        push_change(&mut out, path, kind, None, Some(s), cap, false);
     }
     // Shipped and gone.
     let present: BTreeSet<Vec<u8>> = out.changes.iter().map(|c| c.path.clone()).collect();
@@ -101,7 +107,15 @@ pub fn file_diff(
             {
                 continue;
             }
-            push_change(&mut out, path.clone(), ChangeKind::Removed, None, None, cap);
+            push_change(
+                &mut out,
+                path.clone(),
+                ChangeKind::Removed,
+                None,
+                None,
+                cap,
+                false,
+            );
             if let Some(c) = out.changes.last_mut() {
                 c.package = Some(owner.to_string());
             }
@@ -335,4 +349,12 @@ fn base_accounts(target: &Target) -> (BTreeSet<String>, BTreeSet<String>) {
         names(b"/usr/share/base-passwd/passwd.master"),
         names(b"/usr/share/base-passwd/group.master"),
     )
+}
+
+/// The MD5 of a file too large to hold, read again as it streams; `None`
+/// if it cannot be read now (it is then a change).
+fn streamed_md5(scanner: &Scanner, s: &crate::model::EntryWithContent) -> Option<String> {
+    let mut md5 = crate::probe::dpkg::Md5Writer::default();
+    scanner.copy_file(s, &mut md5).ok()?;
+    Some(md5.hex())
 }

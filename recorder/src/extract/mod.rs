@@ -24,7 +24,7 @@ pub(crate) mod logs;
 use crate::error::{Error, Result};
 use crate::finish::{self, Evidence, FinishReport, Probed};
 use crate::ignore_rules::Ignore;
-use crate::model::{ChangeKind, EntryWithContent, EventKind, Notice, NoticeKind, Session};
+use crate::model::{ChangeKind, Content, EntryWithContent, EventKind, Notice, NoticeKind, Session};
 use crate::probe::{self, dpkg::DpkgFiles};
 use crate::progress::Progress;
 use crate::reconcile::{self, FileDiff, FINISH_CAPTURE_CAP};
@@ -189,7 +189,7 @@ fn removed_since(
             {
                 continue;
             }
-            reconcile::push_change(files, path, ChangeKind::Removed, None, None, cap);
+            reconcile::push_change(files, path, ChangeKind::Removed, None, None, cap, false);
             if let Some(c) = files.changes.last_mut() {
                 c.package = Some(owner.to_string());
             }
@@ -218,11 +218,19 @@ fn take_baseline(
     for root in &session.watched {
         let mut batch: Vec<EntryWithContent> = Vec::new();
         let mut failed: Option<Error> = None;
+        let mut packed_notices = Vec::new();
         scanner.walk(
             root,
             &mut notices,
             |_, _| {},
-            |s| {
+            |mut s| {
+                // A large content goes to the pack now, streamed from its
+                // file; the batch only ever holds small ones.
+                if matches!(s.content, Some(Content::Stream)) && failed.is_none() {
+                    if let Err(e) = scanner.pack(&mut s, &mut pack, &mut packed_notices) {
+                        failed = Some(e);
+                    }
+                }
                 batch.push(s);
                 if batch.len() >= 2048 && failed.is_none() {
                     if let Err(e) = store.insert_entries_packed(
@@ -237,6 +245,7 @@ fn take_baseline(
                 }
             },
         );
+        notices.append(&mut packed_notices);
         if let Some(e) = failed {
             return Err(e);
         }

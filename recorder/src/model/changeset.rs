@@ -26,6 +26,16 @@ pub struct ChangeSet {
 pub trait BlobSource {
     /// The content with this hash, `None` if it was never captured.
     fn blob(&self, hash: &ContentHash) -> Result<Option<Vec<u8>>, Error>;
+
+    /// Write the content with this hash to `out`, streamed where the
+    /// source can (a large content is never held whole); `false` if it
+    /// was never captured. An error may come after part of it was written.
+    fn copy_blob(&self, hash: &ContentHash, out: &mut dyn std::io::Write) -> Result<bool, Error> {
+        match self.blob(hash)? {
+            Some(data) => out.write_all(&data).map(|()| true).map_err(Error::WriteOut),
+            None => Ok(false),
+        }
+    }
 }
 
 impl BlobSource for std::collections::HashMap<ContentHash, Vec<u8>> {

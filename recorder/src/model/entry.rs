@@ -172,10 +172,50 @@ impl Differences {
 #[derive(Debug)]
 pub struct EntryWithContent {
     pub entry: Entry,
-    pub content: Option<Vec<u8>>,
+    pub content: Option<Content>,
     /// The inode and ctime seen when it was read (none for an entry that
     /// came from elsewhere, an import): what finish's stat sweep compares.
     pub stamp: Option<Stamp>,
+}
+
+/// A captured content on its way to the store. Only small contents are
+/// ever held whole in memory: a larger one is streamed from the file to
+/// the session's pack, so what cft holds does not grow with file sizes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Content {
+    /// Read whole: at most [`IN_MEMORY`] bytes.
+    Bytes(Vec<u8>),
+    /// Larger than [`IN_MEMORY`] and within the cap: hashed but not kept;
+    /// read again from the file (beneath the root, checked to be the same
+    /// inode and the same bytes) and streamed into the pack when stored.
+    Stream,
+    /// In the session's pack already, at this place.
+    Packed(PackPlace),
+    /// The same bytes as a content the store holds already (the
+    /// baseline's, unchanged): nothing more to store, found by its hash.
+    InStore,
+}
+
+/// The largest content held whole in memory.
+pub const IN_MEMORY: u64 = 1 << 20;
+
+impl Content {
+    /// The bytes, when they are held.
+    pub fn bytes(&self) -> Option<&[u8]> {
+        match self {
+            Content::Bytes(b) => Some(b),
+            _ => None,
+        }
+    }
+}
+
+/// Where a content is in a pack: the frame's offset in the pack (a raw
+/// content's, in a pack written before schema 7) and the content's offset
+/// inside the decompressed frame (`None` in those old packs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PackPlace {
+    pub offset: u64,
+    pub within: Option<u64>,
 }
 
 /// What no writer can hide from a stat: the inode (a replaced file) and

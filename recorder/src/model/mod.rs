@@ -25,7 +25,10 @@ mod why;
 
 pub use change::{Change, ChangeKind, Notice, NoticeKind, Origin};
 pub use changeset::{BlobSource, ChangeSet, Finished};
-pub use entry::{ContentHash, Differences, Entry, EntryKind, EntryWithContent, Stamp};
+pub use entry::{
+    Content, ContentHash, Differences, Entry, EntryKind, EntryWithContent, PackPlace, Stamp,
+    IN_MEMORY,
+};
 pub use event::{Event, EventKind, EventSource};
 pub use intent::{Intent, IntentSource};
 pub use path::{display_path, is_within, join, os_path, parent};

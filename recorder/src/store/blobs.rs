@@ -11,11 +11,11 @@
 
 use super::pack::{self, Place};
 use super::{pack_name_of, Fail, Sql, Store};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::model::{BlobSource, ContentHash};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use std::collections::HashMap;
-use std::io::Read;
+use std::io::{Read, Write};
 
 /// A session id, its creation time (which name its pack), where the
 /// content is in the pack, and its size.
@@ -67,7 +67,44 @@ fn decode_blob(hash: &ContentHash, size: i64, data: Vec<u8>, zstd: bool) -> Sql<
 
 impl BlobSource for Store {
     fn blob(&self, hash: &ContentHash) -> Result<Option<Vec<u8>>> {
-        let (data, at) = self.read(|c| {
+        let (data, at) = self.find(hash)?;
+        if data.is_some() {
+            return Ok(data);
+        }
+        at.map(|(id, created, place, size)| {
+            let name = pack_name_of(id, created);
+            pack::read(&self.path, &name, place, size as u64, hash, &self.frames)
+        })
+        .transpose()
+    }
+
+    fn copy_blob(&self, hash: &ContentHash, out: &mut dyn Write) -> Result<bool> {
+        let (data, at) = self.find(hash)?;
+        if let Some(data) = data {
+            out.write_all(&data).map_err(Error::WriteOut)?;
+            return Ok(true);
+        }
+        let Some((id, created, place, size)) = at else {
+            return Ok(false);
+        };
+        let name = pack_name_of(id, created);
+        pack::copy(
+            &self.path,
+            &name,
+            place,
+            size as u64,
+            hash,
+            &self.frames,
+            out,
+        )?;
+        Ok(true)
+    }
+}
+
+impl Store {
+    /// A content's blob row, decoded, or where a pack has it.
+    fn find(&self, hash: &ContentHash) -> Result<(Option<Vec<u8>>, Option<Packed>)> {
+        self.read(|c| {
             let row: Option<(i64, Vec<u8>, bool)> = c
                 .prepare_cached("SELECT size, data, zstd FROM blobs WHERE hash = ?1")?
                 .query_row([&hash.0[..]], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
@@ -90,15 +127,21 @@ impl BlobSource for Store {
                 .query_row([&hash.0[..]], packed_from_row)
                 .optional()?;
             Ok((None, at))
-        })?;
-        if data.is_some() {
-            return Ok(data);
-        }
-        at.map(|(id, created, place, size)| {
-            let name = pack_name_of(id, created);
-            pack::read(&self.path, &name, place, size as u64, hash, &self.frames)
         })
-        .transpose()
+    }
+
+    /// Write a content of the session's own pack to `out`: finish reads
+    /// back a final content it has just packed, by its place.
+    pub fn copy_packed(
+        &self,
+        session: &crate::model::Session,
+        at: Place,
+        size: u64,
+        hash: &ContentHash,
+        out: &mut dyn Write,
+    ) -> Result<()> {
+        let name = super::pack_name(session);
+        pack::copy(&self.path, &name, at, size, hash, &self.frames, out)
     }
 }
 

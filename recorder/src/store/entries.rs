@@ -19,6 +19,12 @@ impl Store {
         pack::PackWriter::create(&self.path, pack_name(session))
     }
 
+    /// The session's pack, to append to (made if missing): where finish
+    /// puts the final contents.
+    pub fn pack_appender(&self, session: &Session) -> Result<pack::PackWriter> {
+        pack::PackWriter::append_to(&self.path, pack_name(session))
+    }
+
     /// Like `insert_entries`, with contents appended to `pack` instead of
     /// the database.
     pub fn insert_entries_packed(
@@ -31,7 +37,10 @@ impl Store {
         let mut offsets = Vec::with_capacity(batch.len());
         for item in batch {
             offsets.push(match (&item.content, &item.entry.hash) {
-                (Some(data), Some(h)) => Some(pack.append(h, data)?),
+                (Some(Content::Bytes(data)), Some(h)) => Some(pack.append(h, data)?),
+                (Some(Content::Packed(at)), Some(_)) => Some(*at),
+                // A stream is packed by who can read the file
+                // (`Scanner::pack`); left so, only the hash is kept.
                 _ => None,
             });
         }
@@ -138,6 +147,46 @@ impl Store {
         })
     }
 
+    /// What the daemon captured during the session (`Snapshot::Seen`), by
+    /// path: each file's stamp, size and mtime then, its hash and where
+    /// its content is in the session's pack.
+    pub fn seen(&self, session: i64) -> Result<HashMap<Vec<u8>, Seen>> {
+        self.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT path, size, mtime_ns, ino, ctime_ns, hash, pack_offset, pack_within
+                 FROM entries WHERE session_id = ?1 AND snapshot = ?2
+                 AND hash IS NOT NULL AND ino IS NOT NULL AND ctime_ns IS NOT NULL",
+            )?;
+            let mut rows = stmt.query(params![session, Snapshot::Seen as i64])?;
+            let mut out = HashMap::new();
+            while let Some(r) = rows.next()? {
+                let hash: Vec<u8> = r.get(5)?;
+                let Some(hash) = ContentHash::from_slice(&hash) else {
+                    continue;
+                };
+                let offset: Option<i64> = r.get(6)?;
+                let within: Option<i64> = r.get(7)?;
+                out.insert(
+                    r.get(0)?,
+                    Seen {
+                        size: r.get::<_, i64>(1)? as u64,
+                        mtime_ns: r.get(2)?,
+                        stamp: Stamp {
+                            ino: r.get::<_, i64>(3)? as u64,
+                            ctime_ns: r.get(4)?,
+                        },
+                        hash,
+                        place: offset.map(|o| pack::Place {
+                            offset: o as u64,
+                            within: within.map(|w| w as u64),
+                        }),
+                    },
+                );
+            }
+            Ok(out)
+        })
+    }
+
     pub fn entry_count(&self, session: i64, snapshot: Snapshot) -> Result<u64> {
         self.read(|c| {
             let n: i64 = c.query_row(
@@ -148,6 +197,17 @@ impl Store {
             Ok(n as u64)
         })
     }
+}
+
+/// A file the daemon captured during the session, as `Store::seen` gives it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Seen {
+    pub size: u64,
+    pub mtime_ns: i64,
+    pub stamp: Stamp,
+    pub hash: ContentHash,
+    /// Where its content is in the session's pack; `None`: only the hash.
+    pub place: Option<pack::Place>,
 }
 
 /// One baseline entry as the stat sweep sees it: no names, no contents.
@@ -210,7 +270,8 @@ pub(super) fn entry_from_row(r: &Row) -> rusqlite::Result<Entry> {
 
 /// Where the contents of a batch of entries go.
 pub(super) enum Contents<'a> {
-    /// Into the `blobs` table.
+    /// Into the `blobs` table, unless already packed (`Content::Packed`:
+    /// in the session's pack).
     Blobs,
     /// Already appended to the session's pack, at these offsets.
     Packed(&'a [Option<pack::Place>]),
@@ -237,7 +298,12 @@ pub(super) fn insert_entries_raw(
         let e = &item.entry;
         let mut place = None;
         let stored = match (&item.content, &e.hash, &contents) {
-            (Some(data), Some(h), Contents::Blobs) => {
+            (Some(Content::Packed(at)), Some(_), Contents::Blobs) => {
+                place = Some(*at);
+                true
+            }
+            (Some(Content::InStore), Some(_), Contents::Blobs) => true,
+            (Some(Content::Bytes(data)), Some(h), Contents::Blobs) => {
                 put_blob_raw(tx, h, data)?;
                 true
             }

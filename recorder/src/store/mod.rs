@@ -9,8 +9,8 @@
 use crate::clock::now_ns;
 use crate::error::{Error, Result};
 use crate::model::{
-    Change, ChangeKind, ChangeSet, ContentHash, Entry, EntryKind, Facts, Session, SessionState,
-    Stamp,
+    Change, ChangeKind, ChangeSet, Content, ContentHash, Entry, EntryKind, Facts, Session,
+    SessionState, Stamp,
 };
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
 use std::collections::HashMap;
@@ -34,6 +34,11 @@ const MIGRATIONS: &[&str] = &[
 pub enum Snapshot {
     Baseline = 0,
     Final = 1,
+    /// What the daemon captured of changed files during the session, each
+    /// with the stamp it had: finish takes a file whose stamp has not
+    /// moved from here instead of reading it again. Provisional: finish
+    /// deletes them once the final entries are stored.
+    Seen = 2,
 }
 
 /// When a notice was raised: baseline notices survive a re-finish.
@@ -209,12 +214,16 @@ impl Store {
             // any row. 2 KiB halves that and still keeps an entry row of
             // up to 488 bytes on its page (a WITHOUT ROWID row larger than
             // about a quarter of a page spills to overflow pages).
+            // journal_size_limit: once a checkpoint has emptied the WAL, it
+            // is cut back to 16 MiB rather than kept at its largest (SQLite
+            // reuses a WAL from the start; it never shrinks one by itself).
             c.execute_batch(
                 "PRAGMA page_size = 2048;
                  PRAGMA journal_mode = WAL;
                  PRAGMA synchronous = NORMAL;
                  PRAGMA foreign_keys = ON;
-                 PRAGMA cache_size = -65536;",
+                 PRAGMA cache_size = -65536;
+                 PRAGMA journal_size_limit = 16777216;",
             )?;
             Ok(())
         })?;
@@ -493,8 +502,8 @@ impl Store {
         self.write(|tx| {
             tx.execute("DELETE FROM changes WHERE session_id = ?1", [session])?;
             tx.execute(
-                "DELETE FROM entries WHERE session_id = ?1 AND snapshot = ?2",
-                params![session, Snapshot::Final as i64],
+                "DELETE FROM entries WHERE session_id = ?1 AND snapshot IN (?2, ?3)",
+                params![session, Snapshot::Final as i64, Snapshot::Seen as i64],
             )?;
             tx.execute(
                 "DELETE FROM notices WHERE session_id = ?1 AND phase = 'finish'",
@@ -743,7 +752,7 @@ pub use crate::model::os_path;
 
 mod blobs;
 mod entries;
-pub use entries::SweepRow;
+pub use entries::{Seen, SweepRow};
 mod gc;
 mod leftovers;
 pub use gc::GcReport;

@@ -1,6 +1,13 @@
-//! Pack files: the baseline's file contents, appended to one private file
-//! per session next to the database; each entry row says where its content
+//! Pack files: a session's file contents, appended to one private file
+//! per session next to the database (the baseline's at begin, the final
+//! contents after them at finish); each entry row says where its content
 //! is.
+//!
+//! A content larger than `IN_MEMORY` (1 MiB) is never held whole: it is
+//! streamed from its file into a frame of its own (the header's lengths
+//! written in place once the frame is done) and streamed back out of it,
+//! its size and hash checked as it ends ([`PackWriter::append_stream`],
+//! `copy`).
 //!
 //! A pack is a sequence of zstd frames, each behind a 16-byte header (the
 //! frame's compressed and decompressed lengths, little-endian u64s). Small
@@ -39,7 +46,7 @@ use crate::error::{Error, Result};
 use crate::model::ContentHash;
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::{BufWriter, Read, Seek, Write};
 use std::os::unix::fs::{DirBuilderExt, FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -61,14 +68,7 @@ pub fn packs_dir(db: &Path) -> PathBuf {
 }
 
 /// Where a content is in a pack.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Place {
-    /// The frame's offset in the pack (a raw content's, in an old pack).
-    pub offset: u64,
-    /// The content's offset in the decompressed frame; `None` in a pack
-    /// written before schema 7 (raw contents).
-    pub within: Option<u64>,
-}
+pub use crate::model::PackPlace as Place;
 
 /// Appends contents to one pack, each distinct content once.
 pub struct PackWriter {
@@ -84,6 +84,17 @@ pub struct PackWriter {
 
 impl PackWriter {
     pub(super) fn create(db: &Path, name: String) -> Result<PackWriter> {
+        PackWriter::open(db, name, false)
+    }
+
+    /// A writer that appends to the session's pack, made if missing:
+    /// `finish` adds the final contents there, after the baseline's. A
+    /// frame cut short by a crash before stays where it is, unreferenced.
+    pub(super) fn append_to(db: &Path, name: String) -> Result<PackWriter> {
+        PackWriter::open(db, name, true)
+    }
+
+    fn open(db: &Path, name: String, append: bool) -> Result<PackWriter> {
         let dir = packs_dir(db);
         if !dir.exists() {
             std::fs::DirBuilder::new()
@@ -92,18 +103,27 @@ impl PackWriter {
                 .map_err(|e| Error::io(&dir, e))?;
         }
         let path = dir.join(&name);
-        let file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
+        let mut options = std::fs::OpenOptions::new();
+        options
             .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-            .open(&path)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC);
+        // Not O_APPEND: a streamed frame's header is written in place
+        // after its data (`pwrite` on an O_APPEND file appends).
+        options.write(true);
+        if append {
+            options.create(true);
+        } else {
+            options.create_new(true);
+        }
+        let mut file = options.open(&path).map_err(|e| Error::io(&path, e))?;
+        let offset = file
+            .seek(std::io::SeekFrom::End(0))
             .map_err(|e| Error::io(&path, e))?;
         let compressor = zstd::bulk::Compressor::new(LEVEL).map_err(|e| Error::io(&path, e))?;
         Ok(PackWriter {
             path,
             out: BufWriter::with_capacity(1 << 20, file),
-            offset: 0,
+            offset,
             frame: Vec::with_capacity(FRAME),
             seen: HashMap::new(),
             compressor,
@@ -111,7 +131,7 @@ impl PackWriter {
     }
 
     /// Append `data` unless this pack holds it already; returns where it is.
-    pub(super) fn append(&mut self, hash: &ContentHash, data: &[u8]) -> Result<Place> {
+    pub fn append(&mut self, hash: &ContentHash, data: &[u8]) -> Result<Place> {
         if let Some(at) = self.seen.get(hash) {
             return Ok(*at);
         }
@@ -136,6 +156,69 @@ impl PackWriter {
         };
         self.seen.insert(*hash, at);
         Ok(at)
+    }
+
+    /// Stream one content of `size` bytes from `from` into a frame of its
+    /// own, never holding it whole; `each` sees every chunk as it passes.
+    /// Returns where it is, or `None` when what was read is not `size`
+    /// bytes of this `hash` (the file changed since it was hashed): the
+    /// frame written stays unreferenced.
+    pub fn append_stream(
+        &mut self,
+        hash: &ContentHash,
+        size: u64,
+        from: &mut dyn Read,
+        each: &mut dyn FnMut(&[u8]),
+    ) -> Result<Option<Place>> {
+        if let Some(at) = self.seen.get(hash) {
+            return Ok(Some(*at));
+        }
+        self.end_frame()?;
+        let start = self.offset;
+        let path = self.path.clone();
+        let io = |e| Error::io(&path, e);
+        self.out.write_all(&[0u8; HEADER]).map_err(io)?;
+        let mut counted = Counted {
+            out: &mut self.out,
+            n: 0,
+        };
+        let mut z = zstd::stream::write::Encoder::new(&mut counted, LEVEL).map_err(io)?;
+        let mut h = blake3::Hasher::new();
+        let mut buf = vec![0u8; 1 << 16];
+        let mut read = 0u64;
+        while read < size {
+            let want = buf
+                .len()
+                .min(usize::try_from(size - read).unwrap_or(usize::MAX));
+            let n = from.read(&mut buf[..want]).map_err(io)?;
+            if n == 0 {
+                break;
+            }
+            h.update(&buf[..n]);
+            each(&buf[..n]);
+            z.write_all(&buf[..n]).map_err(io)?;
+            read += n as u64;
+        }
+        z.finish().map_err(io)?;
+        let zlen = counted.n;
+        self.out.flush().map_err(io)?;
+        let mut header = [0u8; HEADER];
+        header[..8].copy_from_slice(&zlen.to_le_bytes());
+        header[8..].copy_from_slice(&read.to_le_bytes());
+        self.out
+            .get_ref()
+            .write_all_at(&header, start)
+            .map_err(io)?;
+        self.offset += HEADER as u64 + zlen;
+        if read != size || ContentHash(*h.finalize().as_bytes()) != *hash {
+            return Ok(None);
+        }
+        let at = Place {
+            offset: start,
+            within: Some(0),
+        };
+        self.seen.insert(*hash, at);
+        Ok(Some(at))
     }
 
     /// Compress and write the frame being filled, if it holds anything.
@@ -185,6 +268,24 @@ impl PackWriter {
             file.sync_data().map_err(|e| Error::io(&path, e))?;
         }
         Ok(())
+    }
+}
+
+/// Counts what goes through to `out`.
+struct Counted<'a, W: Write> {
+    out: &'a mut W,
+    n: u64,
+}
+
+impl<W: Write> Write for Counted<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.out.write(buf)?;
+        self.n += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
     }
 }
 
@@ -245,6 +346,90 @@ pub(super) fn read(
     Ok(data)
 }
 
+/// Write one content to `out` without holding it whole when it is a frame
+/// of its own: decompressed as it streams, its size and hash checked at
+/// the end. An error after part of it was written means what `out` got is
+/// not the content: the caller writes to a temporary file and drops it.
+pub(super) fn copy(
+    db: &Path,
+    pack: &str,
+    at: Place,
+    size: u64,
+    hash: &ContentHash,
+    cache: &FrameCache,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let path = packs_dir(db).join(pack);
+    // A content of a shared frame is small: read it the usual way.
+    if !matches!(at.within, Some(0) if size > FRAME as u64) {
+        let data = read(db, pack, at, size, hash, cache)?;
+        return out.write_all(&data).map_err(Error::WriteOut);
+    }
+    let damaged = |message: String| Error::BadInput {
+        path: path.clone(),
+        message: format!("damaged pack: the frame at offset {} {message}", at.offset),
+    };
+    let mut file = open(&path)?;
+    let (zlen, raw) = header(&file, &path, at.offset)?;
+    if raw != size {
+        return Err(damaged(format!(
+            "says it holds {raw} bytes, not the {size} of its content"
+        )));
+    }
+    file.seek(std::io::SeekFrom::Start(at.offset + HEADER as u64))
+        .map_err(|e| Error::io(&path, e))?;
+    let mut z =
+        zstd::stream::read::Decoder::new(file.take(zlen)).map_err(|e| Error::io(&path, e))?;
+    let mut h = blake3::Hasher::new();
+    let mut buf = vec![0u8; 1 << 16];
+    let mut n = 0u64;
+    loop {
+        let got = z
+            .read(&mut buf)
+            .map_err(|e| damaged(format!("does not decompress: {e}")))?;
+        if got == 0 {
+            break;
+        }
+        n += got as u64;
+        if n > size {
+            return Err(damaged(format!("decompresses to more than {size} bytes")));
+        }
+        h.update(&buf[..got]);
+        out.write_all(&buf[..got]).map_err(Error::WriteOut)?;
+    }
+    if n != size || ContentHash(*h.finalize().as_bytes()) != *hash {
+        return Err(damaged(format!(
+            "decompresses to {n} bytes that do not match the content's size ({size}) and hash"
+        )));
+    }
+    Ok(())
+}
+
+/// A frame's header at `offset`: its compressed and decompressed lengths,
+/// the compressed one checked against what the file holds.
+fn header(file: &File, path: &Path, offset: u64) -> Result<(u64, u64)> {
+    let damaged = |message: String| Error::BadInput {
+        path: path.to_path_buf(),
+        message: format!("damaged pack: the frame at offset {offset} {message}"),
+    };
+    let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+    let mut header = [0u8; HEADER];
+    file.read_exact_at(&mut header, offset)
+        .map_err(|_| damaged("is cut short".into()))?;
+    let mut word = [0u8; 8];
+    word.copy_from_slice(&header[..8]);
+    let zlen = u64::from_le_bytes(word);
+    word.copy_from_slice(&header[8..]);
+    let raw = u64::from_le_bytes(word);
+    let room = len.saturating_sub(offset + HEADER as u64);
+    if zlen > room {
+        return Err(damaged(format!(
+            "says {zlen} bytes where the file has {room}"
+        )));
+    }
+    Ok((zlen, raw))
+}
+
 fn open(path: &Path) -> Result<File> {
     std::fs::OpenOptions::new()
         .read(true)
@@ -268,21 +453,7 @@ fn frame(path: &Path, offset: u64, needed: u64, cache: &FrameCache) -> Result<Ar
         message: format!("damaged pack: the frame at offset {offset} {message}"),
     };
     let file = open(path)?;
-    let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
-    let mut header = [0u8; HEADER];
-    file.read_exact_at(&mut header, offset)
-        .map_err(|_| damaged("is cut short".into()))?;
-    let mut word = [0u8; 8];
-    word.copy_from_slice(&header[..8]);
-    let zlen = u64::from_le_bytes(word);
-    word.copy_from_slice(&header[8..]);
-    let raw = u64::from_le_bytes(word);
-    let room = len.saturating_sub(offset + HEADER as u64);
-    if zlen > room {
-        return Err(damaged(format!(
-            "says {zlen} bytes where the file has {room}"
-        )));
-    }
+    let (zlen, raw) = header(&file, path, offset)?;
     // A shared frame is at most FRAME bytes; a larger one is one content.
     if raw < needed || (raw > FRAME as u64 && raw != needed) {
         return Err(damaged(format!(

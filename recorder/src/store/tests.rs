@@ -35,7 +35,7 @@ fn file_entry(path: &[u8], content: &[u8]) -> EntryWithContent {
             content_stored: true,
             link_target: None,
         },
-        content: Some(content.to_vec()),
+        content: Some(Content::Bytes(content.to_vec())),
         stamp: None,
     }
 }
@@ -406,7 +406,7 @@ fn compressed_contents_round_trip() {
     files.push(file_entry(b"/etc/empty", b""));
     let raw: usize = files
         .iter()
-        .map(|f| f.content.as_ref().unwrap().len())
+        .map(|f| f.content.as_ref().and_then(Content::bytes).unwrap().len())
         .sum();
     let mut pack = s.pack_writer(&session).unwrap();
     for batch in files.chunks(700) {
@@ -426,9 +426,9 @@ fn compressed_contents_round_trip() {
     // Read back in reverse order, so the cache of the last frame does not
     // hide a wrong offset.
     for f in files.iter().rev() {
-        let data = f.content.as_ref().unwrap();
+        let data = f.content.as_ref().and_then(Content::bytes).unwrap();
         assert_eq!(
-            s.blob(f.entry.hash.as_ref().unwrap()).unwrap().as_ref(),
+            s.blob(f.entry.hash.as_ref().unwrap()).unwrap().as_deref(),
             Some(data),
             "{}",
             String::from_utf8_lossy(&f.entry.path)
@@ -459,8 +459,8 @@ fn compressed_contents_round_trip() {
     assert!(rows[1].1 < 100 && rows[1].2, "{rows:?}");
     for f in &finals {
         assert_eq!(
-            s.blob(f.entry.hash.as_ref().unwrap()).unwrap().as_ref(),
-            f.content.as_ref()
+            s.blob(f.entry.hash.as_ref().unwrap()).unwrap().as_deref(),
+            f.content.as_ref().and_then(Content::bytes)
         );
     }
 }
@@ -664,4 +664,90 @@ fn system_documents_are_compressed_and_old_text_still_reads() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("system_snapshots"), "{err}");
+}
+
+/// A content larger than `IN_MEMORY` goes through the pack as a stream:
+/// appended after the baseline's frames by a later writer (finish's),
+/// read back streamed, checked against its hash, and a damaged or
+/// changed one is never taken for it.
+#[test]
+fn large_contents_stream_through_the_pack_and_back() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("cft.db");
+    let mut s = Store::open(&db).unwrap();
+    let session = s.create_session(&new_session("big", b"/")).unwrap();
+    let small = file_entry(b"/etc/small", b"small = 1\n");
+    let mut pack = s.pack_writer(&session).unwrap();
+    s.insert_entries_packed(session.id, Snapshot::Baseline, &[small], &mut pack)
+        .unwrap();
+    pack.finish(false).unwrap();
+
+    // 3 MiB, a private key's first line cut by the 64 KiB read boundary.
+    let mut big: Vec<u8> = (0..3u32 << 20)
+        .map(|i| (i.wrapping_mul(2654435761) >> 11) as u8)
+        .collect();
+    let key = b"-----BEGIN OPENSSH PRIVATE KEY-----\n";
+    big[(1 << 16) - 10..(1 << 16) - 10 + key.len()].copy_from_slice(key);
+    let hash = ContentHash::of(&big);
+    let mut pack = s.pack_appender(&session).unwrap();
+    let mut watch = crate::snapshot::KeyWatch::default();
+    let at = pack
+        .append_stream(&hash, big.len() as u64, &mut &big[..], &mut |c| {
+            watch.feed(c)
+        })
+        .unwrap()
+        .expect("the bytes of its hash");
+    assert!(watch.found, "the key across two chunks is seen");
+    // Bytes that are not the hash's (the file changed since it was read).
+    let other = ContentHash::of(b"something else");
+    let changed = pack
+        .append_stream(&other, big.len() as u64, &mut &big[..], &mut |_| {})
+        .unwrap();
+    assert_eq!(changed, None);
+    pack.finish(false).unwrap();
+
+    let mut fin = file_entry(b"/etc/big", b"");
+    fin.entry.size = big.len() as u64;
+    fin.entry.hash = Some(hash);
+    fin.content = Some(Content::Packed(at));
+    s.insert_entries(session.id, Snapshot::Final, &[fin])
+        .unwrap();
+    assert_eq!(
+        s.conn
+            .query_row("SELECT count(*) FROM blobs", [], |r| r.get::<_, i64>(0))
+            .unwrap(),
+        0,
+        "a packed final content is not copied into the database"
+    );
+    let mut out = Vec::new();
+    assert!(s.copy_blob(&hash, &mut out).unwrap());
+    assert!(out == big, "streamed back whole");
+    assert!(s.blob(&hash).unwrap().unwrap() == big);
+    assert_eq!(
+        s.blob(&ContentHash::of(b"small = 1\n")).unwrap().as_deref(),
+        Some(&b"small = 1\n"[..]),
+        "the baseline's frames are untouched by the append"
+    );
+    let packed_size = std::fs::metadata(pack::packs_dir(&db).join(pack_name(&session)))
+        .unwrap()
+        .len();
+    assert!(packed_size < 2 * big.len() as u64 + 4096, "{packed_size}");
+
+    // A flipped byte in the streamed frame: an error naming the pack.
+    let file = pack::packs_dir(&db).join(pack_name(&session));
+    let mut bytes = std::fs::read(&file).unwrap();
+    let start = at.offset as usize;
+    let zlen = u64::from_le_bytes(bytes[start..start + 8].try_into().unwrap()) as usize;
+    let mid = start + 16 + zlen / 2;
+    bytes[mid] ^= 0x55;
+    std::fs::write(&file, &bytes).unwrap();
+    let s = Store::open(&db).unwrap();
+    let err = s
+        .copy_blob(&hash, &mut std::io::sink())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("damaged pack") && err.contains(&pack_name(&session)),
+        "{err}"
+    );
 }

@@ -11,9 +11,35 @@ use crate::target::Target;
 /// `md5sum` of some bytes, as lower-case hex (dpkg's `md5sums` format).
 pub fn md5_hex(data: &[u8]) -> String {
     use md5::{Digest, Md5};
-    let d = Md5::digest(data);
+    hex(&Md5::digest(data))
+}
+
+/// An MD5 computed as bytes are written to it: a content too large to
+/// hold is compared with its package's checksum as it streams.
+#[derive(Default)]
+pub struct Md5Writer(md5::Md5);
+
+impl Md5Writer {
+    pub fn hex(self) -> String {
+        use md5::Digest;
+        hex(&self.0.finalize())
+    }
+}
+
+impl std::io::Write for Md5Writer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        md5::Digest::update(&mut self.0, buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn hex(d: &[u8]) -> String {
     let mut s = String::with_capacity(32);
-    for b in d {
+    for &b in d {
         s.push(char::from_digit(u32::from(b >> 4), 16).unwrap_or('0'));
         s.push(char::from_digit(u32::from(b & 15), 16).unwrap_or('0'));
     }

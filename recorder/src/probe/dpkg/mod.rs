@@ -15,7 +15,7 @@ use std::path::Path;
 
 mod files;
 pub mod state;
-pub use files::{md5_hex, DpkgFiles};
+pub use files::{md5_hex, DpkgFiles, Md5Writer};
 
 pub const STATUS: &[u8] = b"/var/lib/dpkg/status";
 pub const EXTENDED_STATES: &[u8] = b"/var/lib/apt/extended_states";
