@@ -3,8 +3,13 @@
 
 use testkit::cli::Env;
 
-/// The `cft` binary under test.
-pub const CFT: &str = env!("CARGO_BIN_EXE_cft");
+/// The `cft` binary under test: the one `CFT_TEST_BIN` names at build time,
+/// to run this suite against another build (an older commit's, say; its
+/// `cft-shim` is the one beside it), else this package's own.
+pub const CFT: &str = match option_env!("CFT_TEST_BIN") {
+    Some(bin) => bin,
+    None => env!("CARGO_BIN_EXE_cft"),
+};
 
 /// An [`Env`]'s sessions, as the store holds them.
 pub trait Stored {
