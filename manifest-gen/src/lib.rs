@@ -405,7 +405,7 @@ pub fn generate(
                 reason: plan::outcome::Reason::Excluded,
             });
     }
-    render::render(cs, &plan, opts)
+    render::render(cs, &mut plan, opts)
 }
 
 #[cfg(test)]

@@ -30,7 +30,13 @@ const TEMPLATES: [(&str, &str); 4] = [
     ("README.md", include_str!("../templates/README.md.j2")),
 ];
 
-pub(crate) fn render(cs: &ChangeSet, plan: &Plan, opts: &ModuleOptions) -> Result<Module, Error> {
+/// The plan's file contents move into the module (not copied: they can be
+/// many).
+pub(crate) fn render(
+    cs: &ChangeSet,
+    plan: &mut Plan,
+    opts: &ModuleOptions,
+) -> Result<Module, Error> {
     let env = environment()?;
     let mut files = BTreeMap::new();
     files.insert("metadata.json".to_string(), metadata(cs, opts)?.into());
@@ -44,8 +50,8 @@ pub(crate) fn render(cs: &ChangeSet, plan: &Plan, opts: &ModuleOptions) -> Resul
             .into_bytes()
             .into(),
     );
-    for (rel, body) in &plan.content.files {
-        files.insert(format!("files/{rel}"), body.clone());
+    for (rel, body) in std::mem::take(&mut plan.content.files) {
+        files.insert(format!("files/{rel}"), body);
     }
     for (rel, bytes) in &plan.content.templates {
         files.insert(format!("templates/{rel}"), bytes.clone().into());

@@ -165,6 +165,24 @@ fn hostile_names_and_contents_are_text_in_the_report() {
     assert_eq!(first.matches("<rect class=\"mark file\"").count(), 7);
 }
 
+/// A command typed over several lines (a heredoc) keeps its lines in the
+/// files table, as `show` and the README show them.
+#[test]
+fn a_heredoc_keeps_its_lines_in_the_report() {
+    let env = Env::new(CFT);
+    env.begin("here", &[]);
+    let line = "cat > /etc/motd <<EOF\nwelcome\nto the box\nEOF";
+    typed(&env, "here", line, || {
+        write(&env.p("/etc/motd"), "welcome\nto the box\n")
+    });
+    env.finish("here");
+    let html = report(&env, &["here"], &out(&env, "here.html"));
+    let want = "<td class=\"path cmd\">#1 cat &gt; &#x2f;etc&#x2f;motd &lt;&lt;EOF\nwelcome\nto the box\nEOF</td>";
+    assert!(html.contains(want), "missing {want}:\n{html}");
+    let style = &blocks(&html, "style")[0];
+    assert!(style.contains(".cmd { white-space: pre-wrap; }"), "{style}");
+}
+
 #[test]
 fn the_same_session_gives_a_byte_identical_report() {
     let env = Env::new(CFT);
