@@ -148,7 +148,7 @@ fn check_with(f: &Fixture, opts: &ModuleOptions) -> Judged {
     let module = generate(&f.change_set(), &f.blobs, opts).expect("generate");
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = tmp.path().join(&name);
-    write_module(&module, &dir).expect("write");
+    write_module(&module, &f.blobs, &dir).expect("write");
     let isolate = isolate(tmp.path());
     let isolate: Vec<&str> = isolate.iter().map(String::as_str).collect();
     let manifests: Vec<&str> = module
@@ -455,7 +455,7 @@ fn replayed_commands_compile_in_their_place() {
 
 /// The code blocks of `lang` in a README, list indentation removed.
 fn readme_blocks(module: &manifest_gen::Module, lang: &str) -> Vec<String> {
-    let readme = String::from_utf8(module.files["README.md"].clone()).expect("UTF-8");
+    let readme = String::from_utf8(module.files["README.md"].bytes().unwrap().to_vec()).expect("UTF-8");
     readme
         .split(&format!("```{lang}\n"))
         .skip(1)
@@ -559,7 +559,7 @@ fn readme_override_examples_compile() {
         format!("class mysite::files {{\n{}}}\n", files.concat()),
     )
     .expect("files.pp");
-    let readme = String::from_utf8(judged.module.files["README.md"].clone()).expect("UTF-8");
+    let readme = String::from_utf8(judged.module.files["README.md"].bytes().unwrap().to_vec()).expect("UTF-8");
     assert!(readme.contains("`web::sources::mirror`"), "{readme}");
     let hiera = hiera(
         judged.dir.path(),
@@ -674,7 +674,7 @@ fn awkward_site_defaults_pass_lint_and_compile_exactly() {
     };
     let judged = check_with(&f, &opts);
     assert_eq!(content(&judged.catalog, "/etc/awk.conf"), text);
-    let init = String::from_utf8(judged.module.files["manifests/init.pp"].clone()).expect("UTF-8");
+    let init = String::from_utf8(judged.module.files["manifests/init.pp"].bytes().unwrap().to_vec()).expect("UTF-8");
     assert!(
         init.contains(
             "  String $home = '${HOME}/x', # lint:ignore:single_quote_string_with_variables\n"
