@@ -455,7 +455,8 @@ fn replayed_commands_compile_in_their_place() {
 
 /// The code blocks of `lang` in a README, list indentation removed.
 fn readme_blocks(module: &manifest_gen::Module, lang: &str) -> Vec<String> {
-    let readme = String::from_utf8(module.files["README.md"].bytes().unwrap().to_vec()).expect("UTF-8");
+    let readme =
+        String::from_utf8(module.files["README.md"].bytes().unwrap().to_vec()).expect("UTF-8");
     readme
         .split(&format!("```{lang}\n"))
         .skip(1)
@@ -559,7 +560,8 @@ fn readme_override_examples_compile() {
         format!("class mysite::files {{\n{}}}\n", files.concat()),
     )
     .expect("files.pp");
-    let readme = String::from_utf8(judged.module.files["README.md"].bytes().unwrap().to_vec()).expect("UTF-8");
+    let readme = String::from_utf8(judged.module.files["README.md"].bytes().unwrap().to_vec())
+        .expect("UTF-8");
     assert!(readme.contains("`web::sources::mirror`"), "{readme}");
     let hiera = hiera(
         judged.dir.path(),
@@ -674,7 +676,13 @@ fn awkward_site_defaults_pass_lint_and_compile_exactly() {
     };
     let judged = check_with(&f, &opts);
     assert_eq!(content(&judged.catalog, "/etc/awk.conf"), text);
-    let init = String::from_utf8(judged.module.files["manifests/init.pp"].bytes().unwrap().to_vec()).expect("UTF-8");
+    let init = String::from_utf8(
+        judged.module.files["manifests/init.pp"]
+            .bytes()
+            .unwrap()
+            .to_vec(),
+    )
+    .expect("UTF-8");
     assert!(
         init.contains(
             "  String $home = '${HOME}/x', # lint:ignore:single_quote_string_with_variables\n"
