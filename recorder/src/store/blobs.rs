@@ -13,8 +13,7 @@ use super::pack::{self, Place};
 use super::{pack_name_of, Fail, Sql, Store};
 use crate::error::Result;
 use crate::model::{BlobSource, ContentHash};
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
-use std::collections::HashMap;
+use rusqlite::{params, OptionalExtension, Transaction};
 use std::io::Read;
 
 /// A session id, its creation time (which name its pack), where the
@@ -67,76 +66,25 @@ fn decode_blob(hash: &ContentHash, size: i64, data: Vec<u8>, zstd: bool) -> Sql<
 
 impl BlobSource for Store {
     fn blob(&self, hash: &ContentHash) -> Result<Option<Vec<u8>>> {
-        let (data, at) = self.read(|c| {
+        let data = self.read(|c| {
             let row: Option<(i64, Vec<u8>, bool)> = c
                 .prepare_cached("SELECT size, data, zstd FROM blobs WHERE hash = ?1")?
                 .query_row([&hash.0[..]], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
                 .optional()?;
-            if let Some((size, data, zstd)) = row {
-                return Ok((Some(decode_blob(hash, size, data, zstd)?), None));
-            }
-            // Baseline contents: no index is kept by hash (that cost more
-            // at begin than it saves here), so one scan maps them all; a
-            // content packed since is looked for alone.
-            if let Some(at) = self.packed_index(c)?.get(hash) {
-                return Ok((None, Some(*at)));
-            }
-            let at: Option<Packed> = c
-                .prepare_cached(
-                    "SELECT s.id, s.created_at, e.pack_offset, e.pack_within, e.size
-                     FROM entries e JOIN sessions s ON s.id = e.session_id
-                     WHERE e.hash = ?1 AND e.pack_offset IS NOT NULL LIMIT 1",
-                )?
-                .query_row([&hash.0[..]], packed_from_row)
-                .optional()?;
-            Ok((None, at))
+            row.map(|(size, data, zstd)| decode_blob(hash, size, data, zstd))
+                .transpose()
         })?;
         if data.is_some() {
             return Ok(data);
         }
-        at.map(|(id, created, place, size)| {
-            let name = pack_name_of(id, created);
-            pack::read(&self.path, &name, place, size as u64, hash, &self.frames)
-        })
-        .transpose()
-    }
-}
-
-fn packed_from_row(r: &rusqlite::Row) -> rusqlite::Result<Packed> {
-    let offset: i64 = r.get(2)?;
-    let within: Option<i64> = r.get(3)?;
-    Ok((
-        r.get(0)?,
-        r.get(1)?,
-        Place {
-            offset: offset as u64,
-            within: within.map(|w| w as u64),
-        },
-        r.get(4)?,
-    ))
-}
-
-impl Store {
-    fn packed_index(&self, c: &Connection) -> Sql<&HashMap<ContentHash, Packed>> {
-        if let Some(m) = self.packed.get() {
-            return Ok(m);
-        }
-        let mut m = HashMap::new();
-        let mut stmt = c.prepare(
-            "SELECT s.id, s.created_at, e.pack_offset, e.pack_within, e.size, e.hash
-             FROM entries e JOIN sessions s ON s.id = e.session_id
-             WHERE e.hash IS NOT NULL AND e.pack_offset IS NOT NULL",
-        )?;
-        let rows = stmt.query_map([], |r| {
-            let h: Vec<u8> = r.get(5)?;
-            Ok((h, packed_from_row(r)?))
-        })?;
-        for row in rows {
-            let (h, at) = row?;
-            if let Some(h) = ContentHash::from_slice(&h) {
-                m.entry(h).or_insert(at);
-            }
-        }
-        Ok(self.packed.get_or_init(|| m))
+        // Baseline contents: blocks keep no hash of them (see `blocks`),
+        // so where one is comes from the hashes computed so far, else from
+        // computing them.
+        self.find_packed(hash)?
+            .map(|(id, created, place, size)| {
+                let name = pack_name_of(id, created);
+                pack::read(&self.path, &name, place, size as u64, hash, &self.frames)
+            })
+            .transpose()
     }
 }

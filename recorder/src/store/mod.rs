@@ -27,6 +27,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0006_imports.sql"),
     include_str!("../../migrations/0007_compressed.sql"),
     include_str!("../../migrations/0008_stamps_and_makers.sql"),
+    include_str!("../../migrations/0009_entry_blocks.sql"),
 ];
 
 /// Which snapshot an entry belongs to.
@@ -85,10 +86,12 @@ pub use crate::model::EntryWithContent;
 pub struct Store {
     conn: Connection,
     path: PathBuf,
-    /// Where each baseline content is in the packs, by hash: built by the
-    /// first read of one, so reading many (a diff against a baseline)
-    /// scans the entries once, not once per content.
-    packed: std::sync::OnceLock<HashMap<ContentHash, blobs::Packed>>,
+    /// Where each baseline content whose hash was computed is in the
+    /// packs, by hash: a diff against a baseline reads the entries first,
+    /// then their contents by hash.
+    hashed: std::sync::Mutex<HashMap<ContentHash, blobs::Packed>>,
+    /// The last baseline blocks decoded.
+    blocks: blocks::BlockCache,
     /// The last pack frame read, for the next content in it.
     frames: pack::FrameCache,
 }
@@ -198,7 +201,8 @@ impl Store {
         let store = Store {
             conn,
             path: path.to_path_buf(),
-            packed: std::sync::OnceLock::new(),
+            hashed: std::sync::Mutex::default(),
+            blocks: blocks::BlockCache::default(),
             frames: pack::FrameCache::default(),
         };
         store.read(|c| {
@@ -233,8 +237,8 @@ impl Store {
     /// Run `f` in one immediate transaction, committed when it succeeds:
     /// one logical write, all or nothing.
     pub(crate) fn write<T>(&mut self, f: impl FnOnce(&Transaction) -> Sql<T>) -> Result<T> {
-        // What is packed where may change.
-        self.packed = std::sync::OnceLock::new();
+        // Packs and blocks are written once and never changed: what is
+        // cached of them stays true (an erase forgets it).
         self.frames = pack::FrameCache::default();
         let path = self.path.clone();
         let run = || -> Sql<T> {
@@ -265,6 +269,10 @@ impl Store {
                 let current: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
                 if current <= i as i64 {
                     tx.execute_batch(sql)?;
+                    if i == 8 {
+                        // Schema 9: the baseline's rows become blocks.
+                        blocks::rows_to_blocks(tx)?;
+                    }
                     tx.pragma_update(None, "user_version", i as i64 + 1)?;
                 }
                 Ok(())
@@ -438,9 +446,12 @@ impl Store {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::io(file, e)),
             _ => Ok(()),
         };
+        self.hashed = std::sync::Mutex::default();
+        self.blocks = blocks::BlockCache::default();
         self.write(|tx| {
             for sql in [
                 "DELETE FROM entries WHERE session_id = ?1",
+                "DELETE FROM entry_blocks WHERE session_id = ?1",
                 "DELETE FROM events WHERE session_id = ?1",
                 "DELETE FROM changes WHERE session_id = ?1",
                 "DELETE FROM notices WHERE session_id = ?1",
@@ -452,11 +463,7 @@ impl Store {
             ] {
                 tx.execute(sql, [id])?;
             }
-            tx.execute(
-                "DELETE FROM blobs WHERE hash NOT IN
-                   (SELECT hash FROM entries WHERE hash IS NOT NULL AND content_stored = 1)",
-                [],
-            )?;
+            gc::delete_unreferenced_blobs(tx)?;
             Ok(())
         })?;
         removed
@@ -742,6 +749,7 @@ fn create_private(path: &Path) -> Result<()> {
 pub use crate::model::os_path;
 
 mod blobs;
+mod blocks;
 mod entries;
 pub use entries::SweepRow;
 mod gc;
@@ -759,3 +767,5 @@ use timeline::{insert_events_raw, insert_notices_raw};
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_blocks;

@@ -1,6 +1,6 @@
 //! Pack files: the baseline's file contents, appended to one private file
-//! per session next to the database; each entry row says where its content
-//! is.
+//! per session next to the database; each baseline entry (in its block,
+//! see `blocks`) says where its content is.
 //!
 //! A pack is a sequence of zstd frames, each behind a 16-byte header (the
 //! frame's compressed and decompressed lengths, little-endian u64s). Small
@@ -32,8 +32,12 @@
 //! Packs written before schema 7 hold raw contents (`pack_within` NULL) and
 //! are read as they were written.
 //!
-//! Reads check the BLAKE3 hash of what they read, so a truncated or damaged
-//! pack is an error naming the file, never wrong content.
+//! Reads by hash check the BLAKE3 hash of what they read, so a truncated
+//! or damaged pack is an error naming the file, never wrong content. Since
+//! schema 9 the baseline's blocks keep no hash of a packed content: it is
+//! computed from the pack when a block's hashes are first asked for, so
+//! each frame also carries zstd's own checksum (4 bytes), which makes a
+//! flipped byte there an error too rather than another hash.
 
 use crate::error::{Error, Result};
 use crate::model::ContentHash;
@@ -99,7 +103,12 @@ impl PackWriter {
             .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
             .open(&path)
             .map_err(|e| Error::io(&path, e))?;
-        let compressor = zstd::bulk::Compressor::new(LEVEL).map_err(|e| Error::io(&path, e))?;
+        let mut compressor = zstd::bulk::Compressor::new(LEVEL).map_err(|e| Error::io(&path, e))?;
+        // Blocks keep no hash of a packed content (see `blocks`): the
+        // frame's own checksum is what tells a damaged pack.
+        compressor
+            .include_checksum(true)
+            .map_err(|e| Error::io(&path, e))?;
         Ok(PackWriter {
             path,
             out: BufWriter::with_capacity(1 << 20, file),
@@ -204,6 +213,29 @@ pub(super) fn read(
     hash: &ContentHash,
     cache: &FrameCache,
 ) -> Result<Vec<u8>> {
+    let data = fetch(db, pack, at, size, cache)?;
+    if ContentHash::of(&data) != *hash {
+        return Err(Error::BadInput {
+            path: packs_dir(db).join(pack),
+            message: format!(
+                "damaged pack: the content at offset {} does not match its hash",
+                at.offset
+            ),
+        });
+    }
+    Ok(data)
+}
+
+/// One content's bytes as the pack holds them, unchecked: a baseline
+/// block keeps no hash of a packed content, so this is where it comes
+/// from (see `blocks`).
+pub(super) fn fetch(
+    db: &Path,
+    pack: &str,
+    at: Place,
+    size: u64,
+    cache: &FrameCache,
+) -> Result<Vec<u8>> {
     let path = packs_dir(db).join(pack);
     let damaged = |message: String| Error::BadInput {
         path: path.clone(),
@@ -236,12 +268,6 @@ pub(super) fn read(
             }
         }
     };
-    if ContentHash::of(&data) != *hash {
-        return Err(damaged(format!(
-            "the content at offset {} does not match its hash",
-            at.offset
-        )));
-    }
     Ok(data)
 }
 
