@@ -209,12 +209,17 @@ impl Store {
             c.busy_timeout(Duration::from_secs(30))?;
             // A new database's page size (an existing one keeps its own):
             // every table and index takes at least one page, and cft has
-            // 17, so 4 KiB pages made 68 KB of a small store's size before
-            // any row. 2 KiB halves that and still keeps an entry row of
-            // up to 488 bytes on its page (a WITHOUT ROWID row larger than
-            // about a quarter of a page spills to overflow pages).
+            // 20, so 4 KiB pages made 80 KB of a small store's size before
+            // any row. 1 KiB: since the baseline is in blocks (schema 9),
+            // no table holds a row per baseline path, and the rows left
+            // (final entries, changes, events) are few; one of more than
+            // about 230 bytes (a WITHOUT ROWID row past a quarter of a
+            // page) spills to overflow pages, which costs a read, not
+            // correctness. Measured with `bench/store.sh`: a Debian base
+            // root's store after begin, 59 KB of database at 2 KiB, 39 KB
+            // at 1 KiB.
             c.execute_batch(
-                "PRAGMA page_size = 2048;
+                "PRAGMA page_size = 1024;
                  PRAGMA journal_mode = WAL;
                  PRAGMA synchronous = NORMAL;
                  PRAGMA foreign_keys = ON;

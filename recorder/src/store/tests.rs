@@ -626,7 +626,7 @@ fn a_damaged_compressed_pack_is_an_error_naming_it() {
 }
 
 /// The probes' documents are stored compressed; one stored as JSON text
-/// (every database before) still reads. A new database has 2 KiB pages.
+/// (every database before) still reads. A new database has 1 KiB pages.
 #[test]
 fn system_documents_are_compressed_and_old_text_still_reads() {
     let tmp = tempfile::tempdir().unwrap();
@@ -635,7 +635,7 @@ fn system_documents_are_compressed_and_old_text_still_reads() {
         .conn
         .query_row("PRAGMA page_size", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(page, 2048);
+    assert_eq!(page, 1024);
     let id = s.create_session(&new_session("sys", b"/")).unwrap().id;
     let doc: Vec<serde_json::Value> = (0..500)
         .map(|i| serde_json::json!({"name": format!("pkg{i}"), "version": "1.2-3", "state": "installed"}))
