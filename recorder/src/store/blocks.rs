@@ -49,7 +49,7 @@ const VERSION: u64 = 1;
 const MAX_RAW: u64 = 256 << 20;
 
 /// Decoded blocks kept by a store.
-const CACHED: usize = 8;
+const CACHED: usize = 16;
 
 /// One baseline entry as a block holds it.
 #[derive(Clone, Debug, PartialEq)]
@@ -99,7 +99,8 @@ impl Block {
     }
 
     /// Every entry's hash, computed from the pack where the block keeps none
-    /// (in pack order, so each frame is decompressed once).
+    /// (in pack order, so each frame is decompressed once): for a read of
+    /// many entries.
     fn hashes(&self, store: &Store) -> Result<&[Option<ContentHash>]> {
         if let Some(h) = self.hashes.get() {
             return Ok(h);
@@ -119,19 +120,38 @@ impl Block {
             .filter_map(|(n, i)| i.place.map(|p| (p, n)))
             .collect();
         todo.sort_by_key(|(p, _)| (p.offset, p.within));
-        let name = pack_name_of(self.session, self.created);
         for (place, n) in todo {
-            let size = self.items[n].entry.size;
-            let data = pack::fetch(&store.path, &name, place, size, &store.frames)?;
-            let hash = ContentHash::of(&data);
-            out[n] = Some(hash);
-            store.remember(hash, (self.session, self.created, place, size as i64));
+            out[n] = Some(self.hash_of(n, place, store)?);
         }
         Ok(self.hashes.get_or_init(move || out))
     }
 
-    /// The entry at `n`, with its hash.
+    /// The hash of the packed content of entry `n`, from the pack.
+    fn hash_of(&self, n: usize, place: Place, store: &Store) -> Result<ContentHash> {
+        let size = self.items[n].entry.size;
+        let name = pack_name_of(self.session, self.created);
+        let data = pack::fetch(&store.path, &name, place, size, &store.frames)?;
+        let hash = ContentHash::of(&data);
+        store.remember(hash, (self.session, self.created, place, size as i64));
+        Ok(hash)
+    }
+
+    /// The entry at `n`, with its hash: one content read from the pack if
+    /// the block's hashes are not known yet (a lookup of one path).
     pub(super) fn entry(&self, n: usize, store: &Store) -> Result<Entry> {
+        let mut e = self.items[n].entry.clone();
+        if let (None, Some(place)) = (e.hash, self.items[n].place) {
+            e.hash = match self.hashes.get() {
+                Some(h) => h[n],
+                None => Some(self.hash_of(n, place, store)?),
+            };
+        }
+        Ok(e)
+    }
+
+    /// The entry at `n`, with its hash, every hash of the block computed
+    /// at once (a read of a range).
+    pub(super) fn entry_of_many(&self, n: usize, store: &Store) -> Result<Entry> {
         let mut e = self.items[n].entry.clone();
         if e.hash.is_none() && self.items[n].place.is_some() {
             e.hash = self.hashes(store)?[n];

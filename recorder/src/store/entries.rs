@@ -72,7 +72,7 @@ impl Store {
             let (lo, hi) = subtree(dir);
             self.baseline_range(session, &lo, &hi, |b, n| {
                 if crate::model::is_within(&b.items[n].entry.path, dir) {
-                    out.push(b.entry(n, self)?);
+                    out.push(b.entry_of_many(n, self)?);
                 }
                 Ok(())
             })?;
