@@ -6,8 +6,9 @@
 //! frame's compressed and decompressed lengths, little-endian u64s). Small
 //! contents are concatenated into frames of up to [`FRAME`] bytes; a
 //! content of that size or more is a frame of its own. An entry keeps the
-//! frame's offset (`pack_offset`) and its content's offset inside the
-//! decompressed frame (`pack_within`), so any content is read by
+//! frame's offset and its content's offset inside the decompressed frame
+//! (a [`Place`], in its block; `pack_offset` and `pack_within` in the rows
+//! of a database before schema 9), so any content is read by
 //! decompressing one frame.
 //!
 //! Why frames of many contents rather than one frame per content
