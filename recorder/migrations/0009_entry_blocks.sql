@@ -14,13 +14,16 @@
 -- The final snapshot (1) stays in `entries`. Baseline rows written before
 -- this schema are turned into blocks by the same migration (in Rust, in the
 -- transaction that runs this file) and deleted.
+-- The blocks' data is read only by `id`: the lookups by range go through
+-- the covering index, never through a row's data (its overflow pages).
 CREATE TABLE entry_blocks (
+    id         INTEGER PRIMARY KEY,
     session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
     first      BLOB NOT NULL,
-    seq        INTEGER NOT NULL,
     last       BLOB NOT NULL,
+    seq        INTEGER NOT NULL,
     fresh      INTEGER NOT NULL,
     blobs      INTEGER NOT NULL,
-    data       BLOB NOT NULL,
-    PRIMARY KEY (session_id, first, seq)
-) WITHOUT ROWID;
+    data       BLOB NOT NULL
+);
+CREATE INDEX entry_blocks_by_range ON entry_blocks(session_id, first, last, seq);

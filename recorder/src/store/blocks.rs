@@ -72,6 +72,7 @@ pub(super) struct Block {
 
 /// A block as its row lists it, without its data.
 struct Meta {
+    id: i64,
     seq: i64,
     first: Vec<u8>,
     created: i64,
@@ -170,7 +171,7 @@ impl Store {
         self.read(|c| {
             let metas = {
                 let mut stmt = c.prepare_cached(
-                    "SELECT b.seq, b.first, s.created_at
+                    "SELECT b.id, b.seq, b.first, s.created_at
                      FROM entry_blocks b JOIN sessions s ON s.id = b.session_id
                      WHERE b.session_id = ?1 AND b.first <= ?2 AND b.last >= ?2
                      ORDER BY b.seq DESC",
@@ -199,7 +200,7 @@ impl Store {
     ) -> Result<()> {
         let metas = self.read(|c| {
             let mut stmt = c.prepare_cached(
-                "SELECT b.seq, b.first, s.created_at
+                "SELECT b.id, b.seq, b.first, s.created_at
                  FROM entry_blocks b JOIN sessions s ON s.id = b.session_id
                  WHERE b.session_id = ?1 AND b.first < ?3 AND b.last >= ?2
                  ORDER BY b.first, b.seq",
@@ -278,10 +279,8 @@ impl Store {
             }
         }
         let data: Vec<u8> = c
-            .prepare_cached(
-                "SELECT data FROM entry_blocks WHERE session_id = ?1 AND first = ?2 AND seq = ?3",
-            )?
-            .query_row(params![session, m.first, m.seq], |r| r.get(0))?;
+            .prepare_cached("SELECT data FROM entry_blocks WHERE id = ?1")?
+            .query_row([m.id], |r| r.get(0))?;
         let b = Arc::new(Block {
             items: decode(&data, &block_key(session, m.seq))?,
             session,
@@ -311,11 +310,11 @@ impl Store {
         }
         let metas: Vec<(i64, Meta)> = self.read(|c| {
             let mut stmt = c.prepare(
-                "SELECT b.seq, b.first, s.created_at, b.session_id
+                "SELECT b.id, b.seq, b.first, s.created_at, b.session_id
                  FROM entry_blocks b JOIN sessions s ON s.id = b.session_id
                  ORDER BY b.session_id, b.seq",
             )?;
-            let rows = stmt.query_map([], |r| Ok((r.get(3)?, meta_from_row(r)?)))?;
+            let rows = stmt.query_map([], |r| Ok((r.get(4)?, meta_from_row(r)?)))?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })?;
         for (session, m) in metas {
@@ -353,9 +352,10 @@ pub(super) fn blob_hashes(c: &Connection) -> Sql<Vec<ContentHash>> {
 
 fn meta_from_row(r: &rusqlite::Row) -> rusqlite::Result<Meta> {
     Ok(Meta {
-        seq: r.get(0)?,
-        first: r.get(1)?,
-        created: r.get(2)?,
+        id: r.get(0)?,
+        seq: r.get(1)?,
+        first: r.get(2)?,
+        created: r.get(3)?,
     })
 }
 
@@ -461,7 +461,8 @@ fn already_held(
 ) -> Sql<usize> {
     let mut stmt = tx.prepare_cached(
         "SELECT seq, data FROM entry_blocks
-         WHERE session_id = ?1 AND first <= ?3 AND last >= ?2",
+         WHERE id IN (SELECT id FROM entry_blocks
+                      WHERE session_id = ?1 AND first <= ?3 AND last >= ?2)",
     )?;
     let mut rows = stmt.query(params![session, first, last])?;
     let mut held = vec![false; chunk.len()];
