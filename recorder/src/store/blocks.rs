@@ -29,7 +29,7 @@ use crate::error::Result;
 use crate::model::{ContentHash, Entry, EntryKind, Stamp};
 use rusqlite::{params, Connection, Transaction};
 use std::cmp::Ordering;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, HashMap};
 use std::io::Read;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -82,6 +82,16 @@ struct Meta {
 /// may be reused after an erase) and its `seq`.
 type Key = (i64, i64, i64);
 
+/// The packed contents whose hashes were computed (or kept), both ways:
+/// a content by hash for `blob`, and a hash by where its content is, so
+/// that a second lookup of an entry (reconcile, then the change set) does
+/// not read its content again.
+#[derive(Default)]
+pub(super) struct Hashed {
+    by_hash: HashMap<ContentHash, super::blobs::Packed>,
+    by_place: HashMap<(i64, i64, u64, Option<u64>), ContentHash>,
+}
+
 /// The last decoded blocks, most recent last.
 #[derive(Default)]
 pub(super) struct BlockCache(Mutex<Vec<(Key, Arc<Block>)>>);
@@ -129,6 +139,9 @@ impl Block {
 
     /// The hash of the packed content of entry `n`, from the pack.
     fn hash_of(&self, n: usize, place: Place, store: &Store) -> Result<ContentHash> {
+        if let Some(h) = store.hash_at(self.session, self.created, place) {
+            return Ok(h);
+        }
         let size = self.items[n].entry.size;
         let name = pack_name_of(self.session, self.created);
         let data = pack::fetch(&store.path, &name, place, size, &store.frames)?;
@@ -299,7 +312,18 @@ impl Store {
     /// Where a packed content is, now that its hash is known.
     fn remember(&self, hash: ContentHash, at: super::blobs::Packed) {
         let mut m = self.hashed.lock().unwrap_or_else(|p| p.into_inner());
-        m.entry(hash).or_insert(at);
+        let (session, created, place, _) = at;
+        m.by_place
+            .insert((session, created, place.offset, place.within), hash);
+        m.by_hash.entry(hash).or_insert(at);
+    }
+
+    /// The hash of the content at `place`, if computed already.
+    fn hash_at(&self, session: i64, created: i64, place: Place) -> Option<ContentHash> {
+        let m = self.hashed.lock().unwrap_or_else(|p| p.into_inner());
+        m.by_place
+            .get(&(session, created, place.offset, place.within))
+            .copied()
     }
 
     /// A packed baseline content by hash: the contents hashed so far, then
@@ -329,7 +353,7 @@ impl Store {
 
     fn known_packed(&self, hash: &ContentHash) -> Option<super::blobs::Packed> {
         let m = self.hashed.lock().unwrap_or_else(|p| p.into_inner());
-        m.get(hash).copied()
+        m.by_hash.get(hash).copied()
     }
 }
 

@@ -13,7 +13,6 @@ use crate::model::{
     Stamp,
 };
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
-use std::collections::HashMap;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -89,7 +88,7 @@ pub struct Store {
     /// Where each baseline content whose hash was computed is in the
     /// packs, by hash: a diff against a baseline reads the entries first,
     /// then their contents by hash.
-    hashed: std::sync::Mutex<HashMap<ContentHash, blobs::Packed>>,
+    hashed: std::sync::Mutex<blocks::Hashed>,
     /// The last baseline blocks decoded.
     blocks: blocks::BlockCache,
     /// The last pack frame read, for the next content in it.
