@@ -104,7 +104,7 @@ impl BlobSource for Store {
 impl Store {
     /// A content's blob row, decoded, or where a pack has it.
     fn find(&self, hash: &ContentHash) -> Result<(Option<Vec<u8>>, Option<Packed>)> {
-        self.read(|c| {
+        let found = self.read(|c| {
             let row: Option<(i64, Vec<u8>, bool)> = c
                 .prepare_cached("SELECT size, data, zstd FROM blobs WHERE hash = ?1")?
                 .query_row([&hash.0[..]], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
@@ -112,9 +112,9 @@ impl Store {
             if let Some((size, data, zstd)) = row {
                 return Ok((Some(decode_blob(hash, size, data, zstd)?), None));
             }
-            // Baseline contents: no index is kept by hash (that cost more
-            // at begin than it saves here), so one scan maps them all; a
-            // content packed since is looked for alone.
+            // Final (and captured) contents in the packs, by their rows:
+            // one scan maps them all; a content packed since is looked for
+            // alone.
             if let Some(at) = self.packed_index(c)?.get(hash) {
                 return Ok((None, Some(*at)));
             }
@@ -127,9 +127,15 @@ impl Store {
                 .query_row([&hash.0[..]], packed_from_row)
                 .optional()?;
             Ok((None, at))
-        })
+        })?;
+        if found.0.is_some() || found.1.is_some() {
+            return Ok(found);
+        }
+        // Baseline contents: blocks keep no hash of them (see `blocks`),
+        // so where one is comes from the hashes computed so far, else from
+        // computing them.
+        Ok((None, self.find_packed(hash)?))
     }
-
     /// Write a content of the session's own pack to `out`: finish reads
     /// back a final content it has just packed, by its place.
     pub fn copy_packed(

@@ -1,7 +1,9 @@
 //! Entries: the metadata (and contents) of every path in a snapshot,
-//! baseline (with contents in the session's pack) or final.
+//! baseline (in compressed blocks, see `blocks`, with contents in the
+//! session's pack) or final (a row each in `entries`).
 
 use super::*;
+use std::collections::HashMap;
 
 impl Store {
     /// Store a batch of entries (and their contents) in one transaction.
@@ -51,6 +53,12 @@ impl Store {
 
     /// The entry at `path`, if the snapshot has one.
     pub fn entry(&self, session: i64, snapshot: Snapshot, path: &[u8]) -> Result<Option<Entry>> {
+        if snapshot == Snapshot::Baseline {
+            return self
+                .baseline_find(session, path)?
+                .map(|(b, n)| b.entry(n, self))
+                .transpose();
+        }
         // Cached: a change set reads two entries per change.
         self.read(|c| {
             Ok(c.prepare_cached(&format!(
@@ -70,6 +78,16 @@ impl Store {
         dir: &[u8],
     ) -> Result<Vec<Entry>> {
         let mut out = Vec::new();
+        if snapshot == Snapshot::Baseline {
+            let (lo, hi) = subtree(dir);
+            self.baseline_range(session, &lo, &hi, |b, n| {
+                if crate::model::is_within(&b.items[n].entry.path, dir) {
+                    out.push(b.entry_of_many(n, self)?);
+                }
+                Ok(())
+            })?;
+            return Ok(out);
+        }
         if let Some(e) = self.entry(session, snapshot, dir)? {
             out.push(e);
         }
@@ -109,27 +127,12 @@ impl Store {
         dir: &[u8],
         mut each: impl FnMut(SweepRow),
     ) -> Result<()> {
-        let (lo, hi) = if dir == b"/" {
-            (b"/".to_vec(), b"0".to_vec())
-        } else {
-            let mut hi = dir.to_vec();
-            hi.push(b'0');
-            (dir.to_vec(), hi)
-        };
-        self.read(|c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT path, kind, mode, uid, gid, size, mtime_ns, ino, ctime_ns FROM entries
-                 WHERE session_id = ?1 AND snapshot = ?2 AND path >= ?3 AND path < ?4
-                 ORDER BY path",
-            )?;
-            let mut rows = stmt.query(params![session, Snapshot::Baseline as i64, lo, hi])?;
-            while let Some(r) = rows.next()? {
-                let row = sweep_row(r)?;
-                // `dir-x` sorts between `dir` and `dir/`: keep `dir` and
-                // what is below it only.
-                if crate::model::is_within(&row.path, dir) {
-                    each(row);
-                }
+        let (lo, hi) = subtree(dir);
+        self.baseline_range(session, &lo, &hi, |b, n| {
+            // `dir-x` sorts between `dir` and `dir/`: keep `dir` and what
+            // is below it only.
+            if crate::model::is_within(&b.items[n].entry.path, dir) {
+                each(sweep_row(&b.items[n]));
             }
             Ok(())
         })
@@ -137,14 +140,9 @@ impl Store {
 
     /// What the stat sweep compares of the baseline entry at `path`.
     pub fn stamp_of(&self, session: i64, path: &[u8]) -> Result<Option<SweepRow>> {
-        self.read(|c| {
-            Ok(c.prepare_cached(
-                "SELECT path, kind, mode, uid, gid, size, mtime_ns, ino, ctime_ns FROM entries
-                 WHERE session_id = ?1 AND snapshot = ?2 AND path = ?3",
-            )?
-            .query_row(params![session, Snapshot::Baseline as i64, path], sweep_row)
-            .optional()?)
-        })
+        Ok(self
+            .baseline_find(session, path)?
+            .map(|(b, n)| sweep_row(&b.items[n])))
     }
 
     /// What the daemon captured during the session (`Snapshot::Seen`), by
@@ -188,6 +186,9 @@ impl Store {
     }
 
     pub fn entry_count(&self, session: i64, snapshot: Snapshot) -> Result<u64> {
+        if snapshot == Snapshot::Baseline {
+            return self.baseline_count(session);
+        }
         self.read(|c| {
             let n: i64 = c.query_row(
                 "SELECT count(*) FROM entries WHERE session_id = ?1 AND snapshot = ?2",
@@ -224,23 +225,29 @@ pub struct SweepRow {
     pub stamp: Option<Stamp>,
 }
 
-fn sweep_row(r: &Row) -> rusqlite::Result<SweepRow> {
-    let kind: String = r.get(1)?;
-    let ino: Option<i64> = r.get(7)?;
-    let ctime: Option<i64> = r.get(8)?;
-    Ok(SweepRow {
-        path: r.get(0)?,
-        kind: EntryKind::parse(&kind),
-        mode: r.get(2)?,
-        uid: r.get(3)?,
-        gid: r.get(4)?,
-        size: r.get::<_, i64>(5)? as u64,
-        mtime_ns: r.get(6)?,
-        stamp: ino.zip(ctime).map(|(ino, ctime_ns)| Stamp {
-            ino: ino as u64,
-            ctime_ns,
-        }),
-    })
+fn sweep_row(i: &blocks::Item) -> SweepRow {
+    let e = &i.entry;
+    SweepRow {
+        path: e.path.clone(),
+        kind: Some(e.kind),
+        mode: e.mode,
+        uid: e.uid,
+        gid: e.gid,
+        size: e.size,
+        mtime_ns: e.mtime_ns,
+        stamp: i.stamp,
+    }
+}
+
+/// The paths from `dir` to the end of what is below it: `[dir, dir0)`
+/// (`0` follows `/`), filtered with `is_within` by the caller.
+fn subtree(dir: &[u8]) -> (Vec<u8>, Vec<u8>) {
+    if dir == b"/" {
+        return (b"/".to_vec(), b"0".to_vec());
+    }
+    let mut hi = dir.to_vec();
+    hi.push(b'0');
+    (dir.to_vec(), hi)
 }
 
 pub(super) fn entry_from_row(r: &Row) -> rusqlite::Result<Entry> {
@@ -287,6 +294,26 @@ pub(super) fn insert_entries_raw(
     batch: &[EntryWithContent],
     contents: Contents,
 ) -> Sql<()> {
+    if snapshot == Snapshot::Baseline {
+        let mut items = Vec::with_capacity(batch.len());
+        for (i, item) in batch.iter().enumerate() {
+            let (stored, place) = stored_where(tx, i, item, &contents)?;
+            let mut entry = item.entry.clone();
+            entry.content_stored = stored;
+            // The pack's content is its hash (see `blocks`); one too large
+            // to hold keeps its hash, so that none is ever read whole to
+            // be hashed.
+            if place.is_some() && entry.size <= crate::model::IN_MEMORY {
+                entry.hash = None;
+            }
+            items.push(blocks::Item {
+                entry,
+                place,
+                stamp: item.stamp,
+            });
+        }
+        return blocks::insert_raw(tx, session, items);
+    }
     let mut ins = tx.prepare_cached(
         "INSERT OR REPLACE INTO entries
            (session_id, snapshot, path, kind, mode, uid, gid, owner, grp, size, mtime_ns,
@@ -296,24 +323,7 @@ pub(super) fn insert_entries_raw(
     )?;
     for (i, item) in batch.iter().enumerate() {
         let e = &item.entry;
-        let mut place = None;
-        let stored = match (&item.content, &e.hash, &contents) {
-            (Some(Content::Packed(at)), Some(_), Contents::Blobs) => {
-                place = Some(*at);
-                true
-            }
-            (Some(Content::InStore), Some(_), Contents::Blobs) => true,
-            (Some(Content::Bytes(data)), Some(h), Contents::Blobs) => {
-                put_blob_raw(tx, h, data)?;
-                true
-            }
-            (Some(_), Some(_), Contents::Packed(offsets)) => {
-                place = offsets.get(i).copied().flatten();
-                place.is_some()
-            }
-            (_, _, Contents::AsRecorded) => e.content_stored,
-            _ => false,
-        };
+        let (stored, place) = stored_where(tx, i, item, &contents)?;
         ins.execute(params![
             session,
             snapshot as i64,
@@ -336,4 +346,28 @@ pub(super) fn insert_entries_raw(
         ])?;
     }
     Ok(())
+}
+
+/// Whether the `i`th entry of a batch has its content stored, and where in
+/// the pack; a content for the `blobs` table is put there.
+fn stored_where(
+    tx: &Transaction,
+    i: usize,
+    item: &EntryWithContent,
+    contents: &Contents,
+) -> Sql<(bool, Option<pack::Place>)> {
+    Ok(match (&item.content, &item.entry.hash, contents) {
+        (Some(Content::Packed(at)), Some(_), Contents::Blobs) => (true, Some(*at)),
+        (Some(Content::InStore), Some(_), Contents::Blobs) => (true, None),
+        (Some(Content::Bytes(data)), Some(h), Contents::Blobs) => {
+            put_blob_raw(tx, h, data)?;
+            (true, None)
+        }
+        (Some(_), Some(_), Contents::Packed(offsets)) => {
+            let place = offsets.get(i).copied().flatten();
+            (place.is_some(), place)
+        }
+        (_, _, Contents::AsRecorded) => (item.entry.content_stored, None),
+        _ => (false, None),
+    })
 }

@@ -4,7 +4,7 @@
 //! after deleting a session's rows (SQLite only reuses freed pages; it
 //! never shrinks the file by itself).
 
-use super::{pack, pack_name_of, Store};
+use super::{blocks, pack, pack_name_of, Sql, Store};
 use crate::error::{Error, Result};
 use std::collections::HashSet;
 use std::path::Path;
@@ -34,13 +34,7 @@ impl Store {
     /// Delete what no session refers to and compact the database.
     pub fn gc(&mut self) -> Result<GcReport> {
         let bytes_before = self.disk_usage()?;
-        let blobs_removed = self.write(|tx| {
-            Ok(tx.execute(
-                "DELETE FROM blobs WHERE hash NOT IN
-                   (SELECT hash FROM entries WHERE hash IS NOT NULL AND content_stored = 1)",
-                [],
-            )?)
-        })?;
+        let blobs_removed = self.write(delete_unreferenced_blobs)?;
         let packs_removed = self.remove_unreferenced_packs()?;
         let wal_truncated = self.read(|c| {
             c.execute_batch("PRAGMA wal_checkpoint(TRUNCATE); VACUUM;")?;
@@ -111,6 +105,31 @@ impl Store {
         }
         Ok(total)
     }
+}
+
+/// Delete the blobs no entry refers to: no final row, and no baseline
+/// entry of a block (their hashes are inside the blocks, so they are
+/// listed in a temporary table first). Returns how many went.
+pub(super) fn delete_unreferenced_blobs(tx: &rusqlite::Transaction) -> Sql<usize> {
+    let kept = blocks::blob_hashes(tx)?;
+    tx.execute_batch(
+        "CREATE TEMP TABLE IF NOT EXISTS kept_blobs (hash BLOB PRIMARY KEY) WITHOUT ROWID;
+         DELETE FROM temp.kept_blobs;",
+    )?;
+    {
+        let mut ins = tx.prepare_cached("INSERT OR IGNORE INTO temp.kept_blobs VALUES (?1)")?;
+        for h in &kept {
+            ins.execute([&h.0[..]])?;
+        }
+    }
+    let n = tx.execute(
+        "DELETE FROM blobs WHERE hash NOT IN
+           (SELECT hash FROM entries WHERE hash IS NOT NULL AND content_stored = 1)
+         AND hash NOT IN (SELECT hash FROM temp.kept_blobs)",
+        [],
+    )?;
+    tx.execute("DELETE FROM temp.kept_blobs", [])?;
+    Ok(n)
 }
 
 /// `s{id}-{created}.pack`, the only files the store makes in `packs/`.

@@ -13,7 +13,6 @@ use crate::model::{
     SessionState, Stamp,
 };
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
-use std::collections::HashMap;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -27,6 +26,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0006_imports.sql"),
     include_str!("../../migrations/0007_compressed.sql"),
     include_str!("../../migrations/0008_stamps_and_makers.sql"),
+    include_str!("../../migrations/0009_entry_blocks.sql"),
 ];
 
 /// Which snapshot an entry belongs to.
@@ -90,12 +90,17 @@ pub use crate::model::EntryWithContent;
 pub struct Store {
     conn: Connection,
     path: PathBuf,
-    /// Where each baseline content is in the packs, by hash: built by the
-    /// first read of one, so reading many (a diff against a baseline)
-    /// scans the entries once, not once per content.
-    packed: std::sync::OnceLock<HashMap<ContentHash, blobs::Packed>>,
+    /// Where each baseline content whose hash was computed is in the
+    /// packs, by hash: a diff against a baseline reads the entries first,
+    /// then their contents by hash.
+    hashed: std::sync::Mutex<blocks::Hashed>,
+    /// The last baseline blocks decoded.
+    blocks: blocks::BlockCache,
     /// The last pack frame read, for the next content in it.
     frames: pack::FrameCache,
+    /// Where each final (or captured) content is in the packs, by hash,
+    /// from their rows: built by the first lookup that needs it.
+    packed: std::sync::OnceLock<std::collections::HashMap<ContentHash, blobs::Packed>>,
 }
 
 /// Default database location: `/var/lib/cft/cft.db` for root, the XDG state
@@ -203,22 +208,29 @@ impl Store {
         let store = Store {
             conn,
             path: path.to_path_buf(),
-            packed: std::sync::OnceLock::new(),
+            hashed: std::sync::Mutex::default(),
+            blocks: blocks::BlockCache::default(),
             frames: pack::FrameCache::default(),
+            packed: std::sync::OnceLock::new(),
         };
         store.read(|c| {
             c.busy_timeout(Duration::from_secs(30))?;
             // A new database's page size (an existing one keeps its own):
             // every table and index takes at least one page, and cft has
-            // 17, so 4 KiB pages made 68 KB of a small store's size before
-            // any row. 2 KiB halves that and still keeps an entry row of
-            // up to 488 bytes on its page (a WITHOUT ROWID row larger than
-            // about a quarter of a page spills to overflow pages).
+            // 20, so 4 KiB pages made 80 KB of a small store's size before
+            // any row. 1 KiB: since the baseline is in blocks (schema 9),
+            // no table holds a row per baseline path, and the rows left
+            // (final entries, changes, events) are few; one of more than
+            // about 230 bytes (a WITHOUT ROWID row past a quarter of a
+            // page) spills to overflow pages, which costs a read, not
+            // correctness. Measured with `bench/store.sh`: a Debian base
+            // root's store after begin, 59 KB of database at 2 KiB, 39 KB
+            // at 1 KiB.
             // journal_size_limit: once a checkpoint has emptied the WAL, it
             // is cut back to 16 MiB rather than kept at its largest (SQLite
             // reuses a WAL from the start; it never shrinks one by itself).
             c.execute_batch(
-                "PRAGMA page_size = 2048;
+                "PRAGMA page_size = 1024;
                  PRAGMA journal_mode = WAL;
                  PRAGMA synchronous = NORMAL;
                  PRAGMA foreign_keys = ON;
@@ -242,9 +254,11 @@ impl Store {
     /// Run `f` in one immediate transaction, committed when it succeeds:
     /// one logical write, all or nothing.
     pub(crate) fn write<T>(&mut self, f: impl FnOnce(&Transaction) -> Sql<T>) -> Result<T> {
-        // What is packed where may change.
-        self.packed = std::sync::OnceLock::new();
+        // Packs and blocks are written once and never changed: what is
+        // cached of them stays true (an erase forgets it). Which rows name
+        // which packed contents may change.
         self.frames = pack::FrameCache::default();
+        self.packed = std::sync::OnceLock::new();
         let path = self.path.clone();
         let run = || -> Sql<T> {
             let tx = self
@@ -274,6 +288,10 @@ impl Store {
                 let current: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
                 if current <= i as i64 {
                     tx.execute_batch(sql)?;
+                    if i == 8 {
+                        // Schema 9: the baseline's rows become blocks.
+                        blocks::rows_to_blocks(tx)?;
+                    }
                     tx.pragma_update(None, "user_version", i as i64 + 1)?;
                 }
                 Ok(())
@@ -447,9 +465,12 @@ impl Store {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::io(file, e)),
             _ => Ok(()),
         };
+        self.hashed = std::sync::Mutex::default();
+        self.blocks = blocks::BlockCache::default();
         self.write(|tx| {
             for sql in [
                 "DELETE FROM entries WHERE session_id = ?1",
+                "DELETE FROM entry_blocks WHERE session_id = ?1",
                 "DELETE FROM events WHERE session_id = ?1",
                 "DELETE FROM changes WHERE session_id = ?1",
                 "DELETE FROM notices WHERE session_id = ?1",
@@ -461,11 +482,7 @@ impl Store {
             ] {
                 tx.execute(sql, [id])?;
             }
-            tx.execute(
-                "DELETE FROM blobs WHERE hash NOT IN
-                   (SELECT hash FROM entries WHERE hash IS NOT NULL AND content_stored = 1)",
-                [],
-            )?;
+            gc::delete_unreferenced_blobs(tx)?;
             Ok(())
         })?;
         removed
@@ -751,6 +768,7 @@ fn create_private(path: &Path) -> Result<()> {
 pub use crate::model::os_path;
 
 mod blobs;
+mod blocks;
 mod entries;
 pub use entries::{Seen, SweepRow};
 mod gc;
@@ -768,3 +786,5 @@ use timeline::{insert_events_raw, insert_notices_raw};
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_blocks;

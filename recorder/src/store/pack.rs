@@ -1,6 +1,7 @@
 //! Pack files: a session's file contents, appended to one private file
 //! per session next to the database (the baseline's at begin, the final
-//! contents after them at finish); each entry row says where its content
+//! contents after them at finish); each entry (a baseline entry in its
+//! block, see `blocks`; a final entry in its row) says where its content
 //! is.
 //!
 //! A content larger than `IN_MEMORY` (1 MiB) is never held whole: it is
@@ -13,8 +14,9 @@
 //! frame's compressed and decompressed lengths, little-endian u64s). Small
 //! contents are concatenated into frames of up to [`FRAME`] bytes; a
 //! content of that size or more is a frame of its own. An entry keeps the
-//! frame's offset (`pack_offset`) and its content's offset inside the
-//! decompressed frame (`pack_within`), so any content is read by
+//! frame's offset and its content's offset inside the decompressed frame
+//! (a [`Place`], in its block; `pack_offset` and `pack_within` in the rows
+//! of a database before schema 9), so any content is read by
 //! decompressing one frame.
 //!
 //! Why frames of many contents rather than one frame per content
@@ -39,8 +41,12 @@
 //! Packs written before schema 7 hold raw contents (`pack_within` NULL) and
 //! are read as they were written.
 //!
-//! Reads check the BLAKE3 hash of what they read, so a truncated or damaged
-//! pack is an error naming the file, never wrong content.
+//! Reads by hash check the BLAKE3 hash of what they read, so a truncated
+//! or damaged pack is an error naming the file, never wrong content. Since
+//! schema 9 the baseline's blocks keep no hash of a packed content: it is
+//! computed from the pack when a block's hashes are first asked for, so
+//! each frame also carries zstd's own checksum (4 bytes), which makes a
+//! flipped byte there an error too rather than another hash.
 
 use crate::error::{Error, Result};
 use crate::model::ContentHash;
@@ -119,7 +125,12 @@ impl PackWriter {
         let offset = file
             .seek(std::io::SeekFrom::End(0))
             .map_err(|e| Error::io(&path, e))?;
-        let compressor = zstd::bulk::Compressor::new(LEVEL).map_err(|e| Error::io(&path, e))?;
+        let mut compressor = zstd::bulk::Compressor::new(LEVEL).map_err(|e| Error::io(&path, e))?;
+        // Blocks keep no hash of a packed content (see `blocks`): the
+        // frame's own checksum is what tells a damaged pack.
+        compressor
+            .include_checksum(true)
+            .map_err(|e| Error::io(&path, e))?;
         Ok(PackWriter {
             path,
             out: BufWriter::with_capacity(1 << 20, file),
@@ -183,6 +194,7 @@ impl PackWriter {
             n: 0,
         };
         let mut z = zstd::stream::write::Encoder::new(&mut counted, LEVEL).map_err(io)?;
+        z.include_checksum(true).map_err(io)?;
         let mut h = blake3::Hasher::new();
         let mut buf = vec![0u8; 1 << 16];
         let mut read = 0u64;
@@ -305,6 +317,29 @@ pub(super) fn read(
     hash: &ContentHash,
     cache: &FrameCache,
 ) -> Result<Vec<u8>> {
+    let data = fetch(db, pack, at, size, cache)?;
+    if ContentHash::of(&data) != *hash {
+        return Err(Error::BadInput {
+            path: packs_dir(db).join(pack),
+            message: format!(
+                "damaged pack: the content at offset {} does not match its hash",
+                at.offset
+            ),
+        });
+    }
+    Ok(data)
+}
+
+/// One content's bytes as the pack holds them, unchecked: a baseline
+/// block keeps no hash of a packed content, so this is where it comes
+/// from (see `blocks`).
+pub(super) fn fetch(
+    db: &Path,
+    pack: &str,
+    at: Place,
+    size: u64,
+    cache: &FrameCache,
+) -> Result<Vec<u8>> {
     let path = packs_dir(db).join(pack);
     let damaged = |message: String| Error::BadInput {
         path: path.clone(),
@@ -337,12 +372,6 @@ pub(super) fn read(
             }
         }
     };
-    if ContentHash::of(&data) != *hash {
-        return Err(damaged(format!(
-            "the content at offset {} does not match its hash",
-            at.offset
-        )));
-    }
     Ok(data)
 }
 
