@@ -89,7 +89,9 @@ type Key = (i64, i64, i64);
 #[derive(Default)]
 pub(super) struct Hashed {
     by_hash: HashMap<ContentHash, super::blobs::Packed>,
-    by_place: HashMap<(i64, i64, u64, Option<u64>), ContentHash>,
+    // With the size: an empty content's place is where the next content
+    // of its frame starts.
+    by_place: HashMap<(i64, i64, u64, Option<u64>, i64), ContentHash>,
 }
 
 /// The last decoded blocks, most recent last.
@@ -139,10 +141,10 @@ impl Block {
 
     /// The hash of the packed content of entry `n`, from the pack.
     fn hash_of(&self, n: usize, place: Place, store: &Store) -> Result<ContentHash> {
-        if let Some(h) = store.hash_at(self.session, self.created, place) {
+        let size = self.items[n].entry.size;
+        if let Some(h) = store.hash_at(self.session, self.created, place, size as i64) {
             return Ok(h);
         }
-        let size = self.items[n].entry.size;
         let name = pack_name_of(self.session, self.created);
         let data = pack::fetch(&store.path, &name, place, size, &store.frames)?;
         let hash = ContentHash::of(&data);
@@ -312,17 +314,17 @@ impl Store {
     /// Where a packed content is, now that its hash is known.
     fn remember(&self, hash: ContentHash, at: super::blobs::Packed) {
         let mut m = self.hashed.lock().unwrap_or_else(|p| p.into_inner());
-        let (session, created, place, _) = at;
+        let (session, created, place, size) = at;
         m.by_place
-            .insert((session, created, place.offset, place.within), hash);
+            .insert((session, created, place.offset, place.within, size), hash);
         m.by_hash.entry(hash).or_insert(at);
     }
 
     /// The hash of the content at `place`, if computed already.
-    fn hash_at(&self, session: i64, created: i64, place: Place) -> Option<ContentHash> {
+    fn hash_at(&self, session: i64, created: i64, place: Place, size: i64) -> Option<ContentHash> {
         let m = self.hashed.lock().unwrap_or_else(|p| p.into_inner());
         m.by_place
-            .get(&(session, created, place.offset, place.within))
+            .get(&(session, created, place.offset, place.within, size))
             .copied()
     }
 
