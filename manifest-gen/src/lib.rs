@@ -166,13 +166,18 @@ impl Body {
                     path: rel.to_string(),
                     source,
                 })?
-                .ok_or_else(|| Error::Blob {
-                    path: rel.to_string(),
-                    source: recorder::Error::BadInput {
-                        path: rel.into(),
-                        message: "the store no longer holds this content".into(),
-                    },
-                }),
+                .ok_or_else(|| Body::gone(rel)),
+        }
+    }
+
+    /// A stored content the store no longer has (erased since planning).
+    pub(crate) fn gone(rel: &str) -> Error {
+        Error::Blob {
+            path: rel.to_string(),
+            source: recorder::Error::BadInput {
+                path: rel.into(),
+                message: "the store no longer holds this content".into(),
+            },
         }
     }
 }

@@ -153,12 +153,7 @@ fn copy_file(
     match copied {
         Err(recorder::Error::WriteOut(e)) => return Err(Error::io("writing", path, e)),
         Err(e) => return Err(blob_err(e)),
-        Ok(false) => {
-            return Err(blob_err(recorder::Error::BadInput {
-                path: rel.into(),
-                message: "the store no longer holds this content".into(),
-            }))
-        }
+        Ok(false) => return Err(Body::gone(rel)),
         Ok(true) => {}
     }
     flushed.map_err(|e| Error::io("writing", path, e))?;

@@ -351,15 +351,13 @@ impl Scanner<'_> {
             EntryKind::File => known.and_then(|k| k(path, st)),
             _ => None,
         };
-        match kind {
-            EntryKind::File if seen.is_some() => {
-                if let Some((hash, c)) = seen {
-                    entry.hash = Some(hash);
-                    entry.content_stored = c.is_some();
-                    content = c;
-                }
+        match (kind, seen) {
+            (EntryKind::File, Some((hash, c))) => {
+                entry.hash = Some(hash);
+                entry.content_stored = c.is_some();
+                content = c;
             }
-            EntryKind::File => match read_file(dir, name, st, self.content_cap) {
+            (EntryKind::File, None) => match read_file(dir, name, st, self.content_cap) {
                 Ok(r) => {
                     if r.changing {
                         notices.push(Notice {
@@ -381,7 +379,7 @@ impl Scanner<'_> {
                 }
                 Err(e) => notices.push(unreadable(path, &e)),
             },
-            EntryKind::Symlink => match beneath::read_link_at(dir, name) {
+            (EntryKind::Symlink, _) => match beneath::read_link_at(dir, name) {
                 Ok(t) => entry.link_target = Some(t),
                 Err(e) => notices.push(unreadable(path, &e)),
             },

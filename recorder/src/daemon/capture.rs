@@ -46,7 +46,7 @@ pub(super) fn capture(
     rx: Receiver<Vec<u8>>,
     stop: Arc<AtomicBool>,
 ) -> Result<()> {
-    let store = Store::open_existing(&db)?;
+    let mut store = Store::open_existing(&db)?;
     let target = Target::new(&session.root);
     let ignore = Ignore::new(&session.ignore_patterns)?;
     let scanner = Scanner {
@@ -55,7 +55,6 @@ pub(super) fn capture(
         content_cap: session.content_cap.max(FINISH_CAPTURE_CAP),
         progress: SILENT,
     };
-    let mut store = store;
     let mut pack = store.pack_appender(&session)?;
     loop {
         let mut paths = BTreeSet::new();
