@@ -57,6 +57,18 @@ impl Evidence {
             events,
         })
     }
+
+    /// Each path the events name once, with whether it is a subtree to
+    /// re-read (as `Store::touched_paths` gives them, less ignored names).
+    pub fn touched(&self) -> Vec<(Vec<u8>, bool)> {
+        let mut seen = std::collections::HashSet::new();
+        self.events
+            .iter()
+            .map(|(_, k, p)| (p.as_slice(), k.is_subtree()))
+            .filter(|t| seen.insert(*t))
+            .map(|(p, sub)| (p.to_vec(), sub))
+            .collect()
+    }
 }
 
 /// What the probes say at finish, next to what they said at begin.
@@ -194,15 +206,19 @@ pub fn run(
     progress: &dyn crate::progress::Progress,
 ) -> Result<FinishReport> {
     let t = std::time::Instant::now();
-    let files = reconcile::reconcile(store, session, reason, progress)?;
-    let reconciled = t.elapsed();
+    // The timeline is read once: what it names is also where to look.
     let evidence = Evidence::gather(store, session)?;
+    let gathered = t.elapsed();
+    let files =
+        reconcile::reconcile_touched(store, session, reason, Some(evidence.touched()), progress)?;
+    let reconciled = t.elapsed();
     let (probed, notices) = probe_system(store, session)?;
     let probed_at = t.elapsed();
     let report = complete(store, session, files, evidence, probed, notices)?;
     tracing::debug!(
-        reconcile_ms = reconciled.as_millis() as u64,
-        evidence_and_probes_ms = (probed_at - reconciled).as_millis() as u64,
+        evidence_ms = gathered.as_millis() as u64,
+        reconcile_ms = (reconciled - gathered).as_millis() as u64,
+        probes_ms = (probed_at - reconciled).as_millis() as u64,
         attribute_and_save_ms = (t.elapsed() - probed_at).as_millis() as u64,
         "finish's stages"
     );

@@ -93,10 +93,26 @@ pub fn builtin() -> Vec<String> {
 /// Where the user's rules live (gitignore syntax, one pattern a line).
 pub const RULES_FILE: &str = "/etc/cft/ignore";
 
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Ignore {
     gi: Gitignore,
+    /// Whether each directory asked about so far is ignored, itself or by
+    /// a parent: a storm of 100k paths in 100 directories matches each
+    /// directory once, not once per path beneath it.
+    dirs: std::sync::Mutex<std::collections::HashMap<Vec<u8>, bool>>,
 }
+
+impl Clone for Ignore {
+    fn clone(&self) -> Ignore {
+        Ignore {
+            gi: self.gi.clone(),
+            dirs: Default::default(),
+        }
+    }
+}
+
+/// The most directories an `Ignore` remembers before it starts again.
+const DIRS_KEPT: usize = 1 << 16;
 
 impl Ignore {
     /// Built-ins followed by `user` patterns (rules file lines, then flags).
@@ -127,7 +143,10 @@ impl Ignore {
             pattern: user.join(" "),
             message: e.to_string(),
         })?;
-        Ok(Ignore { gi })
+        Ok(Ignore {
+            gi,
+            dirs: Default::default(),
+        })
     }
 
     /// Is this target path (or one of its parents) ignored?
@@ -135,10 +154,30 @@ impl Ignore {
         if !path.starts_with(b"/") || path == b"/" {
             return false;
         }
-        matches!(
-            self.gi.matched_path_or_any_parents(os_path(path), is_dir),
-            Match::Ignore(_)
-        )
+        // As `matched_path_or_any_parents`: the nearest match from the path
+        // up decides, the path itself first, each parent as a directory.
+        match self.gi.matched(os_path(path), is_dir) {
+            Match::None => {}
+            m => return m.is_ignore(),
+        }
+        let parent = match path.iter().rposition(|&b| b == b'/') {
+            Some(0) => &b"/"[..],
+            Some(i) => &path[..i],
+            None => return false,
+        };
+        let mut dirs = self.dirs.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(&known) = dirs.get(parent) {
+            return known;
+        }
+        let ignored = self
+            .gi
+            .matched_path_or_any_parents(os_path(parent), true)
+            .is_ignore();
+        if dirs.len() >= DIRS_KEPT {
+            dirs.clear();
+        }
+        dirs.insert(parent.to_vec(), ignored);
+        ignored
     }
 
     /// Is this exact entry ignored (parents are assumed checked already)?
@@ -245,8 +284,18 @@ mod tests {
             ("non-utf8 kept", b"/etc/\xff", false, false),
             ("root", b"/", true, false),
         ];
-        for (name, path, is_dir, want) in cases {
-            assert_eq!(ig.is_ignored(path, *is_dir), *want, "{name}");
+        // Twice: the second time the directories' answers are remembered,
+        // and each answer is still the one the whole walk up gives.
+        for _ in 0..2 {
+            for (name, path, is_dir, want) in cases {
+                assert_eq!(ig.is_ignored(path, *is_dir), *want, "{name}");
+                let walked = *path != b"/"
+                    && ig
+                        .gi
+                        .matched_path_or_any_parents(os_path(path), *is_dir)
+                        .is_ignore();
+                assert_eq!(walked, *want, "{name}, walked up");
+            }
         }
     }
 

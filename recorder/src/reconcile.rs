@@ -47,6 +47,19 @@ pub fn reconcile(
     extra_reason: Option<&str>,
     progress: &dyn Progress,
 ) -> Result<FileDiff> {
+    reconcile_touched(store, session, extra_reason, None, progress)
+}
+
+/// The same, with the paths the session's events name (and whether each
+/// is a subtree to re-read) given rather than read from the store again:
+/// finish has read the whole timeline already.
+pub fn reconcile_touched(
+    store: &Store,
+    session: &Session,
+    extra_reason: Option<&str>,
+    touched: Option<Vec<(Vec<u8>, bool)>>,
+    progress: &dyn Progress,
+) -> Result<FileDiff> {
     let target = Target::new(&session.root);
     let ignore = Ignore::new(&session.ignore_patterns)?;
     let cap = session.content_cap.max(FINISH_CAPTURE_CAP);
@@ -76,7 +89,10 @@ pub fn reconcile(
         None => {
             // A resumed session's earlier changes are looked at again too:
             // an earlier full rescan left no events for them.
-            let mut touched = store.touched_paths(session.id)?;
+            let mut touched = match touched {
+                Some(t) => t,
+                None => store.touched_paths(session.id)?,
+            };
             touched.extend(
                 store
                     .changed_paths(session.id)?
@@ -181,12 +197,25 @@ pub fn reconcile(
             message: format!("every watched root was rescanned: {r}"),
         });
     }
-    let mut paths: Vec<Vec<u8>> = before.keys().cloned().collect();
-    paths.extend(after.keys().filter(|p| !before.contains_key(*p)).cloned());
-    paths.sort();
-    for path in paths {
-        let b = before.remove(&path);
-        let a = after.remove(&path);
+    // Both maps are sorted by path: one merge, in path order.
+    let mut before = before.into_iter().peekable();
+    let mut after = after.into_iter().peekable();
+    loop {
+        let order = match (before.peek(), after.peek()) {
+            (None, None) => break,
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (Some((b, _)), Some((a, _))) => b.cmp(a),
+        };
+        let (path, b, a) = match order {
+            std::cmp::Ordering::Less => before.next().map(|(p, b)| (p, Some(b), None)),
+            std::cmp::Ordering::Greater => after.next().map(|(p, a)| (p, None, Some(a))),
+            std::cmp::Ordering::Equal => {
+                let (p, b) = before.next().expect("peeked");
+                after.next().map(|(_, a)| (p, Some(b), Some(a)))
+            }
+        }
+        .expect("peeked");
         let Some(kind) = ChangeKind::classify(b.as_ref(), a.as_ref().map(|s| &s.entry)) else {
             continue;
         };
@@ -294,11 +323,15 @@ pub fn plan(
             kept.push(p);
         }
     }
+    // A single inside a kept subtree has that subtree among its ancestors:
+    // a lookup per ancestor, not a scan of every subtree (a storm makes
+    // thousands of both).
+    let kept_set: std::collections::HashSet<&[u8]> = kept.iter().map(Vec::as_slice).collect();
     let mut singles: Vec<Vec<u8>> = touched
         .into_iter()
         .filter(|(p, sub)| !*sub && in_scope(p))
         .map(|(p, _)| p)
-        .filter(|p| !kept.iter().any(|k| is_within(p, k)))
+        .filter(|p| !crate::model::ancestors(p).any(|a| kept_set.contains(a)))
         .collect();
     singles.sort();
     singles.dedup();

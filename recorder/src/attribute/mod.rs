@@ -16,7 +16,7 @@ use crate::model::SystemSnapshot;
 use crate::model::{is_within, parent, Change, ChangeKind, EntryKind, Origin};
 use crate::model::{PackageChangeKind, SystemChanges};
 use crate::target::Target;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// Account databases: expressed as user and group resources.
 const ACCOUNT_FILES: &[&[u8]] = &[
@@ -329,7 +329,7 @@ pub(super) fn removed_package_files(
     seen: &HashMap<&[u8], Vec<i64>>,
     inp: &Inputs,
 ) -> Vec<Change> {
-    let known: BTreeSet<&[u8]> = changes.iter().map(|c| &c.path[..]).collect();
+    let known: HashSet<&[u8]> = changes.iter().map(|c| &c.path[..]).collect();
     let in_window = |t: i64| windows.iter().any(|(a, b)| *a <= t && t <= *b);
     let base = |p: &str| p.split(':').next().unwrap_or(p).to_string();
     let mut gone: BTreeMap<&[u8], Option<String>> = BTreeMap::new();

@@ -31,7 +31,7 @@ pub use entry::{
 };
 pub use event::{Event, EventKind, EventSource};
 pub use intent::{Intent, IntentSource};
-pub use path::{display_path, is_within, join, os_path, parent};
+pub use path::{ancestors, display_path, is_within, join, os_path, parent};
 pub use session::{Facts, FsFact, NetInterface, RepoFact, Session, SessionState};
 pub use system::{
     Accounts, Alternative, Diversion, Enablement, Group, Package, PackageFamily, PackageSnapshot,

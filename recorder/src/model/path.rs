@@ -61,6 +61,22 @@ pub fn is_within(p: &[u8], dir: &[u8]) -> bool {
     p.starts_with(dir) && (p.len() == dir.len() || p[dir.len()] == b'/')
 }
 
+/// `p` and every directory above it, nearest first, ending with `/`: the
+/// `dir`s for which `is_within(p, dir)` holds.
+pub fn ancestors(p: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut next = Some(p);
+    std::iter::from_fn(move || {
+        let cur = next?;
+        next = match cur.iter().rposition(|&b| b == b'/') {
+            _ if cur == b"/" || cur.is_empty() => None,
+            Some(0) => Some(&b"/"[..]),
+            Some(i) => Some(&cur[..i]),
+            None => None,
+        };
+        Some(cur)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,6 +97,14 @@ mod tests {
         assert_eq!(join(b"/etc", b"x"), b"/etc/x");
         assert!(is_within(b"/etc/x", b"/etc"));
         assert!(is_within(b"/etc", b"/etc"));
+        let up: Vec<&[u8]> = ancestors(b"/etc/a/b").collect();
+        assert_eq!(up, [&b"/etc/a/b"[..], b"/etc/a", b"/etc", b"/"]);
+        assert_eq!(ancestors(b"/").collect::<Vec<_>>(), [&b"/"[..]]);
+        for p in [&b"/etc/a-b/c"[..], b"/etc/a/b", b"/x"] {
+            for d in [&b"/"[..], b"/etc", b"/etc/a", b"/etc/a-b", b"/x"] {
+                assert_eq!(ancestors(p).any(|a| a == d), is_within(p, d), "{p:?} {d:?}");
+            }
+        }
         assert!(!is_within(b"/etcx", b"/etc"));
         assert!(is_within(b"/etc", b"/"));
     }
