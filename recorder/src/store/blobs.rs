@@ -112,21 +112,10 @@ impl Store {
             if let Some((size, data, zstd)) = row {
                 return Ok((Some(decode_blob(hash, size, data, zstd)?), None));
             }
-            // Final (and captured) contents in the packs, by their rows:
-            // one scan maps them all; a content packed since is looked for
-            // alone.
-            if let Some(at) = self.packed_index(c)?.get(hash) {
-                return Ok((None, Some(*at)));
-            }
-            let at: Option<Packed> = c
-                .prepare_cached(
-                    "SELECT s.id, s.created_at, e.pack_offset, e.pack_within, e.size
-                     FROM entries e JOIN sessions s ON s.id = e.session_id
-                     WHERE e.hash = ?1 AND e.pack_offset IS NOT NULL LIMIT 1",
-                )?
-                .query_row([&hash.0[..]], packed_from_row)
-                .optional()?;
-            Ok((None, at))
+            // Final (and captured) contents in the packs, by the hashes
+            // their blocks keep: one scan maps them all (again after a
+            // write).
+            Ok((None, self.packed_index(c)?.get(hash).copied()))
         })?;
         if found.0.is_some() || found.1.is_some() {
             return Ok(found);
@@ -151,41 +140,12 @@ impl Store {
     }
 }
 
-fn packed_from_row(r: &rusqlite::Row) -> rusqlite::Result<Packed> {
-    let offset: i64 = r.get(2)?;
-    let within: Option<i64> = r.get(3)?;
-    Ok((
-        r.get(0)?,
-        r.get(1)?,
-        Place {
-            offset: offset as u64,
-            within: within.map(|w| w as u64),
-        },
-        r.get(4)?,
-    ))
-}
-
 impl Store {
     fn packed_index(&self, c: &Connection) -> Sql<&HashMap<ContentHash, Packed>> {
         if let Some(m) = self.packed.get() {
             return Ok(m);
         }
-        let mut m = HashMap::new();
-        let mut stmt = c.prepare(
-            "SELECT s.id, s.created_at, e.pack_offset, e.pack_within, e.size, e.hash
-             FROM entries e JOIN sessions s ON s.id = e.session_id
-             WHERE e.hash IS NOT NULL AND e.pack_offset IS NOT NULL",
-        )?;
-        let rows = stmt.query_map([], |r| {
-            let h: Vec<u8> = r.get(5)?;
-            Ok((h, packed_from_row(r)?))
-        })?;
-        for row in rows {
-            let (h, at) = row?;
-            if let Some(h) = ContentHash::from_slice(&h) {
-                m.entry(h).or_insert(at);
-            }
-        }
+        let m = super::blocks::packed_hashes(c)?;
         Ok(self.packed.get_or_init(|| m))
     }
 }

@@ -1,5 +1,13 @@
-//! Baseline blocks: a session's baseline entries (snapshot 0), many to a
-//! zstd-compressed block in `entry_blocks` (schema 9), not one row each.
+//! Entry blocks: a session's entries of one snapshot, many to a
+//! zstd-compressed block in `entry_blocks` (schema 9 for the baseline,
+//! schema 10 for the final and captured snapshots), not one row each.
+//!
+//! The final and captured snapshots' blocks differ in two ways: they keep
+//! every hash (a final content is looked for by its hash), and they are
+//! written at zstd's fastest level, while the admin waits for finish. A
+//! finish deletes both and writes the final snapshot once; after a storm
+//! of 100k new files, that was 100k row deletions and 100k row inserts
+//! (`bench/rss.sh`'s storm).
 //!
 //! Why (measured with `bench/store.sh`): a row per path, keyed by the whole
 //! path, with text kinds and names and a 32-byte hash, made the database
@@ -24,7 +32,7 @@
 //! so finish's lookups of one change after another decode each once.
 
 use super::pack::{self, Place};
-use super::{entries::entry_from_row, pack_name_of, Fail, Sql, Store, ENTRY_COLS};
+use super::{entries::entry_from_row, pack_name_of, Fail, Snapshot, Sql, Store, ENTRY_COLS};
 use crate::error::Result;
 use crate::model::{ContentHash, Entry, EntryKind, Stamp};
 use rusqlite::{params, Connection, Transaction};
@@ -37,9 +45,15 @@ use std::sync::{Arc, Mutex, OnceLock};
 /// are a block each; a bigger write is cut.
 pub(super) const BLOCK: usize = 4096;
 
-/// zstd's level for blocks: they are small and written once per batch, so
-/// a higher level than the packs' costs little (see the module doc).
+/// zstd's level for the baseline's blocks: they are small and written
+/// once per batch, so a higher level than the packs' costs little (see the
+/// module doc).
 const LEVEL: i32 = 9;
+
+/// zstd's level for the final and captured snapshots' blocks: finish
+/// writes them while the admin waits, and each entry keeps its 32-byte
+/// hash, which no level makes smaller.
+const LEVEL_FAST: i32 = 1;
 
 /// The format of a block's body; a block of another version is an error.
 const VERSION: u64 = 1;
@@ -177,10 +191,11 @@ impl Block {
 }
 
 impl Store {
-    /// The newest block entry at `path`.
-    pub(super) fn baseline_find(
+    /// The newest block entry of `snapshot` at `path`.
+    pub(super) fn block_find(
         &self,
         session: i64,
+        snapshot: Snapshot,
         path: &[u8],
     ) -> Result<Option<(Arc<Block>, usize)>> {
         self.read(|c| {
@@ -188,10 +203,12 @@ impl Store {
                 let mut stmt = c.prepare_cached(
                     "SELECT b.id, b.seq, b.first, s.created_at
                      FROM entry_blocks b JOIN sessions s ON s.id = b.session_id
-                     WHERE b.session_id = ?1 AND b.first <= ?2 AND b.last >= ?2
+                     WHERE b.session_id = ?1 AND b.snapshot = ?3
+                       AND b.first <= ?2 AND b.last >= ?2
                      ORDER BY b.seq DESC",
                 )?;
-                let rows = stmt.query_map(params![session, path], meta_from_row)?;
+                let rows =
+                    stmt.query_map(params![session, path, snapshot as i64], meta_from_row)?;
                 rows.collect::<rusqlite::Result<Vec<_>>>()?
             };
             for m in metas {
@@ -204,11 +221,12 @@ impl Store {
         })
     }
 
-    /// Every baseline entry in `[lo, hi)`, in path order, each path once
-    /// (its newest), handed to `each` with its block.
-    pub(super) fn baseline_range(
+    /// Every entry of `snapshot` in `[lo, hi)`, in path order, each path
+    /// once (its newest), handed to `each` with its block.
+    pub(super) fn block_range(
         &self,
         session: i64,
+        snapshot: Snapshot,
         lo: &[u8],
         hi: &[u8],
         mut each: impl FnMut(&Block, usize) -> Result<()>,
@@ -217,10 +235,10 @@ impl Store {
             let mut stmt = c.prepare_cached(
                 "SELECT b.id, b.seq, b.first, s.created_at
                  FROM entry_blocks b JOIN sessions s ON s.id = b.session_id
-                 WHERE b.session_id = ?1 AND b.first < ?3 AND b.last >= ?2
+                 WHERE b.session_id = ?1 AND b.snapshot = ?4 AND b.first < ?3 AND b.last >= ?2
                  ORDER BY b.first, b.seq",
             )?;
-            let rows = stmt.query_map(params![session, lo, hi], meta_from_row)?;
+            let rows = stmt.query_map(params![session, lo, hi, snapshot as i64], meta_from_row)?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })?;
         let mut open: Vec<Option<Arc<Block>>> = Vec::new();
@@ -269,12 +287,14 @@ impl Store {
         Ok(())
     }
 
-    /// How many paths the baseline holds.
-    pub(super) fn baseline_count(&self, session: i64) -> Result<u64> {
+    /// How many paths a snapshot holds (the captured one's may count a
+    /// path captured twice twice: nothing counts them).
+    pub(super) fn block_count(&self, session: i64, snapshot: Snapshot) -> Result<u64> {
         self.read(|c| {
             let n: i64 = c.query_row(
-                "SELECT COALESCE(SUM(fresh), 0) FROM entry_blocks WHERE session_id = ?1",
-                [session],
+                "SELECT COALESCE(SUM(fresh), 0) FROM entry_blocks
+                 WHERE session_id = ?1 AND snapshot = ?2",
+                params![session, snapshot as i64],
                 |r| r.get(0),
             )?;
             Ok(n as u64)
@@ -338,6 +358,7 @@ impl Store {
             let mut stmt = c.prepare(
                 "SELECT b.id, b.seq, b.first, s.created_at, b.session_id
                  FROM entry_blocks b JOIN sessions s ON s.id = b.session_id
+                 WHERE b.snapshot = 0
                  ORDER BY b.session_id, b.seq",
             )?;
             let rows = stmt.query_map([], |r| Ok((r.get(4)?, meta_from_row(r)?)))?;
@@ -359,8 +380,8 @@ impl Store {
     }
 }
 
-/// The hashes of baseline entries whose content is in the `blobs` table:
-/// what a collection must keep.
+/// The hashes of entries (of any snapshot) whose content is in the
+/// `blobs` table: what a collection must keep.
 pub(super) fn blob_hashes(c: &Connection) -> Sql<Vec<ContentHash>> {
     let mut stmt = c.prepare("SELECT session_id, seq, data FROM entry_blocks WHERE blobs > 0")?;
     let mut rows = stmt.query([])?;
@@ -370,6 +391,29 @@ pub(super) fn blob_hashes(c: &Connection) -> Sql<Vec<ContentHash>> {
         for i in decode(&data, &block_key(session, seq))? {
             if i.place.is_none() && i.entry.content_stored {
                 out.extend(i.entry.hash);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Where each content of a final or captured entry is in its session's
+/// pack, by the hash the entry keeps (the first of equal contents).
+pub(super) fn packed_hashes(c: &Connection) -> Sql<HashMap<ContentHash, super::blobs::Packed>> {
+    let mut stmt = c.prepare(
+        "SELECT b.session_id, s.created_at, b.seq, b.data
+         FROM entry_blocks b JOIN sessions s ON s.id = b.session_id
+         WHERE b.snapshot <> 0 ORDER BY b.session_id, b.seq",
+    )?;
+    let mut rows = stmt.query([])?;
+    let mut out = HashMap::new();
+    while let Some(r) = rows.next()? {
+        let (session, created, seq, data): (i64, i64, i64, Vec<u8>) =
+            (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
+        for i in decode(&data, &block_key(session, seq))? {
+            if let (Some(h), Some(p)) = (i.entry.hash, i.place) {
+                out.entry(h)
+                    .or_insert((session, created, p, i.entry.size as i64));
             }
         }
     }
@@ -429,10 +473,15 @@ impl Ord for Head {
 
 // ---------------------------------------------------------------- writing
 
-/// Write `items` as new blocks of `session`'s baseline. They may come in
+/// Write `items` as new blocks of `session`'s `snapshot`. They may come in
 /// any order; of one path, the last one counts (as it would have with
 /// `INSERT OR REPLACE`), and it wins over every older block.
-pub(super) fn insert_raw(tx: &Transaction, session: i64, mut items: Vec<Item>) -> Sql<()> {
+pub(super) fn insert_raw(
+    tx: &Transaction,
+    session: i64,
+    snapshot: Snapshot,
+    mut items: Vec<Item>,
+) -> Sql<()> {
     if items.is_empty() {
         return Ok(());
     }
@@ -451,17 +500,26 @@ pub(super) fn insert_raw(tx: &Transaction, session: i64, mut items: Vec<Item>) -
             continue;
         };
         let (first, last) = (&first.entry.path, &last.entry.path);
-        let fresh = chunk.len() - already_held(tx, session, first, last, chunk)?;
+        // Only the baseline is written more than once and counted; the
+        // final snapshot is written whole, once.
+        let fresh = match snapshot {
+            Snapshot::Baseline => chunk.len() - already_held(tx, session, first, last, chunk)?,
+            _ => chunk.len(),
+        };
+        let level = match snapshot {
+            Snapshot::Baseline => LEVEL,
+            _ => LEVEL_FAST,
+        };
         let blobs = chunk
             .iter()
             .filter(|i| i.place.is_none() && i.entry.content_stored && i.entry.hash.is_some())
             .count();
         let raw = encode(chunk);
-        let z = zstd::bulk::compress(&raw, LEVEL)
+        let z = zstd::bulk::compress(&raw, level)
             .map_err(|e| Fail::decode("entry_blocks", block_key(session, seq), e.to_string()))?;
         tx.prepare_cached(
-            "INSERT INTO entry_blocks (session_id, first, seq, last, fresh, blobs, data)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO entry_blocks (session_id, first, seq, last, fresh, blobs, data, snapshot)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         )?
         .execute(params![
             session,
@@ -470,7 +528,8 @@ pub(super) fn insert_raw(tx: &Transaction, session: i64, mut items: Vec<Item>) -
             last,
             fresh as i64,
             blobs as i64,
-            z
+            z,
+            snapshot as i64
         ])?;
         seq += 1;
     }
@@ -488,7 +547,7 @@ fn already_held(
     let mut stmt = tx.prepare_cached(
         "SELECT seq, data FROM entry_blocks
          WHERE id IN (SELECT id FROM entry_blocks
-                      WHERE session_id = ?1 AND first <= ?3 AND last >= ?2)",
+                      WHERE session_id = ?1 AND snapshot = 0 AND first <= ?3 AND last >= ?2)",
     )?;
     let mut rows = stmt.query(params![session, first, last])?;
     let mut held = vec![false; chunk.len()];
@@ -512,48 +571,57 @@ fn already_held(
     Ok(held.iter().filter(|h| **h).count())
 }
 
-/// Baseline rows of an older schema as blocks, in the migration to
-/// schema 9's transaction; the rows are deleted. A packed row keeps its
-/// hash (no pack needs reading to migrate).
+/// Entry rows of an older schema as blocks, in the migration to schema
+/// 10's transaction (schema 9 did the baseline's alone); the rows are
+/// deleted. A packed row keeps its hash (no pack needs reading to migrate).
 pub(super) fn rows_to_blocks(tx: &Transaction) -> Sql<()> {
-    let sessions: Vec<i64> = {
-        let mut stmt = tx.prepare("SELECT DISTINCT session_id FROM entries WHERE snapshot = 0")?;
-        let rows = stmt.query_map([], |r| r.get(0))?;
+    let sessions: Vec<(i64, i64)> = {
+        let mut stmt = tx.prepare("SELECT DISTINCT session_id, snapshot FROM entries")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
         rows.collect::<rusqlite::Result<_>>()?
     };
     let mut stmt = tx.prepare(&format!(
         "SELECT {ENTRY_COLS}, pack_offset, pack_within, ino, ctime_ns FROM entries
-         WHERE session_id = ?1 AND snapshot = 0 AND path > ?2 ORDER BY path LIMIT ?3"
+         WHERE session_id = ?1 AND snapshot = ?4 AND path > ?2 ORDER BY path LIMIT ?3"
     ))?;
-    for session in sessions {
+    for (session, snapshot) in sessions {
+        let snapshot = match snapshot {
+            0 => Snapshot::Baseline,
+            1 => Snapshot::Final,
+            2 => Snapshot::Seen,
+            _ => continue,
+        };
         let mut after: Vec<u8> = Vec::new();
         loop {
             let items = stmt
-                .query_map(params![session, after, BLOCK as i64], |r| {
-                    let entry = entry_from_row(r)?;
-                    let offset: Option<i64> = r.get(12)?;
-                    let within: Option<i64> = r.get(13)?;
-                    let ino: Option<i64> = r.get(14)?;
-                    let ctime: Option<i64> = r.get(15)?;
-                    Ok(Item {
-                        entry,
-                        place: offset.map(|o| Place {
-                            offset: o as u64,
-                            within: within.map(|w| w as u64),
-                        }),
-                        stamp: ino.zip(ctime).map(|(ino, ctime_ns)| Stamp {
-                            ino: ino as u64,
-                            ctime_ns,
-                        }),
-                    })
-                })?
+                .query_map(
+                    params![session, after, BLOCK as i64, snapshot as i64],
+                    |r| {
+                        let entry = entry_from_row(r)?;
+                        let offset: Option<i64> = r.get(12)?;
+                        let within: Option<i64> = r.get(13)?;
+                        let ino: Option<i64> = r.get(14)?;
+                        let ctime: Option<i64> = r.get(15)?;
+                        Ok(Item {
+                            entry,
+                            place: offset.map(|o| Place {
+                                offset: o as u64,
+                                within: within.map(|w| w as u64),
+                            }),
+                            stamp: ino.zip(ctime).map(|(ino, ctime_ns)| Stamp {
+                                ino: ino as u64,
+                                ctime_ns,
+                            }),
+                        })
+                    },
+                )?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             let Some(end) = items.last() else { break };
             after = end.entry.path.clone();
-            insert_raw(tx, session, items)?;
+            insert_raw(tx, session, snapshot, items)?;
         }
     }
-    tx.execute("DELETE FROM entries WHERE snapshot = 0", [])?;
+    tx.execute("DELETE FROM entries", [])?;
     Ok(())
 }
 

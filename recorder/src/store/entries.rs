@@ -1,6 +1,6 @@
 //! Entries: the metadata (and contents) of every path in a snapshot,
-//! baseline (in compressed blocks, see `blocks`, with contents in the
-//! session's pack) or final (a row each in `entries`).
+//! baseline, final or captured, in compressed blocks (see `blocks`), with
+//! contents in the session's pack or the `blobs` table.
 
 use super::*;
 use std::collections::HashMap;
@@ -53,21 +53,9 @@ impl Store {
 
     /// The entry at `path`, if the snapshot has one.
     pub fn entry(&self, session: i64, snapshot: Snapshot, path: &[u8]) -> Result<Option<Entry>> {
-        if snapshot == Snapshot::Baseline {
-            return self
-                .baseline_find(session, path)?
-                .map(|(b, n)| b.entry(n, self))
-                .transpose();
-        }
-        // Cached: a change set reads two entries per change.
-        self.read(|c| {
-            Ok(c.prepare_cached(&format!(
-                "SELECT {ENTRY_COLS} FROM entries
-                 WHERE session_id = ?1 AND snapshot = ?2 AND path = ?3"
-            ))?
-            .query_row(params![session, snapshot as i64, path], entry_from_row)
-            .optional()?)
-        })
+        self.block_find(session, snapshot, path)?
+            .map(|(b, n)| b.entry(n, self))
+            .transpose()
     }
 
     /// `dir` itself and every entry below it, sorted by path.
@@ -78,40 +66,10 @@ impl Store {
         dir: &[u8],
     ) -> Result<Vec<Entry>> {
         let mut out = Vec::new();
-        if snapshot == Snapshot::Baseline {
-            let (lo, hi) = subtree(dir);
-            self.baseline_range(session, &lo, &hi, |b, n| {
-                if crate::model::is_within(&b.items[n].entry.path, dir) {
-                    out.push(b.entry_of_many(n, self)?);
-                }
-                Ok(())
-            })?;
-            return Ok(out);
-        }
-        if let Some(e) = self.entry(session, snapshot, dir)? {
-            out.push(e);
-        }
-        // Children sort between "dir/" and "dir0" ('0' follows '/').
-        let (lo, hi) = if dir == b"/" {
-            (b"/".to_vec(), b"0".to_vec())
-        } else {
-            let mut lo = dir.to_vec();
-            lo.push(b'/');
-            let mut hi = dir.to_vec();
-            hi.push(b'0');
-            (lo, hi)
-        };
-        self.read(|c| {
-            let mut stmt = c.prepare_cached(&format!(
-                "SELECT {ENTRY_COLS} FROM entries
-                 WHERE session_id = ?1 AND snapshot = ?2 AND path >= ?3 AND path < ?4
-                 ORDER BY path"
-            ))?;
-            for e in stmt.query_map(params![session, snapshot as i64, lo, hi], entry_from_row)? {
-                let e = e?;
-                if e.path != dir {
-                    out.push(e);
-                }
+        let (lo, hi) = subtree(dir);
+        self.block_range(session, snapshot, &lo, &hi, |b, n| {
+            if crate::model::is_within(&b.items[n].entry.path, dir) {
+                out.push(b.entry_of_many(n, self)?);
             }
             Ok(())
         })?;
@@ -128,7 +86,7 @@ impl Store {
         mut each: impl FnMut(SweepRow),
     ) -> Result<()> {
         let (lo, hi) = subtree(dir);
-        self.baseline_range(session, &lo, &hi, |b, n| {
+        self.block_range(session, Snapshot::Baseline, &lo, &hi, |b, n| {
             // `dir-x` sorts between `dir` and `dir/`: keep `dir` and what
             // is below it only.
             if crate::model::is_within(&b.items[n].entry.path, dir) {
@@ -141,7 +99,7 @@ impl Store {
     /// What the stat sweep compares of the baseline entry at `path`.
     pub fn stamp_of(&self, session: i64, path: &[u8]) -> Result<Option<SweepRow>> {
         Ok(self
-            .baseline_find(session, path)?
+            .block_find(session, Snapshot::Baseline, path)?
             .map(|(b, n)| sweep_row(&b.items[n])))
     }
 
@@ -149,54 +107,28 @@ impl Store {
     /// path: each file's stamp, size and mtime then, its hash and where
     /// its content is in the session's pack.
     pub fn seen(&self, session: i64) -> Result<HashMap<Vec<u8>, Seen>> {
-        self.read(|c| {
-            let mut stmt = c.prepare(
-                "SELECT path, size, mtime_ns, ino, ctime_ns, hash, pack_offset, pack_within
-                 FROM entries WHERE session_id = ?1 AND snapshot = ?2
-                 AND hash IS NOT NULL AND ino IS NOT NULL AND ctime_ns IS NOT NULL",
-            )?;
-            let mut rows = stmt.query(params![session, Snapshot::Seen as i64])?;
-            let mut out = HashMap::new();
-            while let Some(r) = rows.next()? {
-                let hash: Vec<u8> = r.get(5)?;
-                let Some(hash) = ContentHash::from_slice(&hash) else {
-                    continue;
-                };
-                let offset: Option<i64> = r.get(6)?;
-                let within: Option<i64> = r.get(7)?;
+        let mut out = HashMap::new();
+        self.block_range(session, Snapshot::Seen, b"", b"0", |b, n| {
+            let i = &b.items[n];
+            if let (Some(hash), Some(stamp)) = (i.entry.hash, i.stamp) {
                 out.insert(
-                    r.get(0)?,
+                    i.entry.path.clone(),
                     Seen {
-                        size: r.get::<_, i64>(1)? as u64,
-                        mtime_ns: r.get(2)?,
-                        stamp: Stamp {
-                            ino: r.get::<_, i64>(3)? as u64,
-                            ctime_ns: r.get(4)?,
-                        },
+                        size: i.entry.size,
+                        mtime_ns: i.entry.mtime_ns,
+                        stamp,
                         hash,
-                        place: offset.map(|o| pack::Place {
-                            offset: o as u64,
-                            within: within.map(|w| w as u64),
-                        }),
+                        place: i.place,
                     },
                 );
             }
-            Ok(out)
-        })
+            Ok(())
+        })?;
+        Ok(out)
     }
 
     pub fn entry_count(&self, session: i64, snapshot: Snapshot) -> Result<u64> {
-        if snapshot == Snapshot::Baseline {
-            return self.baseline_count(session);
-        }
-        self.read(|c| {
-            let n: i64 = c.query_row(
-                "SELECT count(*) FROM entries WHERE session_id = ?1 AND snapshot = ?2",
-                params![session, snapshot as i64],
-                |r| r.get(0),
-            )?;
-            Ok(n as u64)
-        })
+        self.block_count(session, snapshot)
     }
 }
 
@@ -294,58 +226,28 @@ pub(super) fn insert_entries_raw(
     batch: &[EntryWithContent],
     contents: Contents,
 ) -> Sql<()> {
-    if snapshot == Snapshot::Baseline {
-        let mut items = Vec::with_capacity(batch.len());
-        for (i, item) in batch.iter().enumerate() {
-            let (stored, place) = stored_where(tx, i, item, &contents)?;
-            let mut entry = item.entry.clone();
-            entry.content_stored = stored;
-            // The pack's content is its hash (see `blocks`); one too large
-            // to hold keeps its hash, so that none is ever read whole to
-            // be hashed.
-            if place.is_some() && entry.size <= crate::model::IN_MEMORY {
-                entry.hash = None;
-            }
-            items.push(blocks::Item {
-                entry,
-                place,
-                stamp: item.stamp,
-            });
-        }
-        return blocks::insert_raw(tx, session, items);
-    }
-    let mut ins = tx.prepare_cached(
-        "INSERT OR REPLACE INTO entries
-           (session_id, snapshot, path, kind, mode, uid, gid, owner, grp, size, mtime_ns,
-            hash, content_stored, link_target, pack_offset, pack_within, ino, ctime_ns)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-                 ?18)",
-    )?;
+    let mut items = Vec::with_capacity(batch.len());
     for (i, item) in batch.iter().enumerate() {
-        let e = &item.entry;
         let (stored, place) = stored_where(tx, i, item, &contents)?;
-        ins.execute(params![
-            session,
-            snapshot as i64,
-            e.path,
-            e.kind.as_str(),
-            e.mode,
-            e.uid,
-            e.gid,
-            e.owner,
-            e.group,
-            e.size as i64,
-            e.mtime_ns,
-            e.hash.as_ref().map(|h| &h.0[..]),
-            stored,
-            e.link_target,
-            place.map(|p| p.offset as i64),
-            place.and_then(|p| p.within).map(|w| w as i64),
-            item.stamp.map(|s| s.ino as i64),
-            item.stamp.map(|s| s.ctime_ns),
-        ])?;
+        let mut entry = item.entry.clone();
+        entry.content_stored = stored;
+        // The baseline's packed content is its hash (see `blocks`); one
+        // too large to hold keeps its hash, so that none is ever read
+        // whole to be hashed. The other snapshots keep every hash: their
+        // contents are asked for by it.
+        if snapshot == Snapshot::Baseline
+            && place.is_some()
+            && entry.size <= crate::model::IN_MEMORY
+        {
+            entry.hash = None;
+        }
+        items.push(blocks::Item {
+            entry,
+            place,
+            stamp: item.stamp,
+        });
     }
-    Ok(())
+    blocks::insert_raw(tx, session, snapshot, items)
 }
 
 /// Whether the `i`th entry of a batch has its content stored, and where in

@@ -27,6 +27,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0007_compressed.sql"),
     include_str!("../../migrations/0008_stamps_and_makers.sql"),
     include_str!("../../migrations/0009_entry_blocks.sql"),
+    include_str!("../../migrations/0010_all_entries_in_blocks.sql"),
 ];
 
 /// Which snapshot an entry belongs to.
@@ -254,11 +255,13 @@ impl Store {
     /// Run `f` in one immediate transaction, committed when it succeeds:
     /// one logical write, all or nothing.
     pub(crate) fn write<T>(&mut self, f: impl FnOnce(&Transaction) -> Sql<T>) -> Result<T> {
-        // Packs and blocks are written once and never changed: what is
-        // cached of them stays true (an erase forgets it). Which rows name
-        // which packed contents may change.
+        // Packs and blocks are written once and never changed, but a
+        // finish deletes the blocks of its final and captured snapshots and
+        // writes new ones, whose `seq` may be a deleted one's: what is
+        // cached is forgotten. Which rows name which contents may change.
         self.frames = pack::FrameCache::default();
         self.packed = std::sync::OnceLock::new();
+        self.blocks = Default::default();
         let path = self.path.clone();
         let run = || -> Sql<T> {
             let tx = self
@@ -288,8 +291,9 @@ impl Store {
                 let current: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
                 if current <= i as i64 {
                     tx.execute_batch(sql)?;
-                    if i == 8 {
-                        // Schema 9: the baseline's rows become blocks.
+                    if i == 9 {
+                        // Schema 10 (9 did the baseline's alone, and is
+                        // done here now): every entry row becomes blocks.
                         blocks::rows_to_blocks(tx)?;
                     }
                     tx.pragma_update(None, "user_version", i as i64 + 1)?;
@@ -519,7 +523,7 @@ impl Store {
         self.write(|tx| {
             tx.execute("DELETE FROM changes WHERE session_id = ?1", [session])?;
             tx.execute(
-                "DELETE FROM entries WHERE session_id = ?1 AND snapshot IN (?2, ?3)",
+                "DELETE FROM entry_blocks WHERE session_id = ?1 AND snapshot IN (?2, ?3)",
                 params![session, Snapshot::Final as i64, Snapshot::Seen as i64],
             )?;
             tx.execute(

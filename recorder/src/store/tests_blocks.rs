@@ -348,10 +348,10 @@ fn lookups_at_block_boundaries_and_across_overlapping_blocks() {
     );
 }
 
-/// A schema-8 database kept its baseline as rows: the migration to
-/// schema 9 makes them blocks, every field kept, and the rows go.
+/// A schema-8 database kept every snapshot as rows: the migrations to
+/// schemas 9 and 10 make them blocks, every field kept, and the rows go.
 #[test]
-fn baseline_rows_of_schema_8_become_blocks() {
+fn entry_rows_of_schema_8_become_blocks() {
     let tmp = tempfile::tempdir().unwrap();
     let db = tmp.path().join("cft.db");
     let text = b"server { listen 80; }\n";
@@ -410,12 +410,20 @@ fn baseline_rows_of_schema_8_become_blocks() {
             params![&ContentHash::of(b"blob").0[..], &b"blob"[..]],
         )
         .unwrap();
-        // A final entry stays a row.
+        // A final directory, and a file the daemon captured, packed.
         c.execute(
             "INSERT INTO entries (session_id, snapshot, path, kind, mode, uid, gid, size,
                                   mtime_ns, content_stored)
              VALUES (?1, 1, x'2f657463', 'dir', 493, 0, 0, 0, 9, 0)",
             [id],
+        )
+        .unwrap();
+        c.execute(
+            "INSERT INTO entries (session_id, snapshot, path, kind, mode, uid, gid, size,
+                                  mtime_ns, hash, content_stored, pack_offset, pack_within,
+                                  ino, ctime_ns)
+             VALUES (?1, 2, x'2f6574632f6e6577', 'file', 420, 0, 0, ?2, 9, ?3, 1, 0, 0, 5, 12)",
+            params![id, text.len() as i64, &ContentHash::of(text).0[..]],
         )
         .unwrap();
         id
@@ -428,11 +436,22 @@ fn baseline_rows_of_schema_8_become_blocks() {
     let mut s = Store::open_existing(&db).unwrap();
     let rows: i64 = s
         .conn
-        .query_row("SELECT count(*) FROM entries WHERE snapshot = 0", [], |r| {
-            r.get(0)
-        })
+        .query_row("SELECT count(*) FROM entries", [], |r| r.get(0))
         .unwrap();
     assert_eq!(rows, 0);
+    let fin = s.entry(id, Snapshot::Final, b"/etc").unwrap().unwrap();
+    assert_eq!((fin.kind, fin.mode), (EntryKind::Dir, 493));
+    let seen = s.seen(id).unwrap();
+    let new = &seen[&b"/etc/new"[..]];
+    assert_eq!(new.hash, ContentHash::of(text));
+    assert_eq!(
+        new.stamp,
+        Stamp {
+            ino: 5,
+            ctime_ns: 12
+        }
+    );
+    assert_eq!(new.place.map(|p| p.offset), Some(0));
     let all = s.entries_under(id, Snapshot::Baseline, b"/").unwrap();
     let paths: Vec<&[u8]> = all.iter().map(|e| &e.path[..]).collect();
     assert_eq!(
@@ -516,4 +535,73 @@ fn an_empty_content_and_its_neighbour_keep_their_own_hashes() {
             assert_eq!(e.hash, Some(want(&e.path)), "{name}: {:?}", e.path);
         }
     }
+}
+
+/// The final and captured snapshots are blocks too, apart from the
+/// baseline's: each keeps every hash, a content packed for one is found
+/// by its hash, and when a finish replaces them (a resumed session's) a
+/// store that read the old ones reads the new ones, not its cache.
+#[test]
+fn final_and_captured_entries_are_blocks_of_their_own() {
+    let (_tmp, mut s, session) = store();
+    packed(&mut s, &session, &[vec![entry(b"/etc/a", b"base")]]);
+    let mut pack = s.pack_appender(&session).unwrap();
+    s.insert_entries_packed(
+        session.id,
+        Snapshot::Seen,
+        &[entry(b"/etc/a", b"seen")],
+        &mut pack,
+    )
+    .unwrap();
+    s.insert_entries_packed(
+        session.id,
+        Snapshot::Final,
+        &[entry(b"/etc/a", b"final one")],
+        &mut pack,
+    )
+    .unwrap();
+    pack.finish(true).unwrap();
+    let hash = |s: &Store, snap| s.entry(session.id, snap, b"/etc/a").unwrap().unwrap().hash;
+    assert_eq!(hash(&s, Snapshot::Baseline), Some(ContentHash::of(b"base")));
+    assert_eq!(hash(&s, Snapshot::Seen), Some(ContentHash::of(b"seen")));
+    assert_eq!(
+        hash(&s, Snapshot::Final),
+        Some(ContentHash::of(b"final one"))
+    );
+    assert_eq!(
+        s.seen(session.id).unwrap()[&b"/etc/a"[..]].hash,
+        ContentHash::of(b"seen")
+    );
+    assert_eq!(
+        s.blob(&ContentHash::of(b"final one")).unwrap().unwrap(),
+        b"final one"
+    );
+    assert_eq!(s.entry_count(session.id, Snapshot::Baseline).unwrap(), 1);
+
+    // What a finish does: its final snapshot's blocks and the captured ones
+    // go, and new ones take their place (and their `seq`).
+    s.write(|tx| {
+        tx.execute(
+            "DELETE FROM entry_blocks WHERE session_id = ?1 AND snapshot <> 0",
+            [session.id],
+        )?;
+        entries::insert_entries_raw(
+            tx,
+            session.id,
+            Snapshot::Final,
+            &[entry(b"/etc/a", b"final two")],
+            entries::Contents::Blobs,
+        )
+    })
+    .unwrap();
+    assert_eq!(
+        hash(&s, Snapshot::Final),
+        Some(ContentHash::of(b"final two"))
+    );
+    assert!(s.seen(session.id).unwrap().is_empty());
+    assert_eq!(
+        s.blob(&ContentHash::of(b"final two")).unwrap().unwrap(),
+        b"final two"
+    );
+    assert_eq!(hash(&s, Snapshot::Baseline), Some(ContentHash::of(b"base")));
 }
