@@ -479,7 +479,7 @@ fn launcher() -> Result<Launcher> {
 
 fn begin(db: &Path, args: &BeginArgs) -> Result<session::BeginReport> {
     if let Some(name) = &args.resume {
-        return session::resume(db, name, &launcher()?)
+        return session::resume(db, name, &launcher()?, &progress::Shown::new("gap sweep"))
             .with_context(|| format!("cannot resume session '{name}'"));
     }
     let Some(name) = &args.name else {

@@ -23,7 +23,7 @@ use std::os::fd::BorrowedFd;
 ///
 /// The walk is the snapshot's (`Scanner::walk_stats`): by directory fds
 /// beneath the root, no link followed, no pseudo filesystem entered, and
-/// nothing read but a link's target.
+/// nothing read but a link's target. Its counts go to `progress`.
 pub fn sweep(
     store: &Store,
     session: &Session,
@@ -31,6 +31,7 @@ pub fn sweep(
     ignore: &Ignore,
     root: &[u8],
     on_dir: impl FnMut(BorrowedFd<'_>, &[u8]),
+    progress: &dyn crate::progress::Progress,
 ) -> Result<Vec<Event>> {
     let mut known: BTreeMap<Vec<u8>, Entry> = store
         .entries_under(session.id, Snapshot::Baseline, root)?
@@ -67,18 +68,18 @@ pub fn sweep(
     };
     // What cannot be looked at now is not a hint; finish says why.
     let mut unread = Vec::new();
-    scanner.walk_stats(
-        root,
-        &mut unread,
-        on_dir,
-        |tp, dir, name, st, _| match known.remove(tp) {
+    let mut meter = crate::progress::Meter::start(progress, root);
+    scanner.walk_stats(root, &mut unread, on_dir, |tp, dir, name, st, _| {
+        meter.add_stat();
+        match known.remove(tp) {
             None => out.push(hint(EventKind::Created, tp.to_vec())),
             Some(was) if differs(&was, st, dir, name) => {
                 out.push(hint(EventKind::Modified, tp.to_vec()))
             }
             Some(_) => {}
-        },
-    );
+        }
+    });
+    drop(meter);
     // What the finish left and is gone now.
     out.extend(
         known
@@ -130,15 +131,22 @@ mod tests {
         let (store, s, _) = crate::snapshot::baselined(&root, &tmp.path().join("db"), &[b"/srv/x"]);
         let target = Target::new(root.as_os_str().as_bytes());
         let ignore = Ignore::new(&[]).unwrap();
-        let untouched = sweep(&store, &s, &target, &ignore, b"/srv/x", |_, _| {}).unwrap();
+        let silent = crate::progress::SILENT;
+        let untouched = sweep(&store, &s, &target, &ignore, b"/srv/x", |_, _| {}, silent).unwrap();
         assert!(untouched.is_empty(), "{untouched:?}");
 
         std::fs::rename(root.join("srv"), root.join("srv.old")).unwrap();
         std::os::unix::fs::symlink(&outside, root.join("srv")).unwrap();
         let mut dirs = Vec::new();
-        let hints = sweep(&store, &s, &target, &ignore, b"/srv/x", |_, d| {
-            dirs.push(d.to_vec())
-        })
+        let hints = sweep(
+            &store,
+            &s,
+            &target,
+            &ignore,
+            b"/srv/x",
+            |_, d| dirs.push(d.to_vec()),
+            silent,
+        )
         .unwrap();
         assert!(dirs.is_empty(), "watched through the link: {dirs:?}");
         let got: Vec<(EventKind, Vec<u8>)> = hints

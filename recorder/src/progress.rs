@@ -53,6 +53,15 @@ pub(crate) struct Meter<'a> {
 }
 
 impl<'a> Meter<'a> {
+    /// One more entry stat'ed, nothing read (a resumed session's gap).
+    pub fn add_stat(&mut self) {
+        self.now.entries += 1;
+        if self.now.entries >= self.next_entries {
+            self.next_entries = self.now.entries + STEP;
+            self.to.walked(&self.now);
+        }
+    }
+
     pub fn start(to: &'a dyn Progress, root: &[u8]) -> Meter<'a> {
         let now = Walked {
             root: display_path(root),

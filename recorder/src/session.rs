@@ -177,7 +177,14 @@ pub(crate) fn new_session(db: &Path, opts: &BeginOptions) -> Result<NewSession> 
 
 /// Continue a finished session: watch again, keep the baseline; the next
 /// finish reconciles everything since the original begin.
-pub fn resume(db: &Path, name: &str, launcher: &Launcher) -> Result<BeginReport> {
+/// The walk of the gap (what changed while nothing watched) reports to
+/// `progress`.
+pub fn resume(
+    db: &Path,
+    name: &str,
+    launcher: &Launcher,
+    progress: &dyn Progress,
+) -> Result<BeginReport> {
     let store = open_repaired(db)?;
     let session = store.session(name)?;
     if session.state != SessionState::Finished {
@@ -204,7 +211,7 @@ pub fn resume(db: &Path, name: &str, launcher: &Launcher) -> Result<BeginReport>
         });
     }
     store.set_recording(session.id)?;
-    match start_daemon(db, &session, true, launcher, crate::progress::SILENT) {
+    match start_daemon(db, &session, true, launcher, progress) {
         Ok((ready, log)) => Ok(BeginReport {
             session: store.session_by_id(session.id)?,
             ready,

@@ -71,6 +71,15 @@ fn progress_on_a_terminal() {
     let seen = String::from_utf8_lossy(&seen);
     assert!(out.status.success(), "{seen}");
     assert!(seen.contains("rescan of /srv/new: "), "{seen:?}");
+    // A resume stats every entry again for what changed in the gap, and
+    // says so as it goes.
+    let mut resume = env.cmd();
+    resume.args(["begin", "--resume", "walk"]);
+    let (out, seen) = testkit::pty::stderr_on_terminal(resume);
+    let seen = String::from_utf8_lossy(&seen);
+    assert!(out.status.success(), "{seen}");
+    assert!(seen.contains("gap sweep of /srv: 1,024 entries"), "{seen:?}");
+    env.ok(["abort", "walk"]);
 }
 
 /// A baseline root past the threshold gets one warning, on any stderr, with

@@ -96,7 +96,7 @@ pub(super) fn start(inv: &Invocation, progress: &dyn Progress) -> Result<Started
     let threads = daemon.spawn_threads(&inv.db, rx, watcher, stop)?;
     daemon.register()?;
     let recorded = if inv.resume {
-        daemon.sweep_gap(&set, &roots.present)?
+        daemon.sweep_gap(&set, &roots.present, progress)?
     } else {
         let recorded = daemon.take_baseline(&set, &roots.present, progress)?;
         daemon.probe_system()?;
@@ -365,7 +365,12 @@ impl Startup {
 
     /// Resumed: the baseline stays; the watches are needed again, and what
     /// changed while nothing watched is looked at again at finish.
-    fn sweep_gap(&mut self, set: &WatchSet, present: &[Vec<u8>]) -> Result<Recorded> {
+    fn sweep_gap(
+        &mut self,
+        set: &WatchSet,
+        present: &[Vec<u8>],
+        progress: &dyn Progress,
+    ) -> Result<Recorded> {
         let mut gap = 0usize;
         for root in present {
             let hints = crate::gap::sweep(
@@ -375,6 +380,7 @@ impl Startup {
                 &self.ignore,
                 root,
                 |fd, dir| set.add_open(fd, &self.target.host_path(dir), dir, &self.tx),
+                progress,
             )?;
             gap += hints.len();
             if !hints.is_empty() {
