@@ -96,18 +96,11 @@ impl Store {
                 "SELECT time_ns, kind, path, path_to, source FROM events
                  WHERE session_id = ?1 ORDER BY id",
             )?;
-            let rows = stmt.query_map([session], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, Option<Vec<u8>>>(2)?,
-                    r.get::<_, Option<Vec<u8>>>(3)?,
-                    r.get::<_, String>(4)?,
-                ))
-            })?;
+            let mut rows = stmt.query([session])?;
             let mut out = Vec::new();
-            for r in rows {
-                let (time_ns, kind, path, path_to, source) = r?;
+            // Kinds and sources read in place, not as a String each: a
+            // storm's finish reads hundreds of thousands.
+            while let Some(r) = rows.next()? {
                 let bad = |what: &str, v: &str| {
                     Fail::decode(
                         "events",
@@ -115,12 +108,25 @@ impl Store {
                         format!("unknown {what} '{v}'"),
                     )
                 };
+                let text = |i: usize| -> Sql<&str> {
+                    Ok(r.get_ref(i)?.as_str().map_err(|e| {
+                        rusqlite::Error::FromSqlConversionFailure(
+                            i,
+                            rusqlite::types::Type::Text,
+                            e.into(),
+                        )
+                    })?)
+                };
+                let kind = text(1)?;
+                let kind = EventKind::parse(kind).ok_or_else(|| bad("kind", kind))?;
+                let source = text(4)?;
+                let source = EventSource::parse(source).ok_or_else(|| bad("source", source))?;
                 out.push(Event {
-                    time_ns,
-                    kind: EventKind::parse(&kind).ok_or_else(|| bad("kind", &kind))?,
-                    path,
-                    path_to,
-                    source: EventSource::parse(&source).ok_or_else(|| bad("source", &source))?,
+                    time_ns: r.get(0)?,
+                    kind,
+                    path: r.get(2)?,
+                    path_to: r.get(3)?,
+                    source,
                 });
             }
             Ok(out)
