@@ -78,7 +78,10 @@ fn progress_on_a_terminal() {
     let (out, seen) = testkit::pty::stderr_on_terminal(resume);
     let seen = String::from_utf8_lossy(&seen);
     assert!(out.status.success(), "{seen}");
-    assert!(seen.contains("gap sweep of /srv: 1,024 entries"), "{seen:?}");
+    assert!(
+        seen.contains("gap sweep of /srv: 1,024 entries"),
+        "{seen:?}"
+    );
     env.ok(["abort", "walk"]);
 }
 
