@@ -53,15 +53,6 @@ pub(crate) struct Meter<'a> {
 }
 
 impl<'a> Meter<'a> {
-    /// One more entry stat'ed, nothing read (a resumed session's gap).
-    pub fn add_stat(&mut self) {
-        self.now.entries += 1;
-        if self.now.entries >= self.next_entries {
-            self.next_entries = self.now.entries + STEP;
-            self.to.walked(&self.now);
-        }
-    }
-
     pub fn start(to: &'a dyn Progress, root: &[u8]) -> Meter<'a> {
         let now = Walked {
             root: display_path(root),
@@ -77,10 +68,17 @@ impl<'a> Meter<'a> {
     }
 
     pub fn add(&mut self, e: &Entry) {
+        self.count(if e.kind == EntryKind::File { e.size } else { 0 });
+    }
+
+    /// One more entry stat'ed, nothing read (a resumed session's gap).
+    pub fn add_stat(&mut self) {
+        self.count(0);
+    }
+
+    fn count(&mut self, bytes: u64) {
         self.now.entries += 1;
-        if e.kind == EntryKind::File {
-            self.now.bytes += e.size;
-        }
+        self.now.bytes += bytes;
         if self.now.entries >= self.next_entries || self.now.bytes >= self.next_bytes {
             self.next_entries = self.now.entries + STEP;
             self.next_bytes = self.now.bytes + STEP_BYTES;

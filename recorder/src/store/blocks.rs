@@ -287,8 +287,9 @@ impl Store {
         Ok(())
     }
 
-    /// How many paths a snapshot holds (the captured one's may count a
-    /// path captured twice twice: nothing counts them).
+    /// How many paths a snapshot holds. Only the baseline's blocks are
+    /// checked against older ones, so a path captured twice counts twice
+    /// in the captured snapshot (whose count nothing asks for).
     pub(super) fn block_count(&self, session: i64, snapshot: Snapshot) -> Result<u64> {
         self.read(|c| {
             let n: i64 = c.query_row(
@@ -585,11 +586,19 @@ pub(super) fn rows_to_blocks(tx: &Transaction) -> Sql<()> {
          WHERE session_id = ?1 AND snapshot = ?4 AND path > ?2 ORDER BY path LIMIT ?3"
     ))?;
     for (session, snapshot) in sessions {
+        // Every row goes below: one of a snapshot no schema ever had is an
+        // error, not left out.
         let snapshot = match snapshot {
             0 => Snapshot::Baseline,
             1 => Snapshot::Final,
             2 => Snapshot::Seen,
-            _ => continue,
+            n => {
+                return Err(Fail::decode(
+                    "entries",
+                    format!("session {session}"),
+                    format!("unknown snapshot {n}"),
+                ))
+            }
         };
         let mut after: Vec<u8> = Vec::new();
         loop {

@@ -605,3 +605,42 @@ fn final_and_captured_entries_are_blocks_of_their_own() {
     );
     assert_eq!(hash(&s, Snapshot::Baseline), Some(ContentHash::of(b"base")));
 }
+
+/// A row of a snapshot no schema had is an error at the migration that
+/// turns rows into blocks, not a row deleted unseen.
+#[test]
+fn an_entry_row_of_an_unknown_snapshot_stops_the_migration() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("cft.db");
+    {
+        #[allow(clippy::disallowed_methods)] // building an old database by hand
+        let c = Connection::open(&db).unwrap();
+        for sql in &MIGRATIONS[..9] {
+            c.execute_batch(sql).unwrap();
+        }
+        c.pragma_update(None, "user_version", 9).unwrap();
+        c.execute(
+            "INSERT INTO sessions (name, root, state, created_at, content_cap)
+             VALUES ('old', x'2f', 'finished', 77, 1000)",
+            [],
+        )
+        .unwrap();
+        c.execute(
+            "INSERT INTO entries (session_id, snapshot, path, kind, mode, uid, gid, size,
+                                  mtime_ns, content_stored)
+             VALUES (?1, 7, x'2f657463', 'dir', 493, 0, 0, 0, 9, 0)",
+            [c.last_insert_rowid()],
+        )
+        .unwrap();
+    }
+    let err = Store::open_existing(&db)
+        .err()
+        .expect("the migration refuses");
+    assert!(err.to_string().contains("unknown snapshot 7"), "{err}");
+    #[allow(clippy::disallowed_methods)] // reading it back by hand
+    let c = Connection::open(&db).unwrap();
+    let rows: i64 = c
+        .query_row("SELECT count(*) FROM entries", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(rows, 1, "the row is still there");
+}
