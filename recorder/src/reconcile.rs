@@ -154,20 +154,14 @@ pub fn reconcile_touched(
         for e in store.entries_under(session.id, Snapshot::Baseline, root)? {
             before.insert(e.path.clone(), e);
         }
-        let mut packed_notices = Vec::new();
-        scanner.walk_known(
-            root,
-            known,
-            &mut notices,
-            |_, _| {},
-            |mut s| {
-                let b = before.get(&s.entry.path);
-                keep(&mut s, b, &mut packed_notices);
-                after.insert(s.entry.path.clone(), s);
-            },
-        );
-        notices.append(&mut packed_notices);
     }
+    let mut packed_notices = Vec::new();
+    scanner.walk_many(&subtrees, known, &mut notices, |mut s| {
+        let b = before.get(&s.entry.path);
+        keep(&mut s, b, &mut packed_notices);
+        after.insert(s.entry.path.clone(), s);
+    });
+    notices.append(&mut packed_notices);
     for p in &singles {
         if let Some(e) = store.entry(session.id, Snapshot::Baseline, p)? {
             before.insert(p.clone(), e);

@@ -29,7 +29,7 @@ pub use crate::model::EntryWithContent as Scanned;
 /// What is known already of a file's content, by its path and what
 /// `fstatat` says of it now: its hash and where the store has it (finish
 /// asks what the daemon captured during the session; `None` reads it).
-pub type Known<'k> = &'k dyn Fn(&[u8], &Stat) -> Option<(ContentHash, Option<Content>)>;
+pub type Known<'k> = &'k (dyn Fn(&[u8], &Stat) -> Option<(ContentHash, Option<Content>)> + Sync);
 
 /// Reads entries of one target system with one set of ignore rules.
 pub struct Scanner<'a> {
@@ -113,6 +113,80 @@ impl Scanner<'_> {
             let s = self.scan_one(path, dir, name, st, known, notices);
             meter.add(&s.entry);
             sink(s)
+        });
+    }
+
+    /// `walk_known` of each of `roots` (none within another), on up to
+    /// [`WALKERS`] threads: finish re-reads every new directory of a
+    /// storm, and two cores stat twice as fast as one. What they find
+    /// comes to `sink` on this thread, in batches and in no set order;
+    /// what is held between them is bounded by [`HELD`], whatever the
+    /// contents.
+    pub fn walk_many(
+        &self,
+        roots: &[Vec<u8>],
+        known: Option<Known<'_>>,
+        notices: &mut Vec<Notice>,
+        mut sink: impl FnMut(Scanned),
+    ) {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(WALKERS)
+            .min(roots.len());
+        if threads <= 1 {
+            for root in roots {
+                self.walk_known(root, known, notices, |_, _| {}, &mut sink);
+            }
+            return;
+        }
+        let next = AtomicUsize::new(0);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Scanned>>(threads);
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..threads)
+                .map(|_| {
+                    let (tx, next) = (tx.clone(), &next);
+                    scope.spawn(move || {
+                        let mut found = Vec::new();
+                        let (mut batch, mut bytes) = (Vec::new(), 0u64);
+                        while let Some(root) = roots.get(next.fetch_add(1, Ordering::Relaxed)) {
+                            self.walk_known(
+                                root,
+                                known,
+                                &mut found,
+                                |_, _| {},
+                                |s| {
+                                    bytes += match &s.content {
+                                        Some(Content::Bytes(b)) => b.len() as u64,
+                                        _ => 0,
+                                    };
+                                    batch.push(s);
+                                    if batch.len() >= BATCH || bytes >= HELD / (2 * WALKERS as u64)
+                                    {
+                                        // Only a receiver gone (a panic there) fails.
+                                        let _ = tx.send(std::mem::take(&mut batch));
+                                        bytes = 0;
+                                    }
+                                },
+                            );
+                        }
+                        if !batch.is_empty() {
+                            let _ = tx.send(batch);
+                        }
+                        found
+                    })
+                })
+                .collect();
+            drop(tx);
+            for batch in rx {
+                batch.into_iter().for_each(&mut sink);
+            }
+            for w in workers {
+                match w.join() {
+                    Ok(found) => notices.extend(found),
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }
+            }
         });
     }
 
@@ -396,6 +470,17 @@ impl Scanner<'_> {
     }
 }
 
+/// The most threads [`Scanner::walk_many`] walks on.
+pub const WALKERS: usize = 2;
+
+/// Entries a walker of [`Scanner::walk_many`] hands over at once.
+const BATCH: usize = 512;
+
+/// The most content bytes [`Scanner::walk_many`]'s batches hold at once,
+/// in the channel and being filled (a batch goes early when its share is
+/// full).
+const HELD: u64 = 32 << 20;
+
 /// Subdirectories past this depth are reopened beneath the root rather
 /// than from a kept fd of their parent.
 const MAX_OPEN_DEPTH: usize = 128;
@@ -647,6 +732,72 @@ mod tests {
             Target::new(root.as_os_str().as_bytes()),
             Ignore::new(&[]).unwrap(),
         )
+    }
+
+    /// `walk_many` on its threads finds exactly what one walk after
+    /// another finds: every entry, content and notice, the `known` answers
+    /// taken, batches cut by count and by bytes, a root beneath a link
+    /// never walked.
+    #[test]
+    fn walk_many_finds_what_walks_one_by_one_find() {
+        let tmp = tempfile::tempdir().unwrap();
+        let r = tmp.path();
+        let mut roots = Vec::new();
+        for d in 0..7 {
+            let dir = r.join(format!("srv/d{d}"));
+            std::fs::create_dir_all(dir.join("sub")).unwrap();
+            for f in 0..700 {
+                std::fs::write(dir.join(format!("f{f}")), format!("{d} {f}")).unwrap();
+            }
+            std::fs::write(dir.join("sub/big"), vec![d as u8; 900 << 10]).unwrap();
+            roots.push(format!("/srv/d{d}").into_bytes());
+        }
+        std::os::unix::fs::symlink("/etc", r.join("srv/link")).unwrap();
+        roots.push(b"/srv/link/sub".to_vec());
+        roots.push(b"/srv/gone".to_vec());
+        let (t, ig) = scanner_for(r);
+        let s = Scanner {
+            target: &t,
+            ignore: &ig,
+            content_cap: 1 << 20,
+            progress: crate::progress::SILENT,
+        };
+        let taken = ContentHash::of(b"known");
+        let known = |p: &[u8], _: &Stat| p.ends_with(b"/f7").then(|| (taken, None));
+        let known: Known = &known;
+        let summary = |mut got: Vec<Scanned>, mut notices: Vec<Notice>| {
+            got.sort_by(|a, b| a.entry.path.cmp(&b.entry.path));
+            notices.sort_by(|a, b| a.path.cmp(&b.path));
+            let got: Vec<_> = got
+                .into_iter()
+                .map(|s| {
+                    (
+                        s.entry,
+                        s.content.and_then(|c| c.bytes().map(<[u8]>::to_vec)),
+                    )
+                })
+                .collect();
+            (got, notices)
+        };
+        let (mut one, mut one_notices) = (Vec::new(), Vec::new());
+        for root in &roots {
+            s.walk_known(
+                root,
+                Some(known),
+                &mut one_notices,
+                |_, _| {},
+                |x| one.push(x),
+            );
+        }
+        let (mut many, mut many_notices) = (Vec::new(), Vec::new());
+        s.walk_many(&roots, Some(known), &mut many_notices, |x| many.push(x));
+        assert_eq!(many.len(), 7 * (700 + 3));
+        let taken_n = many.iter().filter(|x| x.entry.hash == Some(taken)).count();
+        assert_eq!(taken_n, 7, "known answers are taken");
+        let (one, one_notices) = summary(one, one_notices);
+        let (many, many_notices) = summary(many, many_notices);
+        assert!(one == many, "the same entries and contents");
+        assert_eq!(one_notices, many_notices);
     }
 
     #[test]
