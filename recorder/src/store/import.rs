@@ -164,24 +164,7 @@ impl Store {
             ] {
                 insert_entries_raw(tx, id, snapshot, &batch, Contents::AsRecorded)?;
             }
-            {
-                let mut stmt = tx.prepare_cached(
-                    "INSERT INTO changes (session_id, path, kind, secret, origin, package)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                )?;
-                for c in &s.changes {
-                    let origin =
-                        encode(&c.origin, "changes", &crate::model::display_path(&c.path))?;
-                    stmt.execute(params![
-                        id,
-                        c.path,
-                        c.kind.as_str(),
-                        c.secret,
-                        origin,
-                        c.package
-                    ])?;
-                }
-            }
+            super::change_blocks::replace(tx, id, s.changes.iter().map(Into::into).collect())?;
             // Keep the command numbers unless another session uses one.
             let shift = match (s.intents.first(), s.intents.last()) {
                 (Some(lo), Some(hi)) => {

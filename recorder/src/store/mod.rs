@@ -9,8 +9,7 @@
 use crate::clock::now_ns;
 use crate::error::{Error, Result};
 use crate::model::{
-    Change, ChangeKind, ChangeSet, Content, ContentHash, Entry, EntryKind, Facts, Session,
-    SessionState, Stamp,
+    Change, ChangeSet, Content, ContentHash, Entry, EntryKind, Facts, Session, SessionState, Stamp,
 };
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
@@ -28,6 +27,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0008_stamps_and_makers.sql"),
     include_str!("../../migrations/0009_entry_blocks.sql"),
     include_str!("../../migrations/0010_all_entries_in_blocks.sql"),
+    include_str!("../../migrations/0011_change_blocks.sql"),
 ];
 
 /// Which snapshot an entry belongs to.
@@ -121,6 +121,7 @@ pub fn default_db_path() -> PathBuf {
 /// What went wrong inside a store method, before the database's path is
 /// added: SQL, a row that does not decode, or one of the recorder's own
 /// errors (a session that exists already).
+#[derive(Debug)]
 pub(crate) enum Fail {
     Sql(rusqlite::Error),
     Decode {
@@ -295,6 +296,9 @@ impl Store {
                         // Schema 10 (9 did the baseline's alone, and is
                         // done here now): every entry row becomes blocks.
                         blocks::rows_to_blocks(tx)?;
+                    }
+                    if i == 10 {
+                        change_blocks::rows_to_blocks(tx)?;
                     }
                     tx.pragma_update(None, "user_version", i as i64 + 1)?;
                 }
@@ -477,6 +481,7 @@ impl Store {
                 "DELETE FROM entry_blocks WHERE session_id = ?1",
                 "DELETE FROM events WHERE session_id = ?1",
                 "DELETE FROM changes WHERE session_id = ?1",
+                "DELETE FROM change_blocks WHERE session_id = ?1",
                 "DELETE FROM notices WHERE session_id = ?1",
                 "DELETE FROM watched_roots WHERE session_id = ?1",
                 "DELETE FROM system_snapshots WHERE session_id = ?1",
@@ -516,12 +521,7 @@ impl Store {
                 ))
             })
             .transpose()?;
-        let origins: Vec<String> = changes
-            .iter()
-            .map(|c| encode(&c.origin, "changes", &crate::model::display_path(&c.path)))
-            .collect::<Result<_>>()?;
         self.write(|tx| {
-            tx.execute("DELETE FROM changes WHERE session_id = ?1", [session])?;
             tx.execute(
                 "DELETE FROM entry_blocks WHERE session_id = ?1 AND snapshot IN (?2, ?3)",
                 params![session, Snapshot::Final as i64, Snapshot::Seen as i64],
@@ -531,22 +531,7 @@ impl Store {
                 [session],
             )?;
             insert_entries_raw(tx, session, Snapshot::Final, finals, Contents::Blobs)?;
-            {
-                let mut stmt = tx.prepare_cached(
-                    "INSERT INTO changes (session_id, path, kind, secret, origin, package)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                )?;
-                for (c, origin) in changes.iter().zip(&origins) {
-                    stmt.execute(params![
-                        session,
-                        c.path,
-                        c.kind.as_str(),
-                        c.secret,
-                        origin,
-                        c.package
-                    ])?;
-                }
-            }
+            change_blocks::replace(tx, session, changes.iter().map(Into::into).collect())?;
             insert_notices_raw(tx, session, Phase::Finish, notices)?;
             intents::replace_attributions(tx, session, attributions)?;
             tx.execute(
@@ -577,34 +562,16 @@ impl Store {
     /// The stored change set of a session (empty until it is finished).
     pub fn change_set(&self, name: &str) -> Result<ChangeSet> {
         let session = self.session(name)?;
-        type Row = (Vec<u8>, String, bool, String, Option<String>);
-        let rows: Vec<Row> = self.read(|c| {
-            let mut stmt = c.prepare(
-                "SELECT path, kind, secret, origin, package FROM changes
-                 WHERE session_id = ?1 ORDER BY path",
-            )?;
-            let rows = stmt
-                .query_map([session.id], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-                })?
-                .collect::<rusqlite::Result<_>>()?;
-            Ok(rows)
-        })?;
+        let rows = self.read(|c| change_blocks::read(c, session.id))?;
         let mut changes = Vec::with_capacity(rows.len());
-        for (path, kind, secret, origin, package) in rows {
-            let key = crate::model::display_path(&path);
-            let kind = ChangeKind::parse(&kind).ok_or_else(|| {
-                Fail::decode("changes", &key, format!("unknown change kind '{kind}'"))
-                    .at(&self.path)
-            })?;
-            let origin = serde_json::from_str(&origin).map_err(|e| {
-                Fail::decode(
-                    "changes",
-                    &key,
-                    format!("unreadable origin '{origin}': {e}"),
-                )
-                .at(&self.path)
-            })?;
+        for change_blocks::Row {
+            path,
+            kind,
+            secret,
+            origin,
+            package,
+        } in rows
+        {
             changes.push(Change {
                 before: self.entry(session.id, Snapshot::Baseline, &path)?,
                 after: self.entry(session.id, Snapshot::Final, &path)?,
@@ -773,6 +740,7 @@ pub use crate::model::os_path;
 
 mod blobs;
 mod blocks;
+mod change_blocks;
 mod entries;
 pub use entries::{Seen, SweepRow};
 mod gc;

@@ -1,7 +1,7 @@
 //! The store on real SQLite files.
 
 use super::*;
-use crate::model::{BlobSource, Event, EventKind, EventSource};
+use crate::model::{BlobSource, ChangeKind, Event, EventKind, EventSource};
 use std::os::unix::fs::MetadataExt;
 
 fn new_session(name: &str, root: &[u8]) -> NewSession {

@@ -644,3 +644,114 @@ fn an_entry_row_of_an_unknown_snapshot_stops_the_migration() {
         .unwrap();
     assert_eq!(rows, 1, "the row is still there");
 }
+
+/// A schema-10 database's change rows, every field and an odd path,
+/// become change blocks (schema 11) that the change set reads back; a row
+/// of an unknown kind stops the migration, and the rows stay.
+#[test]
+fn change_rows_of_schema_10_become_change_blocks() {
+    use crate::model::{ChangeKind, Origin};
+    // Path, kind, secret, origin, package.
+    type OldRow<'a> = (&'a [u8], &'a str, bool, &'a str, Option<&'a str>);
+    let build = |db: &Path, rows: &[OldRow]| {
+        #[allow(clippy::disallowed_methods)] // building an old database by hand
+        let c = Connection::open(db).unwrap();
+        for sql in &MIGRATIONS[..10] {
+            c.execute_batch(sql).unwrap();
+        }
+        c.pragma_update(None, "user_version", 10).unwrap();
+        c.execute(
+            "INSERT INTO sessions (name, root, state, created_at, content_cap)
+             VALUES ('old', x'2f', 'finished', 77, 1000)",
+            [],
+        )
+        .unwrap();
+        let id = c.last_insert_rowid();
+        for (path, kind, secret, origin, package) in rows {
+            c.execute(
+                "INSERT INTO changes (session_id, path, kind, secret, origin, package)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![id, path, kind, secret, origin, package],
+            )
+            .unwrap();
+        }
+        id
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("cft.db");
+    let id = build(
+        &db,
+        &[
+            (b"/etc/z", "created", false, r#"{"by":"admin"}"#, None),
+            (
+                b"/etc/nginx/nginx.conf",
+                "modified",
+                false,
+                r#"{"by":"package","name":"nginx"}"#,
+                Some("nginx-common"),
+            ),
+            (
+                b"/etc/\xff key\n",
+                "removed",
+                true,
+                r#"{"by":"accounts"}"#,
+                None,
+            ),
+        ],
+    );
+    let s = Store::open_existing(&db).unwrap();
+    let left: i64 = s
+        .conn
+        .query_row("SELECT count(*) FROM changes", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(left, 0);
+    // What `change_set` reads.
+    let got: Vec<_> = change_blocks::read(&s.conn, id)
+        .unwrap()
+        .into_iter()
+        .map(|c| (c.path, c.kind, c.secret, c.origin, c.package))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (
+                b"/etc/nginx/nginx.conf".to_vec(),
+                ChangeKind::Modified,
+                false,
+                Origin::Package("nginx".into()),
+                Some("nginx-common".into())
+            ),
+            (
+                b"/etc/z".to_vec(),
+                ChangeKind::Created,
+                false,
+                Origin::Admin,
+                None
+            ),
+            (
+                b"/etc/\xff key\n".to_vec(),
+                ChangeKind::Removed,
+                true,
+                Origin::Accounts,
+                None
+            ),
+        ]
+    );
+    assert_eq!(s.changed_paths(id).unwrap().len(), 3);
+
+    let bad = tmp.path().join("bad.db");
+    build(
+        &bad,
+        &[(b"/etc/a", "exploded", false, r#"{"by":"admin"}"#, None)],
+    );
+    let err = Store::open_existing(&bad)
+        .err()
+        .expect("the migration refuses");
+    assert!(err.to_string().contains("exploded"), "{err}");
+    #[allow(clippy::disallowed_methods)] // reading it back by hand
+    let c = Connection::open(&bad).unwrap();
+    let rows: i64 = c
+        .query_row("SELECT count(*) FROM changes", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(rows, 1, "the row is still there");
+}

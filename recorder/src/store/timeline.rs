@@ -48,13 +48,8 @@ impl Store {
 
     /// Paths in the stored change set (from an earlier finish).
     pub fn changed_paths(&self, session: i64) -> Result<Vec<Vec<u8>>> {
-        self.read(|c| {
-            let mut stmt = c.prepare("SELECT path FROM changes WHERE session_id = ?1")?;
-            let rows = stmt
-                .query_map([session], |r| r.get(0))?
-                .collect::<rusqlite::Result<_>>()?;
-            Ok(rows)
-        })
+        let rows = self.read(|c| super::change_blocks::read(c, session))?;
+        Ok(rows.into_iter().map(|r| r.path).collect())
     }
 
     pub fn activity(&self, session: i64) -> Result<Activity> {
