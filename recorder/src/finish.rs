@@ -137,11 +137,15 @@ pub fn attribute_all(
         return (changes, None);
     };
     let target = Target::new(&session.root);
-    let finals: HashMap<&[u8], &EntryWithContent> = finals
-        .iter()
-        .map(|f| (f.entry.path.as_slice(), f))
-        .collect();
+    // Only a package's files are asked for: most sessions never build it.
+    let by_path: std::cell::OnceCell<HashMap<&[u8], &EntryWithContent>> = Default::default();
     let final_md5 = |path: &[u8]| {
+        let finals = by_path.get_or_init(|| {
+            finals
+                .iter()
+                .map(|f| (f.entry.path.as_slice(), f))
+                .collect()
+        });
         let f = finals.get(path)?;
         let hash = f.entry.hash?;
         let mut md5 = Md5Writer::default();

@@ -102,7 +102,12 @@ pub fn attribute(
         .map(|p| p.name.split(':').next().unwrap_or(&p.name))
         .collect();
     let windows = activity_windows(inp.events, !inp.events_lost);
-    let seen = event_times(inp.events);
+    // Event times only ever decide for a package the session touched.
+    let seen = if touched.is_empty() {
+        HashMap::new()
+    } else {
+        event_times(inp.events)
+    };
 
     for c in changes.iter_mut() {
         c.package = (inp.owner_of)(&c.path);
@@ -329,6 +334,11 @@ pub(super) fn removed_package_files(
     seen: &HashMap<&[u8], Vec<i64>>,
     inp: &Inputs,
 ) -> Vec<Change> {
+    // Each path found below is a touched package's, or made while one was
+    // installed.
+    if touched.is_empty() {
+        return Vec::new();
+    }
     let known: HashSet<&[u8]> = changes.iter().map(|c| &c.path[..]).collect();
     let in_window = |t: i64| windows.iter().any(|(a, b)| *a <= t && t <= *b);
     let base = |p: &str| p.split(':').next().unwrap_or(p).to_string();
