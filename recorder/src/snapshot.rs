@@ -763,7 +763,7 @@ mod tests {
             progress: crate::progress::SILENT,
         };
         let taken = ContentHash::of(b"known");
-        let known = |p: &[u8], _: &Stat| p.ends_with(b"/f7").then(|| (taken, None));
+        let known = |p: &[u8], _: &Stat| p.ends_with(b"/f7").then_some((taken, None));
         let known: Known = &known;
         let summary = |mut got: Vec<Scanned>, mut notices: Vec<Notice>| {
             got.sort_by(|a, b| a.entry.path.cmp(&b.entry.path));
