@@ -43,6 +43,9 @@ impl Evidence {
         // A rename from an ignored name (`editor.dpkg-tmp` -> `editor`) is
         // an event about both; attribution only cares about the names kept.
         let ignore = Ignore::new(&session.ignore_patterns)?;
+        // A file's events come together (created, written, closed): the
+        // last path's answer is asked for again, not matched again.
+        let mut last: Option<(Vec<u8>, bool)> = None;
         let events = store
             .events(session.id)?
             .into_iter()
@@ -50,7 +53,14 @@ impl Evidence {
                 let (t, k) = (e.time_ns, e.kind);
                 e.path.into_iter().chain(e.path_to).map(move |p| (t, k, p))
             })
-            .filter(|(_, _, p)| !ignore.is_ignored(p, false))
+            .filter(|(_, _, p)| match &last {
+                Some((q, ignored)) if q == p => !ignored,
+                _ => {
+                    let ignored = ignore.is_ignored(p, false);
+                    last = Some((p.clone(), ignored));
+                    !ignored
+                }
+            })
             .collect();
         Ok(Evidence {
             intents: store.intents(session.id)?,
@@ -62,9 +72,12 @@ impl Evidence {
     /// re-read (as `Store::touched_paths` gives them, less ignored names).
     pub fn touched(&self) -> Vec<(Vec<u8>, bool)> {
         let mut seen = std::collections::HashSet::new();
+        let mut last = None;
         self.events
             .iter()
             .map(|(_, k, p)| (p.as_slice(), k.is_subtree()))
+            // Neighbours repeat most (a file created, written, closed).
+            .filter(|t| last.replace(*t) != Some(*t))
             .filter(|t| seen.insert(*t))
             .map(|(p, sub)| (p.to_vec(), sub))
             .collect()

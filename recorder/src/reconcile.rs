@@ -184,6 +184,9 @@ pub fn reconcile_touched(
         examined,
         ..FileDiff::default()
     };
+    // Most of what a storm re-read is a change: no regrowing as they come.
+    out.changes.reserve(after.len());
+    out.finals.reserve(after.len());
     if let Some(r) = &reason {
         out.notices.push(Notice {
             path: None,
@@ -321,11 +324,13 @@ pub fn plan(
     // a lookup per ancestor, not a scan of every subtree (a storm makes
     // thousands of both).
     let kept_set: std::collections::HashSet<&[u8]> = kept.iter().map(Vec::as_slice).collect();
+    // The ancestors first: a storm's files are all inside a kept subtree,
+    // and that is cheaper to ask than the ignore rules.
     let mut singles: Vec<Vec<u8>> = touched
         .into_iter()
-        .filter(|(p, sub)| !*sub && in_scope(p))
+        .filter(|(p, sub)| !*sub && !crate::model::ancestors(p).any(|a| kept_set.contains(a)))
+        .filter(|(p, _)| in_scope(p))
         .map(|(p, _)| p)
-        .filter(|p| !crate::model::ancestors(p).any(|a| kept_set.contains(a)))
         .collect();
     singles.sort();
     singles.dedup();
