@@ -224,10 +224,26 @@ pub fn run(
 ) -> Result<FinishReport> {
     let t = std::time::Instant::now();
     // The timeline is read once: what it names is also where to look.
-    let evidence = Evidence::gather(store, session)?;
+    // What the daemon captured is read meanwhile, on a connection of its
+    // own (after a storm, each is 100k entries).
+    let (db, id) = (store.path().to_path_buf(), session.id);
+    let (evidence, seen) = std::thread::scope(|scope| {
+        let seen = scope.spawn(move || Store::open_existing(&db)?.seen(id));
+        let evidence = Evidence::gather(store, session);
+        match seen.join() {
+            Ok(seen) => (evidence, seen),
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    });
+    let (evidence, seen) = (evidence?, seen?);
     let gathered = t.elapsed();
-    let files =
-        reconcile::reconcile_touched(store, session, reason, Some(evidence.touched()), progress)?;
+    let files = reconcile::reconcile_touched(
+        store,
+        session,
+        reason,
+        Some((evidence.touched(), seen)),
+        progress,
+    )?;
     let reconciled = t.elapsed();
     let (probed, notices) = probe_system(store, session)?;
     let probed_at = t.elapsed();

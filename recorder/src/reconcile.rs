@@ -17,10 +17,10 @@ use crate::model::{
 use crate::progress::Progress;
 use crate::secret;
 use crate::snapshot::{Scanned, Scanner};
-use crate::store::{EntryWithContent, Snapshot, Store};
+use crate::store::{EntryWithContent, Seen, Snapshot, Store};
 use crate::sweep;
 use crate::target::Target;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Changed files larger than this keep only their hash (the baseline cap is
 /// usually smaller; a file the admin created is worth more).
@@ -50,16 +50,24 @@ pub fn reconcile(
     reconcile_touched(store, session, extra_reason, None, progress)
 }
 
-/// The same, with the paths the session's events name (and whether each
-/// is a subtree to re-read) given rather than read from the store again:
-/// finish has read the whole timeline already.
+/// What finish has read already: the paths the session's events name
+/// (with whether each is a subtree to re-read), and what the daemon
+/// captured (`Store::seen`).
+pub type Read = (Vec<(Vec<u8>, bool)>, HashMap<Vec<u8>, Seen>);
+
+/// The same, with what `read` holds given rather than read from the store
+/// again: finish has read the whole timeline already.
 pub fn reconcile_touched(
     store: &Store,
     session: &Session,
     extra_reason: Option<&str>,
-    touched: Option<Vec<(Vec<u8>, bool)>>,
+    read: Option<Read>,
     progress: &dyn Progress,
 ) -> Result<FileDiff> {
+    let (touched, seen) = match read {
+        Some((t, s)) => (Some(t), Some(s)),
+        None => (None, None),
+    };
     let target = Target::new(&session.root);
     let ignore = Ignore::new(&session.ignore_patterns)?;
     let cap = session.content_cap.max(FINISH_CAPTURE_CAP);
@@ -122,7 +130,10 @@ pub fn reconcile_touched(
     // A file the daemon captured during the session, unchanged since by
     // its stamp, is not read again: a storm of new files was read as it
     // came, not all at finish.
-    let seen = store.seen(session.id)?;
+    let seen = match seen {
+        Some(s) => s,
+        None => store.seen(session.id)?,
+    };
     let known = |path: &[u8], st: &crate::beneath::Stat| {
         let s = seen.get(path)?;
         let same = s.stamp.ino == st.ino
