@@ -145,6 +145,8 @@ pub fn reconcile_touched(
     let known: Option<crate::snapshot::Known> = (!seen.is_empty()).then_some(&known);
     let mut keys = BTreeSet::new();
     let mut failed = None;
+    // Contents read here, not taken from the daemon's captures.
+    let mut read_now = 0usize;
     let mut keep = |s: &mut Scanned, before: Option<&Entry>, notices: &mut Vec<Notice>| {
         if s.content.is_none() || failed.is_some() {
             return;
@@ -152,6 +154,9 @@ pub fn reconcile_touched(
         if before.is_some_and(|b| b.content_stored && b.hash == s.entry.hash) {
             s.content = Some(Content::InStore);
             return;
+        }
+        if matches!(s.content, Some(Content::Bytes(_) | Content::Stream)) {
+            read_now += 1;
         }
         match scanner.pack(s, &mut pack, notices) {
             Ok(true) => {
@@ -185,6 +190,11 @@ pub fn reconcile_touched(
     if let Some(e) = failed {
         return Err(e);
     }
+    tracing::debug!(
+        read = read_now,
+        captured = seen.len(),
+        "contents read at finish"
+    );
     pack.finish(true)?;
     // A baseline entry that is ignored now (a rule added on resume) is no change.
     before.retain(|p, e| !ignore.is_ignored(p, e.kind == EntryKind::Dir));
