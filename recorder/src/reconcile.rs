@@ -151,12 +151,12 @@ pub fn reconcile_touched(
         if s.content.is_none() || failed.is_some() {
             return;
         }
+        if matches!(s.content, Some(Content::Bytes(_) | Content::Stream)) {
+            read_now += 1;
+        }
         if before.is_some_and(|b| b.content_stored && b.hash == s.entry.hash) {
             s.content = Some(Content::InStore);
             return;
-        }
-        if matches!(s.content, Some(Content::Bytes(_) | Content::Stream)) {
-            read_now += 1;
         }
         match scanner.pack(s, &mut pack, notices) {
             Ok(true) => {
