@@ -47,12 +47,8 @@ impl Scanner<'_> {
     ///
     /// `path` is reached beneath the root without following a link: if one
     /// of its directories is a symlink now, the path is not there (as cft
-    /// sees the target), and nothing behind the link is read.
-    pub fn stat(&self, path: &[u8], notices: &mut Vec<Notice>) -> Option<Scanned> {
-        self.stat_known(path, None, notices)
-    }
-
-    /// `stat`, not reading a file whose content `known` knows already.
+    /// sees the target), and nothing behind the link is read. A file whose
+    /// content `known` knows already is not read again.
     pub fn stat_known(
         &self,
         path: &[u8],
@@ -77,6 +73,27 @@ impl Scanner<'_> {
             return None;
         }
         Some(self.scan_one(path, dir.as_fd(), name, &st, known, notices))
+    }
+
+    /// `stat` of `name` in the directory `dir`, whose target path is
+    /// `path`, not asking the ignore rules (the capture's paths come from
+    /// events, which the watcher asked them of already).
+    pub fn stat_in(
+        &self,
+        dir: BorrowedFd<'_>,
+        path: &[u8],
+        name: &[u8],
+        notices: &mut Vec<Notice>,
+    ) -> Option<Scanned> {
+        match beneath::stat_at(dir, name) {
+            Ok(st) => Some(self.scan_one(path, dir, name, &st, None, notices)),
+            Err(e) => {
+                if !is_gone(&e) {
+                    notices.push(unreadable(path, &e));
+                }
+                None
+            }
+        }
     }
 
     /// Every entry at and below `path` (target path), not following links and
@@ -611,19 +628,24 @@ pub fn read_file(
     }
     let mut h = blake3::Hasher::new();
     let mut content = (md.size <= cap.min(IN_MEMORY)).then(|| Vec::with_capacity(md.size as usize));
-    let mut buf = vec![0u8; 1 << 16];
     let mut left = md.size;
-    while left > 0 {
-        let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
-        let n = f.read(&mut buf[..want])?;
-        if n == 0 {
-            break; // shrunk while read
+    if let Some(c) = content.as_mut() {
+        // Held whole anyway: read straight into it (a storm's 100k small
+        // files need no 64 KiB buffer each).
+        (&mut f).take(md.size).read_to_end(c)?;
+        h.update(c);
+        left -= c.len() as u64;
+    } else {
+        let mut buf = vec![0u8; 1 << 16];
+        while left > 0 {
+            let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+            let n = f.read(&mut buf[..want])?;
+            if n == 0 {
+                break; // shrunk while read
+            }
+            h.update(&buf[..n]);
+            left -= n as u64;
         }
-        h.update(&buf[..n]);
-        if let Some(c) = content.as_mut() {
-            c.extend_from_slice(&buf[..n]);
-        }
-        left -= n as u64;
     }
     let size = md.size - left;
     let now = beneath::fstat(f.as_fd())?;
@@ -974,7 +996,7 @@ mod tests {
         };
         let mut notices = Vec::new();
         for p in [&b"/srv/x/secret"[..], b"/var/secret", b"/var"] {
-            let got = s.stat(p, &mut notices);
+            let got = s.stat_known(p, None, &mut notices);
             assert!(
                 got.is_none_or(|g| g.entry.kind == EntryKind::Symlink),
                 "{p:?}"

@@ -713,6 +713,32 @@ fn what_the_daemon_captured_gives_way_to_what_is_there_at_finish() {
     );
 }
 
+/// A capture that keeps up with a steady stream of writes finds the
+/// newest files too fresh to trust (ctime under 100 ms old): it asks them
+/// again once settled, so finish has none left to read.
+#[test]
+fn files_too_fresh_when_first_captured_are_captured_once_settled() {
+    let env = Env::new(CFT);
+    std::fs::create_dir_all(env.p("/srv/app")).unwrap();
+    env.begin("fresh", &[]);
+    // A burst: the writer hands paths over every 4096 events, not every
+    // 200 ms, and the capture reads them within milliseconds.
+    const N: usize = 6000;
+    for i in 0..N {
+        write(&env.p(&format!("/srv/app/f{i:04}")), format!("v {i}\n"));
+    }
+    let store = env.store();
+    let id = store.session("fresh").unwrap().id;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut seen = store.seen(id).unwrap().len();
+    while seen < N && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        seen = store.seen(id).unwrap().len();
+    }
+    assert_eq!(seen, N, "captured during the session");
+    env.finish("fresh");
+}
+
 fn walk_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];

@@ -166,19 +166,10 @@ impl Root {
     /// The directory holding `path` (opened `O_PATH`) and `path`'s last
     /// component; for `/`, the root itself and an empty name.
     pub fn parent<'p>(&self, path: &'p [u8]) -> io::Result<(OwnedFd, &'p [u8])> {
-        let trimmed = trim_slashes(path);
-        if trimmed.is_empty() {
-            return Ok((self.fd.try_clone()?, b""));
+        match split_parent(path)? {
+            None => Ok((self.fd.try_clone()?, b"")),
+            Some((dir, name)) => Ok((self.open_path(dir, libc::O_PATH | libc::O_DIRECTORY)?, name)),
         }
-        let (dir, name) = match trimmed.iter().rposition(|&b| b == b'/') {
-            Some(i) => (&trimmed[..i], &trimmed[i + 1..]),
-            None => (&b""[..], trimmed),
-        };
-        if name == b".." || name == b"." {
-            return Err(dot_dot());
-        }
-        let fd = self.open_path(dir, libc::O_PATH | libc::O_DIRECTORY)?;
-        Ok((fd, name))
     }
 
     /// `lstat` of a target path beneath the root: its directories are
@@ -213,6 +204,53 @@ impl Root {
     pub fn read_link(&self, path: &[u8]) -> io::Result<Vec<u8>> {
         let (dir, name) = self.parent(path)?;
         read_link_at(dir.as_fd(), name)
+    }
+}
+
+/// A target path's directory and last component; `None` for `/`.
+fn split_parent(path: &[u8]) -> io::Result<Option<(&[u8], &[u8])>> {
+    let trimmed = trim_slashes(path);
+    if trimmed.is_empty() {
+        return Ok(None);
+    }
+    let (dir, name) = match trimmed.iter().rposition(|&b| b == b'/') {
+        Some(i) => (&trimmed[..i], &trimmed[i + 1..]),
+        None => (&b""[..], trimmed),
+    };
+    if name == b".." || name == b"." {
+        return Err(dot_dot());
+    }
+    Ok(Some((dir, name)))
+}
+
+/// `Root::parent` for a run of paths, keeping the last directory open: a
+/// run sorted by name opens each directory once, not once per file. The
+/// kept fd is the directory as it was when opened, beneath the root; a
+/// directory swapped for a link later is not followed through it.
+pub struct Parents<'r> {
+    root: &'r Root,
+    last: Option<(Vec<u8>, OwnedFd)>,
+}
+
+impl<'r> Parents<'r> {
+    pub fn new(root: &'r Root) -> Parents<'r> {
+        Parents { root, last: None }
+    }
+
+    /// The directory holding `path`, and `path`'s last component.
+    pub fn parent<'p>(&mut self, path: &'p [u8]) -> io::Result<(BorrowedFd<'_>, &'p [u8])> {
+        let Some((dir, name)) = split_parent(path)? else {
+            return Ok((self.root.fd.as_fd(), b""));
+        };
+        let kept = match self.last.take() {
+            Some((d, fd)) if d == dir => (d, fd),
+            _ => {
+                let fd = self.root.open_path(dir, libc::O_PATH | libc::O_DIRECTORY)?;
+                (dir.to_vec(), fd)
+            }
+        };
+        let kept: &'_ (Vec<u8>, OwnedFd) = self.last.insert(kept);
+        Ok((kept.1.as_fd(), name))
     }
 }
 

@@ -137,8 +137,18 @@ proptest! {
         build(&root_dir, &outside, &entries);
         let inside = inside_inodes(&root_dir);
         let root = Root::open(&root_dir).unwrap();
+        let mut parents = Parents::new(&root);
         for q in &queries {
             let path = format!("/{}", q.join("/"));
+            // A run of lookups keeping its last directory finds what one
+            // lookup each finds.
+            let by_one = root
+                .parent(path.as_bytes())
+                .map(|(fd, n)| (fstat(fd.as_fd()).unwrap().ino, n.to_vec()));
+            let by_run = parents
+                .parent(path.as_bytes())
+                .map(|(fd, n)| (fstat(fd).unwrap().ino, n.to_vec()));
+            prop_assert_eq!(by_one.ok(), by_run.ok(), "parent of {}", path);
             let (want, final_link) = reference(&root_dir, q);
             let comps = components(path.as_bytes());
             for flags in [libc::O_PATH, libc::O_RDONLY | libc::O_NONBLOCK] {
@@ -198,4 +208,35 @@ fn dot_dot_and_links_are_refused_with_their_errors() {
     assert!(root.lstat(b"/up").unwrap().is_symlink());
     assert_eq!(root.read_link(b"/up").unwrap(), b"/");
     assert!(root.lstat(b"/").unwrap().is_dir());
+}
+
+/// The directory `Parents` keeps is the one it opened: swapped for a link
+/// to a host directory afterwards, it is not followed, and once another
+/// directory was asked for, it is looked up again and refused.
+#[test]
+fn a_kept_directory_swapped_for_a_link_is_not_followed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (r, host) = (tmp.path().join("root"), tmp.path().join("host"));
+    for d in [r.join("srv/a"), r.join("srv/b"), host.clone()] {
+        std::fs::create_dir_all(d).unwrap();
+    }
+    std::fs::write(host.join("y"), MARKER).unwrap();
+    std::fs::write(r.join("srv/a/y"), b"inside").unwrap();
+    let root = Root::open(&r).unwrap();
+    let mut parents = Parents::new(&root);
+    let read = |dir: BorrowedFd<'_>, name: &[u8]| {
+        let fd = open_at(dir, name, libc::O_RDONLY)?;
+        let mut data = Vec::new();
+        std::io::Read::read_to_end(&mut std::fs::File::from(fd), &mut data)?;
+        io::Result::Ok(data)
+    };
+    parents.parent(b"/srv/a/x").unwrap();
+    std::fs::rename(r.join("srv/a"), r.join("srv/moved")).unwrap();
+    std::os::unix::fs::symlink(&host, r.join("srv/a")).unwrap();
+    let (dir, name) = parents.parent(b"/srv/a/y").unwrap();
+    assert_eq!(read(dir, name).unwrap(), b"inside", "the kept directory");
+    parents.parent(b"/srv/b/z").unwrap();
+    // A link as the last component of a directory: ENOTDIR, not followed.
+    let again = parents.parent(b"/srv/a/y").map(|_| ());
+    assert_eq!(again.unwrap_err().raw_os_error(), Some(libc::ENOTDIR));
 }
