@@ -90,7 +90,9 @@ pub fn reconcile_touched(
 
     let mut notices = Vec::new();
     let mut before: BTreeMap<Vec<u8>, Entry> = BTreeMap::new();
-    let mut after: BTreeMap<Vec<u8>, Scanned> = BTreeMap::new();
+    // Sorted by path once all is read: a storm's 100k entries are cheaper
+    // pushed and sorted than inserted into a map one by one.
+    let mut after: Vec<Scanned> = Vec::new();
 
     let (subtrees, singles) = match &reason {
         Some(_) => (session.watched.clone(), Vec::new()),
@@ -175,7 +177,7 @@ pub fn reconcile_touched(
     scanner.walk_many(&subtrees, known, &mut notices, |mut s| {
         let b = before.get(&s.entry.path);
         keep(&mut s, b, &mut packed_notices);
-        after.insert(s.entry.path.clone(), s);
+        after.push(s);
     });
     notices.append(&mut packed_notices);
     for p in &singles {
@@ -184,7 +186,7 @@ pub fn reconcile_touched(
         }
         if let Some(mut s) = scanner.stat_known(p, known, &mut notices) {
             keep(&mut s, before.get(p), &mut notices);
-            after.insert(p.clone(), s);
+            after.push(s);
         }
     }
     if let Some(e) = failed {
@@ -199,6 +201,9 @@ pub fn reconcile_touched(
     // A baseline entry that is ignored now (a rule added on resume) is no change.
     before.retain(|p, e| !ignore.is_ignored(p, e.kind == EntryKind::Dir));
 
+    // The walked roots and the singles do not overlap: each path once.
+    after.sort_unstable_by(|a, b| a.entry.path.cmp(&b.entry.path));
+    after.dedup_by(|a, b| a.entry.path == b.entry.path);
     let examined = before.len().max(after.len());
     let mut out = FileDiff {
         full_rescan: reason.clone(),
@@ -217,7 +222,10 @@ pub fn reconcile_touched(
     }
     // Both maps are sorted by path: one merge, in path order.
     let mut before = before.into_iter().peekable();
-    let mut after = after.into_iter().peekable();
+    let mut after = after
+        .into_iter()
+        .map(|s| (s.entry.path.clone(), s))
+        .peekable();
     loop {
         let order = match (before.peek(), after.peek()) {
             (None, None) => break,
@@ -329,15 +337,17 @@ pub fn plan(
         |p: &[u8]| watched.iter().any(|w| is_within(p, w)) && !ignore.is_ignored(p, false);
     let mut subtrees: Vec<Vec<u8>> = touched
         .iter()
-        .filter(|(p, sub)| *sub && in_scope(p))
+        .filter(|(_, sub)| *sub)
         .map(|(p, _)| p.clone())
         .collect();
     subtrees.sort();
     subtrees.dedup();
-    // Sorted, so a parent comes right before its descendants.
+    // Sorted, so a parent comes right before its descendants; a path
+    // within a kept subtree is dropped before the ignore rules are asked
+    // of it (a storm creates 100k files inside a few new directories).
     let mut kept: Vec<Vec<u8>> = Vec::with_capacity(subtrees.len());
     for p in subtrees {
-        if !kept.last().is_some_and(|k| is_within(&p, k)) {
+        if !kept.last().is_some_and(|k| is_within(&p, k)) && in_scope(&p) {
             kept.push(p);
         }
     }
