@@ -201,9 +201,9 @@ pub fn reconcile_touched(
     // A baseline entry that is ignored now (a rule added on resume) is no change.
     before.retain(|p, e| !ignore.is_ignored(p, e.kind == EntryKind::Dir));
 
-    // The walked roots and the singles do not overlap: each path once.
+    // The walked roots, none within another, and the singles outside
+    // them (`plan`) give each path once.
     after.sort_unstable_by(|a, b| a.entry.path.cmp(&b.entry.path));
-    after.dedup_by(|a, b| a.entry.path == b.entry.path);
     let examined = before.len().max(after.len());
     let mut out = FileDiff {
         full_rescan: reason.clone(),
@@ -342,19 +342,23 @@ pub fn plan(
         .collect();
     subtrees.sort();
     subtrees.dedup();
-    // Sorted, so a parent comes right before its descendants; a path
-    // within a kept subtree is dropped before the ignore rules are asked
-    // of it (a storm creates 100k files inside a few new directories).
+    // A path inside a kept subtree has that subtree among its ancestors:
+    // a lookup per ancestor, not a scan of every subtree (a storm makes
+    // thousands of both).
+    let mut kept_set: std::collections::HashSet<Vec<u8>> = Default::default();
     let mut kept: Vec<Vec<u8>> = Vec::with_capacity(subtrees.len());
     for p in subtrees {
-        if !kept.last().is_some_and(|k| is_within(&p, k)) && in_scope(&p) {
+        // Sorted, the last one kept is most often the parent; byte order
+        // also puts `/a-x` between `/a` and `/a/b`, so the others are
+        // asked too. A nested path is dropped before the ignore rules are
+        // asked of it (a storm creates 100k files in a few directories).
+        let nested = kept.last().is_some_and(|k| is_within(&p, k))
+            || crate::model::ancestors(&p).any(|a| kept_set.contains(a));
+        if !nested && in_scope(&p) {
+            kept_set.insert(p.clone());
             kept.push(p);
         }
     }
-    // A single inside a kept subtree has that subtree among its ancestors:
-    // a lookup per ancestor, not a scan of every subtree (a storm makes
-    // thousands of both).
-    let kept_set: std::collections::HashSet<&[u8]> = kept.iter().map(Vec::as_slice).collect();
     // The ancestors first: a storm's files are all inside a kept subtree,
     // and that is cheaper to ask than the ignore rules.
     let mut singles: Vec<Vec<u8>> = touched
@@ -579,9 +583,12 @@ mod tests {
             (b"/tmp/x".to_vec(), true),
             (b"/etc/x.swp".to_vec(), true),
             (b"/srv/d".to_vec(), true),
+            // Byte order puts it between /etc/a and /etc/a/b/c.
+            (b"/etc/a-x".to_vec(), true),
         ];
         let (sub, single) = plan(touched, &watched, &ig);
-        assert_eq!(sub, vec![b"/etc/a".to_vec(), b"/srv/d".to_vec()]);
+        let want: Vec<&[u8]> = vec![b"/etc/a", b"/etc/a-x", b"/srv/d"];
+        assert_eq!(sub, want);
         assert_eq!(single, vec![b"/etc/ab".to_vec()]);
     }
 }

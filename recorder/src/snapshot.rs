@@ -55,12 +55,8 @@ impl Scanner<'_> {
         known: Option<Known<'_>>,
         notices: &mut Vec<Notice>,
     ) -> Option<Scanned> {
-        let looked = self.target.root().and_then(|root| {
-            let (dir, name) = root.parent(path)?;
-            let st = beneath::stat_at(dir.as_fd(), name)?;
-            Ok((dir, name, st))
-        });
-        let (dir, name, st) = match looked {
+        let looked = self.target.root().and_then(|root| root.parent(path));
+        let (dir, name) = match looked {
             Ok(x) => x,
             Err(e) => {
                 if !is_gone(&e) {
@@ -69,13 +65,10 @@ impl Scanner<'_> {
                 return None;
             }
         };
-        if self.ignore.is_ignored(path, st.is_dir()) {
-            return None;
-        }
-        Some(self.scan_one(path, dir.as_fd(), name, &st, known, notices))
+        self.look(dir.as_fd(), path, name, Some(self.ignore), known, notices)
     }
 
-    /// `stat` of `name` in the directory `dir`, whose target path is
+    /// `stat_known` of `name` in the directory `dir`, whose target path is
     /// `path`, not asking the ignore rules (the capture's paths come from
     /// events, which the watcher asked them of already).
     pub fn stat_in(
@@ -85,15 +78,32 @@ impl Scanner<'_> {
         name: &[u8],
         notices: &mut Vec<Notice>,
     ) -> Option<Scanned> {
-        match beneath::stat_at(dir, name) {
-            Ok(st) => Some(self.scan_one(path, dir, name, &st, None, notices)),
+        self.look(dir, path, name, None, None, notices)
+    }
+
+    /// `name` of `dir` looked at and read, unless gone or ignored by `ignore`.
+    fn look(
+        &self,
+        dir: BorrowedFd<'_>,
+        path: &[u8],
+        name: &[u8],
+        ignore: Option<&Ignore>,
+        known: Option<Known<'_>>,
+        notices: &mut Vec<Notice>,
+    ) -> Option<Scanned> {
+        let st = match beneath::stat_at(dir, name) {
+            Ok(st) => st,
             Err(e) => {
                 if !is_gone(&e) {
                     notices.push(unreadable(path, &e));
                 }
-                None
+                return None;
             }
+        };
+        if ignore.is_some_and(|i| i.is_ignored(path, st.is_dir())) {
+            return None;
         }
+        Some(self.scan_one(path, dir, name, &st, known, notices))
     }
 
     /// Every entry at and below `path` (target path), not following links and
