@@ -36,6 +36,7 @@ use super::{entries::entry_from_row, pack_name_of, Fail, Snapshot, Sql, Store, E
 use crate::error::Result;
 use crate::model::{ContentHash, Entry, EntryKind, Stamp};
 use rusqlite::{params, Connection, Transaction};
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashMap};
 use std::io::Read;
@@ -67,17 +68,18 @@ const CACHED: usize = 16;
 
 /// One baseline entry as a block holds it.
 #[derive(Clone, Debug, PartialEq)]
-pub(super) struct Item {
+pub(super) struct Item<'a> {
     /// `hash` is `None` for a packed content whose hash is computed from
-    /// the pack.
-    pub entry: Entry,
+    /// the pack. Borrowed when written from entries held anyway (a
+    /// finish's 100k finals), owned when decoded.
+    pub entry: Cow<'a, Entry>,
     pub place: Option<Place>,
     pub stamp: Option<Stamp>,
 }
 
 /// A decoded block: its entries sorted by path, each path once.
 pub(super) struct Block {
-    pub items: Vec<Item>,
+    pub items: Vec<Item<'static>>,
     session: i64,
     created: i64,
     seq: i64,
@@ -169,7 +171,7 @@ impl Block {
     /// The entry at `n`, with its hash: one content read from the pack if
     /// the block's hashes are not known yet (a lookup of one path).
     pub(super) fn entry(&self, n: usize, store: &Store) -> Result<Entry> {
-        let mut e = self.items[n].entry.clone();
+        let mut e = Entry::clone(&self.items[n].entry);
         if let (None, Some(place)) = (e.hash, self.items[n].place) {
             e.hash = match self.hashes.get() {
                 Some(h) => h[n],
@@ -182,7 +184,7 @@ impl Block {
     /// The entry at `n`, with its hash, every hash of the block computed
     /// at once (a read of a range).
     pub(super) fn entry_of_many(&self, n: usize, store: &Store) -> Result<Entry> {
-        let mut e = self.items[n].entry.clone();
+        let mut e = Entry::clone(&self.items[n].entry);
         if e.hash.is_none() && self.items[n].place.is_some() {
             e.hash = self.hashes(store)?[n];
         }
@@ -481,7 +483,7 @@ pub(super) fn insert_raw(
     tx: &Transaction,
     session: i64,
     snapshot: Snapshot,
-    mut items: Vec<Item>,
+    mut items: Vec<Item<'_>>,
 ) -> Sql<()> {
     if items.is_empty() {
         return Ok(());
@@ -543,7 +545,7 @@ fn already_held(
     session: i64,
     first: &[u8],
     last: &[u8],
-    chunk: &[Item],
+    chunk: &[Item<'_>],
 ) -> Sql<usize> {
     let mut stmt = tx.prepare_cached(
         "SELECT seq, data FROM entry_blocks
@@ -612,7 +614,7 @@ pub(super) fn rows_to_blocks(tx: &Transaction) -> Sql<()> {
                         let ino: Option<i64> = r.get(14)?;
                         let ctime: Option<i64> = r.get(15)?;
                         Ok(Item {
-                            entry,
+                            entry: Cow::Owned(entry),
                             place: offset.map(|o| Place {
                                 offset: o as u64,
                                 within: within.map(|w| w as u64),
@@ -683,7 +685,7 @@ pub(super) fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
 }
 
 /// The body of a block of `items` (sorted by path).
-pub(super) fn encode(items: &[Item]) -> Vec<u8> {
+pub(super) fn encode(items: &[Item<'_>]) -> Vec<u8> {
     let mut names: Vec<&str> = Vec::new();
     for i in items {
         for n in [&i.entry.owner, &i.entry.group].into_iter().flatten() {
@@ -809,7 +811,7 @@ impl<'a> Reader<'a> {
 }
 
 /// A block's entries from its stored (compressed) data.
-pub(super) fn decode(data: &[u8], key: &str) -> Sql<Vec<Item>> {
+pub(super) fn decode(data: &[u8], key: &str) -> Sql<Vec<Item<'static>>> {
     let bad = |m: &str| Fail::decode("entry_blocks", key, m);
     let mut raw = Vec::new();
     zstd::stream::read::Decoder::new(data)
@@ -818,7 +820,7 @@ pub(super) fn decode(data: &[u8], key: &str) -> Sql<Vec<Item>> {
     parse(&raw).ok_or_else(|| bad("is cut short or malformed"))
 }
 
-fn parse(raw: &[u8]) -> Option<Vec<Item>> {
+fn parse(raw: &[u8]) -> Option<Vec<Item<'static>>> {
     let mut r = Reader { buf: raw, pos: 0 };
     if r.num()? != VERSION {
         return None;
@@ -830,7 +832,7 @@ fn parse(raw: &[u8]) -> Option<Vec<Item>> {
     }
     let name =
         |r: &mut Reader| -> Option<String> { names.get(usize::try_from(r.num()?).ok()?).cloned() };
-    let mut items: Vec<Item> = Vec::with_capacity(count.min(BLOCK));
+    let mut items: Vec<Item<'static>> = Vec::with_capacity(count.min(BLOCK));
     let (mut mtime, mut offset, mut ino) = (0i64, 0i64, 0i64);
     for _ in 0..count {
         let shared = usize::try_from(r.num()?).ok()?;
@@ -893,7 +895,7 @@ fn parse(raw: &[u8]) -> Option<Vec<Item>> {
             None
         };
         items.push(Item {
-            entry: Entry {
+            entry: Cow::Owned(Entry {
                 path,
                 kind,
                 mode,
@@ -906,7 +908,7 @@ fn parse(raw: &[u8]) -> Option<Vec<Item>> {
                 hash,
                 content_stored: flags & STORED != 0,
                 link_target,
-            },
+            }),
             place,
             stamp,
         });

@@ -3,7 +3,7 @@
 //! contents in the session's pack or the `blobs` table.
 
 use super::*;
-use std::collections::HashMap;
+use std::borrow::Cow;
 
 impl Store {
     /// Store a batch of entries (and their contents) in one transaction.
@@ -106,8 +106,11 @@ impl Store {
     /// What the daemon captured during the session (`Snapshot::Seen`), by
     /// path: each file's stamp, size and mtime then, its hash and where
     /// its content is in the session's pack.
-    pub fn seen(&self, session: i64) -> Result<HashMap<Vec<u8>, Seen>> {
-        let mut out = HashMap::new();
+    /// Keyed by path with FxHash: finish looks up every file it walks (a
+    /// storm's 100k), and SipHash's guard against chosen keys buys nothing
+    /// for paths the daemon itself read.
+    pub fn seen(&self, session: i64) -> Result<rustc_hash::FxHashMap<Vec<u8>, Seen>> {
+        let mut out = rustc_hash::FxHashMap::default();
         self.block_range(session, Snapshot::Seen, b"", b"0", |b, n| {
             let i = &b.items[n];
             if let (Some(hash), Some(stamp)) = (i.entry.hash, i.stamp) {
@@ -229,18 +232,25 @@ pub(super) fn insert_entries_raw(
     let mut items = Vec::with_capacity(batch.len());
     for (i, item) in batch.iter().enumerate() {
         let (stored, place) = stored_where(tx, i, item, &contents)?;
-        let mut entry = item.entry.clone();
-        entry.content_stored = stored;
         // The baseline's packed content is its hash (see `blocks`); one
         // too large to hold keeps its hash, so that none is ever read
         // whole to be hashed. The other snapshots keep every hash: their
         // contents are asked for by it.
-        if snapshot == Snapshot::Baseline
+        let unhashed = snapshot == Snapshot::Baseline
             && place.is_some()
-            && entry.size <= crate::model::IN_MEMORY
-        {
-            entry.hash = None;
-        }
+            && item.entry.size <= crate::model::IN_MEMORY
+            && item.entry.hash.is_some();
+        // Copied only when it must differ from what is held.
+        let entry = if item.entry.content_stored == stored && !unhashed {
+            Cow::Borrowed(&item.entry)
+        } else {
+            let mut e = item.entry.clone();
+            e.content_stored = stored;
+            if unhashed {
+                e.hash = None;
+            }
+            Cow::Owned(e)
+        };
         items.push(blocks::Item {
             entry,
             place,

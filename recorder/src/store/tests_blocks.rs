@@ -6,6 +6,7 @@ use super::blocks::{self, Item};
 use super::pack::Place;
 use super::*;
 use crate::model::BlobSource;
+use std::borrow::Cow;
 
 fn entry(path: &[u8], content: &[u8]) -> EntryWithContent {
     EntryWithContent {
@@ -81,10 +82,10 @@ fn the_block_format_round_trips_every_field() {
         (
             "packed, hash computed",
             Item {
-                entry: Entry {
+                entry: Cow::Owned(Entry {
                     hash: None,
                     ..base.clone()
-                },
+                }),
                 place: Some(Place {
                     offset: 1 << 40,
                     within: Some(131_000),
@@ -98,10 +99,10 @@ fn the_block_format_round_trips_every_field() {
         (
             "an old raw pack's place, hash kept",
             Item {
-                entry: Entry {
+                entry: Cow::Owned(Entry {
                     path: b"/etc/b".to_vec(),
                     ..base.clone()
-                },
+                }),
                 place: Some(Place {
                     offset: 7,
                     within: None,
@@ -112,7 +113,7 @@ fn the_block_format_round_trips_every_field() {
         (
             "over the cap: hash only",
             Item {
-                entry: Entry {
+                entry: Cow::Owned(Entry {
                     path: b"/etc/c\xff".to_vec(),
                     content_stored: false,
                     size: u64::MAX,
@@ -120,7 +121,7 @@ fn the_block_format_round_trips_every_field() {
                     owner: None,
                     group: None,
                     ..base.clone()
-                },
+                }),
                 place: None,
                 stamp: None,
             },
@@ -128,7 +129,7 @@ fn the_block_format_round_trips_every_field() {
         (
             "a link",
             Item {
-                entry: Entry {
+                entry: Cow::Owned(Entry {
                     path: b"/etc/d".to_vec(),
                     kind: EntryKind::Symlink,
                     mode: 0o777,
@@ -141,7 +142,7 @@ fn the_block_format_round_trips_every_field() {
                     hash: None,
                     content_stored: false,
                     link_target: Some(b"../x\n\xfe".to_vec()),
-                },
+                }),
                 place: None,
                 stamp: Some(Stamp {
                     ino: 0,
@@ -152,13 +153,13 @@ fn the_block_format_round_trips_every_field() {
         (
             "a device",
             Item {
-                entry: Entry {
+                entry: Cow::Owned(Entry {
                     path: b"/etc/e".to_vec(),
                     kind: EntryKind::BlockDevice,
                     hash: None,
                     content_stored: false,
                     ..base.clone()
-                },
+                }),
                 place: None,
                 stamp: None,
             },
