@@ -498,44 +498,86 @@ pub(super) fn insert_raw(
         [session],
         |r| r.get(0),
     )?;
-    for chunk in items.chunks(BLOCK) {
-        let (Some(first), Some(last)) = (chunk.first(), chunk.last()) else {
-            continue;
-        };
-        let (first, last) = (&first.entry.path, &last.entry.path);
-        // Only the baseline is written more than once and counted; the
-        // final snapshot is written whole, once.
-        let fresh = match snapshot {
-            Snapshot::Baseline => chunk.len() - already_held(tx, session, first, last, chunk)?,
-            _ => chunk.len(),
-        };
-        let level = match snapshot {
-            Snapshot::Baseline => LEVEL,
-            _ => LEVEL_FAST,
-        };
-        let blobs = chunk
-            .iter()
-            .filter(|i| i.place.is_none() && i.entry.content_stored && i.entry.hash.is_some())
-            .count();
-        let raw = encode(chunk);
-        let z = zstd::bulk::compress(&raw, level)
-            .map_err(|e| Fail::decode("entry_blocks", block_key(session, seq), e.to_string()))?;
-        tx.prepare_cached(
-            "INSERT INTO entry_blocks (session_id, first, seq, last, fresh, blobs, data, snapshot)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        )?
-        .execute(params![
-            session,
-            first,
-            seq,
-            last,
-            fresh as i64,
-            blobs as i64,
-            z,
-            snapshot as i64
-        ])?;
-        seq += 1;
+    let level = match snapshot {
+        Snapshot::Baseline => LEVEL,
+        _ => LEVEL_FAST,
+    };
+    let chunks: Vec<&[Item<'_>]> = items.chunks(BLOCK).collect();
+    // Encoding and compressing are most of the cost (a finish's 100k
+    // finals, a begin's level-9 baseline) and each block is its own: they
+    // go on two threads, a window at a time so that what waits for its
+    // insert stays small, while the inserts stay in order on this one.
+    for window in chunks.chunks(ENCODE_WINDOW) {
+        let encoded = compress_all(window, level);
+        for (chunk, z) in window.iter().zip(encoded) {
+            insert_block(tx, session, snapshot, &mut seq, chunk, z)?;
+        }
     }
+    Ok(())
+}
+
+/// How many blocks are encoded at once.
+pub(super) const ENCODE_WINDOW: usize = 8;
+
+/// Each chunk encoded and compressed, in order; the second half of them
+/// on a second thread.
+fn compress_all(chunks: &[&[Item<'_>]], level: i32) -> Vec<std::io::Result<Vec<u8>>> {
+    let one = |c: &&[Item<'_>]| zstd::bulk::compress(&encode(c), level);
+    if chunks.len() < 2 {
+        return chunks.iter().map(one).collect();
+    }
+    let (a, b) = chunks.split_at(chunks.len() / 2);
+    std::thread::scope(|scope| {
+        let later = scope.spawn(|| b.iter().map(one).collect::<Vec<_>>());
+        let mut out: Vec<_> = a.iter().map(one).collect();
+        match later.join() {
+            Ok(rest) => out.extend(rest),
+            // Only a panic there: encode those here instead.
+            Err(_) => out.extend(b.iter().map(one)),
+        }
+        out
+    })
+}
+
+/// Insert one encoded block as number `seq`, and count it.
+fn insert_block(
+    tx: &Transaction,
+    session: i64,
+    snapshot: Snapshot,
+    seq: &mut i64,
+    chunk: &[Item<'_>],
+    z: std::io::Result<Vec<u8>>,
+) -> Sql<()> {
+    let (Some(first), Some(last)) = (chunk.first(), chunk.last()) else {
+        return Ok(());
+    };
+    let z = z.map_err(|e| Fail::decode("entry_blocks", block_key(session, *seq), e.to_string()))?;
+    let (first, last) = (&first.entry.path, &last.entry.path);
+    // Only the baseline is written more than once and counted; the
+    // final snapshot is written whole, once.
+    let fresh = match snapshot {
+        Snapshot::Baseline => chunk.len() - already_held(tx, session, first, last, chunk)?,
+        _ => chunk.len(),
+    };
+    let blobs = chunk
+        .iter()
+        .filter(|i| i.place.is_none() && i.entry.content_stored && i.entry.hash.is_some())
+        .count();
+    tx.prepare_cached(
+        "INSERT INTO entry_blocks (session_id, first, seq, last, fresh, blobs, data, snapshot)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?
+    .execute(params![
+        session,
+        first,
+        *seq,
+        last,
+        fresh as i64,
+        blobs as i64,
+        z,
+        snapshot as i64
+    ])?;
+    *seq += 1;
     Ok(())
 }
 

@@ -349,6 +349,33 @@ fn lookups_at_block_boundaries_and_across_overlapping_blocks() {
     );
 }
 
+/// A batch of more blocks than are encoded at once (on two threads, a
+/// window at a time) is stored whole and in order, the odd last block too.
+#[test]
+fn a_batch_of_many_windows_of_blocks_keeps_every_entry_in_order() {
+    let (_tmp, mut s, session) = store();
+    let n = blocks::BLOCK * (blocks::ENCODE_WINDOW + 1) + 7;
+    let path = |i: usize| format!("/srv/f{i:06}").into_bytes();
+    let content = |i: usize| format!("c{}", i % 97).into_bytes();
+    let all: Vec<_> = (0..n).rev().map(|i| entry(&path(i), &content(i))).collect();
+    packed(&mut s, &session, &[all]);
+    let back = s
+        .entries_under(session.id, Snapshot::Baseline, b"/srv")
+        .unwrap();
+    assert_eq!(back.len(), n);
+    for (i, e) in back.iter().enumerate() {
+        assert_eq!(
+            (&e.path, e.hash),
+            (&path(i), Some(ContentHash::of(&content(i)))),
+            "entry {i}"
+        );
+    }
+    assert_eq!(
+        s.entry_count(session.id, Snapshot::Baseline).unwrap(),
+        n as u64
+    );
+}
+
 /// A schema-8 database kept every snapshot as rows: the migrations to
 /// schemas 9 and 10 make them blocks, every field kept, and the rows go.
 #[test]
