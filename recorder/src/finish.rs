@@ -71,7 +71,7 @@ impl Evidence {
     /// Each path the events name once, with whether it is a subtree to
     /// re-read (as `Store::touched_paths` gives them, less ignored names).
     pub fn touched(&self) -> Vec<(Vec<u8>, bool)> {
-        let mut seen = rustc_hash::FxHashSet::default();
+        let mut seen = std::collections::HashSet::new();
         let mut last = None;
         self.events
             .iter()

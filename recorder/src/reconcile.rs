@@ -20,7 +20,7 @@ use crate::snapshot::{Scanned, Scanner};
 use crate::store::{EntryWithContent, Seen, Snapshot, Store};
 use crate::sweep;
 use crate::target::Target;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Changed files larger than this keep only their hash (the baseline cap is
 /// usually smaller; a file the admin created is worth more).
@@ -53,7 +53,7 @@ pub fn reconcile(
 /// What finish has read already: the paths the session's events name
 /// (with whether each is a subtree to re-read), and what the daemon
 /// captured (`Store::seen`).
-pub type Read = (Vec<(Vec<u8>, bool)>, rustc_hash::FxHashMap<Vec<u8>, Seen>);
+pub type Read = (Vec<(Vec<u8>, bool)>, HashMap<Vec<u8>, Seen>);
 
 /// The same, with what `read` holds given rather than read from the store
 /// again: finish has read the whole timeline already.

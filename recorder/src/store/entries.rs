@@ -4,6 +4,7 @@
 
 use super::*;
 use std::borrow::Cow;
+use std::collections::HashMap;
 
 impl Store {
     /// Store a batch of entries (and their contents) in one transaction.
@@ -106,11 +107,11 @@ impl Store {
     /// What the daemon captured during the session (`Snapshot::Seen`), by
     /// path: each file's stamp, size and mtime then, its hash and where
     /// its content is in the session's pack.
-    /// Keyed by path with FxHash: finish looks up every file it walks (a
-    /// storm's 100k), and SipHash's guard against chosen keys buys nothing
-    /// for paths the daemon itself read.
-    pub fn seen(&self, session: i64) -> Result<rustc_hash::FxHashMap<Vec<u8>, Seen>> {
-        let mut out = rustc_hash::FxHashMap::default();
+    /// Keyed with the standard seeded hasher, not a faster unseeded one:
+    /// the paths are names any user who can write a watched directory
+    /// chooses, and colliding names would make finish quadratic.
+    pub fn seen(&self, session: i64) -> Result<HashMap<Vec<u8>, Seen>> {
+        let mut out = HashMap::new();
         self.block_range(session, Snapshot::Seen, b"", b"0", |b, n| {
             let i = &b.items[n];
             if let (Some(hash), Some(stamp)) = (i.entry.hash, i.stamp) {
