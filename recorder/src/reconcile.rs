@@ -212,7 +212,6 @@ pub fn reconcile_touched(
     };
     // Most of what a storm re-read is a change: no regrowing as they come.
     out.changes.reserve(after.len());
-    out.finals.reserve(after.len());
     if let Some(r) = &reason {
         out.notices.push(Notice {
             path: None,
@@ -220,34 +219,50 @@ pub fn reconcile_touched(
             message: format!("every watched root was rescanned: {r}"),
         });
     }
-    // Both maps are sorted by path: one merge, in path order.
+    // What the daemon captured is not needed any more: its memory goes
+    // back before the change set is built.
+    drop(seen);
+    // Both are sorted by path: one merge, in path order. The entries read
+    // that are changes stay where they are and become the finals: a
+    // storm's 100k are not copied into a second list.
+    let mut is_final = vec![false; after.len()];
     let mut before = before.into_iter().peekable();
-    let mut after = after
-        .into_iter()
-        .map(|s| (s.entry.path.clone(), s))
-        .peekable();
+    let mut next = 0;
     loop {
-        let order = match (before.peek(), after.peek()) {
+        let a = after.get(next);
+        let order = match (before.peek(), a) {
             (None, None) => break,
             (Some(_), None) => std::cmp::Ordering::Less,
             (None, Some(_)) => std::cmp::Ordering::Greater,
-            (Some((b, _)), Some((a, _))) => b.cmp(a),
+            (Some((b, _)), Some(a)) => b.cmp(&a.entry.path),
         };
         let (path, b, a) = match order {
-            std::cmp::Ordering::Less => before.next().map(|(p, b)| (p, Some(b), None)),
-            std::cmp::Ordering::Greater => after.next().map(|(p, a)| (p, None, Some(a))),
+            std::cmp::Ordering::Less => {
+                let (p, b) = before.next().expect("peeked");
+                (p, Some(b), None)
+            }
+            std::cmp::Ordering::Greater => (a.expect("peeked").entry.path.clone(), None, a),
             std::cmp::Ordering::Equal => {
                 let (p, b) = before.next().expect("peeked");
-                after.next().map(|(_, a)| (p, Some(b), Some(a)))
+                (p, Some(b), a)
             }
+        };
+        if a.is_some() {
+            next += 1;
         }
-        .expect("peeked");
-        let Some(kind) = ChangeKind::classify(b.as_ref(), a.as_ref().map(|s| &s.entry)) else {
+        let Some(kind) = ChangeKind::classify(b.as_ref(), a.map(|s| &s.entry)) else {
             continue;
         };
         let key = keys.contains(&path);
-        push_change(&mut out, path, kind, b, a, cap, key);
+        let change = change_of(&mut out.notices, path, kind, b, a, cap, key);
+        out.changes.push(change);
+        if a.is_some() {
+            is_final[next - 1] = true;
+        }
     }
+    let mut finals = is_final.into_iter();
+    after.retain(|_| finals.next().unwrap_or(false));
+    out.finals = after;
     // Unreadable paths that are not part of the change set are still worth
     // telling: the user may expect them.
     notices.sort_by(|a, b| a.path.cmp(&b.path));
@@ -269,8 +284,31 @@ pub(crate) fn push_change(
     cap: u64,
     key: bool,
 ) {
+    let change = change_of(
+        &mut out.notices,
+        path,
+        kind,
+        before,
+        after.as_ref(),
+        cap,
+        key,
+    );
+    out.changes.push(change);
+    out.finals.extend(after);
+}
+
+/// The change at `path`, and the notices it deserves, into `notices`.
+fn change_of(
+    notices: &mut Vec<Notice>,
+    path: Vec<u8>,
+    kind: ChangeKind,
+    before: Option<Entry>,
+    after: Option<&Scanned>,
+    cap: u64,
+    key: bool,
+) -> Change {
     let mut secret = false;
-    if let Some(s) = &after {
+    if let Some(s) = after {
         let e = &s.entry;
         if e.kind == EntryKind::File && kind != ChangeKind::Metadata {
             let bytes = s.content.as_ref().and_then(Content::bytes);
@@ -278,7 +316,7 @@ pub(crate) fn push_change(
                 || key
                 || bytes.is_some_and(secret::holds_private_key);
             if secret {
-                out.notices.push(notice(
+                notices.push(notice(
                     &path,
                     NoticeKind::Secret,
                     "holds a secret: its content is withheld from generated output \
@@ -286,7 +324,7 @@ pub(crate) fn push_change(
                 ));
             }
             if e.hash.is_some() && !e.content_stored {
-                out.notices.push(notice(
+                notices.push(notice(
                     &path,
                     NoticeKind::TooLarge,
                     &format!(
@@ -297,24 +335,21 @@ pub(crate) fn push_change(
             }
         }
         if e.kind.is_special() {
-            out.notices.push(notice(
+            notices.push(notice(
                 &path,
                 NoticeKind::Special,
                 &format!("a {}: recorded, never opened", e.kind),
             ));
         }
     }
-    out.changes.push(Change {
+    Change {
         path,
         kind,
         before,
-        after: after.as_ref().map(|s| s.entry.clone()),
+        after: after.map(|s| s.entry.clone()),
         secret,
         origin: Default::default(),
         package: None,
-    });
-    if let Some(s) = after {
-        out.finals.push(s);
     }
 }
 

@@ -365,6 +365,7 @@ fn finish_claimed(
     session: Session,
     progress: &dyn Progress,
 ) -> Result<FinishReport> {
+    let t = Instant::now();
     let extra = if daemon::is_alive(session.daemon_pid, session.daemon_start) {
         if stop_daemon(&session) {
             None
@@ -384,6 +385,7 @@ fn finish_claimed(
         ),
         other => other,
     };
+    tracing::debug!(ms = t.elapsed().as_millis() as u64, "the daemon stopped");
     // The daemon may have marked a rescan while stopping (its reason wins).
     let session = store.session_by_id(session.id)?;
     crate::finish::run(store, &session, extra.as_deref(), progress)

@@ -5,6 +5,7 @@
 //! from the host's NSS, so a chroot's `www-data` is named correctly.
 
 use crate::beneath::Root;
+use crate::model::Name;
 use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
@@ -14,8 +15,8 @@ use std::path::{Path, PathBuf};
 pub struct Target {
     /// Host path of the target's `/`, without a trailing slash (empty for `/`).
     prefix: Vec<u8>,
-    users: HashMap<u32, String>,
-    groups: HashMap<u32, String>,
+    users: HashMap<u32, Name>,
+    groups: HashMap<u32, Name>,
 }
 
 impl Target {
@@ -74,18 +75,18 @@ impl Target {
         }
     }
 
-    pub fn user_name(&self, uid: u32) -> Option<String> {
+    pub fn user_name(&self, uid: u32) -> Option<Name> {
         self.users.get(&uid).cloned()
     }
 
-    pub fn group_name(&self, gid: u32) -> Option<String> {
+    pub fn group_name(&self, gid: u32) -> Option<Name> {
         self.groups.get(&gid).cloned()
     }
 }
 
 /// `name:x:id:...` lines to an id -> name map; malformed lines are skipped
 /// (the first name for an id wins, as with getpwuid).
-fn read_id_names(data: Option<Vec<u8>>) -> HashMap<u32, String> {
+fn read_id_names(data: Option<Vec<u8>>) -> HashMap<u32, Name> {
     let mut out = HashMap::new();
     let Some(data) = data else {
         return out;
@@ -104,7 +105,7 @@ fn read_id_names(data: Option<Vec<u8>>) -> HashMap<u32, String> {
             continue;
         };
         if !name.is_empty() && !name.starts_with('#') {
-            out.entry(id).or_insert_with(|| name.to_string());
+            out.entry(id).or_insert_with(|| name.into());
         }
     }
     out

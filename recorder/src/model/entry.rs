@@ -82,6 +82,10 @@ impl fmt::Debug for ContentHash {
     }
 }
 
+/// A user or group name. Shared: a walk's 100k entries are owned by a
+/// handful of names, not each by its own copy.
+pub type Name = std::sync::Arc<str>;
+
 /// One filesystem entry as seen at a point in time.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Entry {
@@ -93,9 +97,9 @@ pub struct Entry {
     pub uid: u32,
     pub gid: u32,
     /// User name of `uid` in the target system's `/etc/passwd`, if any.
-    pub owner: Option<String>,
+    pub owner: Option<Name>,
     /// Group name of `gid` in the target system's `/etc/group`, if any.
-    pub group: Option<String>,
+    pub group: Option<Name>,
     pub size: u64,
     pub mtime_ns: i64,
     /// Content hash of a regular file (absent when it could not be read).
@@ -109,12 +113,16 @@ pub struct Entry {
 impl Entry {
     /// The owner's name in the target system, else the numeric uid.
     pub fn owner_name(&self) -> String {
-        self.owner.clone().unwrap_or_else(|| self.uid.to_string())
+        self.owner
+            .as_deref()
+            .map_or_else(|| self.uid.to_string(), str::to_string)
     }
 
     /// The group's name in the target system, else the numeric gid.
     pub fn group_name(&self) -> String {
-        self.group.clone().unwrap_or_else(|| self.gid.to_string())
+        self.group
+            .as_deref()
+            .map_or_else(|| self.gid.to_string(), str::to_string)
     }
 
     /// `file 0644 root:root`: type, mode and ownership, for people.

@@ -26,7 +26,7 @@ mod why;
 pub use change::{Change, ChangeKind, Notice, NoticeKind, Origin};
 pub use changeset::{BlobSource, ChangeSet, Finished};
 pub use entry::{
-    Content, ContentHash, Differences, Entry, EntryKind, EntryWithContent, PackPlace, Stamp,
+    Content, ContentHash, Differences, Entry, EntryKind, EntryWithContent, Name, PackPlace, Stamp,
     IN_MEMORY,
 };
 pub use event::{Event, EventKind, EventSource};

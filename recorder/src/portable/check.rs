@@ -10,7 +10,7 @@ use super::format::{
 };
 use crate::model::{
     display_path, Attribution, Change, ContentHash, Entry, Event, EventKind, EventSource, Intent,
-    Notice, Subject,
+    Name, Notice, Subject,
 };
 use crate::store::import::ImportedSession;
 use crate::store::Phase;
@@ -187,8 +187,8 @@ fn entry(e: &EntryDoc, at: &str) -> Res<Entry> {
         mode: e.mode,
         uid: e.uid,
         gid: e.gid,
-        owner: e.owner.clone(),
-        group: e.group.clone(),
+        owner: e.owner.as_deref().map(Name::from),
+        group: e.group.as_deref().map(Name::from),
         size: fits_i64(e.size, &format!("{at}: the size"))?,
         mtime_ns: e.mtime_ns,
         hash: e.hash.as_deref().map(|h| hash(h, at)).transpose()?,

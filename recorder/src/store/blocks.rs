@@ -243,48 +243,67 @@ impl Store {
             let rows = stmt.query_map(params![session, lo, hi, snapshot as i64], meta_from_row)?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })?;
-        let mut open: Vec<Option<Arc<Block>>> = Vec::new();
-        let mut heap = BinaryHeap::new();
+        let mut heap: BinaryHeap<Head> = BinaryHeap::new();
         let mut next = 0;
         loop {
             // Every block that may hold the smallest path left is open.
             while next < metas.len()
                 && heap
                     .peek()
-                    .is_none_or(|h: &Head| metas[next].first <= h.path)
+                    .is_none_or(|h| metas[next].first.as_slice() <= h.path())
             {
                 let b = self.read(|c| self.block(c, session, &metas[next]))?;
                 let pos = b.lower_bound(lo);
                 if pos < b.items.len() {
-                    heap.push(Head::at(&b, open.len(), pos));
-                    open.push(Some(b));
+                    heap.push(Head { block: b, pos });
                 }
                 next += 1;
             }
             let Some(top) = heap.pop() else { break };
-            if top.path.as_slice() >= hi {
+            if top.path() >= hi {
                 break;
             }
-            if let Some(b) = &open[top.slot] {
-                each(b, top.pos)?;
-            }
-            // Older copies of the same path lose.
-            let mut advance = vec![top];
-            while heap.peek().is_some_and(|h| h.path == advance[0].path) {
-                if let Some(h) = heap.pop() {
-                    advance.push(h);
+            each(&top.block, top.pos)?;
+            // Older copies of the same path lose. Each block holds a path
+            // once, so what their advance pushes is past it.
+            while heap.peek().is_some_and(|h| h.path() == top.path()) {
+                if let Some(more) = heap.pop().and_then(Head::advanced) {
+                    heap.push(more);
                 }
             }
-            for h in advance {
-                let more = open[h.slot]
-                    .as_ref()
-                    .filter(|b| h.pos + 1 < b.items.len())
-                    .map(|b| Head::at(b, h.slot, h.pos + 1));
-                match more {
-                    Some(m) => heap.push(m),
-                    None => open[h.slot] = None,
-                }
+            if let Some(more) = top.advanced() {
+                heap.push(more);
             }
+        }
+        Ok(())
+    }
+
+    /// Every block of `snapshot`, oldest first, decoded for `each` to keep
+    /// (not cached): of a path in several, the newest comes last.
+    pub(super) fn blocks_owned(
+        &self,
+        session: i64,
+        snapshot: Snapshot,
+        mut each: impl FnMut(Vec<Item<'static>>) -> Result<()>,
+    ) -> Result<()> {
+        let blocks = self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT id, seq FROM entry_blocks
+                 WHERE session_id = ?1 AND snapshot = ?2 ORDER BY seq",
+            )?;
+            let rows = stmt.query_map(params![session, snapshot as i64], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+            })?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })?;
+        for (id, seq) in blocks {
+            let items = self.read(|c| {
+                let data: Vec<u8> = c
+                    .prepare_cached("SELECT data FROM entry_blocks WHERE id = ?1")?
+                    .query_row([id], |r| r.get(0))?;
+                decode(&data, &block_key(session, seq))
+            })?;
+            each(items)?;
         }
         Ok(())
     }
@@ -438,20 +457,21 @@ fn block_key(session: i64, seq: i64) -> String {
 
 /// A cursor of the range merge: the next path of one open block.
 struct Head {
-    path: Vec<u8>,
-    seq: i64,
-    slot: usize,
+    block: Arc<Block>,
     pos: usize,
 }
 
 impl Head {
-    fn at(b: &Arc<Block>, slot: usize, pos: usize) -> Head {
-        Head {
-            path: b.items[pos].entry.path.clone(),
-            seq: b.seq,
-            slot,
-            pos,
-        }
+    fn path(&self) -> &[u8] {
+        &self.block.items[self.pos].entry.path
+    }
+
+    /// The block's next entry, if it has one.
+    fn advanced(self) -> Option<Head> {
+        (self.pos + 1 < self.block.items.len()).then(|| Head {
+            pos: self.pos + 1,
+            block: self.block,
+        })
     }
 }
 
@@ -470,7 +490,9 @@ impl Ord for Head {
     /// The heap's greatest is the smallest path, and of one path the
     /// newest block.
     fn cmp(&self, o: &Head) -> Ordering {
-        o.path.cmp(&self.path).then(self.seq.cmp(&o.seq))
+        o.path()
+            .cmp(self.path())
+            .then(self.block.seq.cmp(&o.block.seq))
     }
 }
 
@@ -731,7 +753,7 @@ pub(super) fn encode(items: &[Item<'_>]) -> Vec<u8> {
     let mut names: Vec<&str> = Vec::new();
     for i in items {
         for n in [&i.entry.owner, &i.entry.group].into_iter().flatten() {
-            if !names.contains(&n.as_str()) {
+            if !names.contains(&&**n) {
                 names.push(n);
             }
         }
@@ -870,10 +892,13 @@ fn parse(raw: &[u8]) -> Option<Vec<Item<'static>>> {
     let count = usize::try_from(r.num()?).ok()?;
     let mut names = Vec::new();
     for _ in 0..r.num()? {
-        names.push(String::from_utf8(r.bytes()?.to_vec()).ok()?);
+        names.push(crate::model::Name::from(
+            std::str::from_utf8(r.bytes()?).ok()?,
+        ));
     }
-    let name =
-        |r: &mut Reader| -> Option<String> { names.get(usize::try_from(r.num()?).ok()?).cloned() };
+    let name = |r: &mut Reader| -> Option<crate::model::Name> {
+        names.get(usize::try_from(r.num()?).ok()?).cloned()
+    };
     let mut items: Vec<Item<'static>> = Vec::with_capacity(count.min(BLOCK));
     let (mut mtime, mut offset, mut ino) = (0i64, 0i64, 0i64);
     for _ in 0..count {

@@ -111,20 +111,31 @@ impl Store {
     /// the paths are names any user who can write a watched directory
     /// chooses, and colliding names would make finish quadratic.
     pub fn seen(&self, session: i64) -> Result<HashMap<Vec<u8>, Seen>> {
-        let mut out = HashMap::new();
-        self.block_range(session, Snapshot::Seen, b"", b"0", |b, n| {
-            let i = &b.items[n];
-            if let (Some(hash), Some(stamp)) = (i.entry.hash, i.stamp) {
-                out.insert(
-                    i.entry.path.clone(),
-                    Seen {
-                        size: i.entry.size,
-                        mtime_ns: i.entry.mtime_ns,
-                        stamp,
-                        hash,
-                        place: i.place,
-                    },
-                );
+        // Sized once: a storm's 100k are not rehashed as the map grows.
+        let n = self.block_count(session, Snapshot::Seen)?;
+        let mut out = HashMap::with_capacity(usize::try_from(n).unwrap_or(0).min(1 << 24));
+        // Decoded blocks are taken apart, not copied from: their paths
+        // become the keys.
+        self.blocks_owned(session, Snapshot::Seen, |items| {
+            for i in items {
+                let (stamp, place) = (i.stamp, i.place);
+                let e = i.entry.into_owned();
+                match (e.hash, stamp) {
+                    (Some(hash), Some(stamp)) => {
+                        let seen = Seen {
+                            size: e.size,
+                            mtime_ns: e.mtime_ns,
+                            stamp,
+                            hash,
+                            place,
+                        };
+                        out.insert(e.path, seen);
+                    }
+                    // The newest capture counts, even one without a hash.
+                    _ => {
+                        out.remove(&e.path);
+                    }
+                }
             }
             Ok(())
         })?;

@@ -783,3 +783,40 @@ fn change_rows_of_schema_10_become_change_blocks() {
         .unwrap();
     assert_eq!(rows, 1, "the row is still there");
 }
+
+/// `seen` reads the captured blocks apart, oldest first: of a path
+/// captured more than once its newest capture counts, in one block or
+/// across several, and a newest one with no hash or stamp leaves it out,
+/// as the ranged read (`entry`) says.
+#[test]
+fn the_newest_capture_of_a_path_is_the_one_seen() {
+    let (_tmp, mut s, session) = store();
+    let unstamped = |p: &[u8]| EntryWithContent {
+        stamp: None,
+        ..entry(p, b"newest")
+    };
+    let mut pack = s.pack_appender(&session).unwrap();
+    for batch in [
+        vec![
+            entry(b"/etc/a", b"old"),
+            entry(b"/etc/b", b"old"),
+            entry(b"/etc/c", b"old"),
+            entry(b"/etc/b", b"newer"),
+        ],
+        vec![entry(b"/etc/a", b"new"), unstamped(b"/etc/c")],
+    ] {
+        s.insert_entries_packed(session.id, Snapshot::Seen, &batch, &mut pack)
+            .unwrap();
+    }
+    pack.finish(true).unwrap();
+    let seen = s.seen(session.id).unwrap();
+    let hash = |p: &[u8]| seen.get(p).map(|x| x.hash);
+    assert_eq!(hash(b"/etc/a"), Some(ContentHash::of(b"new")));
+    assert_eq!(hash(b"/etc/b"), Some(ContentHash::of(b"newer")));
+    assert_eq!(hash(b"/etc/c"), None);
+    assert_eq!(seen.len(), 2);
+    for p in [&b"/etc/a"[..], b"/etc/b"] {
+        let e = s.entry(session.id, Snapshot::Seen, p).unwrap().unwrap();
+        assert_eq!(e.hash, hash(p));
+    }
+}
