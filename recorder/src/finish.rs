@@ -71,7 +71,8 @@ impl Evidence {
     /// Each path the events name once, with whether it is a subtree to
     /// re-read (as `Store::touched_paths` gives them, less ignored names).
     pub fn touched(&self) -> Vec<(Vec<u8>, bool)> {
-        let mut seen = std::collections::HashSet::new();
+        // Sized once: a storm names 100k paths.
+        let mut seen = std::collections::HashSet::with_capacity(self.events.len());
         let mut last = None;
         self.events
             .iter()

@@ -396,9 +396,27 @@ pub fn plan(
     }
     // The ancestors first: a storm's files are all inside a kept subtree,
     // and that is cheaper to ask than the ignore rules.
+    // Neighbours share a directory most often: its answer is kept.
+    let mut last: Option<(Vec<u8>, bool)> = None;
+    let mut within_kept = |p: &[u8]| {
+        if kept_set.contains(p) {
+            return true;
+        }
+        let Some(dir) = crate::model::parent(p) else {
+            return false;
+        };
+        if let Some((d, within)) = &last {
+            if d.as_slice() == dir {
+                return *within;
+            }
+        }
+        let within = crate::model::ancestors(dir).any(|a| kept_set.contains(a));
+        last = Some((dir.to_vec(), within));
+        within
+    };
     let mut singles: Vec<Vec<u8>> = touched
         .into_iter()
-        .filter(|(p, sub)| !*sub && !crate::model::ancestors(p).any(|a| kept_set.contains(a)))
+        .filter(|(p, sub)| !*sub && !within_kept(p))
         .filter(|(p, _)| in_scope(p))
         .map(|(p, _)| p)
         .collect();
@@ -620,10 +638,19 @@ mod tests {
             (b"/srv/d".to_vec(), true),
             // Byte order puts it between /etc/a and /etc/a/b/c.
             (b"/etc/a-x".to_vec(), true),
+            // A single that is a subtree re-read, and neighbours in one
+            // directory, inside a subtree and not.
+            (b"/srv/d".to_vec(), false),
+            (b"/etc/q/1".to_vec(), false),
+            (b"/etc/q/2".to_vec(), false),
+            (b"/etc/a/y".to_vec(), false),
+            (b"/etc/a/z".to_vec(), false),
+            (b"/etc/q/3".to_vec(), false),
         ];
         let (sub, single) = plan(touched, &watched, &ig);
         let want: Vec<&[u8]> = vec![b"/etc/a", b"/etc/a-x", b"/srv/d"];
         assert_eq!(sub, want);
-        assert_eq!(single, vec![b"/etc/ab".to_vec()]);
+        let want: Vec<&[u8]> = vec![b"/etc/ab", b"/etc/q/1", b"/etc/q/2", b"/etc/q/3"];
+        assert_eq!(single, want);
     }
 }

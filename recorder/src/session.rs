@@ -500,7 +500,9 @@ fn stop_daemon(session: &Session) -> bool {
         if !daemon::is_alive(Some(pid), Some(start)) {
             return true;
         }
-        std::thread::sleep(Duration::from_millis(10));
+        // The daemon's last flush takes milliseconds: finish waits in
+        // steps of that size, not of its own whole run.
+        std::thread::sleep(Duration::from_millis(2));
     }
     let _ = nix::sys::signal::kill(npid, nix::sys::signal::Signal::SIGKILL);
     false
