@@ -395,8 +395,8 @@ pub fn plan(
         }
     }
     // The ancestors first: a storm's files are all inside a kept subtree,
-    // and that is cheaper to ask than the ignore rules.
-    // Neighbours share a directory most often: its answer is kept.
+    // and that is cheaper to ask than the ignore rules. Neighbours share
+    // a directory most often, so its answer is kept for the next.
     let mut last: Option<(Vec<u8>, bool)> = None;
     let mut within_kept = |p: &[u8]| {
         if kept_set.contains(p) {

@@ -297,13 +297,7 @@ impl Store {
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })?;
         for (id, seq) in blocks {
-            let items = self.read(|c| {
-                let data: Vec<u8> = c
-                    .prepare_cached("SELECT data FROM entry_blocks WHERE id = ?1")?
-                    .query_row([id], |r| r.get(0))?;
-                decode(&data, &block_key(session, seq))
-            })?;
-            each(items)?;
+            each(self.read(|c| items_of(c, session, id, seq))?)?;
         }
         Ok(())
     }
@@ -335,11 +329,8 @@ impl Store {
                 return Ok(b);
             }
         }
-        let data: Vec<u8> = c
-            .prepare_cached("SELECT data FROM entry_blocks WHERE id = ?1")?
-            .query_row([m.id], |r| r.get(0))?;
         let b = Arc::new(Block {
-            items: decode(&data, &block_key(session, m.seq))?,
+            items: items_of(c, session, m.id, m.seq)?,
             session,
             created: m.created,
             seq: m.seq,
@@ -449,6 +440,14 @@ fn meta_from_row(r: &rusqlite::Row) -> rusqlite::Result<Meta> {
         first: r.get(2)?,
         created: r.get(3)?,
     })
+}
+
+/// The entries of the block row `id`, read and decoded.
+fn items_of(c: &Connection, session: i64, id: i64, seq: i64) -> Sql<Vec<Item<'static>>> {
+    let data: Vec<u8> = c
+        .prepare_cached("SELECT data FROM entry_blocks WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))?;
+    decode(&data, &block_key(session, seq))
 }
 
 fn block_key(session: i64, seq: i64) -> String {

@@ -111,9 +111,10 @@ impl Store {
     /// the paths are names any user who can write a watched directory
     /// chooses, and colliding names would make finish quadratic.
     pub fn seen(&self, session: i64) -> Result<HashMap<Vec<u8>, Seen>> {
-        // Sized once: a storm's 100k are not rehashed as the map grows.
+        // Sized once: a storm's 100k are not rehashed as the map grows. A
+        // count past a million (or a damaged one) is not reserved up front.
         let n = self.block_count(session, Snapshot::Seen)?;
-        let mut out = HashMap::with_capacity(usize::try_from(n).unwrap_or(0).min(1 << 24));
+        let mut out = HashMap::with_capacity(usize::try_from(n).unwrap_or(0).min(1 << 20));
         // Decoded blocks are taken apart, not copied from: their paths
         // become the keys.
         self.blocks_owned(session, Snapshot::Seen, |items| {
