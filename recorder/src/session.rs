@@ -109,7 +109,8 @@ pub fn begin(
             // ready, so the next command erases it (`repair`). Either way
             // the one message is why begin failed.
             if let Ok(s) = store.session_by_id(session.id) {
-                stop_daemon(&s);
+                stop_daemon(&store, &s);
+                wait_gone(&s);
             }
             if let Err(cleanup) = store.erase_session(session.id) {
                 tracing::info!("erasing the failed session: {cleanup}; the next command will");
@@ -220,7 +221,9 @@ pub fn resume(
         Err(e) => {
             // The session was fine before: make it finished again (its
             // change set is untouched) and leave no daemon behind.
-            stop_daemon(&store.session_by_id(session.id)?);
+            let s = store.session_by_id(session.id)?;
+            stop_daemon(&store, &s);
+            wait_gone(&s);
             store.set_finished(session.id)?;
             Err(e)
         }
@@ -367,7 +370,7 @@ fn finish_claimed(
 ) -> Result<FinishReport> {
     let t = Instant::now();
     let extra = if daemon::is_alive(session.daemon_pid, session.daemon_start) {
-        if stop_daemon(&session) {
+        if stop_daemon(store, &session) {
             None
         } else {
             Some("the recorder daemon did not stop in time and was killed".to_string())
@@ -388,7 +391,10 @@ fn finish_claimed(
     tracing::debug!(ms = t.elapsed().as_millis() as u64, "the daemon stopped");
     // The daemon may have marked a rescan while stopping (its reason wins).
     let session = store.session_by_id(session.id)?;
-    crate::finish::run(store, &session, extra.as_deref(), progress)
+    let report = crate::finish::run(store, &session, extra.as_deref(), progress);
+    // Long gone by now: what finish returns, no daemon of it outlives.
+    wait_gone(&session);
+    report
 }
 
 /// Stop recording and throw the session away.
@@ -396,8 +402,9 @@ pub fn abort(db: &Path, name: Option<&str>) -> Result<Session> {
     let mut store = Store::open_existing(db)?;
     let session = pick_recording(&store, name)?;
     store.claim(session.id, &session.name)?;
-    stop_daemon(&session);
+    stop_daemon(&store, &session);
     store.erase_session(session.id)?;
+    wait_gone(&session);
     Ok(session)
 }
 
@@ -486,13 +493,23 @@ fn pick_recording(store: &Store, name: Option<&str>) -> Result<Session> {
 
 /// SIGTERM the daemon and wait for it to drain and exit; SIGKILL after a
 /// grace period. Returns whether it stopped cleanly.
-fn stop_daemon(session: &Session) -> bool {
+/// Stop the session's daemon: true once it has stopped writing, by
+/// itself (gone, or its clean stop committed); false if it had to be
+/// killed.
+fn stop_daemon(store: &Store, session: &Session) -> bool {
     let (Some(pid), Some(start)) = (session.daemon_pid, session.daemon_start) else {
         return true;
     };
     if !daemon::is_alive(Some(pid), Some(start)) {
         return true;
     }
+    // A clean stop is this daemon's only if committed after the signal (a
+    // resumed session holds an earlier daemon's).
+    let before = store
+        .last_event(session.id)
+        .ok()
+        .flatten()
+        .map(|(id, _)| id);
     let npid = nix::unistd::Pid::from_raw(pid);
     let _ = nix::sys::signal::kill(npid, nix::sys::signal::Signal::SIGTERM);
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -500,12 +517,37 @@ fn stop_daemon(session: &Session) -> bool {
         if !daemon::is_alive(Some(pid), Some(start)) {
             return true;
         }
+        // Its clean stop is the last thing it writes: finish need not wait
+        // for the exit too, which the kernel's teardown of many watches
+        // makes tens of milliseconds longer.
+        if let Ok(Some((id, true))) = store.last_event(session.id) {
+            if before.is_none_or(|b| id > b) {
+                return true;
+            }
+        }
         // The daemon's last flush takes milliseconds: finish waits in
         // steps of that size, not of its own whole run.
         std::thread::sleep(Duration::from_millis(2));
     }
     let _ = nix::sys::signal::kill(npid, nix::sys::signal::Signal::SIGKILL);
     false
+}
+
+/// Wait for a daemon that has stopped writing to be gone, and kill one
+/// that is still there after a while.
+fn wait_gone(session: &Session) {
+    let (Some(pid), Some(start)) = (session.daemon_pid, session.daemon_start) else {
+        return;
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while daemon::is_alive(Some(pid), Some(start)) {
+        if Instant::now() >= deadline {
+            let npid = nix::unistd::Pid::from_raw(pid);
+            let _ = nix::sys::signal::kill(npid, nix::sys::signal::Signal::SIGKILL);
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
 }
 
 pub fn validate_name(name: &str) -> Result<()> {

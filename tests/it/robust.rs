@@ -37,6 +37,33 @@ fn a_killed_daemon_means_a_rescan() {
     }
 }
 
+/// finish takes the daemon's clean stop as the end of its recording
+/// without waiting for it to exit, but only a stop committed after finish
+/// asked for it: a resumed session already holds the earlier daemon's.
+/// Files written just before finish are in the daemon's last batches;
+/// taking the earlier stop lost some of them every time.
+#[test]
+fn a_resumed_sessions_finish_waits_for_its_own_daemons_stop() {
+    let env = Env::new(CFT);
+    env.begin("r", &[]);
+    env.finish("r");
+    for i in 0..2 {
+        env.ok(["begin", "--resume", "r"]);
+        let dir = env.p(&format!("/etc/resumed-{i}"));
+        std::fs::create_dir(&dir).unwrap();
+        for f in 0..3000 {
+            write(&dir.join(format!("f{f}")), "x\n");
+        }
+        let fin = env.finish("r");
+        assert!(!fin.contains("full rescan"), "run {i}: {fin}");
+        let show = env.ok(["show", "r", "--files"]);
+        let found = (0..3000)
+            .filter(|f| show.contains(&format!("/etc/resumed-{i}/f{f} ")))
+            .count();
+        assert_eq!(found, 3000, "run {i} lost files:\n{fin}");
+    }
+}
+
 /// Another process holds the database locked for 66 s, longer than the
 /// daemon waits to write (30 s, a retry a second later, 30 s), while a file
 /// is written and `finish` runs. The daemon gives up and ends without

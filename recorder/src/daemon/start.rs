@@ -5,7 +5,7 @@
 //! system, watch the package locks, store the notices, and say what is
 //! ready. Each step is the code it always was; only its name is new.
 
-use super::writer::write_events;
+use super::writer::{record_stop, write_events};
 use super::{Invocation, Ready};
 use crate::error::{Error, Result};
 use crate::ignore_rules::Ignore;
@@ -41,7 +41,8 @@ pub(super) struct Started {
 }
 
 pub(super) struct Threads {
-    writer: std::thread::JoinHandle<Result<()>>,
+    session: i64,
+    writer: std::thread::JoinHandle<Result<Store>>,
     _reader: std::thread::JoinHandle<()>,
     /// What the capture thread needs, until it starts.
     capture: Option<(std::path::PathBuf, Session, Receiver<Vec<u8>>)>,
@@ -67,7 +68,8 @@ impl Threads {
     }
 
     /// Until the writer is done: the reader stopped and every event is
-    /// stored. The capture then stops where it is.
+    /// stored. The capture then stops where it is, and the clean stop is
+    /// committed after both: nothing of this daemon is written after it.
     pub fn wait(self) -> Result<()> {
         let written = self
             .writer
@@ -81,7 +83,7 @@ impl Threads {
                 Ok(Ok(())) => {}
             }
         }
-        written
+        record_stop(&mut written?, self.session)
     }
 }
 
@@ -237,6 +239,7 @@ impl Startup {
             .spawn(move || watcher.run(stop.as_fd()))
             .map_err(|e| Error::Daemon(format!("spawning the reader: {e}")))?;
         Ok(Threads {
+            session: sid,
             writer,
             _reader: reader,
             capture: Some((db.to_path_buf(), self.session.clone(), capture_rx)),

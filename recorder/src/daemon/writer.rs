@@ -1,8 +1,10 @@
 //! The writer thread: it owns its own store connection and batches the
 //! reader's events into SQLite (a batch at 4096 events or after 200 ms),
 //! and records a rescan mark as soon as it is asked for one. It ends when
-//! every sender is gone (the reader stopped), after a final flush; if it
-//! cannot write, the daemon exits with the error and `finish` rescans.
+//! every sender is gone (the reader stopped), after a final flush, and
+//! hands its connection back for the daemon's clean stop (`record_stop`);
+//! if it cannot write, the daemon exits with the error and `finish`
+//! rescans.
 
 use crate::error::Result;
 use crate::model::{Event, EventKind};
@@ -12,14 +14,33 @@ use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
 use std::time::{Duration, Instant};
 
+/// Store `events`, with one retry: a long baseline transaction can
+/// outlast busy_timeout.
+fn record(store: &mut Store, session: i64, events: &[Event]) -> Result<()> {
+    if let Err(e) = store.record_events(session, events) {
+        tracing::warn!("writing events failed, retrying: {e}");
+        std::thread::sleep(Duration::from_secs(1));
+        store.record_events(session, events)?;
+    }
+    Ok(())
+}
+
+/// The daemon's clean stop, the last thing it commits: once every other
+/// thread that writes is done. `finish` takes it as the end of the
+/// recording.
+pub(super) fn record_stop(store: &mut Store, session: i64) -> Result<()> {
+    record(store, session, &[daemon_event(EventKind::Stopped, None)])
+}
+
 /// The writer thread's body. Once stored, the paths of what was written
 /// go to the capture thread (`capture`), as far as its queue has room.
+/// Returns its connection, for `record_stop`.
 pub(super) fn write_events(
     db: PathBuf,
     session: i64,
     rx: Receiver<Msg>,
     capture: SyncSender<Vec<u8>>,
-) -> Result<()> {
+) -> Result<Store> {
     let mut store = Store::open_existing(&db)?;
     let mut pending: Vec<Event> = Vec::new();
     let mut since: Option<Instant> = None;
@@ -27,12 +48,7 @@ pub(super) fn write_events(
         if pending.is_empty() {
             return Ok(());
         }
-        // One retry: a long baseline transaction can outlast busy_timeout.
-        if let Err(e) = store.record_events(session, pending) {
-            tracing::warn!("writing events failed, retrying: {e}");
-            std::thread::sleep(Duration::from_secs(1));
-            store.record_events(session, pending)?;
-        }
+        record(store, session, pending)?;
         // Each path once per batch (a new file is created, then written).
         let written: std::collections::BTreeSet<Vec<u8>> = pending
             .drain(..)
@@ -73,9 +89,8 @@ pub(super) fn write_events(
             }
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => {
-                pending.push(daemon_event(EventKind::Stopped, None));
                 flush(&mut store, &mut pending)?;
-                return Ok(());
+                return Ok(store);
             }
         }
         if since.is_some_and(|t| t.elapsed() >= Duration::from_millis(200)) {

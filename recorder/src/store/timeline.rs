@@ -68,23 +68,30 @@ impl Store {
         })
     }
 
-    /// The timeline of a session, oldest first.
-    /// Is the session's last event the daemon's clean stop? The writer
+    /// Is the session's last event the daemon's clean stop? The daemon
     /// commits it after everything else it had; a daemon killed, crashed or
     /// unable to write leaves none, and then its last events may be lost.
     pub fn stopped_cleanly(&self, session: i64) -> Result<bool> {
+        Ok(self.last_event(session)?.is_some_and(|(_, stop)| stop))
+    }
+
+    /// The id of the session's last event, and whether it is the daemon's
+    /// clean stop. Ids only grow: a stop with a larger id than one seen
+    /// earlier was committed since.
+    pub fn last_event(&self, session: i64) -> Result<Option<(i64, bool)>> {
         self.read(|c| {
-            let last: Option<String> = c
+            let last: Option<(i64, String)> = c
                 .query_row(
-                    "SELECT kind FROM events WHERE session_id = ?1 ORDER BY id DESC LIMIT 1",
+                    "SELECT id, kind FROM events WHERE session_id = ?1 ORDER BY id DESC LIMIT 1",
                     [session],
-                    |r| r.get(0),
+                    |r| Ok((r.get(0)?, r.get(1)?)),
                 )
                 .optional()?;
-            Ok(last.as_deref() == Some(EventKind::Stopped.as_str()))
+            Ok(last.map(|(id, kind)| (id, kind == EventKind::Stopped.as_str())))
         })
     }
 
+    /// The timeline of a session, oldest first.
     pub fn events(&self, session: i64) -> Result<Vec<Event>> {
         self.read(|c| {
             let mut stmt = c.prepare(

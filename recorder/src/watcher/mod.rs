@@ -69,10 +69,13 @@ const ARM_LOOKS: usize = 65;
 
 /// Owns the inotify instance; `run` is the reader thread's body.
 pub struct Watcher {
+    // Dropped first (fields drop in order): the writer hears the reader is
+    // done at once, and commits the clean stop while the kernel tears the
+    // watches down as `inotify` closes (tens of ms with many watches).
+    tx: Sender<Msg>,
     inotify: Inotify,
     pub set: WatchSet,
     target: Target,
-    tx: Sender<Msg>,
     dispatch: Dispatcher,
     out: Vec<Event>,
     /// When the events being read were first seen: the wake-up before the
