@@ -46,22 +46,26 @@ impl Evidence {
         // A file's events come together (created, written, closed): the
         // last path's answer is asked for again, not matched again.
         let mut last: Option<(Vec<u8>, bool)> = None;
-        let events = store
-            .events(session.id)?
-            .into_iter()
-            .flat_map(|e| {
-                let (t, k) = (e.time_ns, e.kind);
-                e.path.into_iter().chain(e.path_to).map(move |p| (t, k, p))
-            })
-            .filter(|(_, _, p)| match &last {
-                Some((q, ignored)) if q == p => !ignored,
-                _ => {
-                    let ignored = ignore.is_ignored(p, false);
-                    last = Some((p.clone(), ignored));
-                    !ignored
-                }
-            })
-            .collect();
+        let stored = store.events(session.id)?;
+        // Sized once: a storm's 200k events, grown by doubling, would be
+        // copied over and over.
+        let mut events = Vec::with_capacity(stored.len());
+        events.extend(
+            stored
+                .into_iter()
+                .flat_map(|e| {
+                    let (t, k) = (e.time_ns, e.kind);
+                    e.path.into_iter().chain(e.path_to).map(move |p| (t, k, p))
+                })
+                .filter(|(_, _, p)| match &last {
+                    Some((q, ignored)) if q == p => !ignored,
+                    _ => {
+                        let ignored = ignore.is_ignored(p, false);
+                        last = Some((p.clone(), ignored));
+                        !ignored
+                    }
+                }),
+        );
         Ok(Evidence {
             intents: store.intents(session.id)?,
             events,
@@ -336,9 +340,17 @@ pub fn complete(
     let t = std::time::Instant::now();
     store.save_finished(&finished)?;
     tracing::debug!(ms = t.elapsed().as_millis() as u64, "saved the change set");
+    let Finished {
+        changes,
+        finals,
+        system,
+        attributions,
+        ..
+    } = finished;
+    crate::drop_aside((changes, finals, evidence.events));
     let why = Why {
         intents: evidence.intents,
-        attributions: finished.attributions,
+        attributions,
     };
     Ok(FinishReport {
         session: store.session_by_id(session.id)?,
@@ -346,7 +358,7 @@ pub fn complete(
         notices: store.notices(session.id)?,
         full_rescan,
         examined,
-        system: finished.system.map(|(c, _)| c).unwrap_or_default(),
+        system: system.map(|(c, _)| c).unwrap_or_default(),
         unexpressed: why.unexpressed().into_iter().cloned().collect(),
         intents: why.intents.len(),
     })

@@ -55,3 +55,12 @@ pub(crate) mod why;
 
 pub use error::{Error, Result};
 pub use store::Store;
+
+/// Free `v` on a thread of its own: a storm's 100k entries take tens of
+/// milliseconds to free, which the admin need not wait for. If no thread
+/// can be had, it is freed here.
+pub(crate) fn drop_aside<T: Send + 'static>(v: T) {
+    let _ = std::thread::Builder::new()
+        .name("cft-free".into())
+        .spawn(move || drop(v));
+}

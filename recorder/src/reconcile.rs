@@ -220,8 +220,8 @@ pub fn reconcile_touched(
         });
     }
     // What the daemon captured is not needed any more: its memory goes
-    // back before the change set is built.
-    drop(seen);
+    // back while the change set is built.
+    crate::drop_aside(seen);
     // Both are sorted by path: one merge, in path order. The entries read
     // that are changes stay where they are and become the finals: a
     // storm's 100k are not copied into a second list.
