@@ -43,29 +43,28 @@ impl Evidence {
         // A rename from an ignored name (`editor.dpkg-tmp` -> `editor`) is
         // an event about both; attribution only cares about the names kept.
         let ignore = Ignore::new(&session.ignore_patterns)?;
-        // A file's events come together (created, written, closed): the
-        // last path's answer is asked for again, not matched again.
-        let mut last: Option<(Vec<u8>, bool)> = None;
         let stored = store.events(session.id)?;
         // Sized once: a storm's 200k events, grown by doubling, would be
         // copied over and over.
         let mut events = Vec::with_capacity(stored.len());
-        events.extend(
-            stored
-                .into_iter()
-                .flat_map(|e| {
-                    let (t, k) = (e.time_ns, e.kind);
-                    e.path.into_iter().chain(e.path_to).map(move |p| (t, k, p))
-                })
-                .filter(|(_, _, p)| match &last {
-                    Some((q, ignored)) if q == p => !ignored,
-                    _ => {
-                        let ignored = ignore.is_ignored(p, false);
-                        last = Some((p.clone(), ignored));
-                        !ignored
-                    }
-                }),
-        );
+        events.extend(stored.into_iter().flat_map(|e| {
+            let (t, k) = (e.time_ns, e.kind);
+            e.path.into_iter().chain(e.path_to).map(move |p| (t, k, p))
+        }));
+        // A file's events come together (created, written, closed): the
+        // previous path's answer is taken again, not matched again.
+        let mut keep = Vec::with_capacity(events.len());
+        let mut last: Option<(&[u8], bool)> = None;
+        for (_, _, p) in &events {
+            let ignored = match last {
+                Some((q, ignored)) if q == p.as_slice() => ignored,
+                _ => ignore.is_ignored(p, false),
+            };
+            last = Some((p, ignored));
+            keep.push(!ignored);
+        }
+        let mut keep = keep.into_iter();
+        events.retain(|_| keep.next().unwrap_or(true));
         Ok(Evidence {
             intents: store.intents(session.id)?,
             events,
@@ -74,7 +73,7 @@ impl Evidence {
 
     /// Each path the events name once, with whether it is a subtree to
     /// re-read (as `Store::touched_paths` gives them, less ignored names).
-    pub fn touched(&self) -> Vec<(Vec<u8>, bool)> {
+    pub fn touched(&self) -> Vec<(&[u8], bool)> {
         // Sized once: a storm names 100k paths.
         let mut seen = std::collections::HashSet::with_capacity(self.events.len());
         let mut last = None;
@@ -84,7 +83,6 @@ impl Evidence {
             // Neighbours repeat most (a file created, written, closed).
             .filter(|t| last.replace(*t) != Some(*t))
             .filter(|t| seen.insert(*t))
-            .map(|(p, sub)| (p.to_vec(), sub))
             .collect()
     }
 }

@@ -51,9 +51,10 @@ pub fn reconcile(
 }
 
 /// What finish has read already: the paths the session's events name
-/// (with whether each is a subtree to re-read), and what the daemon
-/// captured (`Store::seen`).
-pub type Read = (Vec<(Vec<u8>, bool)>, HashMap<Vec<u8>, Seen>);
+/// (with whether each is a subtree to re-read; borrowed from the events,
+/// not copied: a storm names 100k), and what the daemon captured
+/// (`Store::seen`).
+pub type Read<'a> = (Vec<(&'a [u8], bool)>, HashMap<Vec<u8>, Seen>);
 
 /// The same, with what `read` holds given rather than read from the store
 /// again: finish has read the whole timeline already.
@@ -61,7 +62,7 @@ pub fn reconcile_touched(
     store: &Store,
     session: &Session,
     extra_reason: Option<&str>,
-    read: Option<Read>,
+    read: Option<Read<'_>>,
     progress: &dyn Progress,
 ) -> Result<FileDiff> {
     let (touched, seen) = match read {
@@ -99,16 +100,16 @@ pub fn reconcile_touched(
         None => {
             // A resumed session's earlier changes are looked at again too:
             // an earlier full rescan left no events for them.
+            let stored;
             let mut touched = match touched {
                 Some(t) => t,
-                None => store.touched_paths(session.id)?,
+                None => {
+                    stored = store.touched_paths(session.id)?;
+                    stored.iter().map(|(p, s)| (p.as_slice(), *s)).collect()
+                }
             };
-            touched.extend(
-                store
-                    .changed_paths(session.id)?
-                    .into_iter()
-                    .map(|p| (p, true)),
-            );
+            let changed = store.changed_paths(session.id)?;
+            touched.extend(changed.iter().map(|p| (p.as_slice(), true)));
             let (subtrees, mut singles) = plan(touched, &session.watched, &ignore);
             // What changed with no event on its path (a write through a
             // hard link outside the tree, an mmap older than the session).
@@ -364,7 +365,7 @@ fn notice(path: &[u8], kind: NoticeKind, message: &str) -> Notice {
 /// From the touched paths, the subtrees to re-read and the single entries to
 /// re-stat, with nested and out-of-scope paths removed.
 pub fn plan(
-    touched: Vec<(Vec<u8>, bool)>,
+    touched: Vec<(&[u8], bool)>,
     watched: &[Vec<u8>],
     ignore: &Ignore,
 ) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
@@ -373,7 +374,7 @@ pub fn plan(
     let mut subtrees: Vec<Vec<u8>> = touched
         .iter()
         .filter(|(_, sub)| *sub)
-        .map(|(p, _)| p.clone())
+        .map(|(p, _)| p.to_vec())
         .collect();
     subtrees.sort();
     subtrees.dedup();
@@ -418,7 +419,7 @@ pub fn plan(
         .into_iter()
         .filter(|(p, sub)| !*sub && !within_kept(p))
         .filter(|(p, _)| in_scope(p))
-        .map(|(p, _)| p)
+        .map(|(p, _)| p.to_vec())
         .collect();
     singles.sort();
     singles.dedup();
@@ -627,25 +628,25 @@ mod tests {
     fn plan_merges_nested_paths_and_drops_out_of_scope_ones() {
         let ig = Ignore::new(&[]).unwrap();
         let watched = vec![b"/etc".to_vec(), b"/srv".to_vec()];
-        let touched = vec![
-            (b"/etc/a".to_vec(), true),
-            (b"/etc/a/b/c".to_vec(), true),
-            (b"/etc/a/b/f".to_vec(), false),
-            (b"/etc/ab".to_vec(), false),
-            (b"/etc/ab".to_vec(), false),
-            (b"/tmp/x".to_vec(), true),
-            (b"/etc/x.swp".to_vec(), true),
-            (b"/srv/d".to_vec(), true),
+        let touched: Vec<(&[u8], bool)> = vec![
+            (b"/etc/a", true),
+            (b"/etc/a/b/c", true),
+            (b"/etc/a/b/f", false),
+            (b"/etc/ab", false),
+            (b"/etc/ab", false),
+            (b"/tmp/x", true),
+            (b"/etc/x.swp", true),
+            (b"/srv/d", true),
             // Byte order puts it between /etc/a and /etc/a/b/c.
-            (b"/etc/a-x".to_vec(), true),
+            (b"/etc/a-x", true),
             // A single that is a subtree re-read, and neighbours in one
             // directory, inside a subtree and not.
-            (b"/srv/d".to_vec(), false),
-            (b"/etc/q/1".to_vec(), false),
-            (b"/etc/q/2".to_vec(), false),
-            (b"/etc/a/y".to_vec(), false),
-            (b"/etc/a/z".to_vec(), false),
-            (b"/etc/q/3".to_vec(), false),
+            (b"/srv/d", false),
+            (b"/etc/q/1", false),
+            (b"/etc/q/2", false),
+            (b"/etc/a/y", false),
+            (b"/etc/a/z", false),
+            (b"/etc/q/3", false),
         ];
         let (sub, single) = plan(touched, &watched, &ig);
         let want: Vec<&[u8]> = vec![b"/etc/a", b"/etc/a-x", b"/srv/d"];
