@@ -39,40 +39,51 @@ pub struct Evidence {
 }
 
 impl Evidence {
+    /// The commands run and every event, ignored names included: `kept`
+    /// and `retain` take those out, while finish re-reads the files.
     pub fn gather(store: &Store, session: &Session) -> Result<Evidence> {
-        // A rename from an ignored name (`editor.dpkg-tmp` -> `editor`) is
-        // an event about both; attribution only cares about the names kept.
-        let ignore = Ignore::new(&session.ignore_patterns)?;
         let stored = store.events(session.id)?;
-        // Sized once: a storm's 200k events, grown by doubling, would be
+        // Sized once: a storm's 100k events, grown by doubling, would be
         // copied over and over.
         let mut events = Vec::with_capacity(stored.len());
         events.extend(stored.into_iter().flat_map(|e| {
             let (t, k) = (e.time_ns, e.kind);
             e.path.into_iter().chain(e.path_to).map(move |p| (t, k, p))
         }));
-        // A file's events come together (created, written, closed): the
-        // previous path's answer is taken again, not matched again.
-        let mut keep = Vec::with_capacity(events.len());
-        let mut last: Option<(&[u8], bool)> = None;
-        for (_, _, p) in &events {
-            let ignored = match last {
-                Some((q, ignored)) if q == p.as_slice() => ignored,
-                _ => ignore.is_ignored(p, false),
-            };
-            last = Some((p, ignored));
-            keep.push(!ignored);
-        }
-        let mut keep = keep.into_iter();
-        events.retain(|_| keep.next().unwrap_or(true));
         Ok(Evidence {
             intents: store.intents(session.id)?,
             events,
         })
     }
 
+    /// Whether each event is about a name kept. A rename from an ignored
+    /// name (`editor.dpkg-tmp` -> `editor`) is an event about both;
+    /// attribution only cares about the names kept.
+    pub fn kept(&self, ignore: &Ignore) -> Vec<bool> {
+        // A file's events come together (created, written, closed): the
+        // previous path's answer is taken again, not matched again.
+        let mut kept = Vec::with_capacity(self.events.len());
+        let mut last: Option<(&[u8], bool)> = None;
+        for (_, _, p) in &self.events {
+            let ignored = match last {
+                Some((q, ignored)) if q == p.as_slice() => ignored,
+                _ => ignore.is_ignored(p, false),
+            };
+            last = Some((p, ignored));
+            kept.push(!ignored);
+        }
+        kept
+    }
+
+    /// Only the events `kept` (as `Evidence::kept` said of them) stay.
+    pub fn retain(&mut self, kept: Vec<bool>) {
+        let mut kept = kept.into_iter();
+        self.events.retain(|_| kept.next().unwrap_or(true));
+    }
+
     /// Each path the events name once, with whether it is a subtree to
-    /// re-read (as `Store::touched_paths` gives them, less ignored names).
+    /// re-read (as `Store::touched_paths` gives them; `reconcile::plan`
+    /// drops the ignored names).
     pub fn touched(&self) -> Vec<(&[u8], bool)> {
         // Sized once: a storm names 100k paths.
         let mut seen = std::collections::HashSet::with_capacity(self.events.len());
@@ -238,15 +249,29 @@ pub fn run(
             Err(panic) => std::panic::resume_unwind(panic),
         }
     });
-    let (evidence, seen) = (evidence?, seen?);
+    let (mut evidence, seen) = (evidence?, seen?);
     let gathered = t.elapsed();
-    let files = reconcile::reconcile_touched(
-        store,
-        session,
-        reason,
-        Some((evidence.touched(), seen)),
-        progress,
-    )?;
+    // The ignore rules are asked of each event's path while the files are
+    // re-read, on a thread of its own: attribution needs the answers only
+    // afterwards, and the plan asks the rules of what it keeps itself.
+    let ignore = Ignore::new(&session.ignore_patterns)?;
+    let (files, kept) = std::thread::scope(|scope| {
+        let ev = &evidence;
+        let kept = scope.spawn(move || ev.kept(&ignore));
+        let files = reconcile::reconcile_touched(
+            store,
+            session,
+            reason,
+            Some((evidence.touched(), seen)),
+            progress,
+        );
+        match kept.join() {
+            Ok(kept) => (files, kept),
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    });
+    let files = files?;
+    evidence.retain(kept);
     let reconciled = t.elapsed();
     let (probed, notices) = probe_system(store, session)?;
     let probed_at = t.elapsed();
