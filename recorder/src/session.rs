@@ -491,11 +491,9 @@ fn pick_recording(store: &Store, name: Option<&str>) -> Result<Session> {
     Ok(session)
 }
 
-/// SIGTERM the daemon and wait for it to drain and exit; SIGKILL after a
-/// grace period. Returns whether it stopped cleanly.
-/// Stop the session's daemon: true once it has stopped writing, by
-/// itself (gone, or its clean stop committed); false if it had to be
-/// killed.
+/// SIGTERM the daemon and wait until it has stopped writing, by itself
+/// (gone, or its clean stop committed): true; SIGKILL after a grace
+/// period: false. `wait_gone` waits for the exit.
 fn stop_daemon(store: &Store, session: &Session) -> bool {
     let (Some(pid), Some(start)) = (session.daemon_pid, session.daemon_start) else {
         return true;
